@@ -1,0 +1,131 @@
+"""Compiling a validated spec into a LangGraph ``StateGraph``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.caches import BaseCache
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableLambda
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer, RetryPolicy
+
+from orchestrator.models import resolve_model, with_settings
+from orchestrator.pricing import PriceTable, default_prices
+from orchestrator.roles import get_role
+from orchestrator.runtime import AgentNode, RunState, ScopedCache, WorkflowInput, is_transient
+from orchestrator.spec import WorkflowSpec
+from orchestrator.tools import get_tool
+
+__all__ = ["compile_workflow", "DEFAULT_RETRY"]
+
+DEFAULT_RETRY = RetryPolicy(
+    max_attempts=3, initial_interval=0.5, jitter=True, retry_on=is_transient
+)
+"""Retry transient failures (rate limits, timeouts, 5xx) three times with jittered backoff."""
+
+
+def _route(name: str, target: str, onward: tuple[str, ...]) -> Any:
+    def route(state: RunState) -> str | list[str]:
+        loop_to = state["outputs"][name][-1].loop_to
+        if loop_to is not None:
+            return target
+        return list(onward) if onward else END
+
+    route.__name__ = f"route_{name}"
+    return route
+
+
+def compile_workflow(
+    spec: WorkflowSpec,
+    *,
+    models: Mapping[str, BaseChatModel] | None = None,
+    cache: BaseCache | None = None,
+    prices: PriceTable | None = None,
+    checkpointer: Checkpointer = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
+    call_timeout: float | None = None,
+    name: str | None = None,
+) -> CompiledStateGraph:
+    """Compile ``spec`` to a LangGraph graph whose nodes are its agents.
+
+    Independent branches run in the same superstep, so they overlap; joins
+    wait for every input; each loop is a conditional edge with a counter.
+
+    Args:
+        spec: A validated workflow spec.
+        models: Instances to use for given model references, overriding resolution.
+        cache: An LLM-call cache (any langchain ``BaseCache``); hits are not billed.
+        prices: Price table for cost accounting; defaults to :func:`default_prices`.
+        checkpointer: Passed to LangGraph unchanged.
+        retry: Node retry policy for transient failures; ``None`` disables retries.
+        call_timeout: Seconds allowed per model call (async runs).
+        name: Graph name in traces; defaults to the spec's name.
+
+    Returns:
+        The compiled graph. Invoke it with ``{"question": ...}``.
+    """
+    structure = spec.structure
+    prices = prices or default_prices()
+    overrides = dict(models or {})
+    scoped = ScopedCache(cache) if cache is not None else None
+    roles = {agent.name: get_role(agent.role) for agent in spec.agents}
+
+    builder = StateGraph(RunState, input_schema=WorkflowInput)
+    for agent in spec.agents:
+        role = roles[agent.name]
+        model = None
+        if role.uses_model and agent.model is not None:
+            if agent.model in overrides:
+                model = with_settings(
+                    overrides[agent.model],
+                    temperature=agent.temperature,
+                    max_tokens=agent.max_tokens,
+                )
+            else:
+                model = resolve_model(
+                    agent.model, temperature=agent.temperature, max_tokens=agent.max_tokens
+                )
+            if scoped is not None:
+                model = model.model_copy(update={"cache": scoped})
+        node = AgentNode(
+            agent=agent,
+            role=role,
+            model=model,
+            feeders=[(feeder, roles[feeder]) for feeder in structure.feeders[agent.name]],
+            loop=structure.loop_from.get(agent.name),
+            tools=[get_tool(tool) for tool in agent.tools],
+            prices=prices,
+            call_timeout=call_timeout,
+        )
+        builder.add_node(
+            agent.name,
+            RunnableLambda(node.invoke, afunc=node.ainvoke, name=agent.name),
+            defer=agent.name in structure.deferred,
+            retry_policy=retry,
+            metadata={"role": agent.role, "model": agent.model},
+        )
+
+    for entry in structure.entries:
+        builder.add_edge(START, entry)
+    loop_sources = set(structure.loop_from)
+    for target in structure.order:
+        preds = [e.source for e in structure.forward_edges if e.target == target]
+        plain = [p for p in preds if p not in loop_sources]
+        if len(plain) > 1 and len(plain) == len(preds) and target not in structure.deferred:
+            builder.add_edge(plain, target)  # a join: waits for every predecessor
+        else:
+            for pred in plain:
+                builder.add_edge(pred, target)
+    for source, loop in structure.loop_from.items():
+        onward = structure.successors[source]
+        builder.add_conditional_edges(
+            source, _route(source, loop.target, onward), [loop.target, *(onward or (END,))]
+        )
+    if structure.exit not in loop_sources:
+        builder.add_edge(structure.exit, END)
+
+    graph = builder.compile(checkpointer=checkpointer, name=name or spec.name)
+    return graph.with_config(recursion_limit=max(25, structure.max_steps))

@@ -1,0 +1,256 @@
+"""Deployed workflows: a plain callable that is also a langchain-core Runnable."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from langchain_core.caches import BaseCache
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.graph import Graph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer, RetryPolicy
+
+from orchestrator.compile import DEFAULT_RETRY, compile_workflow
+from orchestrator.pricing import PriceTable
+from orchestrator.runtime import CONTEXT_KEY, CallLedger, Emitted, RunContext
+from orchestrator.spec import WorkflowSpec
+from orchestrator.trace import RunResult
+
+__all__ = ["DeployedWorkflow", "deploy", "load_spec"]
+
+WorkflowRunInput = str | Mapping[str, Any]
+
+
+def load_spec(spec: WorkflowSpec | str | Path | Any) -> WorkflowSpec:
+    """Accept a spec, a path to a ``.json``/``.yaml`` spec, or anything with a ``.best`` spec."""
+    if isinstance(spec, WorkflowSpec):
+        return spec
+    if isinstance(spec, str | Path):
+        return WorkflowSpec.load(spec)
+    best = getattr(spec, "best", None)
+    if isinstance(best, WorkflowSpec):
+        return best
+    raise TypeError(f"expected a WorkflowSpec or a path to one, got {type(spec).__name__}")
+
+
+def _question(value: WorkflowRunInput) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("question"), str):
+        return value["question"]
+    raise TypeError("a workflow takes a question string or a mapping with a 'question' key")
+
+
+class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
+    """A compiled workflow: call it for the answer, or use it as a Runnable for the trace.
+
+    ``wf("question")`` returns the answer string. ``invoke``/``ainvoke``/
+    ``batch``/``abatch`` return :class:`~orchestrator.trace.RunResult` with the
+    full trace; ``stream``/``astream`` yield each agent's
+    :class:`~orchestrator.trace.NodeTrace` as it finishes, then the result.
+    The LangGraph graph is :attr:`graph`.
+
+    Example:
+        >>> wf = deploy(spec)                 # doctest: +SKIP
+        >>> wf("What is 2 + 3?")              # doctest: +SKIP
+        '5'
+    """
+
+    def __init__(
+        self,
+        spec: WorkflowSpec,
+        graph: CompiledStateGraph,
+        *,
+        seed: int = 0,
+        ledger: CallLedger | None = None,
+        record_prompts: bool = True,
+    ) -> None:
+        """Wrap a graph compiled from ``spec``; prefer :func:`deploy`."""
+        self.spec = spec
+        self.graph = graph
+        self.seed = seed
+        self.ledger = ledger
+        self.record_prompts = record_prompts
+        self.name = spec.name
+
+    @property
+    def hash(self) -> str:
+        """The spec's content hash."""
+        return self.spec.hash
+
+    @property
+    def InputType(self) -> type[str]:  # noqa: N802 - Runnable API name
+        """Input: a question string (or ``{"question": ...}``)."""
+        return str
+
+    @property
+    def OutputType(self) -> type[RunResult]:  # noqa: N802 - Runnable API name
+        """Output: a :class:`RunResult`."""
+        return RunResult
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _prepare(
+        self, value: WorkflowRunInput, config: RunnableConfig | None, seed: int | None
+    ) -> tuple[str, dict[str, Any], RunnableConfig, RunContext]:
+        question = _question(value)
+        run_config: dict[str, Any] = dict(config or {})
+        configurable = dict(run_config.get("configurable") or {})
+        context = configurable.get(CONTEXT_KEY)
+        if not isinstance(context, RunContext):
+            run_seed = seed if seed is not None else configurable.get("seed", self.seed)
+            context = RunContext(
+                seed=int(run_seed), ledger=self.ledger, record_prompts=self.record_prompts
+            )
+        else:
+            context.started = time.perf_counter()
+        configurable[CONTEXT_KEY] = context
+        if self.graph.checkpointer is not None and "thread_id" not in configurable:
+            configurable["thread_id"] = uuid.uuid4().hex
+        run_config["configurable"] = configurable
+        run_config.setdefault("run_name", self.spec.name)
+        return question, {"question": question}, cast(RunnableConfig, run_config), context
+
+    def _result(self, question: str, state: Mapping[str, Any], context: RunContext) -> RunResult:
+        outputs: Mapping[str, list[Emitted]] = state.get("outputs") or {}
+        final = outputs.get(self.spec.structure.exit) or []
+        last = final[-1].output if final else None
+        return RunResult.from_nodes(
+            question=question,
+            answer=last.answer if last else None,
+            confidence=last.confidence if last else None,
+            workflow=self.spec.hash,
+            seed=context.seed,
+            nodes=state.get("trace") or [],
+            latency_s=time.perf_counter() - context.started,
+        )
+
+    # --- Runnable ---------------------------------------------------------------------
+
+    def invoke(
+        self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> RunResult:
+        """Run once and return the answer with its trace."""
+        question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
+        final = self.graph.invoke(state, config)
+        return self._result(question, final, context)
+
+    async def ainvoke(
+        self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> RunResult:
+        """Async :meth:`invoke`."""
+        question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
+        final = await self.graph.ainvoke(state, config)
+        return self._result(question, final, context)
+
+    def stream(
+        self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        """Yield each :class:`NodeTrace` as its agent finishes, then the :class:`RunResult`."""
+        question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
+        final: Mapping[str, Any] = {}
+        for mode, chunk in self.graph.stream(state, config, stream_mode=["updates", "values"]):
+            if mode == "values":
+                final = cast(Mapping[str, Any], chunk)
+                continue
+            for update in cast(Mapping[str, Any], chunk).values():
+                yield from (update or {}).get("trace", [])
+        yield self._result(question, final, context)
+
+    async def astream(
+        self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        """Async :meth:`stream`."""
+        question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
+        final: Mapping[str, Any] = {}
+        async for mode, chunk in self.graph.astream(
+            state, config, stream_mode=["updates", "values"]
+        ):
+            if mode == "values":
+                final = cast(Mapping[str, Any], chunk)
+                continue
+            for update in cast(Mapping[str, Any], chunk).values():
+                for node in (update or {}).get("trace", []):
+                    yield node
+        yield self._result(question, final, context)
+
+    # --- conveniences -----------------------------------------------------------------
+
+    def __call__(self, question: str, *, seed: int | None = None) -> str | None:
+        """Answer ``question``."""
+        return self.invoke(question, seed=seed).answer
+
+    async def acall(self, question: str, *, seed: int | None = None) -> str | None:
+        """Async ``__call__``."""
+        return (await self.ainvoke(question, seed=seed)).answer
+
+    def get_graph(self, config: RunnableConfig | None = None) -> Graph:
+        """The LangGraph graph's drawable structure (nodes are agent names)."""
+        return self.graph.get_graph(config)
+
+    def draw_mermaid(self) -> str:
+        """Mermaid text of the compiled LangGraph graph."""
+        return self.graph.get_graph().draw_mermaid()
+
+    def export(self, path: str | Path) -> Path:
+        """Write the workflow to ``path``: a runnable ``.py`` module, or ``.json``/``.yaml``.
+
+        The ``.py`` file defines ``spec``, ``workflow`` and a top-level ``graph``,
+        so ``langgraph dev`` can serve it, and answers its command-line arguments.
+        """
+        from orchestrator.export import write_module
+
+        target = Path(path)
+        if target.suffix == ".py":
+            return write_module(self.spec, target)
+        return self.spec.save(target)
+
+    def __repr__(self) -> str:
+        return f"DeployedWorkflow(name={self.spec.name!r}, hash={self.spec.hash!r})"
+
+
+def deploy(
+    spec: WorkflowSpec | str | Path | Any,
+    *,
+    models: Mapping[str, BaseChatModel] | None = None,
+    cache: BaseCache | None = None,
+    prices: PriceTable | None = None,
+    checkpointer: Checkpointer = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
+    call_timeout: float | None = None,
+    seed: int = 0,
+    ledger: CallLedger | None = None,
+    record_prompts: bool = True,
+) -> DeployedWorkflow:
+    """Compile a spec (or a path to one, or a search result) into a callable workflow.
+
+    Args:
+        spec: A :class:`WorkflowSpec`, a ``.json``/``.yaml`` path, or a result with ``.best``.
+        models: Instances to use for given model references.
+        cache: LLM-call cache; hits cost nothing.
+        prices: Price table for cost accounting.
+        checkpointer: LangGraph checkpointer, passed through.
+        retry: Retry policy for transient failures.
+        call_timeout: Seconds allowed per model call (async runs).
+        seed: Default sampling seed; ``invoke(..., seed=n)`` overrides it.
+        ledger: Budget hook checked before every model call.
+        record_prompts: Keep the prompt messages in each node's trace.
+    """
+    resolved = load_spec(spec)
+    graph = compile_workflow(
+        resolved,
+        models=models,
+        cache=cache,
+        prices=prices,
+        checkpointer=checkpointer,
+        retry=retry,
+        call_timeout=call_timeout,
+    )
+    return DeployedWorkflow(
+        resolved, graph, seed=seed, ledger=ledger, record_prompts=record_prompts
+    )

@@ -1,0 +1,247 @@
+"""Resolving ``"provider:model"`` strings and model instances to chat models.
+
+Strings resolve the way langchain's ``init_chat_model`` does: the provider
+prefix picks the integration package, which is imported lazily. A chat model
+*instance* can be used too; it is registered under a stable reference such as
+``"openai:gpt-4o-mini@3f2a9c1b"`` so that the spec stays plain, hashable data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from orchestrator.errors import MissingIntegrationError, UnknownModelError
+
+__all__ = [
+    "Provider",
+    "PROVIDERS",
+    "register_model",
+    "registered_models",
+    "split_model_ref",
+    "check_model_ref",
+    "resolve_model",
+    "model_ref",
+    "with_settings",
+]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Where a provider's chat model class lives and which package installs it."""
+
+    module: str
+    class_name: str
+    package: str
+
+
+PROVIDERS: dict[str, Provider] = {
+    "sim": Provider("orchestrator.sim", "SimChatModel", "rolegraph"),
+    "openai": Provider("langchain_openai", "ChatOpenAI", "langchain-openai"),
+    "azure_openai": Provider("langchain_openai", "AzureChatOpenAI", "langchain-openai"),
+    "anthropic": Provider("langchain_anthropic", "ChatAnthropic", "langchain-anthropic"),
+    "ollama": Provider("langchain_ollama", "ChatOllama", "langchain-ollama"),
+    "google_genai": Provider(
+        "langchain_google_genai", "ChatGoogleGenerativeAI", "langchain-google-genai"
+    ),
+    "google_vertexai": Provider(
+        "langchain_google_vertexai", "ChatVertexAI", "langchain-google-vertexai"
+    ),
+    "bedrock_converse": Provider("langchain_aws", "ChatBedrockConverse", "langchain-aws"),
+    "mistralai": Provider("langchain_mistralai", "ChatMistralAI", "langchain-mistralai"),
+    "groq": Provider("langchain_groq", "ChatGroq", "langchain-groq"),
+    "fireworks": Provider("langchain_fireworks", "ChatFireworks", "langchain-fireworks"),
+    "together": Provider("langchain_together", "ChatTogether", "langchain-together"),
+    "deepseek": Provider("langchain_deepseek", "ChatDeepSeek", "langchain-deepseek"),
+    "xai": Provider("langchain_xai", "ChatXAI", "langchain-xai"),
+    "huggingface": Provider("langchain_huggingface", "ChatHuggingFace", "langchain-huggingface"),
+}
+"""Known providers. Add one with ``PROVIDERS["name"] = Provider(...)``."""
+
+# Model-name prefixes that imply a provider, as ``init_chat_model`` infers them.
+_INFERRED = (
+    ("gpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("chatgpt", "openai"),
+    ("claude", "anthropic"),
+    ("gemini", "google_genai"),
+    ("mistral", "mistralai"),
+    ("deepseek", "deepseek"),
+    ("grok", "xai"),
+)
+
+_INSTANCES: dict[str, BaseChatModel | Callable[..., BaseChatModel]] = {}
+_RESOLVED: dict[tuple[str, float | None, int | None], BaseChatModel] = {}
+_LOCK = threading.Lock()
+
+
+def _instance_digest(model: BaseChatModel) -> str:
+    params: dict[str, Any] = {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    for name in type(model).model_fields:
+        value = getattr(model, name, None)
+        if name in {"cache", "callbacks", "callback_manager", "rate_limiter"} or value is None:
+            continue
+        params[name] = value
+    payload = json.dumps(params, sort_keys=True, default=repr)
+    return hashlib.sha256(payload.encode()).hexdigest()[:8]
+
+
+def model_ref(model: BaseChatModel) -> str:
+    """A reference for a model instance: ``"provider:name@digest"`` of its settings.
+
+    Equal settings give equal references across processes. A second, distinct
+    instance with the same settings in one process gets a numbered suffix, so
+    stateful instances are never swapped for each other.
+    """
+    ls = model._get_ls_params()
+    provider = ls.get("ls_provider") or type(model).__name__.lower()
+    name = ls.get("ls_model_name") or "model"
+    base = f"{provider}:{name}@{_instance_digest(model)}"
+    ref, n = base, 1
+    with _LOCK:
+        while ref in _INSTANCES and _INSTANCES[ref] is not model:
+            n += 1
+            ref = f"{base}-{n}"
+    return ref
+
+
+def register_model(
+    model: BaseChatModel | Callable[..., BaseChatModel], name: str | None = None
+) -> str:
+    """Make a model instance (or a factory) usable from specs.
+
+    Args:
+        model: A chat model, or a callable returning one (it receives the
+            agent's ``temperature`` and ``max_tokens`` as keyword arguments).
+        name: The reference to register it under. Defaults to
+            :func:`model_ref` for instances; factories need a name.
+
+    Returns:
+        The reference to put in ``Agent(model=...)``.
+    """
+    if name is None:
+        if not isinstance(model, BaseChatModel):
+            raise ValueError("register_model needs a name for a model factory")
+        name = model_ref(model)
+    with _LOCK:
+        _INSTANCES[name] = model
+        for key in [key for key in _RESOLVED if key[0] == name]:
+            del _RESOLVED[key]
+    return name
+
+
+def registered_models() -> list[str]:
+    """References of every registered instance or factory."""
+    return sorted(_INSTANCES)
+
+
+def split_model_ref(ref: str) -> tuple[str, str]:
+    """Split ``"provider:model"``, inferring the provider for bare names like ``gpt-4o``.
+
+    Raises:
+        UnknownModelError: The provider is unknown or cannot be inferred.
+    """
+    if ":" in ref:
+        provider, _, name = ref.partition(":")
+        provider = provider.strip().lower().replace("-", "_")
+        if provider not in PROVIDERS:
+            known = ", ".join(sorted(PROVIDERS))
+            raise UnknownModelError(
+                f"unknown model provider {provider!r} in {ref!r}; known providers: {known}"
+            )
+        if not name.strip():
+            raise UnknownModelError(f"model string {ref!r} has no model name after the ':'")
+        return provider, name.strip()
+    for prefix, provider in _INFERRED:
+        if ref.lower().startswith(prefix):
+            return provider, ref
+    raise UnknownModelError(
+        f"cannot tell the provider of model {ref!r}; write it as 'provider:model', "
+        f"for example 'openai:gpt-4o-mini', 'ollama:llama3.2' or 'sim:atlas-mini'"
+    )
+
+
+def check_model_ref(ref: str) -> None:
+    """Raise :class:`UnknownModelError` if ``ref`` cannot name a model; import nothing."""
+    if ref in _INSTANCES:
+        return
+    if "@" in ref:
+        raise UnknownModelError(
+            f"model {ref!r} refers to a model instance that is not registered in this "
+            "process; pass the instance to register_model() or to compile(models=...)"
+        )
+    provider, name = split_model_ref(ref)
+    if provider == "sim":
+        from orchestrator.sim.profiles import get_profile
+
+        get_profile(name)
+
+
+def _construct(ref: str, temperature: float | None, max_tokens: int | None) -> BaseChatModel:
+    settings: dict[str, Any] = {}
+    if temperature is not None:
+        settings["temperature"] = temperature
+    if max_tokens is not None:
+        settings["max_tokens"] = max_tokens
+    registered = _INSTANCES.get(ref)
+    if isinstance(registered, BaseChatModel):
+        return with_settings(registered, **settings)
+    if registered is not None:
+        return registered(**settings)
+    check_model_ref(ref)
+    provider_name, name = split_model_ref(ref)
+    provider = PROVIDERS[provider_name]
+    try:
+        module = importlib.import_module(provider.module)
+    except ImportError as exc:
+        raise MissingIntegrationError(
+            f"model {ref!r} needs the {provider.package} package: pip install {provider.package}"
+        ) from exc
+    cls = getattr(module, provider.class_name)
+    return cls(model=name, **settings)
+
+
+def resolve_model(
+    model: str | BaseChatModel,
+    *,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+) -> BaseChatModel:
+    """Return a chat model for a reference or instance, with the agent's settings applied.
+
+    Resolved string references are memoised per settings, so compiling many
+    workflows does not construct many clients.
+
+    Raises:
+        UnknownModelError: The reference names no known provider or profile.
+        MissingIntegrationError: The provider's package is not installed.
+    """
+    if isinstance(model, BaseChatModel):
+        return with_settings(model, temperature=temperature, max_tokens=max_tokens)
+    key = (model, temperature, max_tokens)
+    with _LOCK:
+        cached = _RESOLVED.get(key)
+    if cached is not None:
+        return cached
+    built = _construct(model, temperature, max_tokens)
+    with _LOCK:
+        _RESOLVED[key] = built
+    return built
+
+
+def with_settings(model: BaseChatModel, **settings: Any) -> BaseChatModel:
+    """A copy of ``model`` with the given fields set, skipping ``None`` and unknown fields."""
+    fields = type(model).model_fields
+    update = {k: v for k, v in settings.items() if v is not None and k in fields}
+    if not update or all(getattr(model, k) == v for k, v in update.items()):
+        return model
+    return model.model_copy(update=update)

@@ -1,0 +1,232 @@
+"""The ``Role`` extension point and the records a role reads and writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.utils import mustache
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.errors import UnknownRoleError
+
+__all__ = [
+    "Candidate",
+    "RoleInputs",
+    "AgentOutput",
+    "Role",
+    "register_role",
+    "get_role",
+    "list_roles",
+]
+
+# A plain ``{{name}}`` tag; sections, partials, comments and raw tags are left alone.
+_PLAIN_TAG = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
+
+
+def _verbatim(template: str) -> str:
+    """Make plain mustache variables unescaped: prompts are not HTML."""
+    return _PLAIN_TAG.sub(r"{{&\1}}", template)
+
+
+class Candidate(BaseModel):
+    """A candidate answer offered to an agent by one of its predecessors."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int = Field(description="1-based position in the prompt's candidate list.")
+    agent: str = Field(description="Name of the agent that produced it.")
+    answer: str = Field(description="The answer text.")
+    confidence: float | None = Field(default=None, description="Stated confidence in [0, 1].")
+
+
+class RoleInputs(BaseModel):
+    """Everything an agent is given, gathered from the question and its predecessors."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question: str = Field(description="The workflow's input question.")
+    plan: tuple[str, ...] = Field(default=(), description="Steps from a planner predecessor.")
+    candidate: Candidate | None = Field(
+        default=None, description="The most recent answer among the predecessors."
+    )
+    critique: str | None = Field(default=None, description="A verifier predecessor's critique.")
+    verdict: Literal["accept", "reject"] | None = Field(
+        default=None, description="A verifier predecessor's verdict."
+    )
+    candidates: tuple[Candidate, ...] = Field(
+        default=(), description="The latest answer of every answer-producing predecessor."
+    )
+    focus: str | None = Field(default=None, description="The agent's assigned sub-task, if any.")
+    round: int = Field(default=1, description="How many times this agent has run, this one too.")
+
+    def template_vars(self) -> dict[str, Any]:
+        """The variables a role template can use."""
+        return {
+            "question": self.question,
+            "plan": "\n".join(f"{i}. {step}" for i, step in enumerate(self.plan, 1)),
+            "candidate": self.candidate.answer if self.candidate else "",
+            "critique": self.critique or "",
+            "verdict": self.verdict or "",
+            "candidates": [
+                {
+                    "index": c.index,
+                    "agent": c.agent,
+                    "answer": c.answer,
+                    "confidence": "" if c.confidence is None else f"{c.confidence:.2f}",
+                }
+                for c in self.candidates
+            ],
+            "has_candidates": bool(self.candidates),
+            "focus": self.focus or "",
+            "round": self.round,
+        }
+
+
+class AgentOutput(BaseModel):
+    """What one agent run hands to the agents after it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    answer: str | None = Field(default=None, description="The current answer after this agent.")
+    confidence: float | None = Field(default=None, description="Confidence in ``answer``.")
+    rejected: bool = Field(
+        default=False, description="Whether this run flagged a problem; loops key on it."
+    )
+    data: dict[str, Any] = Field(default_factory=dict, description="The parsed role output.")
+
+
+class Role(BaseModel):
+    r"""A kind of agent: its prompt templates, output contract and behaviour.
+
+    Templates are mustache; every variable of :meth:`RoleInputs.template_vars`
+    is available and inserted verbatim. Subclass to change how parsed output
+    becomes an :class:`AgentOutput`; a plain instance already works for any
+    contract with an ``answer`` (and optionally ``confidence``) field.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class Critic(BaseModel):
+        ...     answer: str
+        >>> critic = Role(name="critic", system="You are blunt.",
+        ...               user="Task: solve.\\n{{question}}", output=Critic)
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str = Field(description="Unique role name, used in specs.")
+    description: str = Field(default="", description="One line for humans.")
+    system: str = Field(default="", description="System prompt template.")
+    user: str = Field(default="", description="User prompt template.")
+    output: type[BaseModel] | None = Field(
+        default=None, description="Output contract; None for roles that call no model."
+    )
+    uses_model: bool = Field(default=True, description="Whether the role calls a model.")
+    produces_answer: bool = Field(
+        default=True, description="Whether its output carries an answer downstream."
+    )
+    min_candidates: int = Field(
+        default=0, description="Fewest answer-producing predecessors it needs."
+    )
+    needs_critique: bool = Field(
+        default=False, description="Whether a verifier must feed it a critique."
+    )
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> Role:
+        """Load ``name``, ``description``, ``system`` and ``user`` from a YAML file."""
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return cls(**{**data, **overrides})
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything that changes what the role asks a model."""
+        schema = self.output.model_json_schema() if self.output is not None else None
+        payload = json.dumps([self.name, self.system, self.user, schema], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def render(self, inputs: RoleInputs, *, system: str | None = None) -> list[BaseMessage]:
+        """Build the messages sent to the model."""
+        variables = inputs.template_vars()
+        system_text = mustache.render(_verbatim(system or self.system), variables).strip()
+        user_text = mustache.render(_verbatim(self.user), variables).strip()
+        user_text = re.sub(r"\n{3,}", "\n\n", user_text)
+        messages: list[BaseMessage] = []
+        if system_text:
+            messages.append(SystemMessage(system_text))
+        messages.append(HumanMessage(user_text))
+        return messages
+
+    def skip(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput | None:
+        """Return an output to use instead of calling the model, or ``None`` to call it."""
+        return None
+
+    def decide(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
+        """Produce the output of a role that calls no model."""
+        raise NotImplementedError(f"role {self.name!r} calls a model; it has no decide()")
+
+    def interpret(
+        self, parsed: BaseModel, inputs: RoleInputs, options: dict[str, Any]
+    ) -> AgentOutput:
+        """Turn the parsed contract into the output handed downstream."""
+        data = parsed.model_dump()
+        answer = data.get("answer")
+        confidence = data.get("confidence")
+        return AgentOutput(
+            answer=None if answer is None else str(answer),
+            confidence=confidence if isinstance(confidence, float) else None,
+            rejected=data.get("verdict") == "reject",
+            data=data,
+        )
+
+    def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
+        """Output to hand downstream when the model's reply could not be parsed."""
+        return AgentOutput()
+
+
+_REGISTRY: dict[str, Role] = {}
+_LOCK = threading.Lock()
+
+
+def register_role(role: Role, *, replace: bool = False) -> Role:
+    """Make ``role`` usable by name in specs.
+
+    Args:
+        role: The role to register.
+        replace: Allow replacing a role already registered under that name.
+
+    Raises:
+        ValueError: The name is taken and ``replace`` is false.
+    """
+    with _LOCK:
+        if role.name in _REGISTRY and not replace and _REGISTRY[role.name] is not role:
+            raise ValueError(f"role {role.name!r} is already registered; pass replace=True")
+        _REGISTRY[role.name] = role
+    return role
+
+
+def get_role(name: str) -> Role:
+    """Look a role up by name.
+
+    Raises:
+        UnknownRoleError: No role has that name.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UnknownRoleError(
+            f"unknown role {name!r}; known roles: {known}. Register custom roles with "
+            "orchestrator.register_role(Role(...))"
+        ) from None
+
+
+def list_roles() -> list[str]:
+    """Names of every registered role."""
+    return sorted(_REGISTRY)

@@ -1,0 +1,194 @@
+"""The built-in roles: solver, planner, verifier, rectifier, judge, aggregator, vote.
+
+Their prompt templates live in ``prompts/*.yaml`` next to this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from typing_extensions import override
+
+from orchestrator.answers import normalize_answer, plurality
+from orchestrator.roles.base import AgentOutput, Role, RoleInputs, register_role
+from orchestrator.roles.contracts import (
+    AggregatorOutput,
+    JudgeOutput,
+    PlannerOutput,
+    RectifierOutput,
+    SolverOutput,
+    VerifierOutput,
+)
+
+__all__ = [
+    "SolverRole",
+    "PlannerRole",
+    "VerifierRole",
+    "RectifierRole",
+    "JudgeRole",
+    "AggregatorRole",
+    "VoteRole",
+    "BUILTIN_ROLES",
+]
+
+_PROMPTS = Path(__file__).with_name("prompts")
+
+
+def _majority(inputs: RoleInputs) -> AgentOutput:
+    answer, share, _ = plurality((c.answer, 1.0) for c in inputs.candidates)
+    return AgentOutput(answer=answer, confidence=share if answer is not None else None)
+
+
+class SolverRole(Role):
+    """Answers the question; sees a plan, a sub-task or peers' answers when given."""
+
+    @override
+    def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
+        # Keep the debate going on a garbled reply: fall back to the agent's own last answer.
+        return AgentOutput(answer=inputs.candidate.answer if inputs.candidate else None)
+
+
+class PlannerRole(Role):
+    """Writes steps for the agents after it; produces no answer of its own."""
+
+    @override
+    def interpret(
+        self, parsed: BaseModel, inputs: RoleInputs, options: dict[str, Any]
+    ) -> AgentOutput:
+        return AgentOutput(data=parsed.model_dump())
+
+
+class VerifierRole(Role):
+    """Accepts or rejects the latest candidate; passes that candidate on."""
+
+    @override
+    def interpret(
+        self, parsed: BaseModel, inputs: RoleInputs, options: dict[str, Any]
+    ) -> AgentOutput:
+        assert isinstance(parsed, VerifierOutput)
+        candidate = inputs.candidate
+        return AgentOutput(
+            answer=candidate.answer if candidate else None,
+            confidence=candidate.confidence if candidate else None,
+            rejected=parsed.verdict == "reject",
+            data=parsed.model_dump(),
+        )
+
+    @override
+    def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
+        # An unreadable verdict carries no evidence of an error: let the answer through.
+        candidate = inputs.candidate
+        return AgentOutput(
+            answer=candidate.answer if candidate else None,
+            data={"verdict": "accept", "critique": ""},
+        )
+
+
+class RectifierRole(Role):
+    """Revises a rejected answer; passes an accepted one through without a call."""
+
+    @override
+    def skip(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput | None:
+        if inputs.verdict == "reject":
+            return None
+        candidate = inputs.candidate
+        return AgentOutput(
+            answer=candidate.answer if candidate else None,
+            confidence=candidate.confidence if candidate else None,
+            data={"skipped": "the verifier accepted the answer"},
+        )
+
+    @override
+    def interpret(
+        self, parsed: BaseModel, inputs: RoleInputs, options: dict[str, Any]
+    ) -> AgentOutput:
+        assert isinstance(parsed, RectifierOutput)
+        return AgentOutput(
+            answer=parsed.answer,
+            confidence=parsed.confidence,
+            rejected=True,  # it acted on a rejection, so the revision is worth re-checking
+            data=parsed.model_dump(),
+        )
+
+    @override
+    def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
+        candidate = inputs.candidate
+        return AgentOutput(answer=candidate.answer if candidate else None)
+
+
+class JudgeRole(Role):
+    """Picks one of the candidates by number."""
+
+    @override
+    def interpret(
+        self, parsed: BaseModel, inputs: RoleInputs, options: dict[str, Any]
+    ) -> AgentOutput:
+        assert isinstance(parsed, JudgeOutput)
+        chosen = next((c for c in inputs.candidates if c.index == parsed.choice), None)
+        if chosen is None:
+            out = _majority(inputs)
+            data = {**parsed.model_dump(), "note": "choice out of range; used the majority"}
+            return out.model_copy(update={"data": data})
+        return AgentOutput(
+            answer=chosen.answer, confidence=chosen.confidence, data=parsed.model_dump()
+        )
+
+    @override
+    def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
+        return _majority(inputs)
+
+
+class AggregatorRole(Role):
+    """Writes one answer from several workers' answers."""
+
+    @override
+    def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
+        return _majority(inputs)
+
+
+class VoteRole(Role):
+    """Plurality vote over the candidates; calls no model.
+
+    Options:
+        weighted: Weight each vote by the voter's stated confidence.
+    """
+
+    @override
+    def decide(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
+        weighted = bool(options.get("weighted", False))
+        ballots = [
+            (c.answer, (c.confidence if c.confidence is not None else 0.5) if weighted else 1.0)
+            for c in inputs.candidates
+        ]
+        answer, share, tally = plurality(ballots)
+        return AgentOutput(
+            answer=answer,
+            confidence=share if answer is not None else None,
+            data={"votes": tally, "weighted": weighted, "winner": normalize_answer(answer)},
+        )
+
+
+def _load(cls: type[Role], output: type[BaseModel], **flags: Any) -> Role:
+    name = cls.__name__.removesuffix("Role").lower()
+    return cls.from_yaml(_PROMPTS / f"{name}.yaml", output=output, **flags)
+
+
+BUILTIN_ROLES: tuple[Role, ...] = (
+    _load(SolverRole, SolverOutput),
+    _load(PlannerRole, PlannerOutput, produces_answer=False),
+    _load(VerifierRole, VerifierOutput),
+    _load(RectifierRole, RectifierOutput, needs_critique=True),
+    _load(JudgeRole, JudgeOutput, min_candidates=2),
+    _load(AggregatorRole, AggregatorOutput, min_candidates=1),
+    VoteRole(
+        name="vote",
+        description="Plurality vote over the predecessors' answers; calls no model.",
+        uses_model=False,
+        min_candidates=2,
+    ),
+)
+
+for _role in BUILTIN_ROLES:
+    register_role(_role)

@@ -1,0 +1,254 @@
+"""``SimChatModel``: a deterministic, offline ``BaseChatModel`` for rolegraph's role prompts."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field, SecretStr
+
+from orchestrator.sim.behaviour import Reply, read_prompt, respond
+from orchestrator.sim.profiles import SimProfile, get_profile
+
+__all__ = ["SimChatModel"]
+
+_CONTRACT_FIELDS = {"answer", "steps", "verdict", "choice"}
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(
+        block if isinstance(block, str) else str(block.get("text", ""))
+        for block in content
+        if isinstance(block, str) or block.get("type") == "text"
+    )
+
+
+def _prose(fields: dict[str, Any]) -> str:
+    """The reply a model gives when it ignores the requested JSON format."""
+    if "steps" in fields:
+        return "Here is the plan:\n" + "\n".join(
+            f"{i}. {step}" for i, step in enumerate(fields["steps"], 1)
+        )
+    if "verdict" in fields:
+        return f"Verdict: {fields['verdict'].upper()}. {fields['critique']}"
+    if "choice" in fields:
+        return f"I pick candidate {fields['choice']}. {fields['reason']}"
+    confidence = round(100 * float(fields.get("confidence") or 0.5))
+    return (
+        "I went through the problem one step at a time.\n"
+        f"The final answer is {fields.get('answer')}. Confidence: {confidence}%"
+    )
+
+
+class SimChatModel(BaseChatModel):
+    r"""A simulated chat model that answers rolegraph's role prompts.
+
+    It computes the true answer from the question text (it never sees an
+    answer key) and then errs the way its :class:`SimProfile` says: per-model
+    skill and price, correlated mistakes within a model family, noisy
+    verifiers, judges and rectifiers, helpful but costly planners, and a
+    latency model. Replies are deterministic for a given prompt, ``seed``
+    and calling agent. Its numbers describe the simulator, not any real LLM.
+
+    Example:
+        >>> model = SimChatModel(model="atlas-mini")
+        >>> reply = model.invoke("Task: solve the question.\\n## Question\\nWhat is 2 + 3?")
+        >>> reply.usage_metadata["input_tokens"] > 0
+        True
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: str = Field(default="atlas-mini", alias="model_name", description="Profile name.")
+    temperature: float = Field(
+        default=0.0, description="Above 0, each agent and seed samples independently."
+    )
+    max_tokens: int | None = Field(default=None, description="Accepted for compatibility.")
+    timeout: float | None = Field(default=None, description="Accepted for compatibility.")
+    stop: list[str] | None = Field(default=None, description="Accepted for compatibility.")
+    max_retries: int = Field(default=2, description="Accepted for compatibility.")
+    api_key: SecretStr | None = Field(default=None, description="Ignored; the sim is offline.")
+    seed: int = Field(default=0, description="Sampling seed, used when temperature > 0.")
+    latency_scale: float = Field(
+        default=0.0,
+        description="Multiply the simulated latency by this and really wait; 0 does not wait.",
+    )
+
+    @property
+    def _llm_type(self) -> str:
+        return "rolegraph-sim"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, "temperature": self.temperature, "seed": self.seed}
+
+    @property
+    def sim_profile(self) -> SimProfile:
+        """The profile this model simulates."""
+        return get_profile(self.model)
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="sim",
+            ls_model_name=kwargs.get("model", self.model),
+            ls_model_type="chat",
+            ls_temperature=kwargs.get("temperature", self.temperature),
+        )
+        if max_tokens := kwargs.get("max_tokens", self.max_tokens):
+            params["ls_max_tokens"] = max_tokens
+        if stop := stop or self.stop:
+            params["ls_stop"] = stop
+        return params
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools in the OpenAI format; ``tool_choice`` may name a tool or be ``"any"``."""
+        formatted = [convert_to_openai_tool(tool) for tool in tools]
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        return super().bind(tools=formatted, **kwargs)
+
+    # --- generation -------------------------------------------------------------------
+
+    def _reply(
+        self,
+        messages: list[BaseMessage],
+        metadata: dict[str, Any],
+        kwargs: dict[str, Any],
+    ) -> tuple[AIMessage, float]:
+        profile = get_profile(kwargs.get("model", self.model))
+        temperature = float(kwargs.get("temperature", self.temperature))
+        tools: list[dict[str, Any]] = kwargs.get("tools") or []
+        human = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
+        human_text = _text(human) if human is not None else ""
+        tool_result = next(
+            (_text(m) for m in reversed(messages) if isinstance(m, ToolMessage)), None
+        )
+        prompt = read_prompt(human_text, tool_result)
+
+        transcript = "\n".join(_text(m) for m in messages)
+        digest = hashlib.blake2b(transcript.encode(), digest_size=12).hexdigest()
+        if temperature > 0:
+            sample = f"{self.seed}|{metadata.get('rolegraph_seed', 0)}|"
+            sample += str(metadata.get("rolegraph_agent") or metadata.get("langgraph_node", ""))
+        else:
+            sample = ""
+        calculator, contract = self._pick_tools(tools, kwargs.get("tool_choice"))
+        reply = respond(
+            profile,
+            prompt,
+            call_key=f"{profile.name}|{sample}|{digest}",
+            calculator=calculator if tool_result is None else None,
+        )
+        message = self._message(profile, reply, contract, transcript)
+        return message, message.response_metadata["simulated_latency_s"]
+
+    @staticmethod
+    def _pick_tools(
+        tools: list[dict[str, Any]], tool_choice: Any
+    ) -> tuple[str | None, str | None]:
+        calculator = contract = None
+        forced = (
+            tool_choice.get("function", {}).get("name")
+            if isinstance(tool_choice, dict)
+            else tool_choice
+        )
+        for tool in tools:
+            function = tool.get("function", {})
+            name = function.get("name", "")
+            properties = set(function.get("parameters", {}).get("properties", {}))
+            if properties & _CONTRACT_FIELDS:
+                contract = name
+            elif "calc" in name.lower() and forced in (None, "auto", name):
+                calculator = name
+        return calculator, contract
+
+    def _message(
+        self, profile: SimProfile, reply: Reply, contract: str | None, transcript: str
+    ) -> AIMessage:
+        tool_calls: list[dict[str, Any]] = []
+        if reply.tool_call is not None:
+            content = ""
+            call = reply.tool_call
+            tool_calls.append({"name": call["name"], "args": call["args"], "id": _call_id(call)})
+        elif reply.style == "garbled":
+            content = "Hmm, I keep losing track of the quantities here. Let me start over..."
+        elif contract is not None:
+            content = ""
+            call = {"name": contract, "args": reply.fields}
+            tool_calls.append({"name": contract, "args": reply.fields, "id": _call_id(call)})
+        elif reply.style == "prose":
+            content = _prose(reply.fields)
+        else:
+            content = json.dumps(reply.fields)
+        visible = len(content) + sum(len(json.dumps(c["args"])) for c in tool_calls)
+        input_tokens = max(1, math.ceil(len(transcript) / 4))
+        output_tokens = max(1, math.ceil(visible / 4)) + reply.reasoning_tokens
+        latency = profile.latency_s + profile.seconds_per_token * output_tokens
+        return AIMessage(
+            content=content,
+            tool_calls=tool_calls,
+            usage_metadata={
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "total_tokens": input_tokens + output_tokens,
+                "output_token_details": {"reasoning": reply.reasoning_tokens},
+            },
+            response_metadata={
+                "model_name": f"sim:{profile.name}",
+                "model_provider": "sim",
+                "finish_reason": "tool_calls" if tool_calls else "stop",
+                "simulated_latency_s": round(latency, 4),
+            },
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        metadata = run_manager.metadata if run_manager is not None else {}
+        message, latency = self._reply(messages, metadata, kwargs)
+        if self.latency_scale > 0:
+            time.sleep(latency * self.latency_scale)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        metadata = run_manager.metadata if run_manager is not None else {}
+        message, latency = self._reply(messages, metadata, kwargs)
+        if self.latency_scale > 0:
+            await asyncio.sleep(latency * self.latency_scale)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _call_id(call: dict[str, Any]) -> str:
+    payload = json.dumps(call, sort_keys=True, default=str)
+    return "call_" + hashlib.blake2b(payload.encode(), digest_size=6).hexdigest()
