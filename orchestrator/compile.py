@@ -7,7 +7,7 @@ from typing import Any
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer, RetryPolicy
@@ -20,6 +20,18 @@ from orchestrator.spec import WorkflowSpec
 from orchestrator.tools import get_tool
 
 __all__ = ["compile_workflow", "DEFAULT_RETRY"]
+
+try:  # LangGraph's own node wrapper inspects signatures once, not on every call
+    from langgraph._internal._runnable import RunnableCallable as _NodeRunnable
+except ImportError:  # pragma: no cover - a LangGraph that moved it; the public one works too
+    _NodeRunnable = None
+
+
+def _node_runnable(node: AgentNode, name: str) -> Runnable[Any, Any]:
+    if _NodeRunnable is not None:
+        return _NodeRunnable(node.invoke, node.ainvoke, name=name)  # type: ignore[no-any-return]
+    return RunnableLambda(node.invoke, afunc=node.ainvoke, name=name)
+
 
 DEFAULT_RETRY = RetryPolicy(
     max_attempts=3, initial_interval=0.5, jitter=True, retry_on=is_transient
@@ -102,7 +114,7 @@ def compile_workflow(
         )
         builder.add_node(
             agent.name,
-            RunnableLambda(node.invoke, afunc=node.ainvoke, name=agent.name),
+            _node_runnable(node, agent.name),
             defer=agent.name in structure.deferred,
             retry_policy=retry,
             metadata={"role": agent.role, "model": agent.model},

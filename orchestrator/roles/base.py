@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -33,6 +34,12 @@ _PLAIN_TAG = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 def _verbatim(template: str) -> str:
     """Make plain mustache variables unescaped: prompts are not HTML."""
     return _PLAIN_TAG.sub(r"{{&\1}}", template)
+
+
+@functools.lru_cache(maxsize=256)
+def _tokens(template: str) -> tuple[tuple[str, str], ...]:
+    """Tokenise a template once; rendering then skips the parser."""
+    return tuple(mustache.tokenize(_verbatim(template)))
 
 
 class Candidate(BaseModel):
@@ -154,8 +161,8 @@ class Role(BaseModel):
     def render(self, inputs: RoleInputs, *, system: str | None = None) -> list[BaseMessage]:
         """Build the messages sent to the model."""
         variables = inputs.template_vars()
-        system_text = mustache.render(_verbatim(system or self.system), variables).strip()
-        user_text = mustache.render(_verbatim(self.user), variables).strip()
+        system_text = mustache.render(list(_tokens(system or self.system)), variables).strip()
+        user_text = mustache.render(list(_tokens(self.user)), variables).strip()
         user_text = re.sub(r"\n{3,}", "\n\n", user_text)
         messages: list[BaseMessage] = []
         if system_text:
