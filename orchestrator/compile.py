@@ -21,16 +21,14 @@ from orchestrator.tools import get_tool
 
 __all__ = ["compile_workflow", "DEFAULT_RETRY"]
 
-try:  # LangGraph's own node wrapper inspects signatures once, not on every call
-    from langgraph._internal._runnable import RunnableCallable as _NodeRunnable
-except ImportError:  # pragma: no cover - a LangGraph that moved it; the public one works too
-    _NodeRunnable = None
-
 
 def _node_runnable(node: AgentNode, name: str) -> Runnable[Any, Any]:
-    if _NodeRunnable is not None:
-        return _NodeRunnable(node.invoke, node.ainvoke, name=name)  # type: ignore[no-any-return]
-    return RunnableLambda(node.invoke, afunc=node.ainvoke, name=name)
+    """Wrap a node with LangGraph's own wrapper, which inspects signatures once, not per call."""
+    try:
+        from langgraph._internal._runnable import RunnableCallable
+    except ImportError:  # pragma: no cover - a LangGraph that moved it; the public one works
+        return RunnableLambda(node.invoke, afunc=node.ainvoke, name=name)
+    return RunnableCallable(node.invoke, node.ainvoke, name=name)
 
 
 DEFAULT_RETRY = RetryPolicy(
