@@ -24,6 +24,7 @@ from orchestrator.pricing import Price, PriceTable
 from orchestrator.roles import Role, get_role, register_role
 from orchestrator.sim import SimChatModel
 from orchestrator.spec import END, START, Agent, Edge, Loop, WorkflowSpec
+from orchestrator.store import EvalKey, EvalRecord, LLMCallCache, Store
 from orchestrator.tools import register_tool
 from orchestrator.trace import NodeTrace, RunResult, Usage
 
@@ -52,6 +53,10 @@ __all__ = [
     "SimChatModel",
     "SpecError",
     "BudgetExhaustedError",
+    "Store",
+    "EvalKey",
+    "EvalRecord",
+    "LLMCallCache",
 ]
 
 __version__ = "0.1.0"

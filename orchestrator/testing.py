@@ -20,8 +20,16 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from orchestrator.pricing import Price, default_prices
+from orchestrator.sim import SimChatModel
 
-__all__ = ["ScriptedChatModel", "SlowChatModel", "FlakyChatModel", "RateLimitError"]
+__all__ = [
+    "ScriptedChatModel",
+    "SlowChatModel",
+    "FlakyChatModel",
+    "FaultyChatModel",
+    "CountingSimChatModel",
+    "RateLimitError",
+]
 
 # Test models cost a fixed, small amount so that accounting is visible in tests.
 default_prices().register("test:*", Price(input=1.0, output=2.0))
@@ -183,3 +191,124 @@ class FlakyChatModel(_CountingModel):
         if behaviour == "garbage":
             return "<<<%%% not json, no answer %%%>>>"
         return self.reply
+
+
+class FaultyChatModel(_CountingModel):
+    """Fails by prompt, not by call order, so faults stay put under concurrency.
+
+    ``faults`` maps a piece of prompt text (say, a task's question) to a
+    schedule of ``"ok"``, ``"raise"``, ``"hang"`` and ``"garbage"``, applied
+    to that prompt's first, second, ... call; its last entry repeats. Prompts
+    that match nothing are answered. ``reply`` is the reply text, or a
+    function of the prompt's last message.
+    """
+
+    faults: dict[str, list[str]] = Field(
+        default_factory=dict, description="Prompt text -> behaviour per attempt."
+    )
+    hang_s: float = Field(default=30.0, description="How long a hang lasts.")
+    reply: str | Callable[[str], str] = Field(default='{"answer": "42", "confidence": 0.9}')
+    _attempts: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def _behaviour(self, messages: list[BaseMessage]) -> str:
+        text = str(messages[-1].content)
+        for marker, schedule in self.faults.items():
+            if marker in text:
+                with self._lock:
+                    attempt = self._attempts[marker] = self._attempts.get(marker, 0) + 1
+                return schedule[min(attempt, len(schedule)) - 1]
+        return "ok"
+
+    def attempts(self, marker: str) -> int:
+        """Calls made so far with prompts containing ``marker``."""
+        with self._lock:
+            return self._attempts.get(marker, 0)
+
+    def _answer(self, messages: list[BaseMessage], behaviour: str) -> str:
+        if behaviour == "raise":
+            raise RateLimitError("429 Too Many Requests (simulated)")
+        if behaviour == "garbage":
+            return "<<<%%% not json, no answer %%%>>>"
+        text = str(messages[-1].content)
+        return self.reply(text) if callable(self.reply) else self.reply
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self._enter()
+        try:
+            behaviour = self._behaviour(messages)
+            if behaviour == "hang":
+                time.sleep(self.hang_s)
+            return self._result(messages, self._answer(messages, behaviour))
+        finally:
+            self._leave()
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self._enter()
+        try:
+            behaviour = self._behaviour(messages)
+            if behaviour == "hang":
+                await asyncio.sleep(self.hang_s)
+            return self._result(messages, self._answer(messages, behaviour))
+        finally:
+            self._leave()
+
+
+class CountingSimChatModel(SimChatModel):
+    """The simulated model, counting the calls that reach it (cache hits never do).
+
+    Copies made for an agent's temperature share the count with the original.
+
+    Example:
+        >>> model = CountingSimChatModel(model="atlas-mini")
+        >>> model.calls
+        0
+    """
+
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _count_box: list[int] = PrivateAttr(default_factory=lambda: [0])
+
+    @property
+    def calls(self) -> int:
+        """Model calls made so far, by this model and its copies."""
+        return self._count_box[0]
+
+    def reset_counters(self) -> None:
+        """Zero the counter."""
+        with self._lock:
+            self._count_box[0] = 0
+
+    def _count(self) -> None:
+        with self._lock:
+            self._count_box[0] += 1
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self._count()
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self._count()
+        return await super()._agenerate(messages, stop, run_manager, **kwargs)

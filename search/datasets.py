@@ -1,0 +1,471 @@
+"""Datasets of tasks: loading from JSONL, CSV or records, seeded splits, and the bundled suite.
+
+A task has an ``id``, a ``question`` and a reference ``answer``; every other
+field is kept as metadata. Loading fails with a :class:`DatasetError` that
+names the line or record at fault.
+
+Example:
+    >>> data = load_dataset([
+    ...     {"id": "q1", "question": "What is 2 + 3?", "answer": "5"},
+    ...     {"id": "q2", "question": "What is 6 * 7?", "answer": 42, "topic": "times"},
+    ... ], name="toy")
+    >>> data.tasks[1].answer, data.tasks[1].metadata
+    ('42', {'topic': 'times'})
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.errors import RolegraphError
+from orchestrator.sim import LEVELS, arithmetic_tasks
+
+__all__ = [
+    "Task",
+    "Dataset",
+    "Splits",
+    "DatasetError",
+    "load_dataset",
+    "bundled_dataset",
+    "list_bundled",
+]
+
+SplitName = Literal["train", "validation", "test"]
+_REQUIRED = ("id", "question", "answer")
+
+
+class DatasetError(RolegraphError, ValueError):
+    """A dataset is empty, or a task in it is malformed.
+
+    Attributes:
+        source: Where the data came from (a path or ``"records"``).
+        location: The 1-based line, row or record at fault, if one is.
+    """
+
+    def __init__(self, message: str, *, source: str, location: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.location = location
+
+
+class Task(BaseModel):
+    """One question with its reference answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="Unique id within the dataset.")
+    question: str = Field(description="The input given to the workflow.")
+    answer: str = Field(description="The reference answer the metric compares against.")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Every other field, e.g. difficulty or topic."
+    )
+
+    @cached_property
+    def digest(self) -> str:
+        """Digest of the question and answer: an edited task gets a new one."""
+        payload = json.dumps([self.question, self.answer])
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class Dataset(BaseModel):
+    """A named, ordered collection of tasks with unique ids.
+
+    Build one with :func:`load_dataset`, :meth:`from_jsonl`, :meth:`from_csv`,
+    :meth:`from_records` or :func:`bundled_dataset`. The name is part of every
+    evaluation key, so keep it stable for a given task set.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="Name used in evaluation keys and reports.")
+    tasks: tuple[Task, ...] = Field(description="The tasks, in order.")
+    partition: SplitName | None = Field(
+        default=None, description="Which split this is, when it came from :meth:`split`."
+    )
+
+    @property
+    def fingerprint(self) -> str:
+        """Digest of the task ids and contents, independent of the name."""
+        digest = hashlib.sha256()
+        for task in self.tasks:
+            digest.update(f"{task.id}\x00{task.digest}\x00".encode())
+        return digest.hexdigest()[:16]
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __iter__(self) -> Iterator[Task]:  # type: ignore[override]
+        return iter(self.tasks)
+
+    def __getitem__(self, index: int) -> Task:
+        return self.tasks[index]
+
+    def get(self, task_id: str) -> Task:
+        """The task with id ``task_id``.
+
+        Raises:
+            KeyError: No task has that id.
+        """
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise KeyError(f"dataset {self.name!r} has no task {task_id!r}")
+
+    def ids(self) -> list[str]:
+        """Task ids in order."""
+        return [task.id for task in self.tasks]
+
+    def subset(self, task_ids: Iterable[str]) -> Dataset:
+        """The tasks with these ids, in the given order; same name, so results are shared."""
+        by_id = {task.id: task for task in self.tasks}
+        missing = [task_id for task_id in task_ids if task_id not in by_id]
+        if missing:
+            raise KeyError(f"dataset {self.name!r} has no tasks {missing}")
+        return self.model_copy(update={"tasks": tuple(by_id[t] for t in task_ids)})
+
+    def head(self, n: int) -> Dataset:
+        """The first ``n`` tasks."""
+        return self.model_copy(update={"tasks": self.tasks[:n]})
+
+    # --- splits ----------------------------------------------------------------------
+
+    def split(
+        self,
+        *,
+        train: float = 0.6,
+        validation: float = 0.2,
+        test: float = 0.2,
+        seed: int = 0,
+        stratify: str | None = None,
+    ) -> Splits:
+        """Deterministic train/validation/test splits.
+
+        Tasks are ordered by a seeded hash of their id, so the split depends on
+        the ids and the seed only, never on the file's order. The splits keep the
+        dataset's name: a task's evaluations are shared whichever split it is in.
+        The test split is for final reporting; :class:`~search.Evaluator`
+        refuses it unless told ``allow_test=True``.
+
+        Args:
+            train: Share of tasks for training (the search's own evaluations).
+            validation: Share for validation (choosing between candidates).
+            test: Share held out for the final numbers.
+            seed: Split seed.
+            stratify: A metadata key; each of its values is split in the same
+                proportions (for example ``"level"``).
+
+        Raises:
+            ValueError: The shares are negative or do not sum to 1.
+        """
+        shares = {"train": train, "validation": validation, "test": test}
+        if any(share < 0 for share in shares.values()) or abs(sum(shares.values()) - 1) > 1e-9:
+            raise ValueError(f"split shares must be >= 0 and sum to 1, got {shares}")
+        groups: dict[str, list[Task]] = {}
+        for task in self.tasks:
+            group = "" if stratify is None else str(task.metadata.get(stratify, ""))
+            groups.setdefault(group, []).append(task)
+        parts: dict[str, list[Task]] = {"train": [], "validation": [], "test": []}
+        for group_tasks in groups.values():
+            ordered = sorted(group_tasks, key=lambda t: _rank(seed, t.id))
+            n_test, n_val = _sizes(len(ordered), test, validation)
+            parts["test"] += ordered[:n_test]
+            parts["validation"] += ordered[n_test : n_test + n_val]
+            parts["train"] += ordered[n_test + n_val :]
+        position = {task.id: i for i, task in enumerate(self.tasks)}
+
+        def make(name: SplitName) -> Dataset:
+            chosen = sorted(parts[name], key=lambda t: position[t.id])
+            return Dataset(name=self.name, tasks=tuple(chosen), partition=name)
+
+        return Splits(train=make("train"), validation=make("validation"), test=make("test"))
+
+    # --- loading ---------------------------------------------------------------------
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[Mapping[str, Any]], *, name: str = "records", source: str = ""
+    ) -> Dataset:
+        """Build from dicts with ``id``, ``question`` and ``answer``; other keys are metadata.
+
+        Raises:
+            DatasetError: A field is missing, an id repeats, or there are no records.
+        """
+        where = source or "records"
+        return cls._build(
+            ((i, record) for i, record in enumerate(records, 1)),
+            name=name,
+            source=where,
+            unit="record",
+        )
+
+    @classmethod
+    def from_jsonl(cls, path: str | Path, *, name: str | None = None) -> Dataset:
+        """Read one JSON object per line; blank lines are skipped.
+
+        Raises:
+            DatasetError: A line is not a JSON object, a field is missing, an id
+                repeats, or the file has no tasks.
+        """
+        source = Path(path)
+
+        def lines() -> Iterator[tuple[int, Mapping[str, Any]]]:
+            with source.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        value = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise DatasetError(
+                            f"{source} line {number}: invalid JSON ({exc.msg})",
+                            source=str(source),
+                            location=number,
+                        ) from None
+                    if not isinstance(value, dict):
+                        raise DatasetError(
+                            f"{source} line {number}: expected a JSON object, "
+                            f"got {type(value).__name__}",
+                            source=str(source),
+                            location=number,
+                        )
+                    yield number, value
+
+        return cls._build(lines(), name=name or source.stem, source=str(source), unit="line")
+
+    @classmethod
+    def from_json(cls, path: str | Path, *, name: str | None = None) -> Dataset:
+        """Read a JSON array of task objects.
+
+        Raises:
+            DatasetError: The file is not a JSON array, or a task is malformed.
+        """
+        source = Path(path)
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DatasetError(
+                f"{source}: invalid JSON ({exc.msg}, line {exc.lineno})",
+                source=str(source),
+                location=exc.lineno,
+            ) from None
+        if not isinstance(data, list):
+            raise DatasetError(
+                f"{source}: expected a JSON array of tasks (or use .jsonl)", source=str(source)
+            )
+        for i, item in enumerate(data, 1):
+            if not isinstance(item, dict):
+                raise DatasetError(
+                    f"{source} record {i}: expected an object, got {type(item).__name__}",
+                    source=str(source),
+                    location=i,
+                )
+        return cls._build(
+            enumerate(data, 1), name=name or source.stem, source=str(source), unit="record"
+        )
+
+    @classmethod
+    def from_csv(cls, path: str | Path, *, name: str | None = None) -> Dataset:
+        """Read a CSV file with a header row; columns other than the three are metadata.
+
+        Line numbers in errors count the header as line 1.
+
+        Raises:
+            DatasetError: A column is missing, a cell is empty, an id repeats, or
+                the file has no tasks.
+        """
+        source = Path(path)
+
+        def rows() -> Iterator[tuple[int, Mapping[str, Any]]]:
+            with source.open(encoding="utf-8", newline="") as handle:
+                reader = csv.DictReader(handle)
+                header = reader.fieldnames or []
+                missing = [column for column in _REQUIRED if column not in header]
+                if header and missing:
+                    raise DatasetError(
+                        f"{source} line 1: the header has no {_names(missing)} column "
+                        f"(columns: {', '.join(header)})",
+                        source=str(source),
+                        location=1,
+                    )
+                for row in reader:
+                    if not any((value or "").strip() for value in row.values() if value):
+                        continue
+                    yield reader.line_num, {k: v for k, v in row.items() if k is not None}
+
+        return cls._build(rows(), name=name or source.stem, source=str(source), unit="line")
+
+    @classmethod
+    def _build(
+        cls,
+        items: Iterable[tuple[int, Mapping[str, Any]]],
+        *,
+        name: str,
+        source: str,
+        unit: str,
+    ) -> Dataset:
+        tasks: list[Task] = []
+        seen: dict[str, int] = {}
+        for location, record in items:
+            task = _task(record, source=source, location=location, unit=unit)
+            if task.id in seen:
+                raise DatasetError(
+                    f"{source} {unit} {location}: duplicate id {task.id!r} "
+                    f"(first used on {unit} {seen[task.id]})",
+                    source=source,
+                    location=location,
+                )
+            seen[task.id] = location
+            tasks.append(task)
+        if not tasks:
+            raise DatasetError(f"empty dataset: {source} has no tasks", source=source)
+        return cls(name=name, tasks=tuple(tasks))
+
+
+class Splits(BaseModel):
+    """Train, validation and test datasets from :meth:`Dataset.split`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    train: Dataset = Field(description="For the search's evaluations.")
+    validation: Dataset = Field(description="For choosing between candidates.")
+    test: Dataset = Field(description="Held out; for the final report only.")
+
+
+def _names(fields: Sequence[str]) -> str:
+    quoted = [repr(field) for field in fields]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _task(record: Mapping[str, Any], *, source: str, location: int, unit: str) -> Task:
+    where = f"{source} {unit} {location}"
+    missing = [f for f in _REQUIRED if f not in record or record[f] is None or record[f] == ""]
+    if missing:
+        raise DatasetError(
+            f"{where}: missing field {_names(missing)} (a task needs id, question and answer)",
+            source=source,
+            location=location,
+        )
+    for field in _REQUIRED:
+        if isinstance(record[field], dict | list):
+            raise DatasetError(
+                f"{where}: field {field!r} must be text or a number, "
+                f"got {type(record[field]).__name__}",
+                source=source,
+                location=location,
+            )
+    metadata = {k: v for k, v in record.items() if k not in (*_REQUIRED, "metadata")}
+    nested = record.get("metadata")
+    if isinstance(nested, Mapping):
+        metadata = {**nested, **metadata}
+    elif nested is not None:
+        metadata["metadata"] = nested
+    return Task(
+        id=str(record["id"]).strip(),
+        question=str(record["question"]),
+        answer=str(record["answer"]).strip(),
+        metadata=metadata,
+    )
+
+
+def _rank(seed: int, task_id: str) -> str:
+    return hashlib.sha256(f"split:{seed}:{task_id}".encode()).hexdigest()
+
+
+def _sizes(n: int, test: float, validation: float) -> tuple[int, int]:
+    n_test = round(n * test)
+    n_val = round(n * validation)
+    # A non-zero share gets at least one task when there are enough to go round.
+    if test > 0 and n_test == 0 and n >= 3:
+        n_test = 1
+    if validation > 0 and n_val == 0 and n >= 3:
+        n_val = 1
+    n_val = min(n_val, n - n_test)
+    return n_test, n_val
+
+
+def load_dataset(
+    source: Dataset | str | Path | Iterable[Mapping[str, Any]],
+    *,
+    name: str | None = None,
+) -> Dataset:
+    """A :class:`Dataset` from a file, a list of records, or a bundled name.
+
+    Files may be ``.jsonl``, ``.json`` (an array) or ``.csv``.
+
+    Args:
+        source: A dataset (returned as is, renamed if ``name`` is given), a path,
+            a bundled name such as ``"bundled:arithmetic"``, or an iterable of dicts.
+        name: Dataset name; defaults to the file's stem or ``"records"``.
+
+    Raises:
+        DatasetError: The data is empty or malformed.
+        FileNotFoundError: The path does not exist.
+        ValueError: The file type is not supported.
+    """
+    if isinstance(source, Dataset):
+        return source if name is None else source.model_copy(update={"name": name})
+    if isinstance(source, str) and source.startswith("bundled:"):
+        dataset = bundled_dataset(source.removeprefix("bundled:"))
+        return dataset if name is None else dataset.model_copy(update={"name": name})
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"no dataset file at {path}")
+        suffix = path.suffix.lower()
+        if suffix == ".jsonl":
+            return Dataset.from_jsonl(path, name=name)
+        if suffix == ".json":
+            return Dataset.from_json(path, name=name)
+        if suffix == ".csv":
+            return Dataset.from_csv(path, name=name)
+        raise ValueError(f"unsupported dataset file {path.name!r}: use .jsonl, .json or .csv")
+    if isinstance(source, Mapping):
+        raise TypeError("expected a list of task dicts, got a single dict")
+    return Dataset.from_records(source, name=name or "records")
+
+
+_BUNDLED = ("arithmetic",)
+
+
+def list_bundled() -> list[str]:
+    """Names of the bundled datasets."""
+    return list(_BUNDLED)
+
+
+def bundled_dataset(
+    name: str = "arithmetic",
+    *,
+    n: int = 60,
+    seed: int = 0,
+    levels: Sequence[str] = ("easy", "medium", "hard"),
+) -> Dataset:
+    """The simulator's task suite as a dataset.
+
+    ``"arithmetic"`` is multi-step arithmetic word problems whose difficulty
+    is the number of steps (``levels`` from :data:`orchestrator.sim.LEVELS`);
+    the ``sim:`` models answer them. The dataset is named after the generator
+    settings, so different settings never share evaluations.
+
+    Example:
+        >>> data = bundled_dataset("arithmetic", n=6, seed=1)
+        >>> len(data), data.name
+        (6, 'arithmetic-s1-easy-medium-hard')
+    """
+    if name != "arithmetic":
+        raise ValueError(f"unknown bundled dataset {name!r}; bundled: {', '.join(_BUNDLED)}")
+    if n <= 0:
+        raise DatasetError(f"empty dataset: bundled {name!r} asked for n={n}", source=name)
+    unknown = [level for level in levels if level not in LEVELS]
+    if unknown:
+        raise ValueError(f"unknown levels {unknown}; choose from {sorted(LEVELS)}")
+    tasks = arithmetic_tasks(n, seed=seed, levels=levels)
+    label = f"{name}-s{seed}-{'-'.join(levels)}"
+    return Dataset.from_records(tasks, name=label, source=f"bundled:{name}")
