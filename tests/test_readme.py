@@ -16,7 +16,7 @@ def test_readme_has_exactly_two_commands():
     commands = _commands()
     assert len(commands) == 2
     assert all("\n" not in command for command in commands)
-    assert "examples/quickstart.py" in commands[0] or "rolegraph" in commands[0]
+    assert "rolegraph search" in commands[0]
     assert "pytest" in commands[1]
 
 

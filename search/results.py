@@ -1,0 +1,108 @@
+"""What a search returns: the best spec, the Pareto front, statistics, spend and test numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator import WorkflowSpec
+from search.budget import Spend
+
+__all__ = ["CandidateStats", "TestReport", "SearchResult", "pareto_front"]
+
+
+class CandidateStats(BaseModel):
+    """One candidate's results on the search tasks it was evaluated on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow: str = Field(description="Content hash of its spec.")
+    label: str = Field(description="Short description, e.g. 'self_refine(rounds=2, ...)'.")
+    topology: str | None = Field(default=None, description="Registered topology, if any.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Its parameters.")
+    origin: str = Field(default="", description="What proposed it.")
+    n_tasks: int = Field(description="Search tasks with a result.")
+    complete: bool = Field(description="Whether it was evaluated on every search task.")
+    mean: float = Field(description="Mean score over those tasks.")
+    ci_low: float = Field(description="Lower bound of the 95% interval.")
+    ci_high: float = Field(description="Upper bound of the 95% interval.")
+    cost_per_task: float = Field(description="Mean list-price dollars per task.")
+    tokens_per_task: float = Field(description="Mean tokens per task.")
+    calls_per_task: float = Field(description="Mean model calls per task.")
+    failures: int = Field(default=0, description="Evaluations that failed.")
+    pruned: bool = Field(default=False, description="Stopped early by a pruner or a race.")
+    value: float = Field(description="The objective's value (higher is better).")
+
+
+class TestReport(BaseModel):
+    """The final pick's numbers on the held-out test split, which the search never saw."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow: str = Field(description="Content hash of the evaluated spec.")
+    n_tasks: int = Field(description="Test tasks evaluated.")
+    mean: float = Field(description="Mean test score.")
+    ci_low: float = Field(description="Lower bound of the 95% interval.")
+    ci_high: float = Field(description="Upper bound of the 95% interval.")
+    cost_per_task: float = Field(description="Mean list-price dollars per task.")
+    charged: float = Field(description="Dollars spent on the test evaluation (cache misses).")
+    stop_reason: str = Field(description="'completed', or why it stopped early.")
+
+
+class SearchResult(BaseModel):
+    """Everything a search found and spent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    search_id: int | None = Field(default=None, description="Row id in the store.")
+    name: str = Field(description="The search's name.")
+    strategy: str = Field(description="Strategy, e.g. 'tpe' or 'bandit'.")
+    dataset: str = Field(description="Dataset name.")
+    metric: str = Field(description="Metric name.")
+    objective: str = Field(description="The objective, in words.")
+    simulated: bool = Field(description="Whether any model was a simulated 'sim:' model.")
+    best: WorkflowSpec | None = Field(description="The chosen workflow; deploy it.")
+    best_stats: CandidateStats | None = Field(description="Its search-task statistics.")
+    test: TestReport | None = Field(default=None, description="Its held-out test numbers.")
+    front: tuple[CandidateStats, ...] = Field(
+        default=(), description="Pareto front of accuracy vs cost among complete candidates."
+    )
+    candidates: tuple[CandidateStats, ...] = Field(
+        default=(), description="Every candidate evaluated, best first."
+    )
+    n_search_tasks: int = Field(description="Tasks in the search split.")
+    n_test_tasks: int = Field(description="Tasks in the held-out test split.")
+    evaluations: int = Field(description="Workflow x task evaluations the search asked for.")
+    spend: Spend = Field(description="What the search (and its test) spent: cache misses only.")
+    stop_reason: str = Field(description="Why the search stopped.")
+    wall_s: float = Field(description="Wall-clock seconds.")
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """JSON text of the whole result."""
+        return self.model_dump_json(indent=indent)
+
+    def save(self, path: str | Path) -> Path:
+        """Write :meth:`to_json` to ``path``."""
+        target = Path(path)
+        target.write_text(self.to_json(), encoding="utf-8")
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path) -> SearchResult:
+        """Read a result written by :meth:`save`."""
+        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+def pareto_front(stats: Iterable[CandidateStats]) -> list[CandidateStats]:
+    """Candidates no other beats on both accuracy (higher) and cost (lower); cheapest first."""
+    ordered: Sequence[CandidateStats] = sorted(stats, key=lambda s: (s.cost_per_task, -s.mean))
+    front: list[CandidateStats] = []
+    best = -1.0
+    for item in ordered:
+        if item.mean > best:
+            front.append(item)
+            best = item.mean
+    return front

@@ -1,0 +1,523 @@
+"""Running a search: drive a strategy through the shared evaluator, budget and store."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from orchestrator.pricing import PriceTable
+from orchestrator.store import Store, get_store
+from search.budget import Budget, BudgetLedger, Spend
+from search.datasets import Dataset, Task, load_dataset
+from search.evaluator import Evaluator
+from search.metrics import Metric
+from search.objective import Objective
+from search.results import CandidateStats, SearchResult, TestReport, pareto_front
+from search.space import Candidate, SearchSpace
+from search.strategies.base import Outcome, Proposal, SearchContext, SearchStrategy
+
+__all__ = ["Search", "create_search", "SearchError"]
+
+
+class SearchError(ValueError):
+    """A search is misconfigured: a bad budget, split, name or strategy."""
+
+
+def _split_budget(budget: Budget | None, share: float) -> tuple[Budget | None, Budget | None]:
+    """Divide each limit into a search part and a held-out-test part."""
+    if budget is None:
+        return None, None
+    search: dict[str, Any] = {}
+    test: dict[str, Any] = {}
+    for name, limit in budget.model_dump().items():
+        if limit is None:
+            continue
+        reserved = limit * share
+        if isinstance(limit, int):
+            reserved = int(reserved)
+        search[name] = limit - reserved
+        test[name] = reserved
+    return Budget(**search), Budget(**test)
+
+
+def _optuna_url(store: Store) -> str | None:
+    """The store's database as an SQLAlchemy URL, so Optuna studies live beside it."""
+    if store.in_memory:
+        return None
+    return f"sqlite:///{Path(store.path).resolve()}"
+
+
+def _add(a: Spend, b: Spend) -> Spend:
+    return Spend(**{k: getattr(a, k) + getattr(b, k) for k in Spend.model_fields})
+
+
+class Search:
+    """A topology search over a :class:`SearchSpace` on a dataset, under a budget.
+
+    Build one with :func:`create_search`. :meth:`run` (or :meth:`arun`) asks the
+    strategy for proposals, evaluates them through one :class:`Evaluator`
+    (cached in the store, charged to one budget), then evaluates the best
+    candidate on the held-out test split and returns a :class:`SearchResult`.
+    Running a search again with the same name resumes it: everything already
+    evaluated comes from the store at no cost.
+    """
+
+    def __init__(
+        self,
+        *,
+        space: SearchSpace,
+        dataset: Dataset,
+        metric: Metric | str | Callable[..., Any],
+        strategy: SearchStrategy,
+        store: Store,
+        budget: Budget | None,
+        name: str,
+        objective: Objective,
+        test_size: float,
+        test_share: float,
+        seed: int,
+        parallel: int,
+        max_evaluations: int | None,
+        finalists: int,
+        evaluator_options: Mapping[str, Any],
+        callbacks: Sequence[Callable[[Search, Outcome], None]] = (),
+    ) -> None:
+        """Prefer :func:`create_search`, which checks the arguments."""
+        self.space = space
+        self.dataset = dataset
+        self.strategy = strategy
+        self.store = store
+        self.budget = budget
+        self.name = name
+        self.objective = objective
+        self.seed = seed
+        self.parallel = parallel
+        self.max_evaluations = max_evaluations
+        self.finalists = finalists
+        self.callbacks = list(callbacks)
+        splits = dataset.split(train=1.0 - test_size, validation=0.0, test=test_size, seed=seed)
+        self.search_tasks: tuple[Task, ...] = splits.train.tasks
+        self.test_tasks: tuple[Task, ...] = splits.test.tasks
+        search_budget, test_budget = _split_budget(budget, test_share)
+        self.ledger = BudgetLedger(search_budget)
+        self.test_ledger = BudgetLedger(test_budget)
+        options = dict(evaluator_options)
+        self.evaluator = Evaluator(
+            splits.train, metric, store=store, budget=self.ledger, **options
+        )
+        self.test_evaluator = Evaluator(
+            splits.test, metric, store=store, budget=self.test_ledger, allow_test=True, **options
+        )
+        self.evaluations = 0
+        self._seen: dict[str, Candidate] = {}
+        self._pruned: set[str] = set()
+        self._trials = 0
+        self.search_id: int | None = None
+
+    # --- statistics -------------------------------------------------------------------
+
+    def stats(self, candidate: Candidate) -> CandidateStats | None:
+        """The candidate's statistics over every search task it has stored results for."""
+        stored = self.evaluator.stats(candidate.spec, tasks=list(self.search_tasks))
+        if stored.n_tasks == 0:
+            return None
+        n = max(stored.n, 1)
+        return CandidateStats(
+            workflow=candidate.hash,
+            label=candidate.label,
+            topology=candidate.topology,
+            params=candidate.params,
+            origin=candidate.origin,
+            n_tasks=stored.n_tasks,
+            complete=stored.n_tasks >= len(self.search_tasks),
+            mean=stored.mean,
+            ci_low=stored.ci_low,
+            ci_high=stored.ci_high,
+            cost_per_task=stored.mean_cost,
+            tokens_per_task=stored.tokens / n,
+            calls_per_task=stored.calls / n,
+            failures=stored.failures,
+            pruned=candidate.hash in self._pruned,
+            value=self.objective.value(stored.mean, stored.mean_cost),
+        )
+
+    def leader(self) -> CandidateStats | None:
+        """The best candidate so far among those evaluated on every search task."""
+        stats = [s for s in (self.stats(c) for c in self._seen.values()) if s and s.complete]
+        feasible = [s for s in stats if self.objective.feasible(s.cost_per_task)]
+        return max(feasible, key=self.objective.key) if feasible else None
+
+    # --- the loop ---------------------------------------------------------------------
+
+    async def _evaluate(self, proposal: Proposal, *, strategy: bool = True) -> Outcome:
+        candidate = proposal.candidate
+        self._seen.setdefault(candidate.hash, candidate)
+        trial = None
+        if self.search_id is not None:
+            trial = self.store.add_trial(
+                self.search_id,
+                workflow=candidate.hash,
+                params={"topology": candidate.topology, **candidate.params},
+                user_attrs={"label": candidate.label, "origin": candidate.origin},
+            )
+        tasks = list(proposal.tasks) if proposal.tasks is not None else list(self.search_tasks)
+        stream = self.evaluator.astream(candidate.spec, tasks=tasks, ordered=proposal.ordered)
+        records = []
+        pruned = False
+        async with stream:
+            async for record in stream:
+                records.append(record)
+                if strategy and self.strategy.report(proposal, record, len(records) - 1):
+                    pruned = True
+                    break
+        self.evaluations += len(records)
+        if pruned:
+            self._pruned.add(candidate.hash)
+        stop = "pruned" if pruned else (stream.stop_reason or "completed")
+        stats = self.stats(candidate) or _empty_stats(candidate)
+        if trial is not None and self.search_id is not None:
+            self.store.update_trial(
+                self.search_id,
+                trial.number,
+                values=[stats.mean, stats.cost_per_task],
+                state="pruned" if pruned else "complete" if stop == "completed" else "fail",
+                user_attrs={"n_tasks": stats.n_tasks, "stop": stop, "evaluated": len(records)},
+            )
+        return Outcome(
+            proposal=proposal,
+            records=tuple(records),
+            stats=stats,
+            pruned=pruned,
+            stop_reason=stop,
+        )
+
+    def _out_of_evaluations(self) -> bool:
+        return self.max_evaluations is not None and self.evaluations >= self.max_evaluations
+
+    async def _loop(self) -> str:
+        inflight: dict[asyncio.Task[Outcome], Proposal] = {}
+        stop_reason: str | None = None
+        asking = True
+        while True:
+            while asking and stop_reason is None and len(inflight) < self.parallel:
+                if self.ledger.exhausted:
+                    stop_reason = self.ledger.stop_reason or "budget exhausted"
+                    break
+                if self._out_of_evaluations():
+                    stop_reason = f"max_evaluations: {self.max_evaluations} reached"
+                    break
+                proposal = self.strategy.ask()
+                if proposal is None:
+                    break
+                inflight[asyncio.ensure_future(self._evaluate(proposal))] = proposal
+            if not inflight:
+                return stop_reason or "strategy finished"
+            done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                del inflight[task]
+                outcome = task.result()
+                self.strategy.tell(outcome)
+                for callback in self.callbacks:
+                    callback(self, outcome)
+                if outcome.stop_reason.startswith("budget") and stop_reason is None:
+                    stop_reason = outcome.stop_reason
+            asking = stop_reason is None
+
+    def _restore(self, search_id: int) -> None:
+        """Candidates tried by earlier runs of this search, so a resumed search knows them."""
+        for trial in self.store.list_trials(search_id):
+            if trial.workflow is None or trial.workflow in self._seen:
+                continue
+            spec = self.store.get_workflow(trial.workflow)
+            if spec is None:
+                continue
+            params = dict(trial.params)
+            topology = params.pop("topology", None)
+            self._seen[spec.hash] = Candidate(
+                spec=spec,
+                topology=topology,
+                params=params,
+                origin=str(trial.user_attrs.get("origin", "")),
+            )
+            if trial.state == "pruned":
+                self._pruned.add(spec.hash)
+
+    async def _finalise(self) -> None:
+        """Complete the most promising partly-evaluated candidates, budget permitting."""
+        partial = [
+            s
+            for s in (self.stats(c) for c in self._seen.values())
+            if s is not None and not s.complete
+        ]
+        complete = [
+            s for s in (self.stats(c) for c in self._seen.values()) if s is not None and s.complete
+        ]
+        best_value = max((s.value for s in complete), default=float("-inf"))
+        contenders = sorted(
+            (s for s in partial if self.objective.value(s.ci_high, s.cost_per_task) > best_value),
+            key=lambda s: self.objective.key(s),
+            reverse=True,
+        )[: self.finalists]
+        for stats in contenders:
+            if self.ledger.exhausted:
+                return
+            candidate = self._seen[stats.workflow]
+            await self._evaluate(Proposal(candidate=candidate), strategy=False)
+
+    async def arun(self) -> SearchResult:
+        """Run (or resume) the search and return its result."""
+        started = time.perf_counter()
+        record = self.store.get_search(self.name)
+        config = {
+            "strategy": self.strategy.describe(),
+            "objective": self.objective.model_dump(),
+            "space": {"topologies": list(self.space.topologies), "pool": self.space.pool.models},
+            "dataset": self.dataset.name,
+            "budget": self.budget.model_dump() if self.budget else None,
+            "seed": self.seed,
+        }
+        if record is None:
+            record = self.store.create_search(
+                self.name, strategy=self.strategy.name, config=config
+            )
+        self.search_id = record.id
+        self.store.update_search(record.id, status="running")
+        self._restore(record.id)
+        context = SearchContext(
+            space=self.space,
+            tasks=self.search_tasks,
+            objective=self.objective,
+            rng=random.Random(self.seed),
+            ledger=self.ledger,
+            stats=self.stats,
+            search_name=self.name,
+            storage=_optuna_url(self.store),
+        )
+        self.strategy.setup(context)
+        try:
+            stop_reason = await self._loop()
+            await self._finalise()
+        except BaseException:
+            self.store.update_search(record.id, status="failed")
+            raise
+        result = await self._result(stop_reason, time.perf_counter() - started)
+        self.store.update_search(
+            record.id,
+            status="complete",
+            stop_reason=stop_reason,
+            spend=result.spend.model_dump(),
+            result=json.loads(result.to_json(indent=None)),
+        )
+        return result
+
+    def run(self) -> SearchResult:
+        """Synchronous :meth:`arun` (not inside a running event loop)."""
+        return asyncio.run(self.arun())
+
+    def _front(self, complete: list[CandidateStats]) -> list[CandidateStats]:
+        """The strategy's own Pareto front if it keeps one (Optuna's best_trials), else ours."""
+        front = getattr(self.strategy, "front", None)
+        hashes = front() if callable(front) else None
+        if hashes:
+            chosen = [s for s in complete if s.workflow in set(hashes)]
+            return sorted(chosen, key=lambda s: (s.cost_per_task, -s.mean))
+        return pareto_front(complete)
+
+    async def _result(self, stop_reason: str, wall_s: float) -> SearchResult:
+        stats = [s for s in (self.stats(c) for c in self._seen.values()) if s is not None]
+        ranked = sorted(stats, key=self.objective.key, reverse=True)
+        complete = [s for s in ranked if s.complete]
+        feasible = [s for s in complete if self.objective.feasible(s.cost_per_task)]
+        best_stats = feasible[0] if feasible else None
+        best = self._seen[best_stats.workflow].spec if best_stats else None
+        test = None
+        if best is not None and self.test_tasks:
+            summary = await self.test_evaluator.aevaluate(best)
+            test = TestReport(
+                workflow=best.hash,
+                n_tasks=summary.n_tasks,
+                mean=summary.mean,
+                ci_low=summary.ci_low,
+                ci_high=summary.ci_high,
+                cost_per_task=summary.cost_per_task,
+                charged=summary.charged,
+                stop_reason=summary.stop_reason,
+            )
+        models = {a.model or "" for c in self._seen.values() for a in c.spec.agents}
+        return SearchResult(
+            search_id=self.search_id,
+            name=self.name,
+            strategy=self.strategy.name,
+            dataset=self.dataset.name,
+            metric=self.evaluator.metric.name,
+            objective=self.objective.describe(),
+            simulated=any(m.startswith("sim:") for m in models | set(self.space.pool.models)),
+            best=best,
+            best_stats=best_stats,
+            test=test,
+            front=tuple(self._front(complete)),
+            candidates=tuple(ranked),
+            n_search_tasks=len(self.search_tasks),
+            n_test_tasks=len(self.test_tasks),
+            evaluations=self.evaluations,
+            spend=_add(self.ledger.spent, self.test_ledger.spent),
+            stop_reason=stop_reason,
+            wall_s=wall_s,
+        )
+
+
+def _empty_stats(candidate: Candidate) -> CandidateStats:
+    return CandidateStats(
+        workflow=candidate.hash,
+        label=candidate.label,
+        topology=candidate.topology,
+        params=candidate.params,
+        origin=candidate.origin,
+        n_tasks=0,
+        complete=False,
+        mean=0.0,
+        ci_low=0.0,
+        ci_high=1.0,
+        cost_per_task=0.0,
+        tokens_per_task=0.0,
+        calls_per_task=0.0,
+        value=float("-inf"),
+    )
+
+
+def _digest(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def create_search(
+    *,
+    space: SearchSpace | Mapping[str, Any],
+    dataset: Dataset | str | Path | Iterable[Mapping[str, Any]],
+    metric: Metric | str | Callable[..., Any] = "numeric",
+    strategy: SearchStrategy | str = "tpe",
+    budget: Budget | Mapping[str, Any] | None = None,
+    store: Store | str | Path | None = "rolegraph.db",
+    name: str | None = None,
+    load_if_exists: bool = True,
+    objective: Objective | None = None,
+    test_size: float = 0.3,
+    test_share: float = 0.2,
+    seed: int = 0,
+    parallel: int = 4,
+    max_evaluations: int | None = None,
+    finalists: int = 3,
+    max_concurrency: int = 16,
+    call_timeout: float | None = 60.0,
+    max_retries: int = 3,
+    repetitions: int = 1,
+    models: Mapping[str, BaseChatModel] | None = None,
+    prices: PriceTable | None = None,
+    show_progress: bool = False,
+    callbacks: Sequence[Callable[[Search, Outcome], None]] = (),
+    **strategy_options: Any,
+) -> Search:
+    """Set up a topology search. Nothing is evaluated until :meth:`Search.run`.
+
+    Args:
+        space: A :class:`SearchSpace`, or its fields as a mapping.
+        dataset: Tasks: a :class:`Dataset`, a file, ``"bundled:arithmetic"`` or records.
+        metric: ``"numeric"``, ``"exact"``, ``"f1"``, or a callable returning [0, 1].
+        strategy: A strategy object, or a name (``"tpe"``, ``"nsga2"``, ``"random"``,
+            ``"grid"``, ``"bandit"``, ...); ``strategy_options`` configure it.
+        budget: Hard limits on dollars, tokens, calls and evaluations (cache misses only).
+        store: Where evaluations, the LLM-call cache and the search live.
+        name: Search name; the same name resumes the same search.
+        load_if_exists: Resume a search of that name instead of failing.
+        objective: What "best" means; default: highest accuracy, ties to the cheaper.
+        test_size: Share of the dataset held out for the final test, never searched.
+        test_share: Share of each budget limit kept for the held-out test.
+        seed: Seed of the split and of the strategy's randomness.
+        parallel: Proposals evaluated at once.
+        max_evaluations: Stop after asking for this many workflow x task evaluations,
+            cached or not.
+        finalists: Partly-evaluated candidates to complete at the end, if promising.
+        max_concurrency: Workflow runs at once across all proposals.
+        call_timeout: Seconds per model call.
+        max_retries: Retries of transient model failures.
+        repetitions: Seeds per task for workflows that sample.
+        models: Model instances for references in specs.
+        prices: Price table for cost accounting.
+        show_progress: Show the evaluator's progress bars.
+        callbacks: Called with the search and each outcome, after the strategy sees it.
+        **strategy_options: Passed to the named strategy.
+
+    Raises:
+        SearchError: A bad budget, split, name clash or strategy.
+        SpaceError: A bad search space.
+    """
+    from search.strategies import get_strategy
+
+    if not 0.0 < test_size < 1.0:
+        raise SearchError(f"test_size must be between 0 and 1, got {test_size}")
+    if not 0.0 <= test_share < 1.0:
+        raise SearchError(f"test_share must be in [0, 1), got {test_share}")
+    if parallel < 1:
+        raise SearchError("parallel must be at least 1")
+    if max_evaluations is not None and max_evaluations < 1:
+        raise SearchError("max_evaluations must be at least 1")
+    resolved_space = space if isinstance(space, SearchSpace) else SearchSpace(**space)
+    data = load_dataset(dataset)
+    if len(data) < 4:
+        raise SearchError(
+            f"dataset {data.name!r} has {len(data)} tasks; a search needs at least 4"
+        )
+    resolved_budget = Budget(**budget) if isinstance(budget, Mapping) else budget
+    if resolved_budget is not None and all(
+        v is None for v in resolved_budget.model_dump().values()
+    ):
+        resolved_budget = None
+    if resolved_budget is not None and any(v == 0 for v in resolved_budget.model_dump().values()):
+        raise SearchError(f"a budget limit of 0 allows nothing to run: {resolved_budget}")
+    chosen = get_strategy(strategy, **strategy_options) if isinstance(strategy, str) else strategy
+    if strategy_options and not isinstance(strategy, str):
+        raise SearchError("strategy options apply to a strategy given by name only")
+    resolved_store = get_store(store)
+    search_name = name or (
+        f"{chosen.name}-{data.name}-"
+        f"{_digest(resolved_space.model_dump(mode='json'), data.fingerprint, seed)}"
+    )
+    if not load_if_exists and resolved_store.get_search(search_name) is not None:
+        raise SearchError(
+            f"a search named {search_name!r} exists; pass load_if_exists=True "
+            "to resume it or choose another name"
+        )
+    return Search(
+        space=resolved_space,
+        dataset=data,
+        metric=metric,
+        strategy=chosen,
+        store=resolved_store,
+        budget=resolved_budget,
+        name=search_name,
+        objective=objective or Objective(),
+        test_size=test_size,
+        test_share=test_share,
+        seed=seed,
+        parallel=parallel,
+        max_evaluations=max_evaluations,
+        finalists=finalists,
+        evaluator_options={
+            "max_concurrency": max_concurrency,
+            "call_timeout": call_timeout,
+            "max_retries": max_retries,
+            "repetitions": repetitions,
+            "models": models,
+            "prices": prices or resolved_space.pool.prices(),
+            "show_progress": show_progress,
+        },
+        callbacks=callbacks,
+    )

@@ -1,0 +1,299 @@
+"""The search space: registered topologies x their parameters x a pool of components."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from orchestrator import WorkflowSpec
+from orchestrator.errors import SpecError
+from orchestrator.models import check_model_ref
+from orchestrator.pricing import Price, PriceTable, default_prices
+from topologies import SpaceError, get_topology
+from topologies.space import TrialLike
+
+__all__ = ["Component", "ComponentPool", "Candidate", "SearchSpace", "TOPOLOGY_PARAM"]
+
+TOPOLOGY_PARAM = "topology"
+"""Name of the Optuna parameter that picks the topology."""
+
+_EXTRA = "spec:"
+
+
+class Component(BaseModel):
+    """A component a team can include, with its price."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="Model reference, e.g. 'sim:atlas-mini' or 'openai:gpt-4o'.")
+    kind: Literal["model"] = Field(default="model", description="What kind of component.")
+    price: Price | None = Field(
+        default=None, description="USD per 1M tokens; None means the price table's."
+    )
+
+
+class ComponentPool(BaseModel):
+    """The models (and their prices) the search may put in any agent slot.
+
+    Example:
+        >>> pool = ComponentPool.of(["sim:atlas-nano", "sim:atlas-pro"])
+        >>> pool.models
+        ['sim:atlas-nano', 'sim:atlas-pro']
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    components: tuple[Component, ...] = Field(description="The components on offer.")
+
+    @classmethod
+    def of(cls, models: Sequence[str | Component]) -> ComponentPool:
+        """A pool from model references (or components)."""
+        return cls(
+            components=tuple(m if isinstance(m, Component) else Component(name=m) for m in models)
+        )
+
+    @model_validator(mode="after")
+    def _check(self) -> ComponentPool:
+        if not self.components:
+            raise SpaceError("the component pool is empty; offer at least one model")
+        names = [c.name for c in self.components]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise SpaceError(f"the component pool lists {duplicates} twice")
+        for component in self.components:
+            try:
+                check_model_ref(component.name)
+            except SpecError as exc:
+                raise SpaceError(f"pool component {component.name!r}: {exc}") from None
+        return self
+
+    @property
+    def models(self) -> list[str]:
+        """Model references, in pool order."""
+        return [c.name for c in self.components if c.kind == "model"]
+
+    def prices(self, table: PriceTable | None = None) -> PriceTable:
+        """A price table with this pool's explicit prices on top of ``table``."""
+        table = table or default_prices()
+        explicit = {c.name: c.price for c in self.components if c.price is not None}
+        return table.with_prices(explicit) if explicit else table
+
+    def restrict(self, names: Sequence[str]) -> ComponentPool:
+        """The sub-pool of ``names`` (in pool order)."""
+        unknown = sorted(set(names) - {c.name for c in self.components})
+        if unknown:
+            raise SpaceError(f"{unknown} are not in the pool")
+        return ComponentPool(components=tuple(c for c in self.components if c.name in names))
+
+
+class Candidate(BaseModel):
+    """One point of the space: a workflow spec, and where it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spec: WorkflowSpec = Field(description="The workflow to evaluate.")
+    topology: str | None = Field(default=None, description="Registered topology, if any.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Its parameters.")
+    origin: str = Field(default="", description="What proposed it (strategy, edit, seed).")
+
+    @property
+    def hash(self) -> str:
+        """The spec's content hash: equal specs are one candidate."""
+        return self.spec.hash
+
+    @property
+    def label(self) -> str:
+        """A short human-readable description."""
+        if self.topology is None:
+            return self.spec.name
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        return f"{self.topology}({shown})"
+
+
+def _short(value: Any) -> str:
+    """Compact display: ``sim:`` dropped, repeated team members counted (``2*atlas-nano``)."""
+    if isinstance(value, list | tuple):
+        counts: dict[str, int] = {}
+        for item in value:
+            counts[_short(item)] = counts.get(_short(item), 0) + 1
+        return "+".join(name if n == 1 else f"{n}*{name}" for name, n in counts.items())
+    text = str(value)
+    return text.split(":", 1)[1] if text.startswith("sim:") else text
+
+
+class SearchSpace(BaseModel):
+    """Topologies x parameters x component pool, plus any hand-designed specs.
+
+    Every candidate maps to exactly one spec (and so one hash). Optuna sees a
+    ``topology`` categorical and, under it, that topology's parameters
+    prefixed with its name (define-by-run).
+
+    Example:
+        >>> space = SearchSpace(topologies=["single", "vote_ensemble"],
+        ...                     pool=["sim:atlas-nano", "sim:lynx-small"])
+        >>> space.size() > 2
+        True
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    topologies: tuple[str, ...] = Field(description="Registered topology names.")
+    pool: ComponentPool = Field(description="Models any agent slot may take.")
+    fixed: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per topology, parameters held fixed instead of searched.",
+    )
+    extra: tuple[WorkflowSpec, ...] = Field(
+        default=(), description="Hand-designed specs offered as candidates too."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _coerce(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            pool = data.get("pool")
+            if isinstance(pool, list | tuple):
+                data = {**data, "pool": ComponentPool.of(pool)}
+            if isinstance(data.get("topologies"), str):
+                data = {**data, "topologies": (data["topologies"],)}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> SearchSpace:
+        if not self.topologies and not self.extra:
+            raise SpaceError("the search space has no topologies and no specs")
+        for name in self.topologies:
+            try:
+                topology = get_topology(name)
+            except KeyError as exc:
+                raise SpaceError(str(exc.args[0])) from None
+            fixed = self.fixed.get(name, {})
+            unknown = sorted(set(fixed) - set(topology.space.names))
+            if unknown:
+                raise SpaceError(f"fixed parameters {unknown} are not in {name}'s space")
+            if topology.space.size(self.pool.models) == 0:
+                raise SpaceError(f"topology {name} has no valid parameter combination")
+        strays = sorted(set(self.fixed) - set(self.topologies))
+        if strays:
+            raise SpaceError(f"fixed parameters given for topologies not in the space: {strays}")
+        return self
+
+    # --- candidates -----------------------------------------------------------------------
+
+    def candidate(
+        self, topology: str, params: Mapping[str, Any] | None = None, *, origin: str = ""
+    ) -> Candidate:
+        """Build the candidate for ``topology`` with ``params`` (fixed ones added).
+
+        Raises:
+            SpaceError: The topology is not in the space or a parameter is invalid.
+        """
+        if topology not in self.topologies:
+            raise SpaceError(f"topology {topology!r} is not in this space {self.topologies}")
+        fixed = self.fixed.get(topology, {})
+        given = dict(params or {})
+        clashes = sorted(k for k in fixed if k in given and given[k] != fixed[k])
+        if clashes:
+            raise SpaceError(
+                f"{topology}: {', '.join(f'{k}={given[k]!r}' for k in clashes)} but this space "
+                f"fixes {', '.join(f'{k}={fixed[k]!r}' for k in clashes)}"
+            )
+        values = {**given, **fixed}
+        spec = get_topology(topology).build(values, pool=self.pool.models)
+        return Candidate(
+            spec=spec, topology=topology, params=spec.metadata.get("params", values), origin=origin
+        )
+
+    def _extras(self, origin: str) -> list[Candidate]:
+        return [Candidate(spec=spec, origin=origin or "hand-designed") for spec in self.extra]
+
+    def _free(self, topology: str) -> Any:
+        space = get_topology(topology).space
+        fixed = self.fixed.get(topology, {})
+        return space, fixed
+
+    def grid(self, *, origin: str = "grid") -> Iterator[Candidate]:
+        """Every candidate, once per distinct spec hash."""
+        seen: set[str] = set()
+        for name in self.topologies:
+            space, fixed = self._free(name)
+            for values in space.grid(self.pool.models):
+                if any(values.get(k, v) != v for k, v in fixed.items()):
+                    continue
+                candidate = self.candidate(name, values, origin=origin)
+                if candidate.hash not in seen:
+                    seen.add(candidate.hash)
+                    yield candidate
+        for candidate in self._extras(origin):
+            if candidate.hash not in seen:
+                seen.add(candidate.hash)
+                yield candidate
+
+    def size(self) -> int:
+        """Number of distinct candidates (builds every spec; see :meth:`combinations`)."""
+        return sum(1 for _ in self.grid())
+
+    def combinations(self) -> int:
+        """Number of parameter combinations, an upper bound on :meth:`size` that is cheap."""
+        total = len(self.extra)
+        for name in self.topologies:
+            space, fixed = self._free(name)
+            total += sum(
+                1
+                for values in space.grid(self.pool.models)
+                if all(values.get(k, v) == v for k, v in fixed.items())
+            )
+        return total
+
+    def sample(self, rng: random.Random, *, origin: str = "random") -> Candidate:
+        """A uniformly chosen topology (or hand-designed spec), then random parameters."""
+        options = [*self.topologies, *(f"{_EXTRA}{s.hash}" for s in self.extra)]
+        choice = rng.choice(options)
+        if choice.startswith(_EXTRA):
+            return next(c for c in self._extras(origin) if c.hash == choice[len(_EXTRA) :])
+        space, fixed = self._free(choice)
+        values = space.sample(rng, self.pool.models)
+        return self.candidate(choice, {**values, **fixed}, origin=origin)
+
+    def suggest(self, trial: TrialLike, *, origin: str = "optuna") -> Candidate:
+        """Ask an Optuna trial for a candidate (define-by-run)."""
+        options = [*self.topologies, *(f"{_EXTRA}{s.hash}" for s in self.extra)]
+        choice = trial.suggest_categorical(TOPOLOGY_PARAM, options)
+        if choice.startswith(_EXTRA):
+            return next(c for c in self._extras(origin) if c.hash == choice[len(_EXTRA) :])
+        space, fixed = self._free(choice)
+        free = type(space)(params=tuple(p for p in space.params if p.name not in fixed))
+        values = free.suggest(trial, self.pool.models, prefix=f"{choice}.")
+        return self.candidate(choice, {**values, **fixed}, origin=origin)
+
+    def trial_params(self, candidate: Candidate) -> dict[str, Any]:
+        """The Optuna parameters that make :meth:`suggest` return ``candidate``.
+
+        Used to enqueue hand-designed or previously found candidates.
+        """
+        if candidate.topology is None:
+            if candidate.spec.hash not in {s.hash for s in self.extra}:
+                raise SpaceError("a candidate without a topology must be one of the space's specs")
+            return {TOPOLOGY_PARAM: f"{_EXTRA}{candidate.spec.hash}"}
+        space, fixed = self._free(candidate.topology)
+        out: dict[str, Any] = {TOPOLOGY_PARAM: candidate.topology}
+        prefix = f"{candidate.topology}."
+        for param in space.params:
+            if param.name in fixed or param.name not in candidate.params:
+                continue
+            value = candidate.params[param.name]
+            if isinstance(value, list | tuple):  # a team: its size, then one slot per member
+                if getattr(param, "size", None) is None:
+                    out[f"{prefix}{param.name}.size"] = len(value)
+                for i, member in enumerate(sorted(value)):
+                    out[f"{prefix}{param.name}.{i}"] = member
+            else:
+                out[f"{prefix}{param.name}"] = value
+        return out
+
+    def narrow(self, models: Sequence[str]) -> SearchSpace:
+        """The same space over a smaller pool (what a knapsack stage hands on)."""
+        return self.model_copy(update={"pool": self.pool.restrict(models)})

@@ -1,0 +1,215 @@
+"""The search frame: strategies find the known best, budgets stop, resumes are free."""
+
+import json
+
+import optuna
+import pytest
+
+from orchestrator import deploy
+from orchestrator.store import Store
+from search import Budget
+from search.objective import Objective
+from search.results import SearchResult
+from search.runner import SearchError, create_search
+from search.space import SearchSpace
+from search.strategies import (
+    BanditStrategy,
+    OptunaStrategy,
+    Pipeline,
+    RandomStrategy,
+    get_strategy,
+)
+from topologies import single
+
+POOL = ["sim:atlas-nano", "sim:orca-small", "sim:atlas-mini", "sim:atlas-pro"]
+BEST = single(model="sim:atlas-pro").hash
+DATA = "bundled:arithmetic"
+
+
+def small_space() -> SearchSpace:
+    """Four single solvers; atlas-pro is clearly the most accurate (simulated)."""
+    return SearchSpace(topologies=["single"], pool=POOL, fixed={"single": {"temperature": 0.0}})
+
+
+def run(tmp_path, strategy, **kw):
+    kw.setdefault("store", tmp_path / "rg.db")
+    return create_search(
+        space=kw.pop("space", small_space()),
+        dataset=DATA,
+        strategy=strategy,
+        seed=kw.pop("seed", 1),
+        **kw,
+    ).run()
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options"),
+    [
+        ("grid", {}),
+        ("random", {}),
+        ("tpe", {"n_trials": 10, "n_startup_trials": 3}),
+        ("nsga2", {"n_trials": 10}),
+        ("bandit", {"min_tasks": 6, "batch": 3}),
+        ("thompson", {"min_tasks": 6, "batch": 3}),
+        ("tpe+bandit", {"tpe__n_trials": 8, "tpe__n_startup_trials": 3, "bandit__min_tasks": 6}),
+    ],
+)
+def test_each_strategy_finds_the_known_best(tmp_path, strategy, options):
+    result = run(tmp_path, get_strategy(strategy, **options))
+    assert result.best is not None and result.best.hash == BEST
+    assert result.best_stats.complete
+    assert result.simulated
+
+
+def test_result_holds_front_candidates_test_and_spend(tmp_path):
+    result = run(tmp_path, "grid")
+    assert result.candidates[0].workflow == BEST
+    costs = [f.cost_per_task for f in result.front]
+    means = [f.mean for f in result.front]
+    assert costs == sorted(costs) and means == sorted(means)  # cheaper and worse, then dearer
+    assert result.front[-1].workflow == BEST
+    assert result.test is not None and result.test.n_tasks == result.n_test_tasks
+    assert result.n_search_tasks + result.n_test_tasks == 60
+    assert result.spend.dollars > 0 and result.spend.calls > 0
+    assert result.stop_reason == "strategy finished"
+
+
+def test_the_test_split_is_never_searched(tmp_path):
+    search = create_search(
+        space=small_space(), dataset=DATA, strategy="grid", store=tmp_path / "rg.db"
+    )
+    searched = {task.id for task in search.search_tasks}
+    held_out = {task.id for task in search.test_tasks}
+    assert not searched & held_out
+    search.run()
+    store = Store(tmp_path / "rg.db")
+    evaluated_on_test = {
+        r.task_id for r in store.evaluations(dataset=search.dataset.name) if r.task_id in held_out
+    }
+    best_only = {
+        r.workflow for r in store.evaluations(dataset=search.dataset.name) if r.task_id in held_out
+    }
+    assert evaluated_on_test <= held_out and best_only == {BEST}
+
+
+def test_results_are_saved_exported_and_deployable(tmp_path):
+    result = run(tmp_path, "grid", name="saved")
+    stored = Store(tmp_path / "rg.db").get_search("saved")
+    assert stored.status == "complete" and stored.result["best_stats"]["workflow"] == BEST
+    path = result.save(tmp_path / "result.json")
+    again = SearchResult.load(path)
+    assert again.best == result.best
+    assert json.loads(path.read_text())["strategy"] == "grid"
+    assert deploy(again)("What is 6 * 7?") == "42"
+
+
+def test_a_budget_stops_the_search(tmp_path):
+    result = run(tmp_path, "grid", budget=Budget(evaluations=30), test_share=0.2)
+    assert result.stop_reason.startswith("budget")
+    assert result.spend.evaluations <= 30
+
+
+def test_dollar_budgets_are_never_exceeded(tmp_path):
+    budget = Budget(dollars=0.02)
+    space = SearchSpace(
+        topologies=["single", "plan_solve"], pool=POOL, fixed={"single": {"temperature": 0.0}}
+    )
+    result = run(tmp_path, RandomStrategy(), space=space, budget=budget)
+    assert result.spend.dollars <= 0.02
+    assert result.stop_reason.startswith("budget")
+
+
+def test_a_resumed_search_re_runs_nothing(tmp_path):
+    first = run(tmp_path, "tpe", name="resume-me", n_trials=6, n_startup_trials=3)
+    second = run(tmp_path, "tpe", name="resume-me", n_trials=6, n_startup_trials=3)
+    assert first.spend.calls > 0
+    assert second.spend.calls == 0 and second.spend.dollars == 0
+    assert second.best.hash == first.best.hash
+
+
+def test_the_optuna_study_lives_in_the_store(tmp_path):
+    run(tmp_path, "tpe", name="study", n_trials=5, n_startup_trials=2)
+    study = optuna.load_study(study_name="study", storage=f"sqlite:///{tmp_path / 'rg.db'}")
+    evaluated = [t for t in study.trials if not t.user_attrs.get("repeat")]
+    assert len(evaluated) == 4  # the space has four candidates; repeats are not re-evaluated
+    spec = study.trials[0].user_attrs["spec"]
+    assert "atlas" in spec and study.trials[0].user_attrs["label"].startswith("single(")
+
+
+def test_seeds_are_tried_first(tmp_path):
+    strategy = OptunaStrategy(n_trials=3, seeds=[{"topology": "single", "model": "sim:atlas-pro"}])
+    run(tmp_path, strategy, name="seeded")
+    study = optuna.load_study(study_name="seeded", storage=f"sqlite:///{tmp_path / 'rg.db'}")
+    assert study.trials[0].user_attrs["hash"] == BEST
+
+
+def test_the_pruner_prunes_weak_candidates(tmp_path):
+    strategy = OptunaStrategy(n_trials=12, n_startup_trials=4, pruner="halving")
+    space = SearchSpace(
+        topologies=["single", "plan_solve"], pool=POOL, fixed={"single": {"temperature": 0.0}}
+    )
+    result = create_search(
+        space=space,
+        dataset=DATA,
+        strategy=strategy,
+        seed=3,
+        store=tmp_path / "rg.db",
+        test_size=0.3,
+    ).run()
+    pruned = [c for c in result.candidates if c.pruned]
+    assert pruned, "nothing was pruned"
+    assert all(not c.complete for c in pruned)
+    assert result.evaluations < 12 * result.n_search_tasks
+
+
+def test_racing_drops_clearly_worse_candidates_and_keeps_the_best(tmp_path):
+    bandit = BanditStrategy(min_tasks=6, batch=3)
+    search = create_search(
+        space=small_space(), dataset=DATA, strategy=bandit, store=tmp_path / "rg.db"
+    )
+    result = search.run()
+    arms = {arm.candidate.hash: arm for arm in bandit.arms.values()}
+    assert arms[BEST].alive and arms[BEST].n == result.n_search_tasks
+    out = [arm for arm in arms.values() if not arm.alive]
+    assert out and all(arm.n < result.n_search_tasks for arm in out)
+    assert result.evaluations < len(arms) * result.n_search_tasks
+
+
+def test_a_cost_ceiling_changes_the_winner(tmp_path):
+    objective = Objective(max_cost_per_task=0.0002)  # atlas-pro costs more than this
+    result = run(tmp_path, "grid", objective=objective)
+    assert result.best.hash != BEST
+    assert result.best_stats.cost_per_task <= 0.0002
+
+
+def test_a_pipeline_hands_over_a_shortlist(tmp_path):
+    pipeline = Pipeline(RandomStrategy(n_candidates=3), BanditStrategy(min_tasks=6), keep=2)
+    run(tmp_path, pipeline)
+    assert len(pipeline.stages[1].arms) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"budget": Budget(dollars=0)}, SearchError, "allows nothing"),
+        ({"test_size": 1.5}, SearchError, "test_size"),
+        ({"parallel": 0}, SearchError, "parallel"),
+        ({"strategy": "simulated-annealing"}, ValueError, "unknown strategy"),
+        ({"strategy": "tpe+bandit", "n_trials": 3}, ValueError, "names no stage"),
+        (
+            {"dataset": [{"id": "a", "question": "1+1", "answer": "2"}]},
+            SearchError,
+            "needs at least 4",
+        ),
+    ],
+)
+def test_bad_searches_fail_before_spending(tmp_path, kwargs, error, message):
+    args = {"space": small_space(), "dataset": DATA, "store": tmp_path / "rg.db", **kwargs}
+    with pytest.raises(error, match=message):
+        create_search(**args)
+    assert not Store(tmp_path / "rg.db").count_evaluations()
+
+
+def test_negative_budgets_are_rejected():
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        Budget(dollars=-1)
