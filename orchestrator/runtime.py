@@ -340,11 +340,14 @@ class AgentNode:
                 hold, usage=usage, dollars=0.0 if cached else cost, cached=cached
             )
 
-    def _config(self, config: RunnableConfig, context: RunContext) -> RunnableConfig:
+    def _config(
+        self, config: RunnableConfig, context: RunContext, inputs: RoleInputs
+    ) -> RunnableConfig:
         metadata = {
             **(config.get("metadata") or {}),
             "rolegraph_agent": self.agent.name,
             "rolegraph_seed": context.seed,
+            "rolegraph_round": inputs.round,
         }
         return {**config, "metadata": metadata}
 
@@ -508,9 +511,9 @@ class AgentNode:
             )
         messages = self.role.render(inputs, system=self.agent.prompt)
         call = _Call()
-        token = _SCOPE.set(self._scope(context))
+        token = _SCOPE.set(self._scope(context, inputs))
         try:
-            self._invoke(call, list(messages), self._config(config, context), context)
+            self._invoke(call, list(messages), self._config(config, context, inputs), context)
         finally:
             _SCOPE.reset(token)
         return self._finish(
@@ -534,9 +537,11 @@ class AgentNode:
             )
         messages = self.role.render(inputs, system=self.agent.prompt)
         call = _Call()
-        token = _SCOPE.set(self._scope(context))
+        token = _SCOPE.set(self._scope(context, inputs))
         try:
-            await self._ainvoke(call, list(messages), self._config(config, context), context)
+            await self._ainvoke(
+                call, list(messages), self._config(config, context, inputs), context
+            )
         finally:
             _SCOPE.reset(token)
         return self._finish(
@@ -550,5 +555,8 @@ class AgentNode:
             messages=messages,
         )
 
-    def _scope(self, context: RunContext) -> str:
-        return f"|rolegraph-sample={context.seed}:{self.agent.name}" if self.sampled else ""
+    def _scope(self, context: RunContext, inputs: RoleInputs) -> str:
+        # A sampled call is a fresh draw per seed, agent and round, so none may share an entry.
+        if not self.sampled:
+            return ""
+        return f"|rolegraph-sample={context.seed}:{self.agent.name}:{inputs.round}"

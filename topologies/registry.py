@@ -9,9 +9,11 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ParamSpec, cast
 
+from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import WorkflowSpec
+from orchestrator.models import register_model
 from topologies.space import Param, ParamSpace, SpaceError
 
 __all__ = ["Topology", "topology", "register_topology", "get_topology", "list_topologies"]
@@ -20,6 +22,8 @@ P = ParamSpec("P")
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseChatModel):
+        return register_model(value)
     if isinstance(value, tuple | list):
         return [_jsonable(item) for item in value]
     if isinstance(value, Mapping):
@@ -49,24 +53,38 @@ class Topology(BaseModel):
     ) -> WorkflowSpec:
         """Validate parameters against the space, build the spec and tag its metadata.
 
+        Parameters of the space are checked (models against ``pool`` when one
+        is given); the builder's defaults fill in the rest. Other keyword
+        arguments of the builder (fixed settings such as a temperature) pass
+        through unchecked: they are not searched. ``metadata["params"]`` holds
+        every active parameter and every fixed setting given, so
+        ``build(spec.metadata["params"])`` rebuilds the same spec.
+
         Raises:
             SpaceError: A parameter is unknown, inactive or out of range.
         """
         values = {**(params or {}), **kwargs}
-        checked = self.space.validate_values(values, pool)
-        spec = self.builder(**checked)
+        signature = inspect.signature(self.builder).parameters
         defaults = {
-            name: arg.default
-            for name, arg in inspect.signature(self.builder).parameters.items()
-            if arg.default is not arg.empty and name in self.space.names
+            name: arg.default for name, arg in signature.items() if arg.default is not arg.empty
         }
-        resolved = {**defaults, **checked}
-        resolved = {
-            p.name: resolved[p.name]
-            for p in self.space
-            if p.name in resolved and p.active(resolved)
+        names = set(self.space.names)
+        open_ended = any(arg.kind is arg.VAR_KEYWORD for arg in signature.values())
+        fixed = {k: v for k, v in values.items() if k not in names}
+        unknown = sorted(k for k in fixed if k not in signature and not open_ended)
+        if unknown:
+            raise SpaceError(
+                f"{self.name} has no parameters {unknown}; its space has {self.space.names}"
+            )
+        searched = {k: v for k, v in values.items() if k in names}
+        checked = self.space.validate_values(searched, pool, defaults=defaults)
+        resolved = self.space.complete(checked, defaults)
+        spec = self.builder(**resolved, **fixed)
+        metadata = {
+            **spec.metadata,
+            "topology": self.name,
+            "params": _jsonable({**resolved, **fixed}),
         }
-        metadata = {**spec.metadata, "topology": self.name, "params": _jsonable(resolved)}
         return spec.model_copy(update={"metadata": metadata})
 
     def grid(self, pool: Sequence[str] = ()) -> Iterator[dict[str, Any]]:

@@ -19,7 +19,11 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from orchestrator.errors import RolegraphError
+from orchestrator.models import register_model
 
 __all__ = [
     "SpaceError",
@@ -34,8 +38,21 @@ __all__ = [
 ]
 
 
-class SpaceError(ValueError):
-    """A parameter value, pool or space is invalid."""
+class SpaceError(RolegraphError):
+    """A parameter value, pool or space is invalid.
+
+    Like :class:`~orchestrator.errors.SpecError` it is not a ``ValueError``, so
+    pydantic lets it through unwrapped and the message names the parameter.
+    """
+
+
+def _model_ref(value: Any) -> Any:
+    """A chat-model instance becomes its registered reference; anything else is unchanged."""
+    return register_model(value) if isinstance(value, BaseChatModel) else value
+
+
+def _is_single_model(value: Any) -> bool:
+    return isinstance(value, str | BaseChatModel)
 
 
 class TrialLike(Protocol):
@@ -193,7 +210,11 @@ class ModelSlot(Param):
         return trial.suggest_categorical(key, self.values(pool))
 
     def check(self, value: Any, pool: Sequence[str] = ()) -> Any:
-        """Accept a model in the choices or pool; without either, any model string."""
+        """Accept a model in the choices or pool; without either, any model string.
+
+        A chat-model instance is registered and replaced by its reference.
+        """
+        value = _model_ref(value)
         if not isinstance(value, str):
             raise SpaceError(f"{self.name} must be a model string, got {value!r}")
         if (self.choices or pool) and value not in self.values(pool):
@@ -246,9 +267,13 @@ class ModelTeam(Param):
         return tuple(sorted(trial.suggest_categorical(f"{key}.{i}", options) for i in range(n)))
 
     def check(self, value: Any, pool: Sequence[str] = ()) -> Any:
-        """Accept any sequence of allowed models of an allowed size; return it sorted."""
+        """Accept any sequence of allowed models of an allowed size; return it sorted.
+
+        Chat-model instances are registered and replaced by their references.
+        """
         if isinstance(value, str) or not isinstance(value, Sequence):
             raise SpaceError(f"{self.name} must be a list of models, got {value!r}")
+        value = [_model_ref(m) for m in value]
         if not all(isinstance(m, str) for m in value):
             raise SpaceError(f"{self.name} must contain model strings, got {value!r}")
         if self.choices or pool:
@@ -365,9 +390,20 @@ class ParamSpace(BaseModel):
         return chosen
 
     def validate_values(
-        self, values: Mapping[str, Any], pool: Sequence[str] = (), *, partial: bool = True
+        self,
+        values: Mapping[str, Any],
+        pool: Sequence[str] = (),
+        *,
+        partial: bool = True,
+        defaults: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Check ``values``; with ``partial``, missing parameters are left to the builder.
+
+        ``defaults`` (the builder's defaults) stand in for parameters that are
+        not given, when deciding which parameters are active and how large a
+        sized team is. A team sized by another parameter may be given as one
+        model, which is repeated to that size, or as a list without its size,
+        which then sets the size.
 
         Raises:
             SpaceError: An unknown or inactive parameter, or a value out of range.
@@ -376,23 +412,68 @@ class ParamSpace(BaseModel):
         unknown = sorted(set(values) - known)
         if unknown:
             raise SpaceError(f"unknown parameters {unknown}; this space has {self.names}")
+        fallback = dict(defaults or {})
+        given = self._size_teams(values, fallback)
         checked: dict[str, Any] = {}
         for param in self.params:
-            if param.name not in values:
-                if not partial and param.active(checked):
+            context = {**fallback, **given, **checked}
+            if param.name not in given:
+                if not partial and param.active(context):
                     raise SpaceError(f"parameter {param.name!r} is missing")
                 continue
-            if not param.active({**values, **checked}):
+            if not param.active(context):
                 raise SpaceError(f"parameter {param.name!r} is inactive given {param.when}")
-            value = values[param.name]
+            value = given[param.name]
             size_name = param.size if isinstance(param, ModelTeam) else None
             if (
                 size_name is not None
-                and size_name in values
-                and len(value) != int(values[size_name])
+                and size_name in given
+                and len(value) != int(given[size_name])
             ):
                 raise SpaceError(
-                    f"{param.name} has {len(value)} members but {size_name}={values[size_name]}"
+                    f"{param.name} has {len(value)} members but {size_name}={given[size_name]}"
                 )
             checked[param.name] = param.check(value, pool)
         return checked
+
+    def _size_teams(
+        self, values: Mapping[str, Any], fallback: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Repeat a one-model team to its size, or take the size from a listed team."""
+        given = dict(values)
+        for param in self.params:
+            if not isinstance(param, ModelTeam) or param.size is None or param.name not in given:
+                continue
+            team = given[param.name]
+            if _is_single_model(team):
+                n = given.get(param.size, fallback.get(param.size))
+                if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+                    given[param.name] = [team] * n
+            elif param.size not in given and isinstance(team, Sequence):
+                given[param.size] = len(team)
+        return given
+
+    def complete(self, values: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+        """Every active parameter: ``values`` (already checked) plus defaults for the rest.
+
+        Defaults are normalised like given values: a one-model team default is
+        repeated to its size, and a listed default is cycled to the size given.
+        """
+        done: dict[str, Any] = {}
+        for param in self.params:
+            if not param.active({**defaults, **done}):
+                continue
+            if param.name in values:
+                done[param.name] = values[param.name]
+                continue
+            if param.name not in defaults:
+                continue
+            value = _model_ref(defaults[param.name])
+            if isinstance(param, ModelTeam):
+                members = [value] if _is_single_model(value) else [_model_ref(m) for m in value]
+                n = done.get(param.size) if param.size is not None else None
+                if isinstance(n, int) and members:
+                    members = [members[i % len(members)] for i in range(n)]
+                value = tuple(sorted(members))
+            done[param.name] = value
+        return done

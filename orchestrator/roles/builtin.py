@@ -1,18 +1,24 @@
 """The built-in roles: solver, planner, verifier, rectifier, judge, aggregator, vote.
 
+Two small variants serve debates: ``blind_solver`` (a solver that does not
+see its peers' confidences) and ``select`` (keeps the k-th most different
+candidate, for a diversity-aware start).
+
 Their prompt templates live in ``prompts/*.yaml`` next to this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 from typing_extensions import override
 
 from orchestrator.answers import normalize_answer, plurality
-from orchestrator.roles.base import AgentOutput, Role, RoleInputs, register_role
+from orchestrator.roles.base import AgentOutput, Candidate, Role, RoleInputs, register_role
 from orchestrator.roles.contracts import (
     AggregatorOutput,
     JudgeOutput,
@@ -30,6 +36,9 @@ __all__ = [
     "JudgeRole",
     "AggregatorRole",
     "VoteRole",
+    "BlindSolverRole",
+    "SelectRole",
+    "diverse_order",
     "BUILTIN_ROLES",
 ]
 
@@ -48,6 +57,20 @@ class SolverRole(Role):
     def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
         # Keep the debate going on a garbled reply: fall back to the agent's own last answer.
         return AgentOutput(answer=inputs.candidate.answer if inputs.candidate else None)
+
+
+class BlindSolverRole(SolverRole):
+    """A solver that sees other agents' answers but not their stated confidences.
+
+    Vanilla multi-agent debate (Du et al., 2023) shows peers' answers only;
+    confidence-modulated debate ("Demystifying Multi-Agent Debate", 2026) uses
+    the plain ``solver``, whose prompt shows each answer with its confidence.
+    """
+
+    @override
+    def render(self, inputs: RoleInputs, *, system: str | None = None) -> list[BaseMessage]:
+        hidden = tuple(c.model_copy(update={"confidence": None}) for c in inputs.candidates)
+        return super().render(inputs.model_copy(update={"candidates": hidden}), system=system)
 
 
 class PlannerRole(Role):
@@ -170,6 +193,54 @@ class VoteRole(Role):
         )
 
 
+def diverse_order(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Candidates in greedy max-min diversity order, with distinct answers as the distance.
+
+    Every distinct answer comes before any repeat of one. Answers are ranked
+    by support (how many candidates give them), then by best confidence, then
+    by position; a repeated answer's copies come most-confident first.
+    """
+    groups: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault(normalize_answer(candidate.answer), []).append(candidate)
+    for members in groups.values():
+        members.sort(key=lambda c: (-(c.confidence or 0.0), c.index))
+    ranked = sorted(
+        groups.values(),
+        key=lambda m: (-len(m), -(m[0].confidence or 0.0), m[0].index),
+    )
+    order: list[Candidate] = []
+    for depth in range(max((len(m) for m in ranked), default=0)):
+        order.extend(members[depth] for members in ranked if depth < len(members))
+    return order
+
+
+class SelectRole(Role):
+    """Passes on one candidate of a diverse subset; calls no model.
+
+    For a diversity-aware start ("Demystifying Multi-Agent Debate", 2026):
+    oversample first answers, then ``k`` select agents with ranks ``1..k``
+    keep the ``k`` most different ones (see :func:`diverse_order`).
+
+    Options:
+        rank: Which pick of the diversity order to pass on, from 1 (default 1).
+    """
+
+    @override
+    def decide(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
+        order = diverse_order(inputs.candidates)
+        if not order:
+            return AgentOutput()
+        rank = max(1, int(options.get("rank", 1)))
+        chosen = order[(rank - 1) % len(order)]
+        distinct = len({normalize_answer(c.answer) for c in inputs.candidates})
+        return AgentOutput(
+            answer=chosen.answer,
+            confidence=chosen.confidence,
+            data={"rank": rank, "from": chosen.agent, "distinct": distinct},
+        )
+
+
 def _load(cls: type[Role], output: type[BaseModel], **flags: Any) -> Role:
     name = cls.__name__.removesuffix("Role").lower()
     return cls.from_yaml(_PROMPTS / f"{name}.yaml", output=output, **flags)
@@ -185,6 +256,18 @@ BUILTIN_ROLES: tuple[Role, ...] = (
     VoteRole(
         name="vote",
         description="Plurality vote over the predecessors' answers; calls no model.",
+        uses_model=False,
+        min_candidates=2,
+    ),
+    BlindSolverRole.from_yaml(
+        _PROMPTS / "solver.yaml",
+        output=SolverOutput,
+        name="blind_solver",
+        description="Solver that sees other agents' answers but not their confidences.",
+    ),
+    SelectRole(
+        name="select",
+        description="Passes on the k-th most different candidate answer; calls no model.",
         uses_model=False,
         min_candidates=2,
     ),

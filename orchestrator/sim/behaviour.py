@@ -52,6 +52,7 @@ class Prompt:
     peers: list[tuple[str, str, float | None]] = field(default_factory=list)
     candidate: str | None = None
     critique: str | None = None
+    feedback: str | None = None
     options: list[str] = field(default_factory=list)
     tool_result: str | None = None
 
@@ -89,6 +90,7 @@ def read_prompt(human: str, tool_result: str | None = None) -> Prompt:
     prompt.focus = sections.get("your sub-task") or None
     prompt.candidate = sections.get("candidate answer") or None
     prompt.critique = sections.get("critique") or None
+    prompt.feedback = sections.get("feedback on the previous attempt") or None
     for key in ("answers from other agents", "workers' answers"):
         for line in sections.get(key, "").splitlines():
             peer = _PEER.match(line.strip())
@@ -127,6 +129,11 @@ class _Mind:
         self.profile = profile
         self.problem = problem
         self.question = question
+        # The task's identity for every shared draw. Keyed on the parsed problem, not the
+        # prompt's question section: each role's template lays that section out differently
+        # (the solver's swallows its reply instructions), and a model family must err on the
+        # same tasks, the same way, whichever role it plays.
+        self.task = repr(problem) if problem else " ".join(question.split())
         self.rng = random.Random(_seed("call", key))
         self.truth = str(problem.answer) if problem else None
         self.difficulty = problem.difficulty if problem else 3
@@ -134,8 +141,8 @@ class _Mind:
     def latent(self, skill: str) -> float:
         """A uniform draw correlated with the family's and every model's draws on this task."""
         p = self.profile
-        shared_task = _gauss("task", self.question, skill)
-        shared_family = _gauss("family", p.family, self.question, skill)
+        shared_task = _gauss("task", self.task, skill)
+        shared_family = _gauss("family", p.family, self.task, skill)
         private = self.rng.gauss(0.0, 1.0)
         z = (
             math.sqrt(p.task_correlation) * shared_task
@@ -148,7 +155,7 @@ class _Mind:
         """The wrong working this family typically produces on this task."""
         if self.problem is None:
             return None
-        rng = random.Random(_seed("mistake", family or self.profile.family, self.question))
+        rng = random.Random(_seed("mistake", family or self.profile.family, self.task))
         return _mistake(self.problem, rng, "reasoning")
 
     def wrong(self, kind: str) -> Problem | None:
@@ -165,7 +172,10 @@ class _Mind:
     def confidence(self, right: bool) -> float:
         gap = self.profile.calibration
         mean = 0.72 + 0.2 * gap if right else 0.72 - 0.3 * gap
-        return round(min(0.99, max(0.05, self.rng.gauss(mean, 0.08))), 2)
+        # Poorly calibrated models are also noisier: their stated confidence tells a
+        # right answer from a wrong one only weakly (verbalised confidence of small models).
+        spread = 0.06 + 0.14 * (1.0 - gap)
+        return round(min(0.99, max(0.05, self.rng.gauss(mean, spread))), 2)
 
     def tokens(self, per_step: int, extra: int = 0) -> int:
         base = per_step * self.difficulty + extra
@@ -259,7 +269,7 @@ def _debate(mind: _Mind, prompt: Prompt, own: str | None, own_conf: float) -> st
     return own
 
 
-def _plan(mind: _Mind) -> list[str]:
+def _plan(mind: _Mind, prompt: Prompt) -> list[str]:
     p = mind.profile
     if mind.problem is None:
         return ["Read the question carefully.", "Compute the result."]
@@ -267,7 +277,12 @@ def _plan(mind: _Mind) -> list[str]:
         chosen = mind.problem
     else:
         chosen = mind.wrong("reasoning") or mind.problem
-    return plan_steps(chosen.start, chosen.steps)
+    steps = plan_steps(chosen.start, chosen.steps)
+    if prompt.feedback:
+        # A plan rewritten after feedback is never the same text: it says what to watch,
+        # so the agents that follow it work the problem afresh instead of repeating a slip.
+        steps.append("Re-check every step before answering; the last answer was rejected.")
+    return steps
 
 
 def _verify(mind: _Mind, prompt: Prompt) -> tuple[str, str]:
@@ -285,10 +300,28 @@ def _verify(mind: _Mind, prompt: Prompt) -> tuple[str, str]:
         reject = mind.latent("judge") < tpr
     if not reject:
         return "accept", "No error found."
-    if right:
-        return "reject", "The result looks off; recheck the calculation."
+    # A rejection names a step whether or not the error is real: a verifier that is wrong
+    # is wrong with conviction, so the wording gives the rectifier no hint. It also states
+    # the result it recomputed, so its feedback is only as good as its own skill.
     step = mind.rng.randint(1, max(1, mind.difficulty))
-    return "reject", f"Step {step} is wrong: {prompt.candidate} does not follow from the question."
+    critique = f"Step {step} is wrong: {prompt.candidate} does not follow from the question."
+    own = _recompute(mind, candidate_right=right)
+    if own is not None and normalize_answer(own) != normalize_answer(prompt.candidate):
+        critique += f" I get {own}."
+    return "reject", critique
+
+
+def _recompute(mind: _Mind, *, candidate_right: bool) -> str | None:
+    """The result a rejecting verifier worked out itself (never the candidate it rejected)."""
+    p = mind.profile
+    skill = (p.reasoning * p.arithmetic) ** mind.difficulty
+    if not candidate_right and mind.latent("reason") < skill:
+        return mind.truth
+    wrong = mind.wrong("reasoning")
+    return str(wrong.answer) if wrong else None
+
+
+_SUGGESTED = re.compile(r"\bI get (-?\d[\d,]*(?:\.\d+)?)")
 
 
 def _revise(mind: _Mind, prompt: Prompt) -> tuple[str | None, float]:
@@ -297,10 +330,20 @@ def _revise(mind: _Mind, prompt: Prompt) -> tuple[str | None, float]:
     if mind.truth is None:
         return candidate, 0.3
     specific = bool(prompt.critique and re.search(r"\bStep \d+", prompt.critique))
+    found = _SUGGESTED.search(prompt.critique or "")
+    suggested = found.group(1) if found else None
     if mind.is_true(candidate):
-        if mind.rng.random() < p.break_rate:
+        # Sycophancy: a critique that names an error is believed more than a vague one,
+        # and a critic's own (wrong) result is taken over as the fix.
+        if mind.rng.random() < p.break_rate * (1.0 if specific else 0.5):
             wrong = mind.wrong("reasoning")
-            candidate = str(wrong.answer) if wrong else candidate
+            candidate = suggested or (str(wrong.answer) if wrong else candidate)
+    elif suggested is not None and mind.rng.random() < (
+        p.fix_rate if mind.is_true(suggested) else p.break_rate
+    ):
+        # Feedback that carries a result is taken up as often as a right fix is found, or
+        # a misleading one believed; either way the critique, not its own skill, decides.
+        candidate = suggested
     elif mind.latent("reason") < p.fix_rate * (1.0 if specific else 0.6):
         candidate = mind.truth
     elif mind.rng.random() < 0.5:
@@ -368,7 +411,7 @@ def respond(
         style = "prose"
 
     if prompt.task == "plan":
-        return Reply({"steps": _plan(mind)}, mind.tokens(25), style=style)
+        return Reply({"steps": _plan(mind, prompt)}, mind.tokens(25), style=style)
     if prompt.task == "verify":
         verdict, critique = _verify(mind, prompt)
         return Reply({"verdict": verdict, "critique": critique}, mind.tokens(30), style=style)

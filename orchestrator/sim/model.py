@@ -62,8 +62,10 @@ class SimChatModel(BaseChatModel):
     answer key) and then errs the way its :class:`SimProfile` says: per-model
     skill and price, correlated mistakes within a model family, noisy
     verifiers, judges and rectifiers, helpful but costly planners, and a
-    latency model. Replies are deterministic for a given prompt, ``seed``
-    and calling agent. Its numbers describe the simulator, not any real LLM.
+    latency model. Replies are deterministic for a given prompt; at a
+    temperature above 0 they also depend on ``seed`` and on the calling
+    agent, run seed and round (from rolegraph's call metadata). Its numbers
+    describe the simulator, not any real LLM.
 
     Example:
         >>> model = SimChatModel(model="atlas-mini")
@@ -151,6 +153,7 @@ class SimChatModel(BaseChatModel):
         if temperature > 0:
             sample = f"{self.seed}|{metadata.get('rolegraph_seed', 0)}|"
             sample += str(metadata.get("rolegraph_agent") or metadata.get("langgraph_node", ""))
+            sample += f"|{metadata.get('rolegraph_round', 1)}"
         else:
             sample = ""
         calculator, contract = self._pick_tools(tools, kwargs.get("tool_choice"))

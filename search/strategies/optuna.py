@@ -158,9 +158,11 @@ class OptunaStrategy(SearchStrategy):
                     "the Wilcoxon pruner needs scipy: pip install 'rolegraph[stats]'"
                 )
             n_tasks = len(self.context.tasks)
-            return optuna.pruners.WilcoxonPruner(
-                p_threshold=0.1, n_startup_steps=max(5, n_tasks // 10)
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.pruners.WilcoxonPruner(
+                    p_threshold=0.1, n_startup_steps=max(5, n_tasks // 10)
+                )
         if spec == "median":
             return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=5, reduction_factor=3)
