@@ -367,6 +367,18 @@ class AgentNode:
     def _tool_calls(self, reply: AIMessage) -> list[ToolCall]:
         return [c for c in reply.tool_calls if c["name"] in self.tools]
 
+    def _release(self, context: RunContext, hold: Any) -> None:
+        if context.ledger is not None:
+            context.ledger.release(hold)
+
+    def _received(
+        self, call: _Call, context: RunContext, hold: Any, result: Any
+    ) -> tuple[AIMessage, list[ToolCall]]:
+        """Parse and bill one reply; return it with the tool calls still to run."""
+        reply = self._unpack(call, result)
+        self._account(call, context, hold, reply)
+        return reply, (self._tool_calls(reply) if self.mode == "tools" else [])
+
     def _invoke(
         self, call: _Call, messages: list[BaseMessage], config: RunnableConfig, context: RunContext
     ) -> None:
@@ -376,12 +388,9 @@ class AgentNode:
             try:
                 result = self.runnable.invoke(messages, config)
             except BaseException:
-                if context.ledger is not None:
-                    context.ledger.release(hold)
+                self._release(context, hold)
                 raise
-            reply = self._unpack(call, result)
-            self._account(call, context, hold, reply)
-            pending = self._tool_calls(reply) if self.mode == "tools" else []
+            reply, pending = self._received(call, context, hold, result)
             if not pending:
                 return
             messages = [*messages, reply]
@@ -397,25 +406,18 @@ class AgentNode:
         for _ in range(self.max_tool_rounds + 1):
             hold = self._reserve(context, messages)
             try:
-                if self.call_timeout is None:
+                async with asyncio.timeout(self.call_timeout):
                     result = await self.runnable.ainvoke(messages, config)
-                else:
-                    async with asyncio.timeout(self.call_timeout):
-                        result = await self.runnable.ainvoke(messages, config)
             except TimeoutError as exc:
-                if context.ledger is not None:
-                    context.ledger.release(hold)
+                self._release(context, hold)
+                limit = f"within {self.call_timeout}s" if self.call_timeout else f"({exc})"
                 raise ModelTimeoutError(
-                    f"agent {self.agent.name!r}: model {self.agent.model} did not answer "
-                    f"within {self.call_timeout}s"
+                    f"agent {self.agent.name!r}: model {self.agent.model} did not answer {limit}"
                 ) from exc
             except BaseException:
-                if context.ledger is not None:
-                    context.ledger.release(hold)
+                self._release(context, hold)
                 raise
-            reply = self._unpack(call, result)
-            self._account(call, context, hold, reply)
-            pending = self._tool_calls(reply) if self.mode == "tools" else []
+            reply, pending = self._received(call, context, hold, result)
             if not pending:
                 return
             messages = [*messages, reply]

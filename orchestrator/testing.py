@@ -89,11 +89,9 @@ class _CountingModel(BaseChatModel):
         with self._lock:
             self._in_flight -= 1
 
-    def _text(self, messages: list[BaseMessage], number: int) -> str:
+    def _respond(self, messages: list[BaseMessage], number: int) -> tuple[float, str]:
+        """Seconds to wait, then the reply text, for call ``number``; may raise instead."""
         raise NotImplementedError
-
-    def _delay(self, number: int) -> float:
-        return 0.0
 
     def _result(self, messages: list[BaseMessage], text: str) -> ChatResult:
         message = AIMessage(
@@ -112,9 +110,10 @@ class _CountingModel(BaseChatModel):
     ) -> ChatResult:
         number = self._enter()
         try:
-            if delay := self._delay(number):
+            delay, text = self._respond(messages, number)
+            if delay:
                 time.sleep(delay)
-            return self._result(messages, self._text(messages, number))
+            return self._result(messages, text)
         finally:
             self._leave()
 
@@ -127,9 +126,10 @@ class _CountingModel(BaseChatModel):
     ) -> ChatResult:
         number = self._enter()
         try:
-            if delay := self._delay(number):
+            delay, text = self._respond(messages, number)
+            if delay:
                 await asyncio.sleep(delay)
-            return self._result(messages, self._text(messages, number))
+            return self._result(messages, text)
         finally:
             self._leave()
 
@@ -142,10 +142,10 @@ class ScriptedChatModel(_CountingModel):
         description="Replies in order (cycled), or a function of the prompt text.",
     )
 
-    def _text(self, messages: list[BaseMessage], number: int) -> str:
+    def _respond(self, messages: list[BaseMessage], number: int) -> tuple[float, str]:
         if callable(self.replies):
-            return self.replies(str(messages[-1].content))
-        return self.replies[(number - 1) % len(self.replies)]
+            return 0.0, self.replies(str(messages[-1].content))
+        return 0.0, self.replies[(number - 1) % len(self.replies)]
 
 
 class SlowChatModel(_CountingModel):
@@ -154,17 +154,23 @@ class SlowChatModel(_CountingModel):
     delay: float = Field(default=0.1, description="Seconds per call.")
     reply: str = Field(default='{"answer": "42", "confidence": 0.9}')
 
-    def _delay(self, number: int) -> float:
-        return self.delay
-
-    def _text(self, messages: list[BaseMessage], number: int) -> str:
-        return self.reply
+    def _respond(self, messages: list[BaseMessage], number: int) -> tuple[float, str]:
+        return self.delay, self.reply
 
 
 class RateLimitError(Exception):
     """Stands in for a provider's HTTP 429 error."""
 
     status_code = 429
+
+
+def _act(behaviour: str, hang_s: float, reply: str) -> tuple[float, str]:
+    """Carry out one fault-schedule entry: raise, hang first, or answer (garbage or not)."""
+    if behaviour == "raise":
+        raise RateLimitError("429 Too Many Requests (simulated)")
+    if behaviour == "garbage":
+        return 0.0, "<<<%%% not json, no answer %%%>>>"
+    return (hang_s if behaviour == "hang" else 0.0), reply
 
 
 class FlakyChatModel(_CountingModel):
@@ -178,19 +184,8 @@ class FlakyChatModel(_CountingModel):
     hang_s: float = Field(default=30.0, description="How long a hang lasts.")
     reply: str = Field(default='{"answer": "42", "confidence": 0.9}')
 
-    def _behaviour(self, number: int) -> str:
-        return self.schedule[(number - 1) % len(self.schedule)]
-
-    def _delay(self, number: int) -> float:
-        return self.hang_s if self._behaviour(number) == "hang" else 0.0
-
-    def _text(self, messages: list[BaseMessage], number: int) -> str:
-        behaviour = self._behaviour(number)
-        if behaviour == "raise":
-            raise RateLimitError("429 Too Many Requests (simulated)")
-        if behaviour == "garbage":
-            return "<<<%%% not json, no answer %%%>>>"
-        return self.reply
+    def _respond(self, messages: list[BaseMessage], number: int) -> tuple[float, str]:
+        return _act(self.schedule[(number - 1) % len(self.schedule)], self.hang_s, self.reply)
 
 
 class FaultyChatModel(_CountingModel):
@@ -224,45 +219,10 @@ class FaultyChatModel(_CountingModel):
         with self._lock:
             return self._attempts.get(marker, 0)
 
-    def _answer(self, messages: list[BaseMessage], behaviour: str) -> str:
-        if behaviour == "raise":
-            raise RateLimitError("429 Too Many Requests (simulated)")
-        if behaviour == "garbage":
-            return "<<<%%% not json, no answer %%%>>>"
+    def _respond(self, messages: list[BaseMessage], number: int) -> tuple[float, str]:
         text = str(messages[-1].content)
-        return self.reply(text) if callable(self.reply) else self.reply
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self._enter()
-        try:
-            behaviour = self._behaviour(messages)
-            if behaviour == "hang":
-                time.sleep(self.hang_s)
-            return self._result(messages, self._answer(messages, behaviour))
-        finally:
-            self._leave()
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self._enter()
-        try:
-            behaviour = self._behaviour(messages)
-            if behaviour == "hang":
-                await asyncio.sleep(self.hang_s)
-            return self._result(messages, self._answer(messages, behaviour))
-        finally:
-            self._leave()
+        reply = self.reply(text) if callable(self.reply) else self.reply
+        return _act(self._behaviour(messages), self.hang_s, reply)
 
 
 class CountingSimChatModel(SimChatModel):

@@ -131,11 +131,7 @@ class Search:
             return None
         n = max(stored.n, 1)
         return CandidateStats(
-            workflow=candidate.hash,
-            label=candidate.label,
-            topology=candidate.topology,
-            params=candidate.params,
-            origin=candidate.origin,
+            **_identity(candidate),
             n_tasks=stored.n_tasks,
             complete=stored.n_tasks >= len(self.search_tasks),
             mean=stored.mean,
@@ -374,13 +370,19 @@ class Search:
         )
 
 
+def _identity(candidate: Candidate) -> dict[str, Any]:
+    return {
+        "workflow": candidate.hash,
+        "label": candidate.label,
+        "topology": candidate.topology,
+        "params": candidate.params,
+        "origin": candidate.origin,
+    }
+
+
 def _empty_stats(candidate: Candidate) -> CandidateStats:
     return CandidateStats(
-        workflow=candidate.hash,
-        label=candidate.label,
-        topology=candidate.topology,
-        params=candidate.params,
-        origin=candidate.origin,
+        **_identity(candidate),
         n_tasks=0,
         complete=False,
         mean=0.0,

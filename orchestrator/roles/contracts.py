@@ -62,8 +62,8 @@ class _Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class SolverOutput(_Contract):
-    """A solver's answer and how sure it is."""
+class _Answer(_Contract):
+    """An answer with a confidence: the shape of solver, rectifier and aggregator output."""
 
     answer: str = Field(description="The final answer only, without explanation.")
     confidence: float = Field(default=0.5, description="Probability in [0, 1] that it is right.")
@@ -74,6 +74,10 @@ class SolverOutput(_Contract):
     @classmethod
     def _confidence(cls, value: Any) -> float:
         return normalize_confidence(value)
+
+
+class SolverOutput(_Answer):
+    """A solver's answer and how sure it is."""
 
 
 class PlannerOutput(_Contract):
@@ -122,29 +126,13 @@ class JudgeOutput(_Contract):
         return int(value)
 
 
-class RectifierOutput(_Contract):
+class RectifierOutput(_Answer):
     """A revised answer that addresses a critique."""
 
     answer: str = Field(description="The revised final answer only.")
-    confidence: float = Field(default=0.5, description="Probability in [0, 1] that it is right.")
-
-    _answer = field_validator("answer", mode="before")(_to_text)
-
-    @field_validator("confidence", mode="before")
-    @classmethod
-    def _confidence(cls, value: Any) -> float:
-        return normalize_confidence(value)
 
 
-class AggregatorOutput(_Contract):
+class AggregatorOutput(_Answer):
     """One answer combined from several workers' answers."""
 
     answer: str = Field(description="The combined final answer only.")
-    confidence: float = Field(default=0.5, description="Probability in [0, 1] that it is right.")
-
-    _answer = field_validator("answer", mode="before")(_to_text)
-
-    @field_validator("confidence", mode="before")
-    @classmethod
-    def _confidence(cls, value: Any) -> float:
-        return normalize_confidence(value)
