@@ -177,14 +177,21 @@ class OptunaStrategy(SearchStrategy):
         directions: list[Literal["maximize", "minimize"]] = (
             ["maximize", "minimize"] if self.multi_objective else ["maximize"]
         )
-        self.study = optuna.create_study(
-            storage=self.storage if self.storage is not None else context.storage,
-            sampler=self._sampler(seed, constrained),
-            pruner=self.pruner,
-            study_name=self.study_name or context.search_name,
-            directions=directions,
-            load_if_exists=True,
-        )
+        storage = self.storage if self.storage is not None else context.storage
+        try:
+            self.study = optuna.create_study(
+                storage=storage,
+                sampler=self._sampler(seed, constrained),
+                pruner=self.pruner,
+                study_name=self.study_name or context.search_name,
+                directions=directions,
+                load_if_exists=True,
+            )
+        except ImportError as exc:
+            raise MissingIntegrationError(
+                f"the study storage {storage!r} needs a database driver: for PostgreSQL, "
+                "pip install 'rolegraph[postgres]'"
+            ) from exc
         self._fail_lost_trials()
         for item in self.seeds:
             candidate = self._seed_candidate(context.space, item)

@@ -1,6 +1,7 @@
 """The search frame: strategies find the known best, budgets stop, resumes are free."""
 
 import json
+import os
 
 import optuna
 import pytest
@@ -213,3 +214,20 @@ def test_bad_searches_fail_before_spending(tmp_path, kwargs, error, message):
 def test_negative_budgets_are_rejected():
     with pytest.raises(ValueError, match="greater than or equal to 0"):
         Budget(dollars=-1)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ROLEGRAPH_TEST_POSTGRES_URL"),
+    reason="set ROLEGRAPH_TEST_POSTGRES_URL=postgresql://user:pw@host/db to run",
+)
+def test_workers_share_one_study_in_postgresql(tmp_path):
+    url = os.environ["ROLEGRAPH_TEST_POSTGRES_URL"]
+    name = f"pg-{tmp_path.name}"
+    try:
+        for worker, trials in enumerate((2, 4)):
+            strategy = OptunaStrategy(n_trials=trials, storage=url, study_name=name)
+            run(tmp_path, strategy, name=name, seed=worker)
+        study = optuna.load_study(study_name=name, storage=url)
+        assert sum(1 for t in study.trials if not t.user_attrs.get("repeat")) == 4
+    finally:
+        optuna.delete_study(study_name=name, storage=url)
