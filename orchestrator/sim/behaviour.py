@@ -15,6 +15,7 @@ wrong answer, which is what makes homogeneous ensembles saturate.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
@@ -107,12 +108,19 @@ def read_prompt(human: str, tool_result: str | None = None) -> Prompt:
 # --- randomness ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _read_problem(question: str) -> Problem | None:
+    return read_problem(question)
+
+
 def _seed(*parts: object) -> int:
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
 
 
+@functools.lru_cache(maxsize=65536)
 def _gauss(*parts: object) -> float:
+    # Shared latents are drawn again by every call on the same task: memoise them.
     return random.Random(_seed(*parts)).gauss(0.0, 1.0)
 
 
@@ -401,7 +409,7 @@ def respond(
         call_key: Identifies this call's private randomness.
         calculator: Name of a bound calculator tool the model may call.
     """
-    problem = read_problem(prompt.question)
+    problem = _read_problem(prompt.question)
     mind = _Mind(profile, problem, prompt.question, call_key)
     style = "json"
     roll = mind.rng.random()
