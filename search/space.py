@@ -174,7 +174,8 @@ class SearchSpace(BaseModel):
             unknown = sorted(set(fixed) - set(topology.space.names))
             if unknown:
                 raise SpaceError(f"fixed parameters {unknown} are not in {name}'s space")
-            if topology.space.size(self.pool.models) == 0:
+            topology.space.validate_values(fixed, self.pool.models)
+            if topology.space.size(self.pool.models, fixed=fixed) == 0:
                 raise SpaceError(f"topology {name} has no valid parameter combination")
         strays = sorted(set(self.fixed) - set(self.topologies))
         if strays:
@@ -220,9 +221,7 @@ class SearchSpace(BaseModel):
         seen: set[str] = set()
         for name in self.topologies:
             space, fixed = self._free(name)
-            for values in space.grid(self.pool.models):
-                if any(values.get(k, v) != v for k, v in fixed.items()):
-                    continue
+            for values in space.grid(self.pool.models, fixed=fixed):
                 candidate = self.candidate(name, values, origin=origin)
                 if candidate.hash not in seen:
                     seen.add(candidate.hash)
@@ -241,11 +240,7 @@ class SearchSpace(BaseModel):
         total = len(self.extra)
         for name in self.topologies:
             space, fixed = self._free(name)
-            total += sum(
-                1
-                for values in space.grid(self.pool.models)
-                if all(values.get(k, v) == v for k, v in fixed.items())
-            )
+            total += space.size(self.pool.models, fixed=fixed)
         return total
 
     def sample(self, rng: random.Random, *, origin: str = "random") -> Candidate:
@@ -255,8 +250,8 @@ class SearchSpace(BaseModel):
         if choice.startswith(_EXTRA):
             return next(c for c in self._extras(origin) if c.hash == choice[len(_EXTRA) :])
         space, fixed = self._free(choice)
-        values = space.sample(rng, self.pool.models)
-        return self.candidate(choice, {**values, **fixed}, origin=origin)
+        values = space.sample(rng, self.pool.models, fixed=fixed)
+        return self.candidate(choice, values, origin=origin)
 
     def suggest(self, trial: TrialLike, *, origin: str = "optuna") -> Candidate:
         """Ask an Optuna trial for a candidate (define-by-run)."""
@@ -265,9 +260,8 @@ class SearchSpace(BaseModel):
         if choice.startswith(_EXTRA):
             return next(c for c in self._extras(origin) if c.hash == choice[len(_EXTRA) :])
         space, fixed = self._free(choice)
-        free = type(space)(params=tuple(p for p in space.params if p.name not in fixed))
-        values = free.suggest(trial, self.pool.models, prefix=f"{choice}.")
-        return self.candidate(choice, {**values, **fixed}, origin=origin)
+        values = space.suggest(trial, self.pool.models, prefix=f"{choice}.", fixed=fixed)
+        return self.candidate(choice, values, origin=origin)
 
     def trial_params(self, candidate: Candidate) -> dict[str, Any]:
         """The Optuna parameters that make :meth:`suggest` return ``candidate``.

@@ -326,15 +326,24 @@ class ParamSpace(BaseModel):
         """Parameter names in order."""
         return [param.name for param in self.params]
 
-    def _team_values(
-        self, param: ModelTeam, chosen: Mapping[str, Any], pool: Sequence[str]
+    def _options(
+        self,
+        param: Param,
+        chosen: Mapping[str, Any],
+        pool: Sequence[str],
+        fixed: Mapping[str, Any],
     ) -> list[Any]:
-        if param.size is not None:
+        if param.name in fixed:
+            return [fixed[param.name]]
+        if isinstance(param, ModelTeam) and param.size is not None:
             return param.teams_of(int(chosen[param.size]), pool)
         return param.values(pool)
 
-    def grid(self, pool: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
-        """Every valid combination, respecting conditions."""
+    def grid(
+        self, pool: Sequence[str] = (), *, fixed: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every valid combination, respecting conditions; ``fixed`` values are held."""
+        held = dict(fixed or {})
 
         def expand(index: int, chosen: dict[str, Any]) -> Iterator[dict[str, Any]]:
             if index == len(self.params):
@@ -344,46 +353,50 @@ class ParamSpace(BaseModel):
             if not param.active(chosen):
                 yield from expand(index + 1, chosen)
                 return
-            options = (
-                self._team_values(param, chosen, pool)
-                if isinstance(param, ModelTeam)
-                else param.values(pool)
-            )
-            for value in options:
+            for value in self._options(param, chosen, pool, held):
                 chosen[param.name] = value
                 yield from expand(index + 1, chosen)
                 del chosen[param.name]
 
         yield from expand(0, {})
 
-    def size(self, pool: Sequence[str] = ()) -> int:
+    def size(self, pool: Sequence[str] = (), *, fixed: Mapping[str, Any] | None = None) -> int:
         """Number of combinations in :meth:`grid`."""
-        return sum(1 for _ in self.grid(pool))
+        return sum(1 for _ in self.grid(pool, fixed=fixed))
 
-    def sample(self, rng: random.Random, pool: Sequence[str] = ()) -> dict[str, Any]:
-        """One combination drawn parameter by parameter."""
+    def sample(
+        self,
+        rng: random.Random,
+        pool: Sequence[str] = (),
+        *,
+        fixed: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One combination drawn parameter by parameter; ``fixed`` values are held."""
+        held = dict(fixed or {})
         chosen: dict[str, Any] = {}
         for param in self.params:
-            if not param.active(chosen):
-                continue
-            options = (
-                self._team_values(param, chosen, pool)
-                if isinstance(param, ModelTeam)
-                else param.values(pool)
-            )
-            chosen[param.name] = rng.choice(options)
+            if param.active(chosen):
+                chosen[param.name] = rng.choice(self._options(param, chosen, pool, held))
         return chosen
 
     def suggest(
-        self, trial: TrialLike, pool: Sequence[str] = (), *, prefix: str = ""
+        self,
+        trial: TrialLike,
+        pool: Sequence[str] = (),
+        *,
+        prefix: str = "",
+        fixed: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Ask an Optuna trial for every active parameter (define-by-run)."""
+        """Ask an Optuna trial for every active parameter (define-by-run); ``fixed`` are held."""
+        held = dict(fixed or {})
         chosen: dict[str, Any] = {}
         for param in self.params:
             if not param.active(chosen):
                 continue
             key = f"{prefix}{param.name}"
-            if isinstance(param, ModelTeam) and param.size is not None:
+            if param.name in held:
+                chosen[param.name] = held[param.name]
+            elif isinstance(param, ModelTeam) and param.size is not None:
                 chosen[param.name] = param.suggest_sized(trial, key, int(chosen[param.size]), pool)
             else:
                 chosen[param.name] = param.suggest(trial, key, pool)

@@ -105,3 +105,17 @@ def test_pool_prices_feed_the_price_table():
         components=[{"name": "sim:atlas-nano", "price": Price(input=9, output=9)}]
     )
     assert custom.prices().price("sim:atlas-nano").input == 9
+
+
+def test_fixing_a_parameter_others_depend_on():
+    s = SearchSpace(topologies=["self_refine"], pool=POOL, fixed={"self_refine": {"plan": False}})
+    assert all(c.params["plan"] is False and "planner" not in c.params for c in s.grid())
+    study = optuna.create_study()
+    candidate = s.suggest(study.ask())
+    assert candidate.params["plan"] is False
+    assert s.sample(random.Random(0)).params["plan"] is False
+
+
+def test_fixed_values_are_validated():
+    with pytest.raises(SpaceError, match="rounds"):
+        SearchSpace(topologies=["self_refine"], pool=POOL, fixed={"self_refine": {"rounds": 9}})
