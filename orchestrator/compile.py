@@ -28,7 +28,9 @@ def _node_runnable(node: AgentNode, name: str) -> Runnable[Any, Any]:
         from langgraph._internal._runnable import RunnableCallable
     except ImportError:  # pragma: no cover - a LangGraph that moved it; the public one works
         return RunnableLambda(node.invoke, afunc=node.ainvoke, name=name)
-    return RunnableCallable(node.invoke, node.ainvoke, name=name)
+    # trace=False as LangGraph does for its own nodes: the task wrapper already opens the
+    # node's run, so a second one would only nest a duplicate in LangSmith.
+    return RunnableCallable(node.invoke, node.ainvoke, name=name, trace=False)
 
 
 DEFAULT_RETRY = RetryPolicy(

@@ -1,7 +1,8 @@
 """The store: one SQLite database, through sqlite-utils, for everything a search records.
 
 It holds workflows, evaluations, LLM calls, searches and their trials (table
-``search_trials``; Optuna's own tables can live in the same file). The database
+``search_trials``; Optuna's own tables can live in the same file), and the state
+strategies keep to resume (``search_state``, e.g. an MCTS tree). The database
 runs in WAL mode with a busy timeout, so many threads (each gets its own
 connection) and several processes can read and write it at once. Each
 evaluation and each LLM call is committed as soon as it is written, so a killed
@@ -26,7 +27,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -271,12 +272,7 @@ class LLMCallCache(BaseCache):
             _encode_generations(return_val),
             _now(),
         )
-        with self.store.connection() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO llm_calls (key, llm_string, prompt, response, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                row,
-            )
+        self.store.write(("llm_call", row))
 
     def clear(self, **kwargs: Any) -> None:
         """Delete every cached call."""
@@ -334,6 +330,10 @@ _EVAL_INSERT = (
     f"VALUES ({', '.join('?' for _ in _EVAL_COLUMNS)})"
 )
 _KEY_WHERE = "workflow = ? AND dataset = ? AND task_id = ? AND seed = ? AND settings = ?"
+_LLM_INSERT = (
+    "INSERT OR REPLACE INTO llm_calls (key, llm_string, prompt, response, created_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def _parse_location(path_or_url: str | Path) -> tuple[str, bool]:
@@ -369,6 +369,7 @@ class Store:
 
     def __init__(self, path_or_url: str | Path = "rolegraph.db", *, timeout: float = 30.0) -> None:
         """Open (and if needed create) the database."""
+        self._forward: Callable[[tuple[str, tuple[Any, ...]]], None] | None = None
         self.target, self.in_memory = _parse_location(path_or_url)
         self.timeout = timeout
         self._local = threading.local()
@@ -541,6 +542,12 @@ class Store:
             if_not_exists=True,
         )
         db.table("search_trials").create_index(["workflow"], if_not_exists=True)
+        db.table("search_state").create(
+            {"search": str, "key": str, "value": str, "updated_at": str},
+            pk=("search", "key"),
+            not_null={"value"},
+            if_not_exists=True,
+        )
         if db.execute("PRAGMA user_version").fetchone()[0] == 0:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -642,8 +649,28 @@ class Store:
 
     def put_evaluation(self, record: EvalRecord) -> None:
         """Store (or replace) one evaluation; it is committed before this returns."""
+        self.write(("evaluation", self._eval_row(record)))
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def forward_writes(self, send: Callable[[tuple[str, tuple[Any, ...]]], None] | None) -> None:
+        """Send evaluation and LLM-call writes to ``send`` instead of the database.
+
+        Worker processes forward their writes to the parent, the one writer, so
+        that processes do not queue on SQLite's write lock. ``None`` writes
+        directly again.
+        """
+        self._forward = send
+
+    def write(self, message: tuple[str, tuple[Any, ...]]) -> None:
+        """Commit one forwardable write: ``("evaluation", row)`` or ``("llm_call", row)``."""
+        if self._forward is not None:
+            self._forward(message)
+            return
+        kind, row = message
+        sql = _EVAL_INSERT if kind == "evaluation" else _LLM_INSERT
         with self.connection() as db:
-            db.execute(_EVAL_INSERT, self._eval_row(record))
+            db.execute(sql, row)
 
     def get_evaluation(self, key: EvalKey | Sequence[Any]) -> EvalRecord | None:
         """The evaluation stored under ``key``, or ``None``."""
@@ -1033,6 +1060,61 @@ class Store:
             params.append(state)
         with self.connection() as db:
             return [self._trial(row) for row in db.query(sql + " ORDER BY number", params)]
+
+    # --- strategy state ------------------------------------------------------------------
+
+    def save_state(self, search: str, key: str, value: Any) -> None:
+        """Keep a strategy's JSON-serialisable ``value`` under ``(search, key)``.
+
+        It replaces any earlier value and is committed before this returns, so
+        a resumed search (same name) reads it back with :meth:`load_state`.
+        Pydantic models are stored as their JSON.
+        """
+        self.save_states(search, {key: value})
+
+    def save_states(self, search: str, items: Mapping[str, Any]) -> None:
+        """Keep several values of one search in one transaction (all or none)."""
+        now = _now()
+        rows = [(search, key, _state_json(value), now) for key, value in items.items()]
+        with self._write() as db:
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO search_state (search, key, value, updated_at) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+    def load_state(self, search: str, key: str, default: Any = None) -> Any:
+        """The value kept under ``(search, key)``, or ``default``."""
+        with self.connection() as db:
+            row = db.execute(
+                "SELECT value FROM search_state WHERE search = ? AND key = ?", (search, key)
+            ).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def load_states(self, search: str, *, prefix: str = "") -> dict[str, Any]:
+        """Every value of ``search`` whose key starts with ``prefix``, in key order."""
+        with self.connection() as db:
+            rows = db.execute(
+                "SELECT key, value FROM search_state WHERE search = ? "
+                "AND substr(key, 1, ?) = ? ORDER BY key",
+                (search, len(prefix), prefix),
+            ).fetchall()
+        return {key: json.loads(value) for key, value in rows}
+
+    def delete_state(self, search: str, key: str | None = None) -> int:
+        """Forget one value of ``search`` (or all of them); returns how many were removed."""
+        sql, params = "DELETE FROM search_state WHERE search = ?", [search]
+        if key is not None:
+            sql += " AND key = ?"
+            params.append(key)
+        with self._write() as db:
+            return int(db.execute(sql, params).rowcount)
+
+
+def _state_json(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return json.dumps(value, sort_keys=True)
 
 
 def get_store(store: Store | str | Path | None = None) -> Store:
