@@ -29,3 +29,11 @@ def test_main_job_script_exists():
     main = _commands()[0]
     for script in re.findall(r"(examples/\S+\.py)", main):
         assert (ROOT / script).is_file()
+
+
+def test_benchmark_scripts_do_not_shadow_the_packages():
+    # A script runs with benchmarks/ first on sys.path: a benchmarks/search.py would
+    # be imported instead of the search package.
+    packages = {"orchestrator", "topologies", "search"}
+    scripts = {path.stem for path in (ROOT / "benchmarks").glob("*.py")}
+    assert not scripts & packages

@@ -9,10 +9,10 @@ machine-readable ``RESULT`` line.
 
 SIMULATED MODEL: these numbers describe rolegraph's simulator, not any LLM.
 
-    python benchmarks/topologies.py                  # the full table (about 2 minutes)
-    python benchmarks/topologies.py --tasks 150      # quicker, wider intervals
-    python benchmarks/topologies.py --only vote      # settings whose label contains "vote"
-    python benchmarks/topologies.py --pictures       # Mermaid pictures of every builder
+    python benchmarks/topology_table.py                  # the full table (about 2 minutes)
+    python benchmarks/topology_table.py --tasks 150      # quicker, wider intervals
+    python benchmarks/topology_table.py --only vote      # settings whose label contains "vote"
+    python benchmarks/topology_table.py --pictures       # Mermaid pictures of every builder
 """
 
 from __future__ import annotations
