@@ -8,9 +8,11 @@ real providers. Use them with ``Agent(model=instance)`` or
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -41,16 +43,23 @@ def _usage(messages: Sequence[BaseMessage], text: str) -> dict[str, int]:
     return {"input_tokens": inp, "output_tokens": out, "total_tokens": inp + out}
 
 
+@dataclass
+class _Counters:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    calls: int = 0
+    in_flight: int = 0
+    peak: int = 0
+
+
 class _CountingModel(BaseChatModel):
     """Counts calls and tracks how many are in flight at once."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     name_: str = Field(default="test-model", alias="model_name")
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _in_flight: int = PrivateAttr(default=0)
-    _peak: int = PrivateAttr(default=0)
-    _calls: int = PrivateAttr(default=0)
+    # One counter object shared by the copies compile() makes (model_copy is shallow),
+    # so the instance a test holds sees every call.
+    _counters: _Counters = PrivateAttr(default_factory=lambda: _Counters())
 
     @property
     def _llm_type(self) -> str:
@@ -58,36 +67,46 @@ class _CountingModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.name_}
+        # Every setting, so two test models with different scripts never share cache entries.
+        settings = {k: getattr(self, k) for k in type(self).model_fields if k != "cache"}
+        digest = hashlib.sha256(repr(sorted(settings.items(), key=str)).encode()).hexdigest()
+        return {"model": self.name_, "settings": digest[:16]}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return LangSmithParams(ls_provider="test", ls_model_name=self.name_, ls_model_type="chat")
 
     @property
+    def _lock(self) -> threading.Lock:
+        return self._counters.lock
+
+    @property
     def calls(self) -> int:
         """Model calls made so far."""
-        return self._calls
+        return self._counters.calls
 
     @property
     def peak_in_flight(self) -> int:
         """Most calls that were running at the same time."""
-        return self._peak
+        return self._counters.peak
 
     def reset_counters(self) -> None:
         """Zero the counters."""
-        with self._lock:
-            self._calls = self._peak = self._in_flight = 0
+        counters = self._counters
+        with counters.lock:
+            counters.calls = counters.peak = counters.in_flight = 0
 
     def _enter(self) -> int:
-        with self._lock:
-            self._calls += 1
-            self._in_flight += 1
-            self._peak = max(self._peak, self._in_flight)
-            return self._calls
+        counters = self._counters
+        with counters.lock:
+            counters.calls += 1
+            counters.in_flight += 1
+            counters.peak = max(counters.peak, counters.in_flight)
+            return counters.calls
 
     def _leave(self) -> None:
-        with self._lock:
-            self._in_flight -= 1
+        counters = self._counters
+        with counters.lock:
+            counters.in_flight -= 1
 
     def _respond(self, messages: list[BaseMessage], number: int) -> tuple[float, str]:
         """Seconds to wait, then the reply text, for call ``number``; may raise instead."""

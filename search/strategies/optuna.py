@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 from orchestrator import WorkflowSpec
 from orchestrator.errors import MissingIntegrationError
 from orchestrator.store import EvalRecord
+from search.pruners import PairedWilcoxonPruner
 from search.space import Candidate, SearchSpace
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 
@@ -49,8 +50,9 @@ class OptunaStrategy(SearchStrategy):
 
     Args:
         sampler: ``"tpe"``, ``"nsga2"``, ``"gp"`` (needs torch), ``"random"``, or a sampler.
-        pruner: ``"auto"`` (Wilcoxon if scipy is installed, else successive
-            halving), ``"wilcoxon"``, ``"halving"``, ``"median"``, ``"none"``, or a pruner.
+        pruner: ``"auto"`` (Wilcoxon with one objective, none with two),
+            ``"wilcoxon"`` (:class:`~search.pruners.PairedWilcoxonPruner`),
+            ``"halving"``, ``"median"``, ``"none"``, or any Optuna pruner.
         n_trials: Trials in the study (previous runs of the same search count).
         multi_objective: Accuracy vs cost instead of one value.
         storage: Optuna storage URL or object; default: the store's database.
@@ -150,19 +152,9 @@ class OptunaStrategy(SearchStrategy):
             return spec
         if self.multi_objective or spec in (None, "none"):
             return optuna.pruners.NopPruner()
-        if spec == "auto":
-            spec = "wilcoxon" if _has("scipy") else "halving"
-        if spec == "wilcoxon":
-            if not _has("scipy"):
-                raise MissingIntegrationError(
-                    "the Wilcoxon pruner needs scipy: pip install 'rolegraph[stats]'"
-                )
+        if spec in ("auto", "wilcoxon"):
             n_tasks = len(self.context.tasks)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.pruners.WilcoxonPruner(
-                    p_threshold=0.1, n_startup_steps=max(5, n_tasks // 10)
-                )
+            return PairedWilcoxonPruner(p_threshold=0.1, n_startup_steps=max(5, n_tasks // 10))
         if spec == "median":
             return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=5, reduction_factor=3)
@@ -196,7 +188,9 @@ class OptunaStrategy(SearchStrategy):
         for item in self.seeds:
             candidate = self._seed_candidate(context.space, item)
             self.study.enqueue_trial(context.space.trial_params(candidate), skip_if_exists=True)
-        self._wilcoxon = isinstance(self.pruner, optuna.pruners.WilcoxonPruner)
+        self._wilcoxon = isinstance(
+            self.pruner, PairedWilcoxonPruner | optuna.pruners.WilcoxonPruner
+        )
         self._combinations = context.space.combinations()
         self._step = {task.id: i for i, task in enumerate(context.tasks)}
 
