@@ -51,7 +51,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "tpe__n_startup_trials": 10,
             "bandit__min_tasks": 10,
         },
-        "budget": {"dollars": 2.0},
+        "budget": {"dollars": 5.0},
         "objective": {"point_value": 0.0005},
         "question": "Maya has 18 shells. Maya buys 4 bags with 6 shells in each. Maya gives "
         "away half of the shells. Maya loses 5 shells. How many shells does Maya "

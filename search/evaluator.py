@@ -193,9 +193,10 @@ class _Progress:
 class EvalStream:
     """Results of one workflow, as they finish; an async iterator of :class:`EvalRecord`.
 
-    Break out early (a pruner giving up on a candidate) with :meth:`aclose`,
-    or use ``async with``; evaluations still running are cancelled and their
-    budget holds released. Finished ones are already in the store.
+    To give up on a candidate (a pruner), call :meth:`stop` and keep reading:
+    nothing new starts, and the evaluations already running finish, are
+    stored and come out, so no money is spent for nothing. :meth:`aclose`
+    (or leaving ``async with``) stops at once instead, cancelling what runs.
     """
 
     def __init__(self, evaluator: Evaluator, state: _State) -> None:
@@ -210,8 +211,12 @@ class EvalStream:
     async def __anext__(self) -> EvalRecord:
         return await self._generator.__anext__()
 
+    def stop(self, reason: str = "stopped by the caller") -> None:
+        """Start nothing new; evaluations already running still finish and come out."""
+        self._state.stop(reason)
+
     async def aclose(self) -> None:
-        """Stop: cancel running evaluations; nothing new starts."""
+        """Stop at once: cancel running evaluations; nothing new starts."""
         self._state.stop("stopped by the caller")
         await self._generator.aclose()
 

@@ -361,3 +361,23 @@ def test_one_ledger_is_shared_by_a_whole_search():
     assert sum(s.charged for s in summaries) == pytest.approx(ledger.spent.dollars)
     # Evaluations cut off by a refused call were started, so they count too.
     assert ledger.spent.evaluations >= sum(s.evaluated for s in summaries)
+
+
+async def test_stopping_a_stream_lets_running_evaluations_finish(tmp_path):
+    from orchestrator.store import Store
+    from search import Evaluator, bundled_dataset
+    from topologies import single
+
+    data = bundled_dataset("arithmetic", n=20, seed=3)
+    ev = Evaluator(data, "numeric", store=tmp_path / "s.db", max_concurrency=4)
+    stream = ev.astream(single(model="sim:atlas-nano"), ordered=True)
+    seen = []
+    async with stream:
+        async for record in stream:
+            seen.append(record)
+            if len(seen) == 1:
+                stream.stop("pruned")
+    assert stream.stop_reason == "pruned"
+    assert 1 < len(seen) <= 4  # the ones already running came out too
+    stored = Store(tmp_path / "s.db").count_evaluations()
+    assert stored == len(seen)  # and none of the work paid for was thrown away
