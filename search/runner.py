@@ -84,6 +84,7 @@ class Search:
         test_size: float,
         test_share: float,
         seed: int,
+        split_seed: int,
         parallel: int,
         max_evaluations: int | None,
         finalists: int,
@@ -103,7 +104,9 @@ class Search:
         self.max_evaluations = max_evaluations
         self.finalists = finalists
         self.callbacks = list(callbacks)
-        splits = dataset.split(train=1.0 - test_size, validation=0.0, test=test_size, seed=seed)
+        splits = dataset.split(
+            train=1.0 - test_size, validation=0.0, test=test_size, seed=split_seed
+        )
         self.search_tasks: tuple[Task, ...] = splits.train.tasks
         self.test_tasks: tuple[Task, ...] = splits.test.tasks
         search_budget, test_budget = _split_budget(budget, test_share)
@@ -171,9 +174,12 @@ class Search:
         async with stream:
             async for record in stream:
                 records.append(record)
-                if strategy and self.strategy.report(proposal, record, len(records) - 1):
+                if pruned or not strategy:
+                    continue
+                if self.strategy.report(proposal, record, len(records) - 1):
+                    # Let the evaluations already running finish: they are paid for.
                     pruned = True
-                    break
+                    stream.stop("pruned")
         self.evaluations += len(records)
         if pruned:
             self._pruned.add(candidate.hash)
@@ -296,9 +302,10 @@ class Search:
             stats=self.stats,
             search_name=self.name,
             storage=_optuna_url(self.store),
+            store=self.store,
         )
-        self.strategy.setup(context)
         try:
+            self.strategy.setup(context)
             stop_reason = await self._loop()
             await self._finalise()
         except BaseException:
@@ -414,6 +421,7 @@ def create_search(
     test_size: float = 0.3,
     test_share: float = 0.2,
     seed: int = 0,
+    split_seed: int | None = None,
     parallel: int = 4,
     max_evaluations: int | None = None,
     finalists: int = 3,
@@ -442,7 +450,8 @@ def create_search(
         objective: What "best" means; default: highest accuracy, ties to the cheaper.
         test_size: Share of the dataset held out for the final test, never searched.
         test_share: Share of each budget limit kept for the held-out test.
-        seed: Seed of the split and of the strategy's randomness.
+        seed: Seed of the strategy's randomness (and of the split, by default).
+        split_seed: Seed of the search/test split, when it should not follow ``seed``.
         parallel: Proposals evaluated at once.
         max_evaluations: Stop after asking for this many workflow x task evaluations,
             cached or not.
@@ -490,7 +499,7 @@ def create_search(
     resolved_store = get_store(store)
     search_name = name or (
         f"{chosen.name}-{data.name}-"
-        f"{_digest(resolved_space.model_dump(mode='json'), data.fingerprint, seed)}"
+        f"{_digest(resolved_space.model_dump(mode='json'), data.fingerprint, seed, split_seed)}"
     )
     if not load_if_exists and resolved_store.get_search(search_name) is not None:
         raise SearchError(
@@ -509,6 +518,7 @@ def create_search(
         test_size=test_size,
         test_share=test_share,
         seed=seed,
+        split_seed=seed if split_seed is None else split_seed,
         parallel=parallel,
         max_evaluations=max_evaluations,
         finalists=finalists,

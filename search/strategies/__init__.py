@@ -8,6 +8,9 @@ from typing import Any
 
 from search.strategies.bandit import Arm, BanditStrategy
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.credit import BOADStrategy
+from search.strategies.knapsack import ComponentReport, KnapsackStrategy
+from search.strategies.mcts import MCTSStrategy, TreeNode
 from search.strategies.optuna import OptunaStrategy
 from search.strategies.pipeline import Pipeline
 from search.strategies.simple import GridStrategy, RandomStrategy
@@ -23,6 +26,11 @@ __all__ = [
     "OptunaStrategy",
     "BanditStrategy",
     "Arm",
+    "KnapsackStrategy",
+    "ComponentReport",
+    "BOADStrategy",
+    "MCTSStrategy",
+    "TreeNode",
     "Pipeline",
     "register_strategy",
     "get_strategy",
@@ -38,6 +46,10 @@ _FACTORIES: dict[str, Callable[..., SearchStrategy]] = {
     "bandit": lambda **kw: BanditStrategy(policy="ucb", **kw),
     "ucb": lambda **kw: BanditStrategy(policy="ucb", **kw),
     "thompson": lambda **kw: BanditStrategy(policy="thompson", **kw),
+    "knapsack": KnapsackStrategy,
+    "boad": BOADStrategy,
+    "mcts": MCTSStrategy,
+    "aflow": lambda **kw: MCTSStrategy(**{"selection": "aflow", **kw}),
 }
 _LOCK = threading.Lock()
 

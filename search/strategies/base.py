@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.store import EvalRecord
+from orchestrator.store import EvalRecord, Store
 from search.budget import BudgetLedger
 from search.datasets import Task
 from search.objective import Objective
@@ -57,7 +57,11 @@ class Outcome(BaseModel):
 
 @dataclass
 class SearchContext:
-    """What a strategy may use: the space, the shared task order, statistics, the budget."""
+    """What a strategy may use: the space, the shared task order, statistics, the budget.
+
+    ``store`` is the search's store: a strategy that keeps state of its own
+    (an MCTS tree) saves it there under ``search_name`` to resume.
+    """
 
     space: SearchSpace
     tasks: tuple[Task, ...]
@@ -68,6 +72,7 @@ class SearchContext:
     storage: str | None = None
     search_name: str = "search"
     candidates: tuple[Candidate, ...] = ()
+    store: Store | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

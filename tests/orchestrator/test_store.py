@@ -270,3 +270,40 @@ def test_trials_are_updated_with_values_state_and_merged_attrs(store):
     assert store.get_trial(search.id, 99) is None
     with pytest.raises(KeyError):
         store.update_trial(search.id, 99, state="fail")
+
+
+def test_strategy_state_round_trips_and_is_kept_per_search(tmp_path):
+    store = Store(tmp_path / "state.db")
+    kept = record()
+    store.save_state("a", "mcts/meta", {"roots": ["x"], "n": 1})
+    store.save_states("a", {"mcts/node/x": kept, "mcts/node/y": {"visits": 2}})
+    store.save_state("b", "mcts/meta", {"roots": []})
+    reopened = Store(tmp_path / "state.db")  # committed: another connection reads it
+    assert reopened.load_state("a", "mcts/meta") == {"n": 1, "roots": ["x"]}
+    assert reopened.load_state("a", "missing", default=[]) == []
+    nodes = reopened.load_states("a", prefix="mcts/node/")
+    assert list(nodes) == ["mcts/node/x", "mcts/node/y"]
+    assert EvalRecord.model_validate(nodes["mcts/node/x"]) == kept
+    assert reopened.load_states("b") == {"mcts/meta": {"roots": []}}
+    store.save_state("a", "mcts/meta", {"n": 2})  # replaces
+    assert reopened.load_state("a", "mcts/meta") == {"n": 2}
+    assert reopened.delete_state("a", "mcts/node/y") == 1
+    assert reopened.delete_state("a") == 2
+    assert reopened.load_states("a") == {} and reopened.load_states("b") != {}
+
+
+def test_strategy_state_prefixes_are_literal(store):
+    store.save_states("s", {"a_%": 1, "ab": 2, "a_%/x": 3})
+    assert store.load_states("s", prefix="a_%") == {"a_%": 1, "a_%/x": 3}
+
+
+def test_strategy_state_is_safe_under_threads(store):
+    def write(i):
+        store.save_states("s", {f"k{i}/{j}": {"i": i, "j": j} for j in range(5)})
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(store.load_states("s")) == 40
