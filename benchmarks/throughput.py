@@ -67,7 +67,6 @@ async def evaluator_pass(
         store=db,
         max_concurrency=args.concurrency,
         models={f"sim:{PROFILE}": model},
-        workers=args.workers,
     )
     started = time.perf_counter()
     summaries = await ev.aevaluate_many(workflows(args.workflows))
@@ -145,7 +144,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per model call")
     parser.add_argument("--repeats", type=int, default=3, help="passes; medians are reported")
-    parser.add_argument("--workers", type=int, default=1, help="evaluator worker processes")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:

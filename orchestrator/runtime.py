@@ -462,7 +462,7 @@ class AgentNode:
             if context.record_prompts
             else []
         )
-        trace = NodeTrace(
+        trace = NodeTrace.model_construct(
             agent=self.agent.name,
             role=self.role.name,
             model=self.agent.model,

@@ -27,7 +27,8 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -54,6 +55,7 @@ __all__ = [
     "TrialRecord",
     "TrialState",
     "LLMCallCache",
+    "hold_llm_calls",
 ]
 
 SCHEMA_VERSION = 1
@@ -257,11 +259,13 @@ class LLMCallCache(BaseCache):
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         """The cached generations for ``prompt`` under ``llm_string``, or ``None``."""
+        key = self._key(prompt, llm_string)
+        for row in _HELD_CALLS.get() or ():
+            if row[0] == key:
+                return _decode_generations(row[3])
         with self.store.connection() as db:
-            row = db.execute(
-                "SELECT response FROM llm_calls WHERE key = ?", (self._key(prompt, llm_string),)
-            ).fetchone()
-        return _decode_generations(row[0]) if row else None
+            found = db.execute("SELECT response FROM llm_calls WHERE key = ?", (key,)).fetchone()
+        return _decode_generations(found[0]) if found else None
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
         """Store generations; the row is committed at once."""
@@ -272,7 +276,11 @@ class LLMCallCache(BaseCache):
             _encode_generations(return_val),
             _now(),
         )
-        self.store.write(("llm_call", row))
+        held = _HELD_CALLS.get()
+        if held is not None:
+            held.append(row)
+        else:
+            self.store.put_llm_calls([row])
 
     def clear(self, **kwargs: Any) -> None:
         """Delete every cached call."""
@@ -330,6 +338,27 @@ _EVAL_INSERT = (
     f"VALUES ({', '.join('?' for _ in _EVAL_COLUMNS)})"
 )
 _KEY_WHERE = "workflow = ? AND dataset = ? AND task_id = ? AND seed = ? AND settings = ?"
+_HELD_CALLS: ContextVar[list[tuple[Any, ...]] | None] = ContextVar(
+    "rolegraph_held_llm_calls", default=None
+)
+
+
+@contextlib.contextmanager
+def hold_llm_calls() -> Iterator[list[tuple[Any, ...]]]:
+    """Inside the block, LLM-cache writes of this task are held instead of committed.
+
+    The evaluator commits them together with the evaluation they belong to
+    (``put_evaluation(record, calls=held)``): one transaction instead of one per
+    call, and a killed run loses only what it had in flight, as before.
+    """
+    held: list[tuple[Any, ...]] = []
+    token = _HELD_CALLS.set(held)
+    try:
+        yield held
+    finally:
+        _HELD_CALLS.reset(token)
+
+
 _LLM_INSERT = (
     "INSERT OR REPLACE INTO llm_calls (key, llm_string, prompt, response, created_at)"
     " VALUES (?, ?, ?, ?, ?)"
@@ -369,7 +398,6 @@ class Store:
 
     def __init__(self, path_or_url: str | Path = "rolegraph.db", *, timeout: float = 30.0) -> None:
         """Open (and if needed create) the database."""
-        self._forward: Callable[[tuple[str, tuple[Any, ...]]], None] | None = None
         self.target, self.in_memory = _parse_location(path_or_url)
         self.timeout = timeout
         self._local = threading.local()
@@ -647,30 +675,29 @@ class Store:
             cached=cached,
         )
 
-    def put_evaluation(self, record: EvalRecord) -> None:
-        """Store (or replace) one evaluation; it is committed before this returns."""
-        self.write(("evaluation", self._eval_row(record)))
+    def put_evaluation(self, record: EvalRecord, *, calls: Sequence[tuple[Any, ...]] = ()) -> None:
+        """Store (or replace) one evaluation; it is committed before this returns.
+
+        Args:
+            record: The evaluation.
+            calls: LLM-cache rows held back while it ran (:func:`hold_llm_calls`),
+                committed in the same transaction.
+        """
+        self._write_rows(
+            [*((_LLM_INSERT, row) for row in calls), (_EVAL_INSERT, self._eval_row(record))]
+        )
+
+    def put_llm_calls(self, calls: Sequence[tuple[Any, ...]]) -> None:
+        """Commit LLM-cache rows held back by :func:`hold_llm_calls`, in one transaction."""
+        if calls:
+            self._write_rows([(_LLM_INSERT, row) for row in calls])
 
     # --- writes ----------------------------------------------------------------------------
 
-    def forward_writes(self, send: Callable[[tuple[str, tuple[Any, ...]]], None] | None) -> None:
-        """Send evaluation and LLM-call writes to ``send`` instead of the database.
-
-        Worker processes forward their writes to the parent, the one writer, so
-        that processes do not queue on SQLite's write lock. ``None`` writes
-        directly again.
-        """
-        self._forward = send
-
-    def write(self, message: tuple[str, tuple[Any, ...]]) -> None:
-        """Commit one forwardable write: ``("evaluation", row)`` or ``("llm_call", row)``."""
-        if self._forward is not None:
-            self._forward(message)
-            return
-        kind, row = message
-        sql = _EVAL_INSERT if kind == "evaluation" else _LLM_INSERT
-        with self.connection() as db:
-            db.execute(sql, row)
+    def _write_rows(self, rows: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        with self._write() as db:
+            for sql, row in rows:
+                db.execute(sql, row)
 
     def get_evaluation(self, key: EvalKey | Sequence[Any]) -> EvalRecord | None:
         """The evaluation stored under ``key``, or ``None``."""

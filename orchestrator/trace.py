@@ -30,7 +30,8 @@ class Usage(BaseModel):
         out = int(metadata.get("output_tokens") or 0)
         details_in = metadata.get("input_token_details") or {}
         details_out = metadata.get("output_token_details") or {}
-        return cls(
+        # model_construct: these are ints we just made; on every model call's path.
+        return cls.model_construct(
             input_tokens=inp,
             output_tokens=out,
             total_tokens=int(metadata.get("total_tokens") or inp + out),
@@ -39,7 +40,7 @@ class Usage(BaseModel):
         )
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
+        return Usage.model_construct(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             total_tokens=self.total_tokens + other.total_tokens,
@@ -121,7 +122,8 @@ class RunResult(BaseModel):
     ) -> RunResult:
         """Build a result whose totals are the sums over ``nodes``."""
         ordered = tuple(sorted(nodes, key=lambda n: (n.started_s, n.step, n.agent)))
-        return cls(
+        # The nodes are validated NodeTraces already; only the sums are new.
+        return cls.model_construct(
             question=question,
             answer=answer,
             confidence=confidence,

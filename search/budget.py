@@ -359,52 +359,6 @@ class BudgetLedger:
         """A call ledger whose spending counts against ``hold``'s estimate."""
         return _ScopedLedger(self, hold)
 
-    def charge(
-        self,
-        hold: EvaluationHold,
-        *,
-        dollars: float,
-        tokens: int,
-        calls: int,
-        cached_calls: int = 0,
-    ) -> None:
-        """Add what an admitted evaluation spent elsewhere, in a worker process.
-
-        The worker kept that evaluation's calls within its estimate (or within
-        what :meth:`extend` granted), so charging afterwards keeps limits hard.
-        """
-        with self._lock:
-            self._dollars += dollars
-            self._tokens += tokens
-            self._calls += calls
-            self._cached_calls += cached_calls
-            hold.dollars += dollars
-            hold.tokens += tokens
-            hold.calls += calls
-
-    def extend(self, hold: EvaluationHold, *, dollars: float, tokens: int, calls: int) -> bool:
-        """Grow a running evaluation's estimate, if the budget has room for it."""
-        limit = self.budget
-        with self._lock:
-            spent = self._snapshot()
-            outstanding = [h.outstanding() for h in self._holds.values()]
-            room = (
-                (limit.dollars, spent.dollars + sum(o[0] for o in outstanding), dollars),
-                (limit.tokens, spent.tokens + sum(o[1] for o in outstanding), tokens),
-                (limit.calls, spent.calls + sum(o[2] for o in outstanding), calls),
-            )
-            if any(cap is not None and used + need > cap for cap, used, need in room):
-                return False
-            estimate = hold.estimate
-            hold.estimate = estimate.model_copy(
-                update={
-                    "dollars": estimate.dollars + dollars,
-                    "tokens": estimate.tokens + tokens,
-                    "calls": estimate.calls + calls,
-                }
-            )
-            return True
-
     def finish(self, hold: EvaluationHold) -> None:
         """An admitted evaluation is over: drop what is left of its estimate."""
         with self._lock:

@@ -43,7 +43,14 @@ from orchestrator.roles import get_role
 from orchestrator.runtime import CONTEXT_KEY, CallLedger, RunContext, is_transient
 from orchestrator.sim.profiles import get_profile
 from orchestrator.spec import WorkflowSpec
-from orchestrator.store import EvalKey, EvalRecord, Store, WorkflowStats, get_store
+from orchestrator.store import (
+    EvalKey,
+    EvalRecord,
+    Store,
+    WorkflowStats,
+    get_store,
+    hold_llm_calls,
+)
 from orchestrator.trace import RunResult, Usage
 from search.budget import (
     Budget,
@@ -57,7 +64,6 @@ from search.budget import (
 from search.datasets import Dataset, Task, load_dataset
 from search.metrics import Metric, get_metric
 from search.stats import PairedComparison, mean_interval, paired_bootstrap, task_means
-from search.workers import WorkerPool, fork_available, worker_call, worker_notify
 
 __all__ = ["Evaluator", "EvalSummary", "EvalStream", "SyncEvalStream"]
 
@@ -308,46 +314,6 @@ def _run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(factory())).result()
 
 
-class _CreditLedger:
-    """A worker's call ledger: spends the evaluation's estimate locally.
-
-    A call that does not fit asks the parent to grow the estimate, which it
-    does only if the shared budget has room; so no call can pass a limit.
-    """
-
-    def __init__(self, hold_id: int, estimate: Estimate) -> None:
-        self.hold_id = hold_id
-        self.local = BudgetLedger(
-            dollars=estimate.dollars, tokens=estimate.tokens, calls=estimate.calls
-        )
-
-    def reserve(self, *, tokens: int, dollars: float) -> Any:
-        try:
-            return self.local.reserve(tokens=tokens, dollars=dollars)
-        except BudgetExhaustedError:
-            if not worker_call(("extend", self.hold_id, dollars, tokens)):
-                raise
-        limit = self.local.budget
-        self.local.budget = limit.model_copy(
-            update={
-                "dollars": (limit.dollars or 0.0) + dollars,
-                "tokens": (limit.tokens or 0) + tokens,
-                "calls": (limit.calls or 0) + 1,
-            }
-        )
-        return self.local.reserve(tokens=tokens, dollars=dollars)
-
-    def settle(self, reservation: Any, *, usage: Usage, dollars: float, cached: bool) -> None:
-        self.local.settle(reservation, usage=usage, dollars=dollars, cached=cached)
-
-    def release(self, reservation: Any) -> None:
-        self.local.release(reservation)
-
-    def used(self) -> tuple[float, int, int]:
-        spent = self.local.spent
-        return spent.dollars, spent.tokens, spent.calls
-
-
 class Evaluator:
     """Evaluates workflows on a dataset with a metric; every strategy of a search shares one.
 
@@ -385,10 +351,6 @@ class Evaluator:
         allow_test: Allow evaluating a test split, which is reserved for final numbers.
         tune_gc: Run the garbage collector less often while evaluating
             (:func:`orchestrator.perf.tuned_gc`); it is restored afterwards.
-        workers: Processes to evaluate in (:mod:`search.workers`), for when the
-            framework's CPU time, not model latency, limits throughput (fast or
-            simulated models). ``max_concurrency`` is split between them; the
-            store must be a file and the budget stays in this process.
 
     Raises:
         ValueError: The dataset is a test split and ``allow_test`` is false, or
@@ -420,7 +382,6 @@ class Evaluator:
         confidence: float = 0.95,
         allow_test: bool = False,
         tune_gc: bool = True,
-        workers: int = 1,
     ) -> None:
         """Configure the evaluator; nothing runs yet."""
         if max_concurrency < 1:
@@ -429,8 +390,6 @@ class Evaluator:
             raise ValueError("repetitions must be at least 1")
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
         if not 0.0 <= failure_score <= 1.0:
             raise ValueError("failure_score must lie in [0, 1]")
         self.dataset = load_dataset(dataset)
@@ -463,16 +422,7 @@ class Evaluator:
         self.show_progress = show_progress
         self.confidence = confidence
         self.tune_gc = tune_gc
-        self.workers = workers
-        self._pool: WorkerPool | None = None
-        if workers > 1 and self.store.in_memory:
-            raise ValueError("workers > 1 needs a file store: processes cannot share ':memory:'")
-        if workers > 1 and not fork_available():
-            raise ValueError("workers > 1 needs fork(), which this platform lacks")
         self._deployed: dict[str, DeployedWorkflow] = {}
-        self._specs: dict[str, WorkflowSpec] = {}
-        self._worker_holds: dict[int, EvaluationHold] = {}
-        self._spec_json: dict[str, str] = {}
         self._configs: dict[str, str] = {}
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
         self._semaphores = weakref.WeakKeyDictionary()
@@ -815,13 +765,15 @@ class Evaluator:
             if hold is None:
                 return item.position, _NOT_RUN
             try:
-                if self.workers > 1:
-                    record = await self._evaluate_in_worker(workflow.spec, item, hold)
-                else:
-                    record = await self._evaluate(
-                        workflow, item, self.ledger.scoped(hold), hold.spent
-                    )
-                    self.store.put_evaluation(record)
+                with hold_llm_calls() as held:
+                    try:
+                        record = await self._evaluate(
+                            workflow, item, self.ledger.scoped(hold), hold.spent
+                        )
+                    except BudgetExhaustedError:
+                        self.store.put_llm_calls(held)  # paid for: keep them
+                        raise
+                self.store.put_evaluation(record, calls=held)
             except BudgetExhaustedError:
                 # A call was refused: the run is incomplete, so it is not a result.
                 state.stop(self.ledger.stop_reason or "budget: exhausted")
@@ -838,73 +790,6 @@ class Evaluator:
                 )
         return item.position, record
 
-    async def _evaluate_in_worker(
-        self, spec: WorkflowSpec, item: _Item, hold: EvaluationHold
-    ) -> EvalRecord:
-        if self._pool is None or not self._pool.alive:
-            if self._pool is not None:
-                self._pool.close()
-            per_worker = max(1, self.max_concurrency // self.workers)
-            self._pool = WorkerPool(
-                self._work, workers=self.workers, concurrency=per_worker, handler=self._serve
-            )
-        self._worker_holds[id(hold)] = hold
-        try:
-            spec_json = self._spec_json.get(spec.hash)
-            if spec_json is None:
-                spec_json = self._spec_json[spec.hash] = spec.to_json(indent=None)
-            job = (spec_json, item, id(hold), hold.estimate)
-            status, payload, spend = await self._pool.submit(job)
-        finally:
-            self._worker_holds.pop(id(hold), None)
-        dollars, tokens, calls, cached_calls = spend
-        self.ledger.charge(
-            hold, dollars=dollars, tokens=tokens, calls=calls, cached_calls=cached_calls
-        )
-        if status == "budget":
-            raise BudgetExhaustedError(payload, resource="budget")
-        record: EvalRecord = payload
-        self.store.put_evaluation(record)
-        return record
-
-    def _serve(self, request: tuple[Any, ...]) -> Any:
-        """In the parent: a worker's store write, or a request to grow an estimate by a call."""
-        if request[0] == "write":
-            self.store.write(request[1])
-            return None
-        _, hold_id, dollars, tokens = request
-        hold = self._worker_holds.get(hold_id)
-        return hold is not None and self.ledger.extend(
-            hold, dollars=dollars, tokens=tokens, calls=1
-        )
-
-    async def _work(self, payload: tuple[str, _Item, int, Estimate]) -> tuple[Any, ...]:
-        """Inside a worker: run one evaluation within its estimate, and store it."""
-        spec_json, item, hold_id, estimate = payload
-        if self.store._forward is None:  # first job in this worker: the parent writes
-            self.store.forward_writes(lambda message: worker_notify(("write", message)))
-        spec = self._specs.get(spec_json)
-        if spec is None:
-            spec = self._specs[spec_json] = WorkflowSpec.from_json(spec_json)
-        capped = estimate.source != "unlimited"
-        ledger = _CreditLedger(hold_id, estimate) if capped else None
-        spent = ledger.used if ledger is not None else (lambda: (0.0, 0, 0))
-        try:
-            record = await self._evaluate(self._workflow(spec), item, ledger, spent)
-        except BudgetExhaustedError as exc:
-            return "budget", str(exc), _spend(ledger)
-        return "ok", record, _spend(ledger)
-
-    def close(self) -> None:
-        """Stop worker processes, if any were started."""
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
-
     def _estimate(self, state: _State) -> Estimate:
         limits = self.ledger.budget
         if limits.dollars is None and limits.tokens is None and limits.calls is None:
@@ -915,8 +800,7 @@ class Evaluator:
                 state.spec,
                 question=longest,
                 prices=self.prices,
-                # Workers spend the estimate locally, so it must bound every call's hold.
-                observed=None if self.workers > 1 else self.store.cost_profile(state.spec.hash),
+                observed=self.store.cost_profile(state.spec.hash),
             )
             state.estimated_at = state.completed
         return state.estimate
@@ -1051,13 +935,6 @@ class Evaluator:
             stop_reason=state.stop_reason or "running",
             records=tuple(records),
         )
-
-
-def _spend(ledger: _CreditLedger | None) -> tuple[float, int, int, int]:
-    if ledger is None:
-        return 0.0, 0, 0, 0
-    spent = ledger.local.spent
-    return spent.dollars, spent.tokens, spent.calls, spent.cached_calls
 
 
 def _first(pair: tuple[int, Any]) -> int:

@@ -42,6 +42,13 @@ def _tokens(template: str) -> tuple[tuple[str, str], ...]:
     return tuple(mustache.tokenize(_verbatim(template)))
 
 
+def _render(template: str, variables: dict[str, Any]) -> str:
+    tokens = _tokens(template)
+    if all(kind == "literal" for kind, _ in tokens):  # most system prompts: nothing to fill
+        return "".join(text for _, text in tokens)
+    return mustache.render(list(tokens), variables)
+
+
 class Candidate(BaseModel):
     """A candidate answer offered to an agent by one of its predecessors."""
 
@@ -161,8 +168,8 @@ class Role(BaseModel):
     def render(self, inputs: RoleInputs, *, system: str | None = None) -> list[BaseMessage]:
         """Build the messages sent to the model."""
         variables = inputs.template_vars()
-        system_text = mustache.render(list(_tokens(system or self.system)), variables).strip()
-        user_text = mustache.render(list(_tokens(self.user)), variables).strip()
+        system_text = _render(system or self.system, variables).strip()
+        user_text = _render(self.user, variables).strip()
         user_text = re.sub(r"\n{3,}", "\n\n", user_text)
         messages: list[BaseMessage] = []
         if system_text:
