@@ -22,7 +22,7 @@ topologies, a per-task cost ceiling and a task mix):
 Speed-up is median evaluations of random search (or plain TPE) over those of
 the strategy, per setting; the summary takes the geometric mean over settings.
 
-    python benchmarks/search_efficiency.py [--seeds 5] [--tasks 120] [--workers 2]
+    python benchmarks/search_efficiency.py [--seeds 5] [--tasks 160] [--only random tpe mcts]
 
 The last line is ``RESULT best_strategy=<name> speedup_vs_random=<float>
 speedup_vs_tpe=<float>``.
@@ -126,6 +126,17 @@ def strategies() -> dict[str, Callable[[], SearchStrategy]]:
         "tpe+bandit": lambda: get_strategy(
             "tpe+bandit", tpe__n_trials=60, tpe__storage=memory(), bandit__min_tasks=10
         ),
+        "mcts": lambda: get_strategy("mcts", iterations=150, persist=False),
+        "aflow": lambda: get_strategy("aflow", iterations=150, persist=False),
+        "knapsack+tpe": lambda: get_strategy(
+            "knapsack+tpe", tpe__n_trials=400, tpe__storage=memory()
+        ),
+        "knapsack+bandit": lambda: get_strategy(
+            "knapsack+bandit", bandit__arms=64, bandit__min_tasks=10
+        ),
+        "mcts+bandit": lambda: get_strategy(
+            "mcts+bandit", mcts__iterations=60, mcts__persist=False, bandit__min_tasks=10
+        ),
     }
 
 
@@ -148,7 +159,7 @@ class Truth:
         return self.accuracy[self.optimum]
 
 
-def exhaustive(setting: Setting, search: Search, workers: int) -> Truth:
+def exhaustive(setting: Setting, search: Search) -> Truth:
     """Evaluate every candidate on every search task (stored; free on later runs)."""
     candidates = list(setting.space.grid())
     evaluator = Evaluator(
@@ -156,12 +167,8 @@ def exhaustive(setting: Setting, search: Search, workers: int) -> Truth:
         "numeric",
         store=search.store,
         max_concurrency=64,
-        workers=workers,
     )
-    try:
-        summaries = evaluator.evaluate_many([c.spec for c in candidates])
-    finally:
-        evaluator.close()
+    summaries = evaluator.evaluate_many([c.spec for c in candidates])
     accuracy = {s.workflow: s.mean for s in summaries}
     cost = {s.workflow: s.cost_per_task for s in summaries}
     feasible = {h: setting.objective.feasible(c) for h, c in cost.items()}
@@ -252,7 +259,6 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--tasks", type=int, default=160, help="dataset size per setting")
     parser.add_argument("--test-size", type=float, default=0.25)
-    parser.add_argument("--workers", type=int, default=2, help="processes for the table")
     parser.add_argument("--store", type=Path, default=CACHE / "search_efficiency.db")
     parser.add_argument("--only", nargs="*", help="strategies to run (default: all)")
     args = parser.parse_args()
@@ -280,7 +286,7 @@ def main() -> None:
             test_size=args.test_size,
         )
         t0 = time.perf_counter()
-        truth = exhaustive(setting, probe, args.workers)
+        truth = exhaustive(setting, probe)
         size = len(truth.accuracy)
         feasible = sum(truth.feasible.values())
         near = sum(
