@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import datetime
 import math
 import statistics
@@ -126,8 +127,9 @@ def strategies() -> dict[str, Callable[[], SearchStrategy]]:
         "tpe+bandit": lambda: get_strategy(
             "tpe+bandit", tpe__n_trials=60, tpe__storage=memory(), bandit__min_tasks=10
         ),
-        "mcts": lambda: get_strategy("mcts", iterations=150, persist=False),
-        "aflow": lambda: get_strategy("aflow", iterations=150, persist=False),
+        # The tree searches run until the evaluation cap, like random search.
+        "mcts": lambda: get_strategy("mcts", iterations=10_000, persist=False),
+        "aflow": lambda: get_strategy("aflow", iterations=10_000, persist=False),
         "knapsack+tpe": lambda: get_strategy(
             "knapsack+tpe", tpe__n_trials=400, tpe__storage=memory()
         ),
@@ -136,6 +138,9 @@ def strategies() -> dict[str, Callable[[], SearchStrategy]]:
         ),
         "mcts+bandit": lambda: get_strategy(
             "mcts+bandit", mcts__iterations=60, mcts__persist=False, bandit__min_tasks=10
+        ),
+        "aflow+bandit": lambda: get_strategy(
+            "aflow+bandit", aflow__iterations=60, aflow__persist=False, bandit__min_tasks=10
         ),
     }
 
@@ -232,15 +237,28 @@ def run_strategy(
         seed=seed,
         split_seed=0,
         test_size=args.test_size,
-        max_evaluations=truth.evaluations,
+        max_evaluations=int(truth.evaluations * args.cap),
         callbacks=[track],
         parallel=1,
+        # Counts as a sequential run would pay them: a concurrent one also pays for the
+        # evaluations in flight when a candidate is stopped early.
+        max_concurrency=1,
+        isolated=True,  # the store holds the whole table; judge only on what was asked for
     )
     result = asyncio.run(search.arun())
     if result.best is not None:  # the end state, after the runner completed finalists
         accuracy = truth.accuracy.get(result.best.hash, 0.0)
         trajectory.points.append((result.evaluations, dollars, accuracy))
     return trajectory
+
+
+def _unit(
+    setting_name: str, strategy_name: str, seed: int, truth: Truth, args: argparse.Namespace
+) -> Trajectory:
+    """One strategy run, by names (so it can run in a worker process)."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    setting = next(s for s in settings() if s.name == setting_name)
+    return run_strategy(setting, strategies()[strategy_name], seed, truth, args)
 
 
 # --- reporting ----------------------------------------------------------------------------
@@ -261,6 +279,14 @@ def main() -> None:
     parser.add_argument("--test-size", type=float, default=0.25)
     parser.add_argument("--store", type=Path, default=CACHE / "search_efficiency.db")
     parser.add_argument("--only", nargs="*", help="strategies to run (default: all)")
+    parser.add_argument("--settings", nargs="*", help="settings to run (default: all)")
+    parser.add_argument("--jobs", type=int, default=1, help="strategy runs in parallel processes")
+    parser.add_argument(
+        "--cap",
+        type=float,
+        default=0.5,
+        help="stop each run after this share of the exhaustive table's evaluations",
+    )
     args = parser.parse_args()
     args.store.parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -273,7 +299,10 @@ def main() -> None:
     )
     speedups: dict[str, dict[str, float]] = {name: {} for name in chosen}
     tpe_speedups: dict[str, dict[str, float]] = {name: {} for name in chosen}
-    for setting in settings():
+    chosen_settings = [s for s in settings() if not args.settings or s.name in args.settings]
+    truths: dict[str, Truth] = {}
+    intro: dict[str, list[str]] = {}
+    for setting in chosen_settings:
         probe = create_search(
             space=setting.space,
             dataset=bundled_dataset(
@@ -286,41 +315,55 @@ def main() -> None:
             test_size=args.test_size,
         )
         t0 = time.perf_counter()
-        truth = exhaustive(setting, probe)
-        size = len(truth.accuracy)
+        truth = truths[setting.name] = exhaustive(setting, probe)
         feasible = sum(truth.feasible.values())
         near = sum(
             1 for h, a in truth.accuracy.items() if truth.feasible[h] and a >= truth.best - TARGET
         )
-        print(f"\n## {setting.name}: {setting.description}")
-        print(
-            f"{size} candidates ({feasible} under the ceiling, {near} within 1 point of the "
-            f"optimum), {len(probe.search_tasks)} search tasks, exhaustive table "
-            f"{truth.evaluations} evaluations ({time.perf_counter() - t0:.0f}s)"
-        )
-        print(
+        intro[setting.name] = [
+            f"\n## {setting.name}: {setting.description}",
+            f"{len(truth.accuracy)} candidates ({feasible} under the ceiling, {near} within 1 "
+            f"point of the optimum), {len(probe.search_tasks)} search tasks, exhaustive table "
+            f"{truth.evaluations} evaluations ({time.perf_counter() - t0:.0f}s)",
             f"optimum: accuracy {truth.best:.3f} at ${truth.cost[truth.optimum]:.6f}/task "
-            f"({truth.optimum})"
-        )
+            f"({truth.optimum})",
+        ]
+    units = [
+        (setting.name, name, seed)
+        for setting in chosen_settings
+        for name in chosen
+        for seed in range(args.seeds)
+    ]
+    if args.jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+            futures = [pool.submit(_unit, *unit, truths[unit[0]], args) for unit in units]
+            runs = dict(zip(units, (f.result() for f in futures), strict=True))
+    else:
+        runs = {unit: _unit(*unit, truths[unit[0]], args) for unit in units}
+
+    for setting in chosen_settings:
+        truth = truths[setting.name]
+        print("\n".join(intro[setting.name]))
         budgets = [int(truth.evaluations * share) for share in (0.05, 0.1, 0.25)]
         header = (
-            f"{'strategy':<14}{'evals to 1pt (median)':>22}{'IQR':>16}{'$ to 1pt':>11}"
+            f"{'strategy':<16}{'evals to 1pt (median)':>22}{'IQR':>16}{'$ to 1pt':>11}"
             f"{'reached':>9}" + "".join(f"{f'regret@{b}':>14}" for b in budgets)
         )
         print(header)
         medians: dict[str, float] = {}
-        for name, make in chosen.items():
-            runs = [run_strategy(setting, make, seed, truth, args) for seed in range(args.seeds)]
-            reached = [run.reach(truth.best - TARGET) for run in runs]
+        for name in chosen:
+            trajectories = [runs[(setting.name, name, seed)] for seed in range(args.seeds)]
+            reached = [run.reach(truth.best - TARGET) for run in trajectories]
             evals = sorted(r[0] for r in reached)
             dollars = [r[1] for r in reached]
             medians[name] = _median(evals)
             quartiles = statistics.quantiles(evals, n=4) if len(evals) > 1 else [evals[0]] * 3
             regrets = [
-                statistics.mean(run.regret_at(b, truth.best) for run in runs) for b in budgets
+                statistics.mean(run.regret_at(b, truth.best) for run in trajectories)
+                for b in budgets
             ]
             print(
-                f"{name:<14}{_fmt(medians[name]):>22}"
+                f"{name:<16}{_fmt(medians[name]):>22}"
                 f"{_fmt(quartiles[0]) + '-' + _fmt(quartiles[2]):>16}"
                 f"{_fmt(_median(dollars), '.4f'):>11}"
                 f"{sum(not math.isinf(e) for e in evals):>6}/{len(evals):<2}"

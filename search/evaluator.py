@@ -141,6 +141,7 @@ class _State:
     estimate: Estimate | None = None
     estimated_at: int = -1
     positions: dict[str, int] = field(default_factory=dict)
+    dismissed: bool = False  # the caller stopped it: it has seen enough
 
     def __post_init__(self) -> None:
         for item in self.items:
@@ -218,8 +219,12 @@ class EvalStream:
         return await self._generator.__anext__()
 
     def stop(self, reason: str = "stopped by the caller") -> None:
-        """Start nothing new; evaluations already running still finish and come out."""
+        """Start nothing new; evaluations already running still finish and come out.
+
+        Stored results not given out yet are dropped: the caller has seen enough.
+        """
         self._state.stop(reason)
+        self._state.dismissed = True
 
     async def aclose(self) -> None:
         """Stop at once: cancel running evaluations; nothing new starts."""
@@ -693,6 +698,10 @@ class Evaluator:
         stored = self.store.get_evaluations(item.key for item in state.items)
         todo: list[_Item] = []
         ready: dict[int, EvalRecord | object] = {}
+        # Once the caller stops the stream, stored results not given out yet are dropped:
+        # they cost nothing, but it has seen enough and an isolated search must not count
+        # them. After a budget stop they still come out, free.
+        fresh: set[int] = set()
         for item in state.items:
             record = stored.get(item.key)
             # Transient failures (rate limits, timeouts) are worth another try.
@@ -713,6 +722,8 @@ class Evaluator:
         try:
             if not state.ordered:
                 for index in sorted(ready):
+                    if state.dismissed:
+                        break
                     yield self._emit(state, ready[index], progress)  # type: ignore[arg-type]
                 ready.clear()
             while True:
@@ -726,7 +737,8 @@ class Evaluator:
                 while state.ordered and next_index in ready:
                     result = ready.pop(next_index)
                     next_index += 1
-                    if isinstance(result, EvalRecord):
+                    wanted = not state.dismissed or next_index - 1 in fresh
+                    if isinstance(result, EvalRecord) and wanted:
                         yield self._emit(state, result, progress)
                 if not pending:
                     break
@@ -739,12 +751,14 @@ class Evaluator:
                         state.not_run += 1
                     if state.ordered:
                         ready[index] = result
+                        fresh.add(index)
                     elif isinstance(result, EvalRecord):
                         yield self._emit(state, result, progress)
             state.not_run += sum(1 for _ in queue)
             for index in sorted(ready):
                 result = ready[index]
-                if isinstance(result, EvalRecord):
+                wanted = not state.dismissed or index in fresh
+                if isinstance(result, EvalRecord) and wanted:
                     yield self._emit(state, result, progress)
             state.stop(COMPLETED)
         finally:

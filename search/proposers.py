@@ -4,6 +4,8 @@ A :class:`Proposer` sees an :class:`EditRequest` (the workflow, its score
 and cost, the edits that may still be tried from it and what earlier edits from
 it did) and returns an :class:`EditChoice` naming one of those edits.
 :class:`RuleProposer` picks at random (seeded) or in operator order.
+:class:`CreditProposer` learns which edits pay: it ranks the edits on offer
+by the gain the same edit gave wherever else in the tree it was tried (UCB).
 :class:`LLMProposer` asks a chat model, AFlow style, and falls back to the rule
 when the reply is unusable, recording why; it can never choose an edit outside
 the offered set.
@@ -17,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import abc
+import math
 import random
 import re
 from collections import Counter
@@ -38,7 +41,14 @@ if TYPE_CHECKING:
     from search.budget import BudgetLedger
     from search.strategies.base import SearchContext
 
-__all__ = ["EditRequest", "EditChoice", "Proposer", "RuleProposer", "LLMProposer"]
+__all__ = [
+    "EditRequest",
+    "EditChoice",
+    "Proposer",
+    "RuleProposer",
+    "CreditProposer",
+    "LLMProposer",
+]
 
 
 class EditRequest(BaseModel):
@@ -57,6 +67,9 @@ class EditRequest(BaseModel):
     )
     operators: dict[str, str] = Field(
         default_factory=dict, description="Operator name -> what it does."
+    )
+    history: tuple[Experience, ...] = Field(
+        default=(), description="Every evaluated edit anywhere in the tree, and its outcome."
     )
 
     @property
@@ -130,6 +143,62 @@ class RuleProposer(Proposer):
         """An untried edit by the rule."""
         edit = request.edits[0] if self.order == "ordered" else rng.choice(request.edits)
         return EditChoice(edit=edit.key, proposer=self.name)
+
+
+class CreditProposer(Proposer):
+    """Picks the edit on offer with the best record elsewhere in the tree (UCB1 on gains).
+
+    An edit's key names what it does (``swap_model(models:sim:a->sim:b)``,
+    ``replace_aggregator(weighted=True)``), so the same edit recurs across the
+    tree. Its gain each time is the child's objective value minus the parent's,
+    clipped to ``[-clip, clip]`` so one infeasible child does not condemn an
+    edit; an edit never tried anywhere counts as one try with gain 0. Ties go
+    to a seeded random pick.
+
+    Args:
+        exploration: UCB1 constant on the gain scale.
+        clip: Largest gain or loss one try can record.
+    """
+
+    name = "credit"
+
+    def __init__(self, *, exploration: float = 0.02, clip: float = 0.1) -> None:
+        """Set the exploration and clipping."""
+        if exploration < 0 or clip <= 0:
+            raise ValueError("need exploration >= 0 and clip > 0")
+        self.exploration = exploration
+        self.clip = clip
+
+    def gains(self, history: tuple[Experience, ...]) -> dict[str, list[float]]:
+        """Clipped gains of every evaluated edit key."""
+        gains: dict[str, list[float]] = {}
+        for item in history:
+            if item.before is None or item.after is None or item.outcome == "pending":
+                continue
+            gain = max(-self.clip, min(self.clip, item.after - item.before))
+            gains.setdefault(item.edit, []).append(gain)
+        return gains
+
+    def choose(self, request: EditRequest, rng: random.Random) -> EditChoice:
+        """The untried edit with the highest upper confidence bound on its gain."""
+        gains = self.gains(request.history)
+        total = sum(len(v) for v in gains.values()) + 1
+
+        def bound(edit: Edit) -> float:
+            seen = gains.get(edit.key, [])
+            n = len(seen) or 1
+            return sum(seen) / n + self.exploration * math.sqrt(math.log(total + 1) / n)
+
+        scored = [(bound(edit), rng.random(), edit) for edit in request.edits]
+        best, _, edit = max(scored, key=lambda item: (item[0], item[1]))
+        tries = len(gains.get(edit.key, []))
+        return EditChoice(
+            edit=edit.key, proposer=self.name, reason=f"bound {best:+.4f} over {tries} tries"
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Settings."""
+        return {"proposer": self.name, "exploration": self.exploration, "clip": self.clip}
 
 
 class _Reply(BaseModel):

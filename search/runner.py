@@ -90,6 +90,7 @@ class Search:
         finalists: int,
         evaluator_options: Mapping[str, Any],
         callbacks: Sequence[Callable[[Search, Outcome], None]] = (),
+        isolated: bool = False,
     ) -> None:
         """Prefer :func:`create_search`, which checks the arguments."""
         self.space = space
@@ -104,6 +105,7 @@ class Search:
         self.max_evaluations = max_evaluations
         self.finalists = finalists
         self.callbacks = list(callbacks)
+        self.isolated = isolated
         splits = dataset.split(
             train=1.0 - test_size, validation=0.0, test=test_size, seed=split_seed
         )
@@ -121,6 +123,7 @@ class Search:
         )
         self.evaluations = 0
         self._seen: dict[str, Candidate] = {}
+        self._asked: dict[str, set[str]] = {}  # isolated: tasks each workflow was run on here
         self._pruned: set[str] = set()
         self._trials = 0
         self.search_id: int | None = None
@@ -128,8 +131,17 @@ class Search:
     # --- statistics -------------------------------------------------------------------
 
     def stats(self, candidate: Candidate) -> CandidateStats | None:
-        """The candidate's statistics over every search task it has stored results for."""
-        stored = self.evaluator.stats(candidate.spec, tasks=list(self.search_tasks))
+        """The candidate's statistics over every search task it has stored results for.
+
+        An isolated search counts only the tasks it evaluated the candidate on itself.
+        """
+        tasks = list(self.search_tasks)
+        if self.isolated:
+            asked = self._asked.get(candidate.hash, set())
+            tasks = [task for task in tasks if task.id in asked]
+            if not tasks:
+                return None
+        stored = self.evaluator.stats(candidate.spec, tasks=tasks)
         if stored.n_tasks == 0:
             return None
         n = max(stored.n, 1)
@@ -181,6 +193,8 @@ class Search:
                     pruned = True
                     stream.stop("pruned")
         self.evaluations += len(records)
+        if self.isolated:
+            self._asked.setdefault(candidate.hash, set()).update(r.task_id for r in records)
         if pruned:
             self._pruned.add(candidate.hash)
         stop = "pruned" if pruned else (stream.stop_reason or "completed")
@@ -191,7 +205,12 @@ class Search:
                 trial.number,
                 values=[stats.mean, stats.cost_per_task],
                 state="pruned" if pruned else "complete" if stop == "completed" else "fail",
-                user_attrs={"n_tasks": stats.n_tasks, "stop": stop, "evaluated": len(records)},
+                user_attrs={
+                    "n_tasks": stats.n_tasks,
+                    "stop": stop,
+                    "evaluated": len(records),
+                    **({"tasks": sorted({r.task_id for r in records})} if self.isolated else {}),
+                },
             )
         return Outcome(
             proposal=proposal,
@@ -236,6 +255,9 @@ class Search:
     def _restore(self, search_id: int) -> None:
         """Candidates tried by earlier runs of this search, so a resumed search knows them."""
         for trial in self.store.list_trials(search_id):
+            if trial.workflow is not None and self.isolated:
+                done = trial.user_attrs.get("tasks", [])
+                self._asked.setdefault(trial.workflow, set()).update(done)
             if trial.workflow is None or trial.workflow in self._seen:
                 continue
             spec = self.store.get_workflow(trial.workflow)
@@ -433,6 +455,7 @@ def create_search(
     prices: PriceTable | None = None,
     show_progress: bool = False,
     callbacks: Sequence[Callable[[Search, Outcome], None]] = (),
+    isolated: bool = False,
     **strategy_options: Any,
 ) -> Search:
     """Set up a topology search. Nothing is evaluated until :meth:`Search.run`.
@@ -464,6 +487,9 @@ def create_search(
         prices: Price table for cost accounting.
         show_progress: Show the evaluator's progress bars.
         callbacks: Called with the search and each outcome, after the strategy sees it.
+        isolated: Judge candidates only on the evaluations this search asked for, not on
+            results other searches left in the store (those are still served free).
+            For comparing strategies fairly on one store.
         **strategy_options: Passed to the named strategy.
 
     Raises:
@@ -532,4 +558,5 @@ def create_search(
             "show_progress": show_progress,
         },
         callbacks=callbacks,
+        isolated=isolated,
     )

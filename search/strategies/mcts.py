@@ -29,7 +29,7 @@ from search.edits import (
     median_model,
     neighbours,
 )
-from search.proposers import EditRequest, LLMProposer, Proposer, RuleProposer
+from search.proposers import CreditProposer, EditRequest, LLMProposer, Proposer, RuleProposer
 from search.space import Candidate, SearchSpace
 from search.stats import wilson_interval
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
@@ -88,7 +88,8 @@ class TreeNode(BaseModel):
 
     ``visits`` and ``value_sum`` count the node's own evaluation and every
     evaluation below it (backpropagation), so ``value_sum / visits`` is the
-    mean reward of its subtree; ``score`` is the node's own reward.
+    mean reward of its subtree and ``best`` its highest; ``score`` is the
+    node's own reward.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -111,6 +112,7 @@ class TreeNode(BaseModel):
     pruned: bool = Field(default=False, description="Stopped early as clearly worse.")
     visits: int = Field(default=0, description="Evaluations in its subtree, itself included.")
     value_sum: float = Field(default=0.0, description="Sum of those evaluations' rewards.")
+    best: float | None = Field(default=None, description="Highest of those rewards.")
     children: tuple[str, ...] = Field(default=(), description="Children's hashes, in order.")
     experience: tuple[Experience, ...] = Field(
         default=(), description="Every edit tried from it and what it gave."
@@ -141,6 +143,7 @@ class _Node:
     pruned: bool = False
     visits: int = 0
     value_sum: float = 0.0
+    best: float | None = None
     children: list[str] = field(default_factory=list)
     experience: dict[str, Experience] = field(default_factory=dict)
     edits: list[Edit] | None = None  # all edits of the workflow, computed once
@@ -171,6 +174,7 @@ class _Node:
             pruned=self.pruned,
             visits=self.visits,
             value_sum=self.value_sum,
+            best=self.best,
             children=tuple(self.children),
             experience=tuple(self.experience.values()),
         )
@@ -229,14 +233,18 @@ class MCTSStrategy(SearchStrategy):
         iterations: New workflows to evaluate (earlier runs of the search count).
         selection: ``"uct"`` or ``"aflow"``.
         exploration: UCT's exploration constant.
+        backup: The value UCT ranks a child by: the ``"mean"`` reward of its subtree
+            (classic UCT) or its ``"max"`` (single-player search for the best
+            workflow: a promising subtree is not dragged down by its bad edits).
         widening: Progressive widening factor; ``None`` expands every edit of a
             node before selecting among its children.
         widening_power: Progressive widening exponent.
         top_k: AFlow: best nodes the parent is drawn from (the roots are added).
         alpha: AFlow: softmax sharpness per percentage point.
         lam: AFlow: uniform share of the parent distribution.
-        proposer: ``"random"``, ``"ordered"``, a :class:`Proposer`, a chat
-            model, or a ``"provider:model"`` reference.
+        proposer: ``"random"``, ``"ordered"``, ``"credit"`` (edits that paid elsewhere
+            in the tree first), a :class:`Proposer`, a chat model, or a
+            ``"provider:model"`` reference.
         operators: Edit operators (names or objects); default every built-in one.
         start: Root workflow(s): candidates, specs, or ``{"topology": ..., **params}``.
         min_tasks: Tasks a new workflow gets before it may be stopped early.
@@ -258,6 +266,7 @@ class MCTSStrategy(SearchStrategy):
         iterations: int = 30,
         selection: Literal["uct", "aflow"] = "uct",
         exploration: float = 0.3,
+        backup: Literal["mean", "max"] = "mean",
         widening: float | None = None,
         widening_power: float = 0.5,
         top_k: int = 3,
@@ -272,6 +281,8 @@ class MCTSStrategy(SearchStrategy):
         persist: bool = True,
     ) -> None:
         """Configure the search; the tree is built (or loaded) when it starts."""
+        if backup not in ("mean", "max"):
+            raise ValueError(f"backup must be 'mean' or 'max', got {backup!r}")
         if selection not in ("uct", "aflow"):
             raise ValueError(f"selection must be 'uct' or 'aflow', got {selection!r}")
         if iterations < 0 or top_k < 1 or min_tasks < 1:
@@ -288,6 +299,7 @@ class MCTSStrategy(SearchStrategy):
         self.selection = selection
         self.name = "aflow" if selection == "aflow" else "mcts"
         self.exploration = exploration
+        self.backup = backup
         self.widening = widening
         self.widening_power = widening_power
         self.top_k = top_k
@@ -457,6 +469,7 @@ class MCTSStrategy(SearchStrategy):
         for node in self._path(self._nodes[workflow]):
             node.visits += 1
             node.value_sum += reward
+            node.best = reward if node.best is None else max(node.best, reward)
             self._dirty.add(node.hash)
 
     def _edits(self, node: _Node) -> list[Edit]:
@@ -504,7 +517,8 @@ class MCTSStrategy(SearchStrategy):
         return memo[h]
 
     def _uct(self, node: _Node, parent_visits: int) -> float:
-        return uct_score(node.value, node.visits, parent_visits, self.exploration)
+        value = node.value if self.backup == "mean" else (node.best or 0.0)
+        return uct_score(value, node.visits, parent_visits, self.exploration)
 
     def select(self) -> str | None:
         """The node to expand next, or ``None`` if none can be now."""
@@ -564,6 +578,12 @@ class MCTSStrategy(SearchStrategy):
             edits=tuple(options),
             experience=tuple(node.experience.values()),
             operators={op.name: op.description for op in self.operators if op.name in used},
+            history=tuple(
+                item
+                for other in self._nodes.values()
+                for item in other.experience.values()
+                if item.outcome in ("improved", "failed")
+            ),
         )
 
     def expand(self, workflow: str) -> Edit | None:
@@ -752,6 +772,7 @@ class MCTSStrategy(SearchStrategy):
             "iterations": self.iterations,
             "selection": self.selection,
             "exploration": self.exploration,
+            "backup": self.backup,
             "widening": self.widening,
             "widening_power": self.widening_power,
             "top_k": self.top_k,
@@ -772,10 +793,12 @@ def _proposer(value: Proposer | BaseChatModel | str) -> Proposer:
         return LLMProposer(value)
     if value in ("random", "ordered"):
         return RuleProposer(value)  # type: ignore[arg-type]
+    if value == "credit":
+        return CreditProposer()
     if ":" in value:
         return LLMProposer(value)
     raise ValueError(
-        f"proposer must be 'random', 'ordered', a Proposer, a chat model or a "
+        f"proposer must be 'random', 'ordered', 'credit', a Proposer, a chat model or a "
         f"'provider:model' reference, got {value!r}"
     )
 

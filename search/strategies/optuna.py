@@ -28,8 +28,6 @@ _SAMPLERS = ("tpe", "nsga2", "gp", "random")
 _PRUNERS = ("auto", "wilcoxon", "halving", "median", "none")
 
 
-def _constraint(trial: FrozenTrial) -> Sequence[float]:
-    return trial.user_attrs.get("constraint", (0.0,))
 
 
 def _has(module: str) -> bool:
@@ -118,10 +116,9 @@ class OptunaStrategy(SearchStrategy):
 
     # --- setup ------------------------------------------------------------------------
 
-    def _sampler(self, seed: int, constrained: bool) -> BaseSampler:
+    def _sampler(self, seed: int) -> BaseSampler:
         if not isinstance(self.sampler_spec, str):
             return self.sampler_spec
-        constraints = _constraint if constrained else None
         sampler = self.sampler_spec
         if sampler == "random":
             return optuna.samplers.RandomSampler(seed=seed)
@@ -129,12 +126,9 @@ class OptunaStrategy(SearchStrategy):
             return optuna.samplers.NSGAIISampler(
                 seed=seed,
                 population_size=max(8, min(50, self.n_trials // 3)),
-                constraints_func=constraints,
             )
         if sampler == "gp":
-            return optuna.samplers.GPSampler(
-                seed=seed, n_startup_trials=self.n_startup_trials, constraints_func=constraints
-            )
+            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.n_startup_trials)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.samplers.TPESampler(
@@ -143,7 +137,6 @@ class OptunaStrategy(SearchStrategy):
                 multivariate=True,
                 group=True,
                 constant_liar=True,
-                constraints_func=constraints,
             )
 
     def _pruner(self) -> BasePruner:
@@ -163,7 +156,6 @@ class OptunaStrategy(SearchStrategy):
         """Create or load the study, fail lost trials, and enqueue the seeds."""
         super().setup(context)
         seed = self.seed if self.seed is not None else context.rng.randrange(2**31)
-        constrained = context.objective.max_cost_per_task is not None
         self.pruner = self._pruner()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         directions: list[Literal["maximize", "minimize"]] = (
@@ -173,7 +165,7 @@ class OptunaStrategy(SearchStrategy):
         try:
             self.study = optuna.create_study(
                 storage=storage,
-                sampler=self._sampler(seed, constrained),
+                sampler=self._sampler(seed),
                 pruner=self.pruner,
                 study_name=self.study_name or context.search_name,
                 directions=directions,
@@ -293,7 +285,8 @@ class OptunaStrategy(SearchStrategy):
         trial.set_user_attr("n_tasks", stats.n_tasks)
         ceiling = self.context.objective.max_cost_per_task
         if ceiling is not None:
-            trial.set_user_attr("constraint", [stats.cost_per_task - ceiling])
+            # Optuna's samplers read constraints off the trial (<= 0 is feasible).
+            trial.set_constraint("cost_per_task", stats.cost_per_task - ceiling)
         if outcome.pruned:
             self.study.tell(trial, state=TrialState.PRUNED)
         elif not stats.complete:

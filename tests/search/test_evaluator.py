@@ -381,3 +381,23 @@ async def test_stopping_a_stream_lets_running_evaluations_finish(tmp_path):
     assert 1 < len(seen) <= 4  # the ones already running came out too
     stored = Store(tmp_path / "s.db").count_evaluations()
     assert stored == len(seen)  # and none of the work paid for was thrown away
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+async def test_a_stopped_stream_gives_out_no_more_stored_results(tmp_path, ordered):
+    from search import Evaluator, bundled_dataset
+    from topologies import single
+
+    data = bundled_dataset("arithmetic", n=20, seed=3)
+    ev = Evaluator(data, "numeric", store=tmp_path / "s.db", max_concurrency=4)
+    spec = single(model="sim:atlas-nano")
+    assert ev.evaluate(spec).n_tasks == 20  # everything is stored now
+    stream = ev.astream(spec, ordered=ordered)
+    seen = []
+    async with stream:
+        async for record in stream:
+            seen.append(record)
+            if len(seen) == 5:
+                stream.stop("pruned")
+    # Stored results are free, but the caller has seen enough: exactly what it read.
+    assert len(seen) == 5

@@ -152,6 +152,20 @@ def test_uct_selection_follows_ucb1_on_known_numbers():
     assert strategy.select() == v2.hash
 
 
+def test_max_backup_ranks_a_subtree_by_its_best_workflow():
+    strategy, _ = hand_built_tree(backup="max", exploration=1.0)
+    root = strategy.node(strategy.roots[0])
+    swapped, v1, v2 = (strategy.node(h) for h in root.children)
+    assert (root.best, swapped.best, v1.best, v2.best) == (1.0, 1.0, 0.3, 0.6)
+    # S: mean 0.95, best 1.0, 2 visits; V2: 0.6, 1 visit. At c = 1 the mean
+    # (0.95 + 0.897 < 0.6 + 1.269) sends UCT to V2; the best (1.0 + 0.897) keeps S.
+    assert strategy.select() == swapped.hash
+    mean, _ = hand_built_tree(exploration=1.0)
+    assert mean.select() == v2.hash
+    with pytest.raises(ValueError, match="backup"):
+        MCTSStrategy(backup="median")
+
+
 def test_progressive_widening_limits_children_per_visit():
     strategy = MCTSStrategy(prune=False, widening=1.0, proposer="ordered")
     strategy.setup(context(two_model_space()))

@@ -11,7 +11,13 @@ from search.budget import BudgetLedger
 from search.datasets import bundled_dataset
 from search.edits import Experience, neighbours
 from search.objective import Objective
-from search.proposers import EditRequest, LLMProposer, RuleProposer, match_edit
+from search.proposers import (
+    CreditProposer,
+    EditRequest,
+    LLMProposer,
+    RuleProposer,
+    match_edit,
+)
 from search.space import SearchSpace
 from search.strategies.base import SearchContext
 
@@ -54,6 +60,33 @@ def test_rule_proposers_pick_seeded_or_ordered_edits():
     )
     with pytest.raises(ValueError, match="order"):
         RuleProposer("greedy")
+
+
+def tried(key: str, before: float, after: float) -> Experience:
+    outcome = "improved" if after > before else "failed"
+    return Experience(edit=key, operator=key.split("(")[0], before=before, after=after,
+                      outcome=outcome)  # fmt: skip
+
+
+def test_the_credit_proposer_prefers_edits_that_paid_elsewhere_in_the_tree():
+    good, bad = KEYS[0], KEYS[1]
+    history = (tried(good, 0.80, 0.86), tried(good, 0.70, 0.74), tried(bad, 0.9, 0.8))
+    credit = CreditProposer(exploration=0.0)
+    assert credit.gains(history) == {good: [pytest.approx(0.06), pytest.approx(0.04)],
+                                     bad: [pytest.approx(-0.1)]}  # fmt: skip
+    assert credit.choose(request(history=history), random.Random(0)).edit == good
+    # An infeasible child (reward -1) counts as a clipped loss, not as -1.9.
+    clipped = CreditProposer(clip=0.05).gains((tried(bad, 0.9, -1.0),))
+    assert clipped == {bad: [pytest.approx(-0.05)]}
+
+
+def test_the_credit_proposer_explores_untried_edits_over_ones_that_lost():
+    history = tuple(tried(key, 0.9, 0.85) for key in KEYS[:-1])  # all lost but the last
+    pick = CreditProposer(exploration=0.02).choose(request(history=history), random.Random(0))
+    assert pick.edit == KEYS[-1] and pick.proposer == "credit"
+    # Without history it is a seeded random pick among equals.
+    picks = {CreditProposer().choose(request(), random.Random(s)).edit for s in range(20)}
+    assert len(picks) > 1
 
 
 def test_a_valid_json_reply_chooses_that_edit_and_is_prompted_with_the_workflow():

@@ -128,6 +128,27 @@ def test_a_resumed_search_re_runs_nothing(tmp_path):
     assert second.best.hash == first.best.hash
 
 
+def test_an_isolated_search_judges_only_what_it_asked_for(tmp_path):
+    store = tmp_path / "rg.db"
+    run(tmp_path, "grid", name="everything", store=store)  # every candidate on every task
+    candidate = next(iter(small_space().grid()))
+
+    def fresh(isolated: bool):
+        return create_search(
+            space=small_space(), dataset=DATA, strategy="grid", store=store, seed=1,
+            name=f"probe-{isolated}", isolated=isolated,
+        )  # fmt: skip
+
+    assert fresh(False).stats(candidate).complete  # other searches' results count
+    search = fresh(True)
+    assert search.stats(candidate) is None
+    result = search.run()
+    assert result.spend.calls == 0  # still served from the store
+    assert result.evaluations == 4 * len(search.search_tasks)
+    assert search.stats(candidate).n_tasks == len(search.search_tasks)
+    assert result.best.hash == BEST
+
+
 def test_the_optuna_study_lives_in_the_store(tmp_path):
     run(tmp_path, "tpe", name="study", n_trials=5, n_startup_trials=2)
     study = optuna.load_study(study_name="study", storage=f"sqlite:///{tmp_path / 'rg.db'}")
