@@ -284,7 +284,7 @@ def main() -> None:
     parser.add_argument(
         "--cap",
         type=float,
-        default=0.5,
+        default=1.0,
         help="stop each run after this share of the exhaustive table's evaluations",
     )
     args = parser.parse_args()

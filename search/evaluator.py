@@ -736,8 +736,8 @@ class Evaluator:
                     pending.add(future)
                 while state.ordered and next_index in ready:
                     result = ready.pop(next_index)
+                    wanted = not state.dismissed or next_index in fresh
                     next_index += 1
-                    wanted = not state.dismissed or next_index - 1 in fresh
                     if isinstance(result, EvalRecord) and wanted:
                         yield self._emit(state, result, progress)
                 if not pending:
