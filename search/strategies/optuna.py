@@ -28,8 +28,6 @@ _SAMPLERS = ("tpe", "nsga2", "gp", "random")
 _PRUNERS = ("auto", "wilcoxon", "halving", "median", "none")
 
 
-
-
 def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
