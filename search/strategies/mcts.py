@@ -517,7 +517,7 @@ class MCTSStrategy(SearchStrategy):
         return memo[h]
 
     def _uct(self, node: _Node, parent_visits: int) -> float:
-        value = node.value if self.backup == "mean" else (node.best or 0.0)
+        value = node.value if self.backup == "mean" or node.best is None else node.best
         return uct_score(value, node.visits, parent_visits, self.exploration)
 
     def select(self) -> str | None:

@@ -363,6 +363,17 @@ def test_one_ledger_is_shared_by_a_whole_search():
     assert ledger.spent.evaluations >= sum(s.evaluated for s in summaries)
 
 
+async def read_then_stop(stream, *, after: int) -> list:
+    """Read a stream to its end, stopping it (as a pruner would) after ``after`` records."""
+    seen = []
+    async with stream:
+        async for record in stream:
+            seen.append(record)
+            if len(seen) == after:
+                stream.stop("pruned")
+    return seen
+
+
 async def test_stopping_a_stream_lets_running_evaluations_finish(tmp_path):
     from orchestrator.store import Store
     from search import Evaluator, bundled_dataset
@@ -371,12 +382,7 @@ async def test_stopping_a_stream_lets_running_evaluations_finish(tmp_path):
     data = bundled_dataset("arithmetic", n=20, seed=3)
     ev = Evaluator(data, "numeric", store=tmp_path / "s.db", max_concurrency=4)
     stream = ev.astream(single(model="sim:atlas-nano"), ordered=True)
-    seen = []
-    async with stream:
-        async for record in stream:
-            seen.append(record)
-            if len(seen) == 1:
-                stream.stop("pruned")
+    seen = await read_then_stop(stream, after=1)
     assert stream.stop_reason == "pruned"
     assert 1 < len(seen) <= 4  # the ones already running came out too
     stored = Store(tmp_path / "s.db").count_evaluations()
@@ -392,12 +398,6 @@ async def test_a_stopped_stream_gives_out_no_more_stored_results(tmp_path, order
     ev = Evaluator(data, "numeric", store=tmp_path / "s.db", max_concurrency=4)
     spec = single(model="sim:atlas-nano")
     assert ev.evaluate(spec).n_tasks == 20  # everything is stored now
-    stream = ev.astream(spec, ordered=ordered)
-    seen = []
-    async with stream:
-        async for record in stream:
-            seen.append(record)
-            if len(seen) == 5:
-                stream.stop("pruned")
+    seen = await read_then_stop(ev.astream(spec, ordered=ordered), after=5)
     # Stored results are free, but the caller has seen enough: exactly what it read.
     assert len(seen) == 5
