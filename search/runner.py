@@ -300,6 +300,7 @@ class Search:
         """Run (or resume) the search and return its result."""
         started = time.perf_counter()
         record = self.store.get_search(self.name)
+        finished_before = record is not None and record.status == "complete"
         config = {
             "strategy": self.strategy.describe(),
             "objective": self.objective.model_dump(),
@@ -329,7 +330,10 @@ class Search:
         try:
             self.strategy.setup(context)
             stop_reason = await self._loop()
-            await self._finalise()
+            # A finished search resumed with nothing new to do stays as it was: its
+            # finalists were chosen then, and completing more would cost money again.
+            if not (finished_before and self.evaluations == 0):
+                await self._finalise()
         except BaseException:
             self.store.update_search(record.id, status="failed")
             raise

@@ -30,6 +30,7 @@ from search.edits import (
     neighbours,
 )
 from search.proposers import CreditProposer, EditRequest, LLMProposer, Proposer, RuleProposer
+from search.pruners import signed_rank_p
 from search.space import Candidate, SearchSpace
 from search.stats import wilson_interval
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
@@ -214,8 +215,12 @@ class MCTSStrategy(SearchStrategy):
     3. **Evaluation.** The new workflow goes through the shared evaluator
        on the search tasks in the shared order, cheap first: once there is
        an incumbent it runs on the first ``min_tasks`` tasks and is
-       completed only if the upper end of its confidence interval reaches
-       the incumbent's value (and it stops as soon as it falls below). A
+       completed only if it is not clearly worse than the incumbent (and it
+       stops as soon as it is): clearly worse means the upper end of its
+       confidence interval is below the incumbent's value, or (``paired``) a
+       one-sided Wilcoxon signed-rank test on the tasks both have seen puts
+       it below the incumbent with p < ``p_threshold``. Pairing removes the
+       tasks' own difficulty from the comparison, so it decides far sooner. A
        workflow stopped early keeps its partial reward; the runner completes
        promising ones at the end.
     4. **Backpropagation.** Its reward, the objective's value, is added to it
@@ -250,6 +255,8 @@ class MCTSStrategy(SearchStrategy):
         min_tasks: Tasks a new workflow gets before it may be stopped early.
         prune: Stop clearly worse workflows early (cheap-first evaluation).
         confidence: Coverage of the interval used to stop early.
+        paired: Also stop early on a paired test against the incumbent.
+        p_threshold: The paired test's p-value below which a workflow is stopped.
         persist: Save the tree in the store so the search can resume.
 
     Example:
@@ -278,6 +285,8 @@ class MCTSStrategy(SearchStrategy):
         min_tasks: int = 10,
         prune: bool = True,
         confidence: float = 0.95,
+        paired: bool = True,
+        p_threshold: float = 0.1,
         persist: bool = True,
     ) -> None:
         """Configure the search; the tree is built (or loaded) when it starts."""
@@ -291,6 +300,8 @@ class MCTSStrategy(SearchStrategy):
             raise ValueError("need exploration >= 0 and widening > 0 (or None)")
         if not 0 <= widening_power <= 1:
             raise ValueError(f"widening_power must be in [0, 1], got {widening_power}")
+        if not 0.0 < p_threshold < 1.0:
+            raise ValueError(f"p_threshold must be in (0, 1), got {p_threshold}")
         if not 0.0 < confidence < 1.0:
             raise ValueError(f"confidence must be in (0, 1), got {confidence}")
         if not 0.0 <= lam <= 1.0:
@@ -319,6 +330,8 @@ class MCTSStrategy(SearchStrategy):
         self.min_tasks = min_tasks
         self.prune = prune
         self.confidence = confidence
+        self.paired = paired
+        self.p_threshold = p_threshold
         self.persist = persist
         self._nodes: dict[str, _Node] = {}
         self._roots: list[str] = []
@@ -333,6 +346,8 @@ class MCTSStrategy(SearchStrategy):
         self._roots = []
         self._expansions = 0
         self._partial: dict[str, list[tuple[float, float]]] = {}
+        # Per-task (score, cost) of every workflow seen by this run, for paired tests.
+        self._per_task: dict[str, dict[str, tuple[float, float]]] = {}
         self._retry: list[str] = []
         self._continue: list[str] = []
         self._dirty: set[str] = set()
@@ -691,23 +706,47 @@ class MCTSStrategy(SearchStrategy):
         return best.snapshot()
 
     def report(self, proposal: Proposal, record: EvalRecord, step: int) -> bool:
-        """Stop a workflow once its interval's upper end is below the incumbent's value.
+        """Stop a workflow once it is clearly worse than the incumbent.
 
         Checked from the ``min_tasks``-th result on; at the end of the first
         stage (the prefix) this decides whether the workflow is completed.
         """
+        h = proposal.candidate.hash
+        self._per_task.setdefault(h, {})[record.task_id] = (record.score, record.cost)
         if not self.prune:
             return False
-        seen = self._partial.setdefault(proposal.candidate.hash, [])
+        seen = self._partial.setdefault(h, [])
         seen.append((record.score, record.cost))
         n = len(seen)
         if n < self.min_tasks or n >= len(self.context.tasks):
             return False
         best = self.incumbent()
-        if best is None or best.hash == proposal.candidate.hash or best.score is None:
+        if best is None or best.hash == h or best.score is None:
             return False
         _, high = wilson_interval(sum(s for s, _ in seen), n, confidence=self.confidence)
-        return self._reward(high, sum(c for _, c in seen) / n) < best.score
+        if self._reward(high, sum(c for _, c in seen) / n) < best.score:
+            return True
+        return self.paired and self._paired_worse(h, best.hash)
+
+    def _paired_worse(self, workflow: str, incumbent: str) -> bool:
+        """Whether a signed-rank test puts ``workflow``'s scores below ``incumbent``'s.
+
+        Scores are compared on the tasks both have seen. With a cost-aware
+        objective a cheaper workflow may make up for lower scores, so it is
+        left to the interval test.
+        """
+        mine, theirs = self._per_task.get(workflow, {}), self._per_task.get(incumbent, {})
+        shared = [task for task in mine if task in theirs]
+        if len(shared) < self.min_tasks:
+            return False  # e.g. after a resume, when the incumbent's tasks are not in memory
+        if self.context.objective.point_value is not None:
+            cost_mine = sum(mine[t][1] for t in shared)
+            if cost_mine < sum(theirs[t][1] for t in shared):
+                return False
+        differences = [mine[t][0] - theirs[t][0] for t in shared]
+        if sum(differences) >= 0:
+            return False  # as good as the incumbent on these tasks
+        return signed_rank_p(differences) < self.p_threshold
 
     def tell(self, outcome: Outcome) -> None:
         """Complete a promising workflow, or record its reward and back it up to the root."""
@@ -782,6 +821,8 @@ class MCTSStrategy(SearchStrategy):
             "min_tasks": self.min_tasks,
             "prune": self.prune,
             "confidence": self.confidence,
+            "paired": self.paired,
+            "p_threshold": self.p_threshold,
             **self.proposer.describe(),
         }
 

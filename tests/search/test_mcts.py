@@ -442,6 +442,36 @@ def test_a_resumed_search_continues_the_same_tree_and_re_runs_nothing(tmp_path):
     assert [n.hash for n in grown[: len(tree)]] == [n["hash"] for n in tree]
 
 
+def test_a_finished_search_resumed_completes_no_more_finalists(tmp_path, monkeypatch):
+    search(tmp_path, name="done", iterations=6).run()
+    from search.runner import Search
+
+    async def no_finalists(self):
+        raise AssertionError("a finished search with nothing new must not finalise again")
+
+    monkeypatch.setattr(Search, "_finalise", no_finalists)
+    again = search(tmp_path, name="done", iterations=6).run()
+    assert again.spend.calls == 0
+
+
+def test_the_paired_test_stops_worse_workflows_sooner_and_keeps_the_best(tmp_path):
+    def run(paired: bool):
+        strategy = get_strategy("mcts", iterations=20, paired=paired, persist=False)
+        return create_search(
+            space=small_space(), dataset=HARD, strategy=strategy, seed=0,
+            store=tmp_path / f"{paired}.db",
+        ).run(), strategy  # fmt: skip
+
+    (paired, tree), (unpaired, _) = run(True), run(False)
+    assert paired.best.hash == unpaired.best.hash
+    assert paired.evaluations < unpaired.evaluations
+    # Stopped workflows saw fewer tasks than the whole search set.
+    stopped = [n for n in tree.tree() if n.pruned]
+    assert stopped and all(n.n_tasks < len(HARD) for n in stopped)
+    with pytest.raises(ValueError, match="p_threshold"):
+        get_strategy("mcts", p_threshold=1.5)
+
+
 def test_mcts_runs_as_a_pipeline_stage_and_by_name(tmp_path):
     strategy = get_strategy("mcts+bandit", mcts__iterations=4, bandit__min_tasks=6, keep=3)
     result = create_search(
