@@ -130,6 +130,10 @@ def strategies() -> dict[str, Callable[[], SearchStrategy]]:
         # The tree searches run until the evaluation cap, like random search.
         "mcts": lambda: get_strategy("mcts", iterations=10_000, persist=False),
         "aflow": lambda: get_strategy("aflow", iterations=10_000, persist=False),
+        # Variant: progressive widening (a node's children grow with its visits) and max backup.
+        "mcts-widen": lambda: get_strategy(
+            "mcts", iterations=10_000, persist=False, widening=1.0, backup="max"
+        ),
         "knapsack+tpe": lambda: get_strategy(
             "knapsack+tpe", tpe__n_trials=400, tpe__storage=memory()
         ),
