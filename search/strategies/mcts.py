@@ -158,26 +158,13 @@ class _Node:
         return self.value_sum / self.visits if self.visits else 0.0
 
     def snapshot(self) -> TreeNode:
+        values = {
+            name: getattr(self, name)
+            for name in TreeNode.model_fields
+            if name not in ("children", "experience")
+        }
         return TreeNode(
-            hash=self.hash,
-            index=self.index,
-            candidate=self.candidate,
-            parent=self.parent,
-            edit=self.edit,
-            operator=self.operator,
-            depth=self.depth,
-            state=self.state,
-            score=self.score,
-            mean=self.mean,
-            cost_per_task=self.cost_per_task,
-            n_tasks=self.n_tasks,
-            complete=self.complete,
-            pruned=self.pruned,
-            visits=self.visits,
-            value_sum=self.value_sum,
-            best=self.best,
-            children=tuple(self.children),
-            experience=tuple(self.experience.values()),
+            **values, children=tuple(self.children), experience=tuple(self.experience.values())
         )
 
     @classmethod
@@ -345,9 +332,9 @@ class MCTSStrategy(SearchStrategy):
         self._nodes = {}
         self._roots = []
         self._expansions = 0
-        self._partial: dict[str, list[tuple[float, float]]] = {}
-        # Per-task (score, cost) of every workflow seen by this run, for paired tests.
-        self._per_task: dict[str, dict[str, tuple[float, float]]] = {}
+        # (task id, score, cost) of every record this run saw per workflow: for stopping it
+        # early, and for paired tests against it once it is the incumbent.
+        self._partial: dict[str, list[tuple[str, float, float]]] = {}
         self._retry: list[str] = []
         self._continue: list[str] = []
         self._dirty: set[str] = set()
@@ -712,19 +699,18 @@ class MCTSStrategy(SearchStrategy):
         stage (the prefix) this decides whether the workflow is completed.
         """
         h = proposal.candidate.hash
-        self._per_task.setdefault(h, {})[record.task_id] = (record.score, record.cost)
+        seen = self._partial.setdefault(h, [])
+        seen.append((record.task_id, record.score, record.cost))
         if not self.prune:
             return False
-        seen = self._partial.setdefault(h, [])
-        seen.append((record.score, record.cost))
         n = len(seen)
         if n < self.min_tasks or n >= len(self.context.tasks):
             return False
         best = self.incumbent()
         if best is None or best.hash == h or best.score is None:
             return False
-        _, high = wilson_interval(sum(s for s, _ in seen), n, confidence=self.confidence)
-        if self._reward(high, sum(c for _, c in seen) / n) < best.score:
+        _, high = wilson_interval(sum(s for _, s, _ in seen), n, confidence=self.confidence)
+        if self._reward(high, sum(c for _, _, c in seen) / n) < best.score:
             return True
         return self.paired and self._paired_worse(h, best.hash)
 
@@ -735,7 +721,8 @@ class MCTSStrategy(SearchStrategy):
         objective a cheaper workflow may make up for lower scores, so it is
         left to the interval test.
         """
-        mine, theirs = self._per_task.get(workflow, {}), self._per_task.get(incumbent, {})
+        mine = {task: (score, cost) for task, score, cost in self._partial.get(workflow, [])}
+        theirs = {task: (score, cost) for task, score, cost in self._partial.get(incumbent, [])}
         shared = [task for task in mine if task in theirs]
         if len(shared) < self.min_tasks:
             return False  # e.g. after a resume, when the incumbent's tasks are not in memory
@@ -767,7 +754,6 @@ class MCTSStrategy(SearchStrategy):
         ):
             self._continue.append(h)  # promising on the prefix: evaluate the rest
             return
-        self._partial.pop(h, None)
         reward = self._reward(stats.mean, stats.cost_per_task)
         node.state = "evaluated"
         node.score = reward
