@@ -153,15 +153,5 @@ def roles() -> None:
     console.print(table)
 
 
-def _register_search_commands() -> None:
-    try:
-        from search.cli import register
-    except ImportError:  # pragma: no cover - an install without the search package
-        return
-    register(app)
-
-
-_register_search_commands()
-
 if __name__ == "__main__":  # pragma: no cover
     app()

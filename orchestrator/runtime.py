@@ -29,7 +29,7 @@ from orchestrator.errors import (
 )
 from orchestrator.parsing import OutputParseError, message_text, parse_reply
 from orchestrator.pricing import PriceTable
-from orchestrator.roles import AgentOutput, Candidate, Role, RoleInputs
+from orchestrator.roles import AgentOutput, CandidateAnswer, Role, RoleInputs
 from orchestrator.spec import Agent
 from orchestrator.trace import NodeTrace, Usage
 
@@ -272,8 +272,8 @@ class AgentNode:
         plan: Sequence[str] = ()
         plan_step = critique_step = latest_step = -1
         critique = verdict = None
-        candidate: Candidate | None = None
-        candidates: list[Candidate] = []
+        candidate: CandidateAnswer | None = None
+        candidates: list[CandidateAnswer] = []
         for name, role in self.feeders:
             emitted = outputs.get(name)
             if not emitted:
@@ -285,7 +285,7 @@ class AgentNode:
             if "verdict" in data and step > critique_step:
                 critique, verdict, critique_step = data.get("critique"), data["verdict"], step
             if role.produces_answer and out.answer is not None:
-                entry = Candidate(
+                entry = CandidateAnswer(
                     index=len(candidates) + 1,
                     agent=name,
                     answer=out.answer,

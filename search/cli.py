@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from orchestrator.cli import app
 from orchestrator.errors import RolegraphError
 from search.budget import Budget
 from search.objective import Objective
@@ -25,7 +26,7 @@ from search.space import SearchSpace
 from search.strategies import Outcome
 from topologies import SpaceError
 
-__all__ = ["EXAMPLES", "register", "print_result"]
+__all__ = ["app", "EXAMPLES", "register", "print_result"]
 
 console = Console()
 
@@ -336,3 +337,9 @@ def register(app: typer.Typer) -> None:
     app.command("search")(search_command)
     app.command("show")(show_command)
     app.command("export")(export_command)
+
+
+register(app)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -2,7 +2,7 @@
 
 from orchestrator.roles.base import (
     AgentOutput,
-    Candidate,
+    CandidateAnswer,
     Role,
     RoleInputs,
     get_role,
@@ -32,7 +32,7 @@ __all__ = [
     "Role",
     "RoleInputs",
     "AgentOutput",
-    "Candidate",
+    "CandidateAnswer",
     "register_role",
     "get_role",
     "list_roles",

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator.errors import UnknownRoleError
 
 __all__ = [
-    "Candidate",
+    "CandidateAnswer",
     "RoleInputs",
     "AgentOutput",
     "Role",
@@ -49,7 +49,7 @@ def _render(template: str, variables: dict[str, Any]) -> str:
     return mustache.render(list(tokens), variables)
 
 
-class Candidate(BaseModel):
+class CandidateAnswer(BaseModel):
     """A candidate answer offered to an agent by one of its predecessors."""
 
     model_config = ConfigDict(frozen=True)
@@ -67,14 +67,14 @@ class RoleInputs(BaseModel):
 
     question: str = Field(description="The workflow's input question.")
     plan: tuple[str, ...] = Field(default=(), description="Steps from a planner predecessor.")
-    candidate: Candidate | None = Field(
+    candidate: CandidateAnswer | None = Field(
         default=None, description="The most recent answer among the predecessors."
     )
     critique: str | None = Field(default=None, description="A verifier predecessor's critique.")
     verdict: Literal["accept", "reject"] | None = Field(
         default=None, description="A verifier predecessor's verdict."
     )
-    candidates: tuple[Candidate, ...] = Field(
+    candidates: tuple[CandidateAnswer, ...] = Field(
         default=(), description="The latest answer of every answer-producing predecessor."
     )
     focus: str | None = Field(default=None, description="The agent's assigned sub-task, if any.")

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from typing_extensions import override
 
 from orchestrator.answers import normalize_answer, plurality
-from orchestrator.roles.base import AgentOutput, Candidate, Role, RoleInputs, register_role
+from orchestrator.roles.base import AgentOutput, CandidateAnswer, Role, RoleInputs, register_role
 from orchestrator.roles.contracts import (
     AggregatorOutput,
     JudgeOutput,
@@ -193,14 +193,14 @@ class VoteRole(Role):
         )
 
 
-def diverse_order(candidates: Sequence[Candidate]) -> list[Candidate]:
+def diverse_order(candidates: Sequence[CandidateAnswer]) -> list[CandidateAnswer]:
     """Candidates in greedy max-min diversity order, with distinct answers as the distance.
 
     Every distinct answer comes before any repeat of one. Answers are ranked
     by support (how many candidates give them), then by best confidence, then
     by position; a repeated answer's copies come most-confident first.
     """
-    groups: dict[str, list[Candidate]] = {}
+    groups: dict[str, list[CandidateAnswer]] = {}
     for candidate in candidates:
         groups.setdefault(normalize_answer(candidate.answer), []).append(candidate)
     for members in groups.values():
@@ -209,7 +209,7 @@ def diverse_order(candidates: Sequence[Candidate]) -> list[Candidate]:
         groups.values(),
         key=lambda m: (-len(m), -(m[0].confidence or 0.0), m[0].index),
     )
-    order: list[Candidate] = []
+    order: list[CandidateAnswer] = []
     for depth in range(max((len(m) for m in ranked), default=0)):
         order.extend(members[depth] for members in ranked if depth < len(members))
     return order

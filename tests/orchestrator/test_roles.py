@@ -4,7 +4,7 @@ import pytest
 from pydantic import BaseModel
 
 from orchestrator import Agent, Role, WorkflowSpec, deploy, get_role, register_role
-from orchestrator.roles import Candidate, RoleInputs, list_roles
+from orchestrator.roles import CandidateAnswer, RoleInputs, list_roles
 from orchestrator.testing import ScriptedChatModel
 
 
@@ -18,7 +18,7 @@ def test_templates_are_rendered_verbatim_with_optional_sections():
     inputs = RoleInputs(
         question="Is 3 < 5 & 5 > 2?",
         plan=("Compare.",),
-        candidates=(Candidate(index=1, agent="x", answer="yes", confidence=0.7),),
+        candidates=(CandidateAnswer(index=1, agent="x", answer="yes", confidence=0.7),),
     )
     _, user = get_role("solver").render(inputs)
     assert "Is 3 < 5 & 5 > 2?" in user.content  # no HTML escaping

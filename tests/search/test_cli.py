@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from search.cli import app
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}

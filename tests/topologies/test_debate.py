@@ -3,7 +3,7 @@
 import pytest
 
 from orchestrator import deploy
-from orchestrator.roles import Candidate, RoleInputs, get_role
+from orchestrator.roles import CandidateAnswer, RoleInputs, get_role
 from orchestrator.roles.builtin import diverse_order
 from orchestrator.testing import ScriptedChatModel
 from topologies import SpaceError, debate
@@ -49,7 +49,7 @@ def test_confidence_modulation_shows_peers_confidences():
 
 def test_blind_solver_hides_confidences_only():
     inputs = RoleInputs(
-        question="q", candidates=(Candidate(index=1, agent="x", answer="5", confidence=0.9),)
+        question="q", candidates=(CandidateAnswer(index=1, agent="x", answer="5", confidence=0.9),)
     )
     text = get_role("blind_solver").render(inputs)[1].content
     assert "- x: 5\n" in text and "confidence 0.90" not in text
@@ -74,7 +74,7 @@ def test_diverse_start_oversamples_and_keeps_the_most_different():
 def test_diverse_order_prefers_distinct_then_supported_then_confident():
     answers = [("5", 0.6), ("7", 0.9), ("5", 0.8), ("9", 0.5), ("5", 0.7)]
     candidates = [
-        Candidate(index=i, agent=f"a{i}", answer=a, confidence=c)
+        CandidateAnswer(index=i, agent=f"a{i}", answer=a, confidence=c)
         for i, (a, c) in enumerate(answers, 1)
     ]
     order = [(c.agent, c.answer) for c in diverse_order(candidates)]
