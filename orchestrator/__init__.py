@@ -15,6 +15,10 @@ Example:
     '42'
 """
 
+import importlib
+import warnings
+from typing import Any
+
 from orchestrator.builder import Workflow
 from orchestrator.compile import compile_workflow
 from orchestrator.deploy import DeployedWorkflow, deploy
@@ -24,7 +28,6 @@ from orchestrator.pricing import Price, PriceTable
 from orchestrator.roles import Role, get_role, register_role
 from orchestrator.sim import SimChatModel
 from orchestrator.spec import END, START, Agent, Edge, Loop, WorkflowSpec
-from orchestrator.store import EvalKey, EvalRecord, LLMCallCache, Store
 from orchestrator.tools import register_tool
 from orchestrator.trace import NodeTrace, RunResult, Usage
 
@@ -53,10 +56,23 @@ __all__ = [
     "SimChatModel",
     "SpecError",
     "BudgetExhaustedError",
-    "Store",
-    "EvalKey",
-    "EvalRecord",
-    "LLMCallCache",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+_MOVED = {"Store", "EvalKey", "EvalRecord", "LLMCallCache"}
+
+
+def __getattr__(name: str) -> Any:
+    # Deprecated names that moved to search.store; resolved on first use only, so importing
+    # orchestrator never imports the search package.
+    if name in _MOVED:
+        warnings.warn(
+            f"orchestrator.{name} is deprecated and will be removed in the next release; "
+            f"import it from search.store instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        module = importlib.import_module("search.store")
+        return getattr(module, name)
+    raise AttributeError(f"module 'orchestrator' has no attribute {name!r}")

@@ -1,59 +1,74 @@
-"""Evaluation harness and search: datasets, metrics, budgets, evaluation and statistics.
+"""Topology search: find the workflow that scores best per dollar on your data, under a budget.
+
+The face of the package. Build a search with :func:`create_search` over a
+:class:`SearchSpace` (registered topologies x their parameters x a pool of
+models), run it, and deploy ``result.best``. Deeper layers have their own
+faces: :mod:`search.evaluation` (datasets, metrics, budgets, the evaluator,
+statistics), :mod:`search.store` (the SQLite store) and
+:mod:`search.strategies` (the strategy families and their registry).
 
 Example:
-    >>> from search import Budget, Evaluator, bundled_dataset
-    >>> from topologies import single
-    >>> data = bundled_dataset("arithmetic", n=30, seed=1).split(seed=1)
-    >>> ev = Evaluator(data.train, "numeric", budget=Budget(dollars=0.10))
-    >>> ev.evaluate(single(model="sim:atlas-mini")).mean  # doctest: +SKIP
+    >>> from search import Budget, Objective, SearchSpace, create_search
+    >>> search = create_search(
+    ...     space=SearchSpace(topologies=["single", "vote_ensemble"],
+    ...                       pool=["sim:atlas-nano", "sim:lynx-small"]),
+    ...     dataset="bundled:arithmetic", budget=Budget(dollars=1.0),
+    ...     objective=Objective(max_cost_per_task=0.001), store=":memory:")
+    >>> result = search.run()  # doctest: +SKIP
 """
 
-from search.budget import Budget, BudgetLedger, Estimate, Spend, estimate_evaluation
-from search.datasets import (
+from search.errors import SearchError, StoreError
+from search.evaluation import (
+    Budget,
     Dataset,
-    DatasetError,
-    Splits,
+    EvalSummary,
+    Evaluator,
+    ScoreSummary,
     Task,
     bundled_dataset,
     load_dataset,
 )
-from search.evaluator import EvalStream, EvalSummary, Evaluator, SyncEvalStream
-from search.metrics import ExactMatch, FunctionMetric, Metric, NumericMatch, TokenF1, get_metric
-from search.stats import (
-    Interval,
-    PairedComparison,
-    bootstrap_interval,
-    mean_interval,
-    paired_bootstrap,
-    wilson_interval,
+from search.objective import Objective
+from search.results import CandidateStats, SearchResult, TestReport
+from search.runner import Search, create_search
+from search.space import Candidate, ComponentPool, SearchSpace
+from search.store import Store
+from search.strategies import (
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    get_strategy,
+    list_strategies,
+    register_strategy,
 )
 
 __all__ = [
-    "Task",
-    "Dataset",
-    "Splits",
-    "DatasetError",
-    "load_dataset",
-    "bundled_dataset",
-    "Metric",
-    "NumericMatch",
-    "ExactMatch",
-    "TokenF1",
-    "FunctionMetric",
-    "get_metric",
+    "create_search",
+    "Search",
+    "SearchSpace",
+    "ComponentPool",
+    "Candidate",
+    "Objective",
     "Budget",
-    "BudgetLedger",
-    "Spend",
-    "Estimate",
-    "estimate_evaluation",
+    "SearchResult",
+    "CandidateStats",
+    "TestReport",
+    "ScoreSummary",
     "Evaluator",
     "EvalSummary",
-    "EvalStream",
-    "SyncEvalStream",
-    "Interval",
-    "PairedComparison",
-    "wilson_interval",
-    "bootstrap_interval",
-    "mean_interval",
-    "paired_bootstrap",
+    "Dataset",
+    "Task",
+    "load_dataset",
+    "bundled_dataset",
+    "Store",
+    "SearchStrategy",
+    "SearchContext",
+    "Proposal",
+    "Outcome",
+    "get_strategy",
+    "register_strategy",
+    "list_strategies",
+    "SearchError",
+    "StoreError",
 ]

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from orchestrator.cli import app
 from orchestrator.errors import RolegraphError
-from search.budget import Budget
+from search.evaluation.budget import Budget
 from search.objective import Objective
 from search.results import CandidateStats, SearchResult
 from search.runner import Search, SearchError, create_search
@@ -88,7 +88,7 @@ def _load_config(path: Path) -> dict[str, Any]:
 
 def _dataset(value: Any) -> Any:
     if isinstance(value, Mapping) and "bundled" in value:
-        from search.datasets import bundled_dataset
+        from search.evaluation.datasets import bundled_dataset
 
         options = {k: v for k, v in value.items() if k != "bundled"}
         return bundled_dataset(value["bundled"], **options)
@@ -145,7 +145,7 @@ def _stats_table(title: str, rows: list[CandidateStats], *, limit: int | None = 
             f"{stats.n_tasks}{'' if stats.complete else '*'}",
             f"{stats.mean:.3f} ({stats.ci_low:.2f}-{stats.ci_high:.2f})",
             f"{stats.cost_per_task:.6f}",
-            f"{stats.calls_per_task:.1f}",
+            f"{stats.score.calls_per_task:.1f}",
         )
     return table
 
@@ -289,7 +289,7 @@ def show_command(
     top: Annotated[int, typer.Option(help="Candidates to list.")] = 8,
 ) -> None:
     """List past searches, or show one search's front, leaders and test numbers."""
-    from orchestrator.store import Store
+    from search.store import Store
 
     if not store.exists():
         _fail(FileNotFoundError(f"no store at {store}"))
@@ -321,7 +321,7 @@ def export_command(
 ) -> None:
     """Export a search's best workflow as a runnable module or a spec file."""
     from orchestrator import deploy
-    from orchestrator.store import Store
+    from search.store import Store
 
     record = Store(store).get_search(name) if store.exists() else None
     if record is None or record.result is None or record.result.get("best") is None:

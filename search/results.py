@@ -9,13 +9,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import WorkflowSpec
-from search.budget import Spend
+from search.evaluation.budget import Spend
+from search.evaluation.stats import Scored
 
 __all__ = ["CandidateStats", "TestReport", "SearchResult", "pareto_front"]
 
 
-class CandidateStats(BaseModel):
-    """One candidate's results on the search tasks it was evaluated on."""
+class CandidateStats(Scored):
+    """One candidate's identity and its :class:`ScoreSummary` on the search tasks it has seen."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -24,31 +25,18 @@ class CandidateStats(BaseModel):
     topology: str | None = Field(default=None, description="Registered topology, if any.")
     params: dict[str, Any] = Field(default_factory=dict, description="Its parameters.")
     origin: str = Field(default="", description="What proposed it.")
-    n_tasks: int = Field(description="Search tasks with a result.")
     complete: bool = Field(description="Whether it was evaluated on every search task.")
-    mean: float = Field(description="Mean score over those tasks.")
-    ci_low: float = Field(description="Lower bound of the 95% interval.")
-    ci_high: float = Field(description="Upper bound of the 95% interval.")
-    cost_per_task: float = Field(description="Mean list-price dollars per task.")
-    tokens_per_task: float = Field(description="Mean tokens per task.")
-    calls_per_task: float = Field(description="Mean model calls per task.")
-    failures: int = Field(default=0, description="Evaluations that failed.")
     pruned: bool = Field(default=False, description="Stopped early by a pruner or a race.")
     value: float = Field(description="The objective's value (higher is better).")
 
 
-class TestReport(BaseModel):
+class TestReport(Scored):
     """The final pick's numbers on the held-out test split, which the search never saw."""
 
     model_config = ConfigDict(frozen=True)
 
     workflow: str = Field(description="Content hash of the evaluated spec.")
-    n_tasks: int = Field(description="Test tasks evaluated.")
-    mean: float = Field(description="Mean test score.")
-    ci_low: float = Field(description="Lower bound of the 95% interval.")
-    ci_high: float = Field(description="Upper bound of the 95% interval.")
-    cost_per_task: float = Field(description="Mean list-price dollars per task.")
-    charged: float = Field(description="Dollars spent on the test evaluation (cache misses).")
+    spent: float = Field(description="Dollars spent on the test evaluation now (cache misses).")
     stop_reason: str = Field(description="'completed', or why it stopped early.")
 
 

@@ -14,21 +14,19 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from orchestrator.pricing import PriceTable
-from orchestrator.store import Store, get_store
-from search.budget import Budget, BudgetLedger, Spend
-from search.datasets import Dataset, Task, load_dataset
-from search.evaluator import Evaluator
-from search.metrics import Metric
+from search.errors import SearchError
+from search.evaluation.budget import Budget, BudgetLedger, Spend
+from search.evaluation.datasets import Dataset, Task, load_dataset
+from search.evaluation.evaluator import Evaluator
+from search.evaluation.metrics import Metric
+from search.evaluation.stats import ScoreSummary
 from search.objective import Objective
 from search.results import CandidateStats, SearchResult, TestReport, pareto_front
 from search.space import Candidate, SearchSpace
+from search.store import Store, get_store
 from search.strategies.base import Outcome, Proposal, SearchContext, SearchStrategy
 
 __all__ = ["Search", "create_search", "SearchError"]
-
-
-class SearchError(ValueError):
-    """A search is misconfigured: a bad budget, split, name or strategy."""
 
 
 def _split_budget(budget: Budget | None, share: float) -> tuple[Budget | None, Budget | None]:
@@ -46,13 +44,6 @@ def _split_budget(budget: Budget | None, share: float) -> tuple[Budget | None, B
         search[name] = limit - reserved
         test[name] = reserved
     return Budget(**search), Budget(**test)
-
-
-def _optuna_url(store: Store) -> str | None:
-    """The store's database as an SQLAlchemy URL, so Optuna studies live beside it."""
-    if store.in_memory:
-        return None
-    return f"sqlite:///{Path(store.path).resolve()}"
 
 
 def _add(a: Spend, b: Spend) -> Spend:
@@ -141,23 +132,15 @@ class Search:
             tasks = [task for task in tasks if task.id in asked]
             if not tasks:
                 return None
-        stored = self.evaluator.stats(candidate.spec, tasks=tasks)
-        if stored.n_tasks == 0:
+        summary = self.evaluator.stats(candidate.spec, tasks=tasks)
+        if summary.n_tasks == 0:
             return None
-        n = max(stored.n, 1)
         return CandidateStats(
             **_identity(candidate),
-            n_tasks=stored.n_tasks,
-            complete=stored.n_tasks >= len(self.search_tasks),
-            mean=stored.mean,
-            ci_low=stored.ci_low,
-            ci_high=stored.ci_high,
-            cost_per_task=stored.mean_cost,
-            tokens_per_task=stored.tokens / n,
-            calls_per_task=stored.calls / n,
-            failures=stored.failures,
+            score=summary,
+            complete=summary.n_tasks >= len(self.search_tasks),
             pruned=candidate.hash in self._pruned,
-            value=self.objective.value(stored.mean, stored.mean_cost),
+            value=self.objective.value(summary.mean, summary.cost_per_task),
         )
 
     def leader(self) -> CandidateStats | None:
@@ -324,7 +307,6 @@ class Search:
             ledger=self.ledger,
             stats=self.stats,
             search_name=self.name,
-            storage=_optuna_url(self.store),
             store=self.store,
         )
         try:
@@ -353,8 +335,7 @@ class Search:
 
     def _front(self, complete: list[CandidateStats]) -> list[CandidateStats]:
         """The strategy's own Pareto front if it keeps one (Optuna's best_trials), else ours."""
-        front = getattr(self.strategy, "front", None)
-        hashes = front() if callable(front) else None
+        hashes = self.strategy.front()
         if hashes:
             chosen = [s for s in complete if s.workflow in set(hashes)]
             return sorted(chosen, key=lambda s: (s.cost_per_task, -s.mean))
@@ -372,12 +353,8 @@ class Search:
             summary = await self.test_evaluator.aevaluate(best)
             test = TestReport(
                 workflow=best.hash,
-                n_tasks=summary.n_tasks,
-                mean=summary.mean,
-                ci_low=summary.ci_low,
-                ci_high=summary.ci_high,
-                cost_per_task=summary.cost_per_task,
-                charged=summary.charged,
+                score=summary.score,
+                spent=summary.charged,
                 stop_reason=summary.stop_reason,
             )
         models = {a.model or "" for c in self._seen.values() for a in c.spec.agents}
@@ -416,14 +393,8 @@ def _identity(candidate: Candidate) -> dict[str, Any]:
 def _empty_stats(candidate: Candidate) -> CandidateStats:
     return CandidateStats(
         **_identity(candidate),
-        n_tasks=0,
+        score=ScoreSummary(ci_low=0.0, ci_high=1.0, mean=0.0),
         complete=False,
-        mean=0.0,
-        ci_low=0.0,
-        ci_high=1.0,
-        cost_per_task=0.0,
-        tokens_per_task=0.0,
-        calls_per_task=0.0,
         value=float("-inf"),
     )
 

@@ -13,7 +13,7 @@ from orchestrator.errors import SpecError
 from orchestrator.models import check_model_ref
 from orchestrator.pricing import Price, PriceTable, default_prices
 from topologies import SpaceError, get_topology
-from topologies.space import TrialLike
+from topologies.params import TrialLike
 
 __all__ = ["Component", "ComponentPool", "Candidate", "SearchSpace", "TOPOLOGY_PARAM"]
 

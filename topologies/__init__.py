@@ -11,16 +11,7 @@ from topologies.debate import debate
 from topologies.ensembles import best_of_n, vote_ensemble
 from topologies.hierarchy import supervisor, tree, tree_size
 from topologies.mact import plan_execute_judge
-from topologies.pictures import mermaid, mermaid_markdown, save_png
-from topologies.refine import self_refine
-from topologies.registry import (
-    Topology,
-    get_topology,
-    list_topologies,
-    register_topology,
-    topology,
-)
-from topologies.space import (
+from topologies.params import (
     Categorical,
     Float,
     Integer,
@@ -29,6 +20,15 @@ from topologies.space import (
     Param,
     ParamSpace,
     SpaceError,
+)
+from topologies.pictures import mermaid, mermaid_markdown, save_png
+from topologies.refine import self_refine
+from topologies.registry import (
+    Topology,
+    get_topology,
+    list_topologies,
+    register_topology,
+    topology,
 )
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import TypeAlias
 
 from langchain_core.language_models import BaseChatModel
 
-from topologies.space import SpaceError
+from topologies.params import SpaceError
 
 __all__ = ["ModelLike", "TeamLike", "expand_team"]
 

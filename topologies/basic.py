@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from orchestrator import Workflow, WorkflowSpec
+from topologies.params import Float, ModelSlot
 from topologies.registry import topology
-from topologies.space import Float, ModelSlot
 
 __all__ = ["single", "plan_solve"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from orchestrator import Workflow, WorkflowSpec
 from topologies._teams import ModelLike, TeamLike, expand_team
+from topologies.params import Categorical, Integer, ModelSlot, ModelTeam
 from topologies.registry import topology
-from topologies.space import Categorical, Integer, ModelSlot, ModelTeam
 
 __all__ = ["vote_ensemble", "best_of_n"]
 

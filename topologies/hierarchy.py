@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from orchestrator import Workflow, WorkflowSpec
 from topologies._teams import ModelLike, TeamLike, expand_team
+from topologies.params import Integer, ModelSlot, ModelTeam, SpaceError
 from topologies.registry import topology
-from topologies.space import Integer, ModelSlot, ModelTeam, SpaceError
 
 __all__ = ["supervisor", "tree", "tree_size"]
 

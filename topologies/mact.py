@@ -6,8 +6,8 @@ from typing import Literal
 
 from orchestrator import Workflow, WorkflowSpec
 from topologies._teams import ModelLike, TeamLike, expand_team
+from topologies.params import Categorical, Integer, ModelSlot, ModelTeam
 from topologies.registry import topology
-from topologies.space import Categorical, Integer, ModelSlot, ModelTeam
 
 __all__ = ["plan_execute_judge"]
 

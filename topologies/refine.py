@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from orchestrator import Workflow, WorkflowSpec
 from topologies._teams import ModelLike
+from topologies.params import Categorical, Integer, ModelSlot
 from topologies.registry import topology
-from topologies.space import Categorical, Integer, ModelSlot
 
 __all__ = ["self_refine"]
 

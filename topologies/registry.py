@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import WorkflowSpec
 from orchestrator.models import register_model
-from topologies.space import Param, ParamSpace, SpaceError
+from topologies.params import Param, ParamSpace, SpaceError
 
 __all__ = ["Topology", "topology", "register_topology", "get_topology", "list_topologies"]
 

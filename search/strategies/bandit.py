@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from search.evaluation.stats import wilson_interval
 from search.space import Candidate
-from search.stats import wilson_interval
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 
 __all__ = ["BanditStrategy", "Arm"]

@@ -5,17 +5,17 @@ from __future__ import annotations
 import abc
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.store import EvalRecord, Store
-from search.budget import BudgetLedger
-from search.datasets import Task
+from search.evaluation.budget import BudgetLedger
+from search.evaluation.datasets import Task
 from search.objective import Objective
 from search.results import CandidateStats
 from search.space import Candidate, SearchSpace
+from search.store import EvalRecord, Store
 
 __all__ = ["Proposal", "Outcome", "SearchContext", "Handover", "SearchStrategy"]
 
@@ -60,7 +60,8 @@ class SearchContext:
     """What a strategy may use: the space, the shared task order, statistics, the budget.
 
     ``store`` is the search's store: a strategy that keeps state of its own
-    (an MCTS tree) saves it there under ``search_name`` to resume.
+    (an MCTS tree, an Optuna study) saves it there under ``search_name`` to
+    resume.
     """
 
     space: SearchSpace
@@ -69,11 +70,9 @@ class SearchContext:
     rng: random.Random
     ledger: BudgetLedger
     stats: Callable[[Candidate], CandidateStats | None]
-    storage: str | None = None
     search_name: str = "search"
     candidates: tuple[Candidate, ...] = ()
     store: Store | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def task_ids(self) -> list[str]:
@@ -139,6 +138,10 @@ class SearchStrategy(abc.ABC):
     def handover(self, k: int = 5) -> Handover:
         """What a following stage should continue from; by default nothing."""
         return Handover()
+
+    def front(self) -> list[str] | None:
+        """Hashes of the strategy's own Pareto front, if it keeps one (else the runner's)."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         """Settings to record with the search."""

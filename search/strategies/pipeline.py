@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.store import EvalRecord
+from search.store import EvalRecord
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 
 __all__ = ["Pipeline"]
@@ -77,8 +77,7 @@ class Pipeline(SearchStrategy):
 
     def front(self) -> list[str] | None:
         """The current stage's Pareto front, if it keeps one."""
-        front = getattr(self.current, "front", None)
-        return front() if callable(front) else None
+        return self.current.front()
 
     def describe(self) -> dict[str, Any]:
         """Every stage's settings."""

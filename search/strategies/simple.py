@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from search.space import Candidate
-from search.strategies.base import Handover, Outcome, Proposal, SearchStrategy
+from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 
 __all__ = ["GridStrategy", "RandomStrategy"]
 
@@ -26,7 +26,7 @@ class GridStrategy(SearchStrategy):
 
     name = "grid"
 
-    def setup(self, context: Any) -> None:
+    def setup(self, context: SearchContext) -> None:
         """Enumerate the candidates."""
         super().setup(context)
         source = context.candidates or tuple(context.space.grid())
@@ -64,7 +64,7 @@ class RandomStrategy(SearchStrategy):
         self.n_candidates = n_candidates
         self.max_draws = max_draws
 
-    def setup(self, context: Any) -> None:
+    def setup(self, context: SearchContext) -> None:
         """Reset the record of candidates tried."""
         super().setup(context)
         self._seen: dict[str, Candidate] = {}

@@ -7,12 +7,12 @@ import optuna
 import pytest
 
 from orchestrator import deploy
-from orchestrator.store import Store
 from search import Budget
 from search.objective import Objective
 from search.results import SearchResult
 from search.runner import SearchError, create_search
 from search.space import SearchSpace
+from search.store import Store
 from search.strategies import (
     BanditStrategy,
     OptunaStrategy,

@@ -1,0 +1,72 @@
+"""The evaluation layer: datasets, metrics, budgets, the evaluator and statistics.
+
+Example:
+    >>> from search.evaluation import Budget, Evaluator, bundled_dataset
+    >>> from topologies import single
+    >>> data = bundled_dataset("arithmetic", n=30, seed=1).split(seed=1)
+    >>> ev = Evaluator(data.train, "numeric", budget=Budget(dollars=0.10))
+    >>> ev.evaluate(single(model="sim:atlas-mini")).mean  # doctest: +SKIP
+"""
+
+from search.evaluation.budget import Budget, BudgetLedger, Estimate, Spend, estimate_evaluation
+from search.evaluation.datasets import (
+    Dataset,
+    DatasetError,
+    Splits,
+    Task,
+    bundled_dataset,
+    load_dataset,
+)
+from search.evaluation.evaluator import EvalStream, EvalSummary, Evaluator, SyncEvalStream
+from search.evaluation.metrics import (
+    ExactMatch,
+    FunctionMetric,
+    Metric,
+    MetricError,
+    NumericMatch,
+    TokenF1,
+    get_metric,
+)
+from search.evaluation.stats import (
+    Interval,
+    PairedComparison,
+    ScoreSummary,
+    bootstrap_interval,
+    mean_interval,
+    paired_bootstrap,
+    summarize,
+    wilson_interval,
+)
+
+__all__ = [
+    "Task",
+    "Dataset",
+    "Splits",
+    "DatasetError",
+    "load_dataset",
+    "bundled_dataset",
+    "Metric",
+    "MetricError",
+    "NumericMatch",
+    "ExactMatch",
+    "TokenF1",
+    "FunctionMetric",
+    "get_metric",
+    "Budget",
+    "BudgetLedger",
+    "Spend",
+    "Estimate",
+    "estimate_evaluation",
+    "Evaluator",
+    "EvalSummary",
+    "EvalStream",
+    "SyncEvalStream",
+    "ScoreSummary",
+    "summarize",
+    "Interval",
+    "PairedComparison",
+    "wilson_interval",
+    "bootstrap_interval",
+    "mean_interval",
+    "paired_bootstrap",
+]

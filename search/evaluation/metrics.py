@@ -1,0 +1,236 @@
+"""Metrics: score a workflow's answer against a task's reference, in [0, 1].
+
+Built in: :class:`NumericMatch` (with tolerance), :class:`ExactMatch`
+(normalised) and :class:`TokenF1`. Any callable ``fn(prediction, answer)``
+(or ``fn(prediction, answer, task)``) returning a number or bool in [0, 1] is
+a metric too; :func:`get_metric` wraps it.
+
+Example:
+    >>> task = Task(id="t", question="What is 6 * 7?", answer="42")
+    >>> NumericMatch()("42.0", task), ExactMatch()("The 42", task)
+    (1.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import string
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from orchestrator.answers import normalize_answer, parse_number
+from orchestrator.errors import RolegraphError
+from search.evaluation.datasets import Task
+
+__all__ = [
+    "Metric",
+    "NumericMatch",
+    "ExactMatch",
+    "TokenF1",
+    "FunctionMetric",
+    "MetricError",
+    "get_metric",
+]
+
+_ARTICLES_SET = frozenset({"a", "an", "the"})
+
+
+class MetricError(RolegraphError, ValueError):
+    """A metric returned something that is not a score in [0, 1]."""
+
+
+@runtime_checkable
+class Metric(Protocol):
+    """Scores one answer against one task.
+
+    ``name`` identifies the metric and its settings; it is part of every
+    evaluation's settings digest, so two metrics that score differently must
+    have different names.
+    """
+
+    @property
+    def name(self) -> str:
+        """Identity of the metric and its settings."""
+        ...
+
+    def __call__(self, prediction: str | None, task: Task) -> float:
+        """The score of ``prediction`` on ``task``, in [0, 1]."""
+        ...
+
+
+class NumericMatch:
+    """1 when the answer states the reference number within tolerance, else 0.
+
+    ``|prediction - answer| <= max(abs_tol, rel_tol * |answer|)``. When the
+    reference is not a number, it falls back to normalised exact match.
+    """
+
+    def __init__(self, *, abs_tol: float = 1e-6, rel_tol: float = 1e-9) -> None:
+        """Set the tolerances."""
+        if abs_tol < 0 or rel_tol < 0:
+            raise ValueError("tolerances must be >= 0")
+        self.abs_tol = abs_tol
+        self.rel_tol = rel_tol
+
+    @property
+    def name(self) -> str:
+        """``numeric_match`` with its tolerances."""
+        return f"numeric_match(abs_tol={self.abs_tol:g},rel_tol={self.rel_tol:g})"
+
+    def __call__(self, prediction: str | None, task: Task) -> float:
+        """Score one answer."""
+        if prediction is None:
+            return 0.0
+        reference = parse_number(task.answer)
+        if reference is None:
+            return float(normalize_answer(prediction) == normalize_answer(task.answer))
+        value = parse_number(prediction)
+        if value is None:
+            return 0.0
+        return float(math.isclose(value, reference, rel_tol=self.rel_tol, abs_tol=self.abs_tol))
+
+    def __repr__(self) -> str:
+        return f"NumericMatch(abs_tol={self.abs_tol!r}, rel_tol={self.rel_tol!r})"
+
+
+class ExactMatch:
+    """1 when the normalised answers are equal, else 0.
+
+    Case, punctuation, articles and spacing are ignored, and numbers compare by
+    value (``"42.0"`` equals ``"42"``).
+    """
+
+    name = "exact_match"
+
+    def __call__(self, prediction: str | None, task: Task) -> float:
+        """Score one answer."""
+        if prediction is None:
+            return 0.0
+        return float(normalize_answer(prediction) == normalize_answer(task.answer))
+
+    def __repr__(self) -> str:
+        return "ExactMatch()"
+
+
+def _tokens(text: str) -> list[str]:
+    tokens = []
+    for raw in text.lower().split():
+        word = raw.strip(string.punctuation.replace("$", "").replace("-", ""))
+        if parse_number(word) is not None:
+            tokens.append(normalize_answer(word))  # "42.0" and "42" are one token
+            continue
+        word = "".join(ch for ch in raw if ch not in string.punctuation)
+        if word and word not in _ARTICLES_SET:
+            tokens.append(word)
+    return tokens
+
+
+class TokenF1:
+    """SQuAD-style token F1 between the normalised answer and reference."""
+
+    name = "token_f1"
+
+    def __call__(self, prediction: str | None, task: Task) -> float:
+        """Score one answer."""
+        if prediction is None:
+            return 0.0
+        predicted, reference = _tokens(prediction), _tokens(task.answer)
+        if not predicted or not reference:
+            return float(predicted == reference)
+        overlap = sum((Counter(predicted) & Counter(reference)).values())
+        if overlap == 0:
+            return 0.0
+        precision, recall = overlap / len(predicted), overlap / len(reference)
+        return 2 * precision * recall / (precision + recall)
+
+    def __repr__(self) -> str:
+        return "TokenF1()"
+
+
+class FunctionMetric:
+    """A user function as a metric.
+
+    ``fn(prediction, answer)`` or ``fn(prediction, answer, task)`` must return a
+    number or bool in [0, 1]; anything else raises :class:`MetricError`.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *, name: str | None = None) -> None:
+        """Wrap ``fn``; ``name`` defaults to its qualified name."""
+        self.fn = fn
+        self._name = name or getattr(fn, "__qualname__", None) or type(fn).__name__
+        try:
+            parameters = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            parameters = None
+        positional = (
+            [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            if parameters is not None
+            else []
+        )
+        variadic = parameters is not None and any(p.kind == p.VAR_POSITIONAL for p in parameters)
+        self._with_task = variadic or len(positional) >= 3
+
+    @property
+    def name(self) -> str:
+        """The function's name (or the one given)."""
+        return self._name
+
+    def __call__(self, prediction: str | None, task: Task) -> float:
+        """Call the function and check its result."""
+        raw = (
+            self.fn(prediction, task.answer, task)
+            if self._with_task
+            else self.fn(prediction, task.answer)
+        )
+        if isinstance(raw, bool):
+            return float(raw)
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise MetricError(
+                f"metric {self.name!r} returned {raw!r} for task {task.id!r}; "
+                "a metric must return a number or bool in [0, 1]"
+            ) from None
+        if not 0.0 <= value <= 1.0:
+            raise MetricError(
+                f"metric {self.name!r} returned {value} for task {task.id!r}; "
+                "scores must lie in [0, 1]"
+            )
+        return value
+
+    def __repr__(self) -> str:
+        return f"FunctionMetric({self.name})"
+
+
+_NAMED: dict[str, Callable[[], Metric]] = {
+    "numeric": NumericMatch,
+    "numeric_match": NumericMatch,
+    "exact": ExactMatch,
+    "exact_match": ExactMatch,
+    "f1": TokenF1,
+    "token_f1": TokenF1,
+}
+
+
+def get_metric(metric: Metric | str | Callable[..., Any]) -> Metric:
+    """A metric from an instance, a name (``"numeric"``, ``"exact"``, ``"f1"``) or a function.
+
+    Raises:
+        ValueError: The name is unknown.
+    """
+    if isinstance(metric, str):
+        try:
+            return _NAMED[metric]()
+        except KeyError:
+            raise ValueError(
+                f"unknown metric {metric!r}; use one of {sorted(_NAMED)} or pass a function"
+            ) from None
+    if isinstance(metric, NumericMatch | ExactMatch | TokenF1 | FunctionMetric):
+        return metric
+    if isinstance(metric, Metric) and not inspect.isfunction(metric):
+        return metric
+    if callable(metric):
+        return FunctionMetric(metric)
+    raise TypeError(f"expected a metric, a metric name or a function, got {type(metric).__name__}")

@@ -1,0 +1,139 @@
+"""The LLM-call cache: a langchain-core ``BaseCache`` over the store's ``llm_calls`` table."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+from langchain_core.messages import message_to_dict, messages_from_dict
+from langchain_core.outputs import ChatGeneration, Generation
+
+from search.store.records import now
+
+if TYPE_CHECKING:
+    from search.store.database import StoreBase
+
+__all__ = ["LLMCallCache", "hold_llm_calls", "LLM_INSERT"]
+
+LLM_INSERT = (
+    "INSERT OR REPLACE INTO llm_calls (key, llm_string, prompt, response, created_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_HELD_CALLS: ContextVar[list[tuple[Any, ...]] | None] = ContextVar(
+    "rolegraph_held_llm_calls", default=None
+)
+
+
+@contextlib.contextmanager
+def hold_llm_calls() -> Iterator[list[tuple[Any, ...]]]:
+    """Inside the block, LLM-cache writes of this task are held instead of committed.
+
+    The evaluator commits them together with the evaluation they belong to
+    (``put_evaluation(record, calls=held)``): one transaction instead of one per
+    call, and a killed run loses only what it had in flight, as before.
+    """
+    held: list[tuple[Any, ...]] = []
+    token = _HELD_CALLS.set(held)
+    try:
+        yield held
+    finally:
+        _HELD_CALLS.reset(token)
+
+
+def _encode_generations(value: RETURN_VAL_TYPE) -> str:
+    items: list[dict[str, Any]] = []
+    for generation in value:
+        if isinstance(generation, ChatGeneration):
+            items.append(
+                {
+                    "message": message_to_dict(generation.message),
+                    "info": generation.generation_info,
+                }
+            )
+        else:
+            items.append({"text": generation.text, "info": generation.generation_info})
+    return json.dumps(items, default=str)
+
+
+def _decode_generations(text: str) -> list[Generation]:
+    generations: list[Generation] = []
+    for item in json.loads(text):
+        if "message" in item:
+            message = messages_from_dict([item["message"]])[0]
+            generations.append(ChatGeneration(message=message, generation_info=item["info"]))
+        else:
+            generations.append(Generation(text=item["text"], generation_info=item["info"]))
+    return generations
+
+
+class LLMCallCache(BaseCache):
+    """A langchain-core ``BaseCache`` backed by the store's ``llm_calls`` table.
+
+    Pass it to :func:`orchestrator.deploy` (``cache=store.llm_cache()``) or set
+    it as any chat model's ``cache``. Each entry is committed when written, so
+    entries survive a crash and are shared between processes. The async methods
+    run the query inline: a keyed SQLite lookup takes microseconds, less than a
+    hop to a thread pool.
+    """
+
+    def __init__(self, store: StoreBase) -> None:
+        """Cache into ``store``."""
+        self.store = store
+
+    @staticmethod
+    def _key(prompt: str, llm_string: str) -> str:
+        digest = hashlib.sha256(llm_string.encode())
+        digest.update(b"\x00")
+        digest.update(prompt.encode())
+        return digest.hexdigest()[:32]
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """The cached generations for ``prompt`` under ``llm_string``, or ``None``."""
+        key = self._key(prompt, llm_string)
+        for row in _HELD_CALLS.get() or ():
+            if row[0] == key:
+                return _decode_generations(row[3])
+        with self.store.connection() as db:
+            found = db.execute("SELECT response FROM llm_calls WHERE key = ?", (key,)).fetchone()
+        return _decode_generations(found[0]) if found else None
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """Store generations; the row is committed at once."""
+        row = (
+            self._key(prompt, llm_string),
+            llm_string,
+            prompt,
+            _encode_generations(return_val),
+            now(),
+        )
+        held = _HELD_CALLS.get()
+        if held is not None:
+            held.append(row)
+        else:
+            self.store.write_rows([(LLM_INSERT, row)])
+
+    def clear(self, **kwargs: Any) -> None:
+        """Delete every cached call."""
+        with self.store.connection() as db:
+            db.execute("DELETE FROM llm_calls")
+
+    async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """Async :meth:`lookup`."""
+        return self.lookup(prompt, llm_string)
+
+    async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """Async :meth:`update`."""
+        self.update(prompt, llm_string, return_val)
+
+    async def aclear(self, **kwargs: Any) -> None:
+        """Async :meth:`clear`."""
+        self.clear()
+
+    def __len__(self) -> int:
+        with self.store.connection() as db:
+            return int(db.execute("SELECT count(*) FROM llm_calls").fetchone()[0])

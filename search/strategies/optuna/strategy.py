@@ -1,0 +1,340 @@
+"""Optuna-driven search: TPE by default, NSGA-II or GP for accuracy vs cost, with pruning."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import optuna
+from optuna.pruners import BasePruner
+from optuna.samplers import BaseSampler
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from orchestrator import WorkflowSpec
+from orchestrator.errors import MissingIntegrationError
+from search.space import Candidate, SearchSpace
+from search.store import EvalRecord
+from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.optuna.pruners import PairedWilcoxonPruner
+
+__all__ = ["OptunaStrategy"]
+
+_SAMPLERS = ("tpe", "nsga2", "gp", "random")
+_PRUNERS = ("auto", "wilcoxon", "halving", "median", "none")
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+class OptunaStrategy(SearchStrategy):
+    """Ask/tell over an Optuna study whose parameters are the search space's.
+
+    Single-objective by default: maximise the objective's value with TPE and
+    stop weak candidates early with a pruner fed one result per task, in the
+    shared task order. With ``multi_objective=True`` it maximises accuracy and
+    minimises cost per task (NSGA-II by default, or GP); the Pareto front then
+    comes from ``study.best_trials``. A cost ceiling in the objective becomes an
+    Optuna constraint. The study lives in the store's SQLite database unless
+    ``storage`` names another (for example a PostgreSQL URL shared by several
+    workers); a search of the same name continues the same study.
+
+    Args:
+        sampler: ``"tpe"``, ``"nsga2"``, ``"gp"`` (needs torch), ``"random"``, or a sampler.
+        pruner: ``"auto"`` (Wilcoxon with one objective, none with two),
+            ``"wilcoxon"`` (:class:`~search.strategies.optuna.pruners.PairedWilcoxonPruner`),
+            ``"halving"``, ``"median"``, ``"none"``, or any Optuna pruner.
+        n_trials: Trials in the study (previous runs of the same search count).
+        multi_objective: Accuracy vs cost instead of one value.
+        storage: Optuna storage URL or object; default: the store's database.
+        study_name: Default: the search's name.
+        seeds: Hand-designed candidates to try first: candidates, specs that are
+            in the space's ``extra``, or ``{"topology": ..., **params}`` dicts.
+        n_startup_trials: Random trials before TPE models the space.
+        seed: Sampler seed; default: the search's seed.
+        stale_after: Seconds after which a trial still marked running is
+            treated as lost (its worker died) and failed.
+        max_repeats: Already-evaluated candidates sampled in a row before the
+            space counts as exhausted.
+    """
+
+    name = "tpe"
+
+    def __init__(
+        self,
+        *,
+        sampler: str | BaseSampler = "tpe",
+        pruner: str | BasePruner | None = "auto",
+        n_trials: int = 30,
+        multi_objective: bool = False,
+        storage: str | BaseStorage | None = None,
+        study_name: str | None = None,
+        seeds: Sequence[Candidate | WorkflowSpec | Mapping[str, Any]] = (),
+        n_startup_trials: int = 8,
+        seed: int | None = None,
+        stale_after: float = 3600.0,
+        max_repeats: int = 20,
+    ) -> None:
+        """Configure the study; it is created when the search starts."""
+        if isinstance(sampler, str) and sampler not in _SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r}; choose from {_SAMPLERS}")
+        if isinstance(pruner, str) and pruner not in _PRUNERS:
+            raise ValueError(f"unknown pruner {pruner!r}; choose from {_PRUNERS}")
+        if multi_objective and pruner not in (None, "none", "auto"):
+            raise ValueError("Optuna cannot prune multi-objective studies; use pruner='none'")
+        if n_trials < 1:
+            raise ValueError("n_trials must be at least 1")
+        if sampler == "gp" and not (_has("torch") and _has("scipy")):
+            raise MissingIntegrationError(
+                "the GP sampler needs torch and scipy: pip install torch scipy"
+            )
+        self.sampler_spec = sampler
+        self.pruner_spec = pruner
+        self.n_trials = n_trials
+        self.multi_objective = multi_objective
+        self.storage = storage
+        self.study_name = study_name
+        self.seeds = tuple(seeds)
+        self.n_startup_trials = n_startup_trials
+        self.seed = seed
+        self.stale_after = stale_after
+        self.max_repeats = max_repeats
+        if isinstance(sampler, str):
+            self.name = {"tpe": "tpe", "nsga2": "nsga2", "gp": "gp", "random": "optuna-random"}[
+                sampler
+            ]
+        self._candidates: dict[int, Candidate] = {}
+        self._trials: dict[int, optuna.trial.Trial] = {}
+        self._scores: dict[int, list[float]] = {}
+
+    # --- setup ------------------------------------------------------------------------
+
+    def _sampler(self, seed: int) -> BaseSampler:
+        if not isinstance(self.sampler_spec, str):
+            return self.sampler_spec
+        sampler = self.sampler_spec
+        if sampler == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if sampler == "nsga2":
+            return optuna.samplers.NSGAIISampler(
+                seed=seed,
+                population_size=max(8, min(50, self.n_trials // 3)),
+            )
+        if sampler == "gp":
+            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.n_startup_trials)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=seed,
+                n_startup_trials=self.n_startup_trials,
+                multivariate=True,
+                group=True,
+                constant_liar=True,
+            )
+
+    def _pruner(self) -> BasePruner:
+        spec = self.pruner_spec
+        if isinstance(spec, BasePruner):
+            return spec
+        if self.multi_objective or spec in (None, "none"):
+            return optuna.pruners.NopPruner()
+        if spec in ("auto", "wilcoxon"):
+            n_tasks = len(self.context.tasks)
+            return PairedWilcoxonPruner(p_threshold=0.1, n_startup_steps=max(5, n_tasks // 10))
+        if spec == "median":
+            return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=5, reduction_factor=3)
+
+    def setup(self, context: SearchContext) -> None:
+        """Create or load the study, fail lost trials, and enqueue the seeds."""
+        super().setup(context)
+        seed = self.seed if self.seed is not None else context.rng.randrange(2**31)
+        self.pruner = self._pruner()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        directions: list[Literal["maximize", "minimize"]] = (
+            ["maximize", "minimize"] if self.multi_objective else ["maximize"]
+        )
+        storage = self.storage
+        if storage is None and context.store is not None:
+            storage = context.store.optuna_url()
+        try:
+            self.study = optuna.create_study(
+                storage=storage,
+                sampler=self._sampler(seed),
+                pruner=self.pruner,
+                study_name=self.study_name or context.search_name,
+                directions=directions,
+                load_if_exists=True,
+            )
+        except ImportError as exc:
+            raise MissingIntegrationError(
+                f"the study storage {storage!r} needs a database driver: for PostgreSQL, "
+                "pip install 'rolegraph[postgres]'"
+            ) from exc
+        self._fail_lost_trials()
+        for item in self.seeds:
+            candidate = self._seed_candidate(context.space, item)
+            self.study.enqueue_trial(context.space.trial_params(candidate), skip_if_exists=True)
+        self._wilcoxon = isinstance(
+            self.pruner, PairedWilcoxonPruner | optuna.pruners.WilcoxonPruner
+        )
+        self._combinations = context.space.combinations()
+        self._step = {task.id: i for i, task in enumerate(context.tasks)}
+
+    def _fail_lost_trials(self) -> None:
+        now = datetime.datetime.now()
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            started = trial.datetime_start or now
+            if (now - started).total_seconds() > self.stale_after:
+                self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+
+    @staticmethod
+    def _seed_candidate(
+        space: SearchSpace, item: Candidate | WorkflowSpec | Mapping[str, Any]
+    ) -> Candidate:
+        if isinstance(item, Candidate):
+            return item
+        if isinstance(item, WorkflowSpec):
+            return Candidate(spec=item, origin="seed")
+        values = dict(item)
+        topology = values.pop("topology", None)
+        if topology is None:
+            raise ValueError("a seed dict needs a 'topology' key")
+        return space.candidate(topology, values, origin="seed")
+
+    # --- ask / tell -------------------------------------------------------------------
+
+    def _evaluated(self) -> int:
+        """Trials that evaluated a new candidate (repeats of known ones do not count)."""
+        states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+        return sum(
+            1
+            for t in self.study.get_trials(deepcopy=False, states=states)
+            if not t.user_attrs.get("repeat")
+        )
+
+    def _known(self) -> dict[str, FrozenTrial]:
+        """The finished, non-repeat trial of each candidate hash."""
+        known: dict[str, FrozenTrial] = {}
+        for trial in self.study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
+        ):
+            if "hash" in trial.user_attrs and not trial.user_attrs.get("repeat"):
+                known.setdefault(trial.user_attrs["hash"], trial)
+        return known
+
+    def ask(self) -> Proposal | None:
+        """A new trial's candidate on every search task, in the shared order.
+
+        A candidate the study has already finished is not evaluated again: the
+        trial is told the known result at once and the sampler asked again, so
+        ``n_trials`` counts distinct candidates. After ``max_repeats`` repeats in
+        a row the space is taken to be exhausted.
+        """
+        if self._evaluated() >= self.n_trials:
+            return None
+        known = self._known()
+        if len(known) >= self._combinations:
+            return None  # every candidate has been tried
+        running = {c.hash for c in (self._candidates[n] for n in self._trials)}
+        for _ in range(self.max_repeats):
+            trial = self.study.ask()
+            candidate = self.context.space.suggest(trial, origin=self.name)
+            trial.set_user_attr("hash", candidate.hash)
+            trial.set_user_attr("label", candidate.label)
+            previous = known.get(candidate.hash)
+            if previous is not None or candidate.hash in running:
+                trial.set_user_attr("repeat", True)
+                if previous is not None and previous.state == TrialState.COMPLETE:
+                    self.study.tell(trial, previous.values)
+                else:
+                    self.study.tell(trial, state=TrialState.PRUNED)
+                continue
+            trial.set_user_attr("spec", candidate.spec.to_json(indent=None))
+            self._candidates[trial.number] = candidate
+            self._trials[trial.number] = trial
+            return Proposal(candidate=candidate, ordered=True, key=trial.number)
+        return None
+
+    def report(self, proposal: Proposal, record: EvalRecord, step: int) -> bool:
+        """Report each task's score; ask the pruner whether to stop."""
+        if self.multi_objective:
+            return False
+        trial = self._trials[proposal.key]
+        if self._wilcoxon:
+            # Wilcoxon pairs trials by instance, so the step is the task's position.
+            trial.report(record.score, step=self._step.get(record.task_id, step))
+        else:
+            scores = self._scores.setdefault(proposal.key, [])
+            scores.append(record.score)
+            trial.report(sum(scores) / len(scores), step=len(scores))
+        return trial.should_prune()
+
+    def tell(self, outcome: Outcome) -> None:
+        """Finish the trial: its values, or pruned, or failed when the budget cut it short."""
+        number = outcome.proposal.key
+        trial = self._trials.pop(number)
+        self._scores.pop(number, None)
+        stats = outcome.stats
+        trial.set_user_attr("cost_per_task", stats.cost_per_task)
+        trial.set_user_attr("n_tasks", stats.n_tasks)
+        ceiling = self.context.objective.max_cost_per_task
+        if ceiling is not None:
+            # Optuna's samplers read constraints off the trial (<= 0 is feasible).
+            trial.set_constraint("cost_per_task", stats.cost_per_task - ceiling)
+        if outcome.pruned:
+            self.study.tell(trial, state=TrialState.PRUNED)
+        elif not stats.complete:
+            self.study.tell(trial, state=TrialState.FAIL)
+        elif self.multi_objective:
+            self.study.tell(trial, [stats.mean, stats.cost_per_task])
+        else:
+            value = self.context.objective.value(stats.mean, stats.cost_per_task)
+            self.study.tell(trial, stats.mean if math.isinf(value) else value)
+
+    # --- results ----------------------------------------------------------------------
+
+    def _candidate(self, trial: FrozenTrial) -> Candidate | None:
+        found = self._candidates.get(trial.number)
+        if found is not None:
+            return found
+        spec = trial.user_attrs.get("spec")
+        if spec is None:
+            return None
+        return Candidate(spec=WorkflowSpec.from_json(spec), origin=self.name)
+
+    def front(self) -> list[str] | None:
+        """Hashes of the study's Pareto front (``study.best_trials``) when multi-objective."""
+        if not self.multi_objective:
+            return None
+        try:
+            best = self.study.best_trials
+        except ValueError:
+            return None
+        return [t.user_attrs["hash"] for t in best if "hash" in t.user_attrs]
+
+    def handover(self, k: int = 5) -> Handover:
+        """The ``k`` best complete trials' candidates."""
+        complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        ranked = sorted(complete, key=lambda t: t.values[0], reverse=True)
+        unique: dict[str, Candidate] = {}
+        for trial in ranked:
+            candidate = self._candidate(trial)
+            if candidate is not None:
+                unique.setdefault(candidate.hash, candidate)
+        return Handover(candidates=list(unique.values())[:k])
+
+    def describe(self) -> dict[str, Any]:
+        """Settings."""
+        return {
+            "strategy": self.name,
+            "sampler": str(self.sampler_spec),
+            "pruner": str(self.pruner_spec),
+            "n_trials": self.n_trials,
+            "multi_objective": self.multi_objective,
+        }

@@ -1,0 +1,77 @@
+"""The strategy registry: built-in and users' strategies by name; ``"a+b"`` makes a pipeline."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from search.strategies.bandit import BanditStrategy
+from search.strategies.base import SearchStrategy
+from search.strategies.boad import BOADStrategy
+from search.strategies.knapsack import KnapsackStrategy
+from search.strategies.mcts import MCTSStrategy
+from search.strategies.optuna import OptunaStrategy
+from search.strategies.pipeline import Pipeline
+from search.strategies.simple import GridStrategy, RandomStrategy
+
+__all__ = ["register_strategy", "get_strategy", "list_strategies"]
+
+_FACTORIES: dict[str, Callable[..., SearchStrategy]] = {
+    "random": RandomStrategy,
+    "grid": GridStrategy,
+    "tpe": lambda **kw: OptunaStrategy(sampler="tpe", **kw),
+    "nsga2": lambda **kw: OptunaStrategy(sampler="nsga2", **{"multi_objective": True, **kw}),
+    "gp": lambda **kw: OptunaStrategy(sampler="gp", **{"multi_objective": True, **kw}),
+    "bandit": lambda **kw: BanditStrategy(policy="ucb", **kw),
+    "ucb": lambda **kw: BanditStrategy(policy="ucb", **kw),
+    "thompson": lambda **kw: BanditStrategy(policy="thompson", **kw),
+    "knapsack": KnapsackStrategy,
+    "boad": BOADStrategy,
+    "mcts": MCTSStrategy,
+    "aflow": lambda **kw: MCTSStrategy(**{"selection": "aflow", **kw}),
+}
+_LOCK = threading.Lock()
+
+
+def register_strategy(name: str, factory: Callable[..., SearchStrategy]) -> None:
+    """Make a strategy available by name (to ``create_search`` and the CLI)."""
+    if "+" in name:
+        raise ValueError("'+' joins pipeline stages; it cannot be part of a name")
+    with _LOCK:
+        _FACTORIES[name] = factory
+
+
+def list_strategies() -> list[str]:
+    """Registered strategy names; join them with ``+`` for a pipeline."""
+    return sorted(_FACTORIES)
+
+
+def get_strategy(name: str, **options: Any) -> SearchStrategy:
+    """A strategy by name; ``"a+b"`` chains stages into a :class:`Pipeline`.
+
+    Options go to the strategy; for a pipeline, prefix each with its stage's
+    name, e.g. ``tpe__n_trials=20``.
+
+    Raises:
+        ValueError: An unknown name, or an option that names no stage.
+    """
+    stages = name.split("+")
+    unknown = [stage for stage in stages if stage not in _FACTORIES]
+    if unknown:
+        raise ValueError(
+            f"unknown strategy {unknown[0]!r}; known: {', '.join(list_strategies())}"
+            " (join names with '+' for a pipeline)"
+        )
+    if len(stages) == 1:
+        return _FACTORIES[name](**options)
+    per_stage: dict[str, dict[str, Any]] = {stage: {} for stage in stages}
+    keep = options.pop("keep", 5)
+    for key, value in options.items():
+        stage, sep, option = key.partition("__")
+        if not sep or stage not in per_stage:
+            raise ValueError(
+                f"option {key!r} names no stage; in a pipeline write <stage>__<option>"
+            )
+        per_stage[stage][option] = value
+    return Pipeline(*(_FACTORIES[stage](**per_stage[stage]) for stage in stages), keep=keep)
