@@ -7,10 +7,10 @@ from contextlib import aclosing
 import pytest
 
 from orchestrator import Agent, Workflow, WorkflowSpec
-from search.store import Store
 from orchestrator.errors import MissingIntegrationError
 from orchestrator.testing import CountingSimChatModel, FaultyChatModel, SlowChatModel
 from search.evaluation import Budget, BudgetLedger, Dataset, Evaluator, bundled_dataset
+from search.store import Store
 
 ANSWER = '{"answer": "42", "confidence": 0.9}'
 

@@ -14,10 +14,9 @@ from langchain_core.outputs import ChatGeneration, Generation
 from langchain_tests.integration_tests.cache import AsyncCacheTestSuite, SyncCacheTestSuite
 
 from orchestrator import Workflow, deploy
-from search.evaluation.stats import summarize
-from search.store import EvalKey, EvalRecord, LLMCallCache, Store
 from orchestrator.trace import NodeTrace, Usage
-from search.store import get_store
+from search.evaluation.stats import summarize
+from search.store import EvalKey, EvalRecord, LLMCallCache, Store, get_store
 
 QUESTION = "Ava has 12 apples. Ava buys 5 more apples. How many apples does Ava have now?"
 

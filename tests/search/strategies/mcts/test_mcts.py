@@ -8,8 +8,8 @@ import pytest
 from orchestrator.testing import ScriptedChatModel
 from search.evaluation.budget import BudgetLedger
 from search.evaluation.datasets import bundled_dataset
-from search.objective import Objective
 from search.evaluation.stats import ScoreSummary
+from search.objective import Objective
 from search.results import CandidateStats
 from search.runner import create_search
 from search.space import SearchSpace
@@ -57,9 +57,7 @@ def outcome(proposal, mean, *, cost=0.0, n_tasks=None, pruned=False):
     stats = CandidateStats(
         workflow=candidate.hash,
         label=candidate.label,
-        score=ScoreSummary(
-            n=n, n_tasks=n, mean=mean, ci_low=0.0, ci_high=1.0, cost_per_task=cost
-        ),
+        score=ScoreSummary(n=n, n_tasks=n, mean=mean, ci_low=0.0, ci_high=1.0, cost_per_task=cost),
         complete=n >= len(TASKS),
         value=mean,
     )
