@@ -46,6 +46,7 @@ import optuna
 from search import Evaluator, bundled_dataset
 from search.objective import Objective
 from search.runner import Search, create_search
+from search.settings import SearchSettings
 from search.space import SearchSpace
 from search.strategies import Outcome, SearchStrategy, get_strategy
 
@@ -239,15 +240,17 @@ def run_strategy(
         name=f"{setting.name}-{seed}-{time.time_ns()}",
         objective=setting.objective,
         seed=seed,
-        split_seed=0,
-        test_size=args.test_size,
-        max_evaluations=int(truth.evaluations * args.cap),
+        settings=SearchSettings(
+            split_seed=0,
+            test_size=args.test_size,
+            max_evaluations=int(truth.evaluations * args.cap),
+            parallel=1,
+            isolated=True,  # the store holds the whole table; judge only on what was asked for
+        ),
         callbacks=[track],
-        parallel=1,
         # Counts as a sequential run would pay them: a concurrent one also pays for the
         # evaluations in flight when a candidate is stopped early.
         max_concurrency=1,
-        isolated=True,  # the store holds the whole table; judge only on what was asked for
     )
     result = asyncio.run(search.arun())
     if result.best is not None:  # the end state, after the runner completed finalists
@@ -315,8 +318,7 @@ def main() -> None:
             strategy="random",
             store=args.store,
             objective=setting.objective,
-            split_seed=0,
-            test_size=args.test_size,
+            settings=SearchSettings(split_seed=0, test_size=args.test_size),
         )
         t0 = time.perf_counter()
         truth = truths[setting.name] = exhaustive(setting, probe)

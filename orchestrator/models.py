@@ -29,6 +29,7 @@ __all__ = [
     "check_model_ref",
     "resolve_model",
     "model_ref",
+    "model_fingerprint",
     "with_settings",
 ]
 
@@ -245,3 +246,22 @@ def with_settings(model: BaseChatModel, **settings: Any) -> BaseChatModel:
     if not update or all(getattr(model, k) == v for k, v in update.items()):
         return model
     return model.model_copy(update=update)
+
+
+def model_fingerprint(model: str | BaseChatModel) -> str:
+    """What identifies a model's behaviour, for keys that must change when it changes.
+
+    LangChain's own llm string (class and identifying parameters), plus the
+    provider's ``fingerprint()`` when the model class defines one, as the
+    simulated models do with their profile's parameters.
+
+    Raises:
+        UnknownModelError: A reference names no known provider or profile.
+        MissingIntegrationError: The provider's package is not installed.
+    """
+    instance = resolve_model(model) if isinstance(model, str) else model
+    parts = [instance._get_llm_string()]
+    fingerprint = getattr(instance, "fingerprint", None)
+    if callable(fingerprint):
+        parts.append(str(fingerprint()))
+    return "|".join(parts)

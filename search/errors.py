@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orchestrator.errors import RolegraphError
 
-__all__ = ["SearchError", "StoreError"]
+__all__ = ["SearchError", "StoreError", "SettingsError"]
 
 
 class SearchError(RolegraphError, ValueError):
@@ -21,3 +21,7 @@ class StoreError(RolegraphError):
     def __init__(self, message: str, *, path: str) -> None:
         super().__init__(message)
         self.path = path
+
+
+class SettingsError(SearchError):
+    """A setting is out of range or of the wrong type; the message names it."""

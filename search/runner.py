@@ -19,9 +19,11 @@ from search.evaluation.budget import Budget, BudgetLedger, Spend
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.evaluator import Evaluator
 from search.evaluation.metrics import Metric
+from search.evaluation.settings import EvalSettings
 from search.evaluation.stats import ScoreSummary
 from search.objective import Objective
 from search.results import CandidateStats, SearchResult, TestReport, pareto_front
+from search.settings import SearchSettings
 from search.space import Candidate, SearchSpace
 from search.store import Store, get_store
 from search.strategies.base import Outcome, Proposal, SearchContext, SearchStrategy
@@ -72,16 +74,12 @@ class Search:
         budget: Budget | None,
         name: str,
         objective: Objective,
-        test_size: float,
-        test_share: float,
         seed: int,
-        split_seed: int,
-        parallel: int,
-        max_evaluations: int | None,
-        finalists: int,
-        evaluator_options: Mapping[str, Any],
+        settings: SearchSettings,
+        evaluation: EvalSettings,
+        models: Mapping[str, BaseChatModel] | None = None,
+        prices: PriceTable | None = None,
         callbacks: Sequence[Callable[[Search, Outcome], None]] = (),
-        isolated: bool = False,
     ) -> None:
         """Prefer :func:`create_search`, which checks the arguments."""
         self.space = space
@@ -92,25 +90,33 @@ class Search:
         self.name = name
         self.objective = objective
         self.seed = seed
-        self.parallel = parallel
-        self.max_evaluations = max_evaluations
-        self.finalists = finalists
+        self.settings = settings
+        self.parallel = settings.parallel
+        self.max_evaluations = settings.max_evaluations
+        self.finalists = settings.finalists
+        self.isolated = settings.isolated
         self.callbacks = list(callbacks)
-        self.isolated = isolated
+        split_seed = seed if settings.split_seed is None else settings.split_seed
         splits = dataset.split(
-            train=1.0 - test_size, validation=0.0, test=test_size, seed=split_seed
+            train=1.0 - settings.test_size,
+            validation=0.0,
+            test=settings.test_size,
+            seed=split_seed,
         )
         self.search_tasks: tuple[Task, ...] = splits.train.tasks
         self.test_tasks: tuple[Task, ...] = splits.test.tasks
-        search_budget, test_budget = _split_budget(budget, test_share)
+        search_budget, test_budget = _split_budget(budget, settings.test_share)
         self.ledger = BudgetLedger(search_budget)
         self.test_ledger = BudgetLedger(test_budget)
-        options = dict(evaluator_options)
-        self.evaluator = Evaluator(
-            splits.train, metric, store=store, budget=self.ledger, **options
-        )
+        common: dict[str, Any] = {
+            "store": store,
+            "settings": evaluation,
+            "models": models,
+            "prices": prices,
+        }
+        self.evaluator = Evaluator(splits.train, metric, budget=self.ledger, **common)
         self.test_evaluator = Evaluator(
-            splits.test, metric, store=store, budget=self.test_ledger, allow_test=True, **options
+            splits.test, metric, budget=self.test_ledger, allow_test=True, **common
         )
         self.evaluations = 0
         self._seen: dict[str, Candidate] = {}
@@ -411,26 +417,19 @@ def create_search(
     metric: Metric | str | Callable[..., Any] = "numeric",
     strategy: SearchStrategy | str = "tpe",
     budget: Budget | Mapping[str, Any] | None = None,
+    objective: Objective | None = None,
     store: Store | str | Path | None = "rolegraph.db",
     name: str | None = None,
     load_if_exists: bool = True,
-    objective: Objective | None = None,
-    test_size: float = 0.3,
-    test_share: float = 0.2,
     seed: int = 0,
-    split_seed: int | None = None,
-    parallel: int = 4,
+    settings: SearchSettings | None = None,
+    evaluation: EvalSettings | None = None,
     max_evaluations: int | None = None,
-    finalists: int = 3,
-    max_concurrency: int = 16,
-    call_timeout: float | None = 60.0,
-    max_retries: int = 3,
-    repetitions: int = 1,
+    max_concurrency: int | None = None,
+    test_size: float | None = None,
     models: Mapping[str, BaseChatModel] | None = None,
     prices: PriceTable | None = None,
-    show_progress: bool = False,
     callbacks: Sequence[Callable[[Search, Outcome], None]] = (),
-    isolated: bool = False,
     **strategy_options: Any,
 ) -> Search:
     """Set up a topology search. Nothing is evaluated until :meth:`Search.run`.
@@ -442,45 +441,37 @@ def create_search(
         strategy: A strategy object, or a name (``"tpe"``, ``"nsga2"``, ``"random"``,
             ``"grid"``, ``"bandit"``, ...); ``strategy_options`` configure it.
         budget: Hard limits on dollars, tokens, calls and evaluations (cache misses only).
+        objective: What "best" means; default: highest accuracy, ties to the cheaper.
         store: Where evaluations, the LLM-call cache and the search live.
         name: Search name; the same name resumes the same search.
         load_if_exists: Resume a search of that name instead of failing.
-        objective: What "best" means; default: highest accuracy, ties to the cheaper.
-        test_size: Share of the dataset held out for the final test, never searched.
-        test_share: Share of each budget limit kept for the held-out test.
         seed: Seed of the strategy's randomness (and of the split, by default).
-        split_seed: Seed of the search/test split, when it should not follow ``seed``.
-        parallel: Proposals evaluated at once.
-        max_evaluations: Stop after asking for this many workflow x task evaluations,
-            cached or not.
-        finalists: Partly-evaluated candidates to complete at the end, if promising.
-        max_concurrency: Workflow runs at once across all proposals.
-        call_timeout: Seconds per model call.
-        max_retries: Retries of transient model failures.
-        repetitions: Seeds per task for workflows that sample.
+        settings: How the search splits data and spends evaluations
+            (:class:`~search.settings.SearchSettings`: test split, parallel proposals,
+            finalists, isolation, ...).
+        evaluation: How evaluations run (:class:`~search.evaluation.settings.EvalSettings`:
+            concurrency, timeouts, retries, repetitions, ...).
+        max_evaluations: Shortcut for ``settings.max_evaluations``.
+        max_concurrency: Shortcut for ``evaluation.max_concurrency``.
+        test_size: Shortcut for ``settings.test_size``.
         models: Model instances for references in specs.
         prices: Price table for cost accounting.
-        show_progress: Show the evaluator's progress bars.
         callbacks: Called with the search and each outcome, after the strategy sees it.
-        isolated: Judge candidates only on the evaluations this search asked for, not on
-            results other searches left in the store (those are still served free).
-            For comparing strategies fairly on one store.
         **strategy_options: Passed to the named strategy.
 
     Raises:
-        SearchError: A bad budget, split, name clash or strategy.
+        SearchError: A bad budget, dataset, name clash or strategy.
+        SettingsError: A setting out of range.
         SpaceError: A bad search space.
     """
     from search.strategies import get_strategy
 
-    if not 0.0 < test_size < 1.0:
-        raise SearchError(f"test_size must be between 0 and 1, got {test_size}")
-    if not 0.0 <= test_share < 1.0:
-        raise SearchError(f"test_share must be in [0, 1), got {test_share}")
-    if parallel < 1:
-        raise SearchError("parallel must be at least 1")
-    if max_evaluations is not None and max_evaluations < 1:
-        raise SearchError("max_evaluations must be at least 1")
+    search_settings = (settings or SearchSettings()).replace(
+        **_given(max_evaluations=max_evaluations, test_size=test_size)
+    )
+    eval_settings = (evaluation or EvalSettings()).replace(
+        **_given(max_concurrency=max_concurrency)
+    )
     resolved_space = space if isinstance(space, SearchSpace) else SearchSpace(**space)
     data = load_dataset(dataset)
     if len(data) < 4:
@@ -494,10 +485,11 @@ def create_search(
         resolved_budget = None
     if resolved_budget is not None and any(v == 0 for v in resolved_budget.model_dump().values()):
         raise SearchError(f"a budget limit of 0 allows nothing to run: {resolved_budget}")
-    chosen = get_strategy(strategy, **strategy_options) if isinstance(strategy, str) else strategy
     if strategy_options and not isinstance(strategy, str):
         raise SearchError("strategy options apply to a strategy given by name only")
+    chosen = get_strategy(strategy, **strategy_options) if isinstance(strategy, str) else strategy
     resolved_store = get_store(store)
+    split_seed = search_settings.split_seed
     search_name = name or (
         f"{chosen.name}-{data.name}-"
         f"{_digest(resolved_space.model_dump(mode='json'), data.fingerprint, seed, split_seed)}"
@@ -516,22 +508,14 @@ def create_search(
         budget=resolved_budget,
         name=search_name,
         objective=objective or Objective(),
-        test_size=test_size,
-        test_share=test_share,
         seed=seed,
-        split_seed=seed if split_seed is None else split_seed,
-        parallel=parallel,
-        max_evaluations=max_evaluations,
-        finalists=finalists,
-        evaluator_options={
-            "max_concurrency": max_concurrency,
-            "call_timeout": call_timeout,
-            "max_retries": max_retries,
-            "repetitions": repetitions,
-            "models": models,
-            "prices": prices or resolved_space.pool.prices(),
-            "show_progress": show_progress,
-        },
+        settings=search_settings,
+        evaluation=eval_settings,
+        models=models,
+        prices=prices or resolved_space.pool.prices(),
         callbacks=callbacks,
-        isolated=isolated,
     )
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}

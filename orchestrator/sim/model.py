@@ -104,6 +104,11 @@ class SimChatModel(BaseChatModel):
         """The profile this model simulates."""
         return get_profile(self.model)
 
+    def fingerprint(self) -> str:
+        """Digest of the simulated profile: a recalibrated profile is a different model."""
+        payload = self.sim_profile.model_dump_json()
+        return hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
+
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
             ls_provider="sim",

@@ -32,16 +32,16 @@ from typing import Any, NamedTuple, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import RetryPolicy
 from pydantic import ConfigDict, Field
+from typing_extensions import Unpack
 
 from orchestrator.deploy import DeployedWorkflow, deploy
 from orchestrator.errors import BudgetExhaustedError
+from orchestrator.models import model_fingerprint
 from orchestrator.perf import tuned_gc
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import get_role
 from orchestrator.runtime import CONTEXT_KEY, CallLedger, RunContext, is_transient
-from orchestrator.sim.profiles import get_profile
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import RunResult, Usage
 from search.evaluation.budget import (
@@ -55,6 +55,7 @@ from search.evaluation.budget import (
 )
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.metrics import Metric, get_metric
+from search.evaluation.settings import EvalOptions, EvalSettings, settings_from
 from search.evaluation.stats import (
     PairedComparison,
     Scored,
@@ -338,37 +339,19 @@ class Evaluator:
             ``"exact"``, ``"f1"``) or a function ``fn(prediction, answer) -> [0, 1]``.
         store: A :class:`~search.store.Store`, a path or ``sqlite:///`` URL;
             ``None`` keeps results in memory for this evaluator's lifetime.
-        cache_calls: Route model calls through the store's LLM-call cache.
-        max_concurrency: Most evaluations running at once, over every stream
-            of this evaluator.
-        call_timeout: Seconds allowed per model call; a call that hangs longer
-            fails with a timeout and is retried.
-        max_retries: Retries of a node after a transient failure (rate limit,
-            timeout, 5xx), with exponential backoff and jitter.
-        backoff: Seconds before the first retry; doubles each time.
-        max_backoff: Longest wait between retries.
-        jitter: Add LangGraph's random delay (up to a second) to each retry, so
-            clients that failed together do not retry together.
-        max_errors: Stop starting evaluations once this many have failed.
-        failure_score: Score given to a failed evaluation.
         budget: A :class:`~search.evaluation.budget.Budget`, or a shared
             :class:`~search.evaluation.budget.BudgetLedger`; ``None`` is unlimited.
-        repetitions: Seeds per task for workflows that sample (an agent with
-            temperature > 0); deterministic workflows run once per task.
-        seed: First seed; repetitions use ``seed, seed + 1, ...``.
+        settings: How evaluations run (:class:`~search.evaluation.settings.EvalSettings`:
+            concurrency, timeouts, retries, repetitions, ...).
         models: Chat model instances to use for model references in specs.
         prices: Price table for cost accounting.
-        record_prompts: Keep prompts in stored traces (the LLM-call cache has
-            them anyway).
-        show_progress: Show a progress bar (on stderr).
-        confidence: Coverage of the reported confidence intervals.
         allow_test: Allow evaluating a test split, which is reserved for final numbers.
-        tune_gc: Run the garbage collector less often while evaluating
-            (:func:`orchestrator.perf.tuned_gc`); it is restored afterwards.
+        **options: Any field of ``EvalSettings`` or its ``RetrySettings`` as a plain
+            keyword, e.g. ``max_concurrency=32, call_timeout=None, max_retries=5``.
 
     Raises:
-        ValueError: The dataset is a test split and ``allow_test`` is false, or
-            a setting is out of range.
+        SettingsError: A setting is out of range or unknown.
+        ValueError: The dataset is a test split and ``allow_test`` is false.
     """
 
     def __init__(
@@ -377,35 +360,15 @@ class Evaluator:
         metric: Metric | str | Callable[..., Any] = "exact",
         *,
         store: Store | str | Path | None = None,
-        cache_calls: bool = True,
-        max_concurrency: int = 16,
-        call_timeout: float | None = 60.0,
-        max_retries: int = 3,
-        backoff: float = 0.5,
-        max_backoff: float = 30.0,
-        jitter: bool = True,
-        max_errors: int | None = None,
-        failure_score: float = 0.0,
         budget: Budget | BudgetLedger | None = None,
-        repetitions: int = 1,
-        seed: int = 0,
+        settings: EvalSettings | None = None,
         models: Mapping[str, BaseChatModel] | None = None,
         prices: PriceTable | None = None,
-        record_prompts: bool = False,
-        show_progress: bool = False,
-        confidence: float = 0.95,
         allow_test: bool = False,
-        tune_gc: bool = True,
+        **options: Unpack[EvalOptions],
     ) -> None:
         """Configure the evaluator; nothing runs yet."""
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        if repetitions < 1:
-            raise ValueError("repetitions must be at least 1")
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        if not 0.0 <= failure_score <= 1.0:
-            raise ValueError("failure_score must lie in [0, 1]")
+        self.settings = settings_from(settings, **options)
         self.dataset = load_dataset(dataset)
         if self.dataset.partition == "test" and not allow_test:
             raise ValueError(
@@ -414,28 +377,22 @@ class Evaluator:
             )
         self.metric = get_metric(metric)
         self.store = get_store(store)
-        self.cache = self.store.llm_cache() if cache_calls else None
-        self.max_concurrency = max_concurrency
-        self.call_timeout = call_timeout
-        self.retry = RetryPolicy(
-            initial_interval=backoff,
-            backoff_factor=2.0,
-            max_interval=max_backoff,
-            max_attempts=max_retries + 1,
-            jitter=jitter,
-            retry_on=is_transient,
-        )
-        self.max_errors = max_errors
-        self.failure_score = failure_score
+        config = self.settings
+        self.cache = self.store.llm_cache() if config.cache_calls else None
+        self.max_concurrency = config.max_concurrency
+        self.call_timeout = config.call_timeout
+        self.retry = config.retry.policy()
+        self.max_errors = config.max_errors
+        self.failure_score = config.failure_score
         self.ledger = get_ledger(budget) or BudgetLedger()
-        self.repetitions = repetitions
-        self.seed = seed
+        self.repetitions = config.repetitions
+        self.seed = config.seed
         self.models = dict(models or {})
         self.prices = prices
-        self.record_prompts = record_prompts
-        self.show_progress = show_progress
-        self.confidence = confidence
-        self.tune_gc = tune_gc
+        self.record_prompts = config.record_prompts
+        self.show_progress = config.show_progress
+        self.confidence = config.confidence
+        self.tune_gc = config.tune_gc
         self._deployed: dict[str, DeployedWorkflow] = {}
         self._configs: dict[str, str] = {}
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
@@ -460,22 +417,19 @@ class Evaluator:
         """Digest of what, besides the spec and the task, changes a result.
 
         It covers the fingerprints of the roles the spec uses (their prompt
-        templates and output contracts), the identity of its models (a
-        simulated profile's parameters, an injected instance's settings), and
-        the metric's name. Retries, timeouts and concurrency are left out: they
+        templates and output contracts), each model's fingerprint
+        (:func:`orchestrator.models.model_fingerprint`: its settings, and what
+        its provider says identifies it, e.g. a simulated profile), and the
+        metric's name. Retries, timeouts and concurrency are left out: they
         change whether a run fails, not what a successful run answers.
         """
         cached = self._configs.get(spec.hash)
         if cached is not None:
             return cached
-        models: dict[str, str] = {}
-        for ref in sorted({a.model for a in spec.agents if a.model is not None}):
-            parts = []
-            if ref in self.models:
-                parts.append(self.models[ref]._get_llm_string())
-            if ref.startswith("sim:") and "@" not in ref:
-                parts.append(get_profile(ref[4:]).model_dump_json())
-            models[ref] = "|".join(parts)
+        models = {
+            ref: model_fingerprint(self.models.get(ref, ref))
+            for ref in sorted({a.model for a in spec.agents if a.model is not None})
+        }
         payload = {
             "roles": {r: get_role(r).fingerprint for r in sorted({a.role for a in spec.agents})},
             "models": models,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from search.errors import SearchError
 from search.strategies.bandit import BanditStrategy
 from search.strategies.base import SearchStrategy
 from search.strategies.boad import BOADStrategy
@@ -37,7 +39,7 @@ _LOCK = threading.Lock()
 def register_strategy(name: str, factory: Callable[..., SearchStrategy]) -> None:
     """Make a strategy available by name (to ``create_search`` and the CLI)."""
     if "+" in name:
-        raise ValueError("'+' joins pipeline stages; it cannot be part of a name")
+        raise SearchError("'+' joins pipeline stages; it cannot be part of a name")
     with _LOCK:
         _FACTORIES[name] = factory
 
@@ -47,6 +49,20 @@ def list_strategies() -> list[str]:
     return sorted(_FACTORIES)
 
 
+def _build(stage: str, options: dict[str, Any]) -> SearchStrategy:
+    try:
+        return _FACTORIES[stage](**options)
+    except TypeError as exc:
+        match = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+        if match is None:
+            raise
+        raise SearchError(
+            f"strategy {stage!r} does not take {match.group(1)!r}; see its class's arguments"
+        ) from None
+    except ValueError as exc:
+        raise SearchError(f"strategy {stage!r}: {exc}") from None
+
+
 def get_strategy(name: str, **options: Any) -> SearchStrategy:
     """A strategy by name; ``"a+b"`` chains stages into a :class:`Pipeline`.
 
@@ -54,24 +70,25 @@ def get_strategy(name: str, **options: Any) -> SearchStrategy:
     name, e.g. ``tpe__n_trials=20``.
 
     Raises:
-        ValueError: An unknown name, or an option that names no stage.
+        SearchError: An unknown name, an option it does not take or a bad value,
+            or an option that names no stage.
     """
     stages = name.split("+")
     unknown = [stage for stage in stages if stage not in _FACTORIES]
     if unknown:
-        raise ValueError(
+        raise SearchError(
             f"unknown strategy {unknown[0]!r}; known: {', '.join(list_strategies())}"
             " (join names with '+' for a pipeline)"
         )
     if len(stages) == 1:
-        return _FACTORIES[name](**options)
+        return _build(name, options)
     per_stage: dict[str, dict[str, Any]] = {stage: {} for stage in stages}
     keep = options.pop("keep", 5)
     for key, value in options.items():
         stage, sep, option = key.partition("__")
         if not sep or stage not in per_stage:
-            raise ValueError(
+            raise SearchError(
                 f"option {key!r} names no stage; in a pipeline write <stage>__<option>"
             )
         per_stage[stage][option] = value
-    return Pipeline(*(_FACTORIES[stage](**per_stage[stage]) for stage in stages), keep=keep)
+    return Pipeline(*(_build(stage, per_stage[stage]) for stage in stages), keep=keep)

@@ -8,9 +8,11 @@ import pytest
 
 from orchestrator import deploy
 from search import Budget
+from search.errors import SettingsError
 from search.objective import Objective
 from search.results import SearchResult
 from search.runner import SearchError, create_search
+from search.settings import SearchSettings
 from search.space import SearchSpace
 from search.store import Store
 from search.strategies import (
@@ -105,7 +107,9 @@ def test_results_are_saved_exported_and_deployable(tmp_path):
 
 
 def test_a_budget_stops_the_search(tmp_path):
-    result = run(tmp_path, "grid", budget=Budget(evaluations=30), test_share=0.2)
+    result = run(
+        tmp_path, "grid", budget=Budget(evaluations=30), settings=SearchSettings(test_share=0.2)
+    )
     assert result.stop_reason.startswith("budget")
     assert result.spend.evaluations <= 30
 
@@ -136,7 +140,7 @@ def test_an_isolated_search_judges_only_what_it_asked_for(tmp_path):
     def fresh(isolated: bool):
         return create_search(
             space=small_space(), dataset=DATA, strategy="grid", store=store, seed=1,
-            name=f"probe-{isolated}", isolated=isolated,
+            name=f"probe-{isolated}", settings=SearchSettings(isolated=isolated),
         )  # fmt: skip
 
     assert fresh(False).stats(candidate).complete  # other searches' results count
@@ -215,9 +219,11 @@ def test_a_pipeline_hands_over_a_shortlist(tmp_path):
     [
         ({"budget": Budget(dollars=0)}, SearchError, "allows nothing"),
         ({"test_size": 1.5}, SearchError, "test_size"),
-        ({"parallel": 0}, SearchError, "parallel"),
-        ({"strategy": "simulated-annealing"}, ValueError, "unknown strategy"),
-        ({"strategy": "tpe+bandit", "n_trials": 3}, ValueError, "names no stage"),
+        ({"max_concurrency": 0}, SettingsError, "max_concurrency"),
+        ({"max_evaluations": True}, SettingsError, "max_evaluations"),
+        ({"strategy": "simulated-annealing"}, SearchError, "unknown strategy"),
+        ({"strategy": "tpe+bandit", "n_trials": 3}, SearchError, "names no stage"),
+        ({"strategy": "tpe", "parallel": 3}, SearchError, "does not take 'parallel'"),
         (
             {"dataset": [{"id": "a", "question": "1+1", "answer": "2"}]},
             SearchError,
@@ -252,3 +258,18 @@ def test_workers_share_one_study_in_postgresql(tmp_path):
         assert sum(1 for t in study.trials if not t.user_attrs.get("repeat")) == 4
     finally:
         optuna.delete_study(study_name=name, storage=url)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"parallel": 0}, "parallel"),
+        ({"finalists": -1}, "finalists"),
+        ({"test_share": 1.0}, "test_share"),
+        ({"max_evaluations": 0}, "max_evaluations"),
+        ({"bogus": 1}, "bogus"),
+    ],
+)
+def test_bad_settings_get_a_named_error(settings, message):
+    with pytest.raises(SettingsError, match=message):
+        SearchSettings(**settings)

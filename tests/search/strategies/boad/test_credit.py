@@ -10,6 +10,7 @@ from orchestrator.testing import FaultyChatModel
 from orchestrator.trace import NodeTrace
 from search.objective import Objective
 from search.runner import create_search
+from search.settings import SearchSettings
 from search.space import SearchSpace
 from search.store import EvalRecord
 from search.strategies import BOADStrategy, KnapsackStrategy, get_strategy
@@ -202,7 +203,7 @@ def boad_search(tmp_path, pool, **options):
         dataset=DATA,
         strategy=strategy,
         store=tmp_path / "rg.db",
-        finalists=0,
+        settings=SearchSettings(finalists=0),
         seed=2,
     )
     return strategy, search.run()
@@ -232,7 +233,11 @@ def test_the_team_topology_follows_the_space(tmp_path):
     space = SearchSpace(topologies=["single", "best_of_n"], pool=POOL)
     boad = BOADStrategy(iterations=2, batch=3, final=False)
     create_search(
-        space=space, dataset=DATA, strategy=boad, store=tmp_path / "b.db", finalists=0
+        space=space,
+        dataset=DATA,
+        strategy=boad,
+        store=tmp_path / "b.db",
+        settings=SearchSettings(finalists=0),
     ).run()
     assert boad.topology == "best_of_n"
     team = boad.build_team(["sim:lynx-small", "sim:atlas-nano", "sim:orca-small"])
@@ -261,7 +266,7 @@ def test_knapsack_then_boad_credits_only_admitted_components(tmp_path):
         strategy=strategy,
         store=tmp_path / "rg.db",
         objective=Objective(max_cost_per_task=0.001),
-        finalists=0,
+        settings=SearchSettings(finalists=0),
         seed=1,
     ).run()
     knapsack, boad = strategy.stages

@@ -11,6 +11,7 @@ from orchestrator import register_model
 from orchestrator.testing import FaultyChatModel, ScriptedChatModel
 from search.objective import Objective
 from search.runner import create_search
+from search.settings import SearchSettings
 from search.space import SearchSpace
 from search.store import EvalRecord, Store
 from search.strategies import KnapsackStrategy, OptunaStrategy, Pipeline, get_strategy
@@ -216,7 +217,7 @@ def compose(tmp_path, pool, **options):
         strategy=strategy,
         store=tmp_path / "rg.db",
         objective=Objective(max_cost_per_task=BUDGET),
-        finalists=0,
+        settings=SearchSettings(finalists=0),
         seed=1,
     )
     search.run()

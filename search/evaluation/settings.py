@@ -1,0 +1,181 @@
+"""How evaluations run: concurrency, timeouts, retries, repetitions; small frozen records.
+
+Like LangGraph's ``RetryPolicy``, each record groups settings that travel
+together and documents each field. Plain keyword arguments of
+:class:`~search.evaluation.Evaluator` and :func:`~search.create_search` cover the
+common cases and override the records' fields.
+
+Example:
+    >>> EvalSettings(max_concurrency=32).retry.max_retries
+    3
+    >>> EvalSettings(call_timeout=0)
+    Traceback (most recent call last):
+    ...
+    search.errors.SettingsError: call_timeout: Input should be greater than 0 (got 0)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self, TypedDict
+
+from langgraph.types import RetryPolicy
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from orchestrator.runtime import is_transient
+from search.errors import SettingsError
+
+__all__ = [
+    "Settings",
+    "RetrySettings",
+    "EvalSettings",
+    "EvalOptions",
+    "settings_from",
+]
+
+
+def _problems(cls: type[BaseModel], exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or cls.__name__
+        message = error["msg"]
+        if message.startswith("Value error, "):  # a nested record's own message
+            problems.append(f"{where}.{message.removeprefix('Value error, ')}")
+        else:
+            got = f" (got {error['input']!r})" if error["loc"] else ""
+            problems.append(f"{where}: {message}{got}")
+    return "; ".join(problems)
+
+
+class Settings(BaseModel):
+    """Base of the settings records: frozen, strict, and named errors for bad values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    def __init__(self, **data: Any) -> None:
+        """Validate; a bad value raises :class:`SettingsError` naming the setting."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise SettingsError(_problems(type(self), exc)) from None
+
+    def replace(self, **overrides: Any) -> Self:
+        """A copy with the given fields changed, validated again."""
+        if not overrides:
+            return self
+        return type(self)(**{**self.model_dump(), **overrides})
+
+
+class RetrySettings(Settings):
+    """Retries of a node after a transient failure (rate limit, timeout, 5xx)."""
+
+    max_retries: int = Field(default=3, ge=0, le=20, description="Retries after the first try.")
+    backoff: float = Field(
+        default=0.5, gt=0, le=600, description="Seconds before the first retry; doubles each time."
+    )
+    max_backoff: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest wait between retries."
+    )
+    jitter: bool = Field(
+        default=True,
+        description="Add a random delay to each wait, so clients that failed together do not "
+        "retry together.",
+    )
+
+    def policy(self) -> RetryPolicy:
+        """The LangGraph node retry policy these settings describe."""
+        return RetryPolicy(
+            initial_interval=self.backoff,
+            backoff_factor=2.0,
+            max_interval=self.max_backoff,
+            max_attempts=self.max_retries + 1,
+            jitter=self.jitter,
+            retry_on=is_transient,
+        )
+
+
+class EvalSettings(Settings):
+    """How an evaluator runs workflows on tasks."""
+
+    max_concurrency: int = Field(
+        default=16, ge=1, le=100_000, description="Most evaluations running at once."
+    )
+    call_timeout: float | None = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="Seconds allowed per model call; a call that hangs longer fails with a "
+        "timeout and is retried. None waits forever.",
+    )
+    repetitions: int = Field(
+        default=1,
+        ge=1,
+        le=10_000,
+        description="Seeds per task for workflows that sample (an agent with temperature > 0).",
+    )
+    seed: int = Field(default=0, ge=0, description="First seed; repetitions count up from it.")
+    max_errors: int | None = Field(
+        default=None, ge=1, description="Stop starting evaluations once this many have failed."
+    )
+    failure_score: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Score given to a failed evaluation."
+    )
+    confidence: float = Field(
+        default=0.95, gt=0.0, lt=1.0, description="Coverage of the reported intervals."
+    )
+    record_prompts: bool = Field(
+        default=False,
+        description="Keep prompts in stored traces (the LLM-call cache has them anyway).",
+    )
+    cache_calls: bool = Field(
+        default=True, description="Route model calls through the store's LLM-call cache."
+    )
+    show_progress: bool = Field(default=False, description="Show a progress bar on stderr.")
+    tune_gc: bool = Field(
+        default=True,
+        description="Run the garbage collector less often while evaluating (restored after).",
+    )
+    retry: RetrySettings = Field(
+        default_factory=RetrySettings,
+        strict=False,  # a plain mapping (from a config file) is accepted and validated
+        description="Retries of transient failures.",
+    )
+
+
+class EvalOptions(TypedDict, total=False):
+    """Plain keyword overrides of :class:`EvalSettings` and :class:`RetrySettings` fields."""
+
+    max_concurrency: int
+    call_timeout: float | None
+    repetitions: int
+    seed: int
+    max_errors: int | None
+    failure_score: float
+    confidence: float
+    record_prompts: bool
+    cache_calls: bool
+    show_progress: bool
+    tune_gc: bool
+    max_retries: int
+    backoff: float
+    max_backoff: float
+    jitter: bool
+
+
+def settings_from(settings: EvalSettings | None, **overrides: Any) -> EvalSettings:
+    """``settings`` (or the defaults) with plain keyword overrides applied.
+
+    Overrides named after :class:`RetrySettings` fields go to ``retry``.
+
+    Raises:
+        SettingsError: An override is out of range or names no setting.
+    """
+    base = settings or EvalSettings()
+    retry_fields = set(RetrySettings.model_fields)
+    unknown = sorted(set(overrides) - retry_fields - set(EvalSettings.model_fields))
+    if unknown:
+        raise SettingsError(f"unknown evaluation settings {unknown}")
+    retry = base.retry.replace(**{k: v for k, v in overrides.items() if k in retry_fields})
+    rest = {k: v for k, v in overrides.items() if k not in retry_fields}
+    if retry is not base.retry:
+        rest["retry"] = retry
+    return base.replace(**rest)
