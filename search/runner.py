@@ -119,6 +119,7 @@ class Search:
             splits.test, metric, budget=self.test_ledger, allow_test=True, **common
         )
         self.evaluations = 0
+        self._held_evaluations = 0
         self._seen: dict[str, Candidate] = {}
         self._asked: dict[str, set[str]] = {}  # isolated: tasks each workflow was run on here
         self._pruned: set[str] = set()
@@ -169,24 +170,30 @@ class Search:
                 user_attrs={"label": candidate.label, "origin": candidate.origin},
             )
         tasks = list(proposal.tasks) if proposal.tasks is not None else list(self.search_tasks)
-        stream = self.evaluator.astream(candidate.spec, tasks=tasks, ordered=proposal.ordered)
+        tasks, held, capped = self._hold_evaluations(candidate, tasks)
         records = []
         pruned = False
-        async with stream:
-            async for record in stream:
-                records.append(record)
-                if pruned or not strategy:
-                    continue
-                if self.strategy.report(proposal, record, len(records) - 1):
-                    # Let the evaluations already running finish: they are paid for.
-                    pruned = True
-                    stream.stop("pruned")
-        self.evaluations += len(records)
+        stream = self.evaluator.astream(candidate.spec, tasks=tasks, ordered=proposal.ordered)
+        try:
+            async with stream:
+                async for record in stream:
+                    records.append(record)
+                    if pruned or not strategy:
+                        continue
+                    if self.strategy.report(proposal, record, len(records) - 1):
+                        # Let the evaluations already running finish: they are paid for.
+                        pruned = True
+                        stream.stop("pruned")
+        finally:
+            self._held_evaluations -= held
+            self.evaluations += len(records)
         if self.isolated:
             self._asked.setdefault(candidate.hash, set()).update(r.task_id for r in records)
         if pruned:
             self._pruned.add(candidate.hash)
         stop = "pruned" if pruned else (stream.stop_reason or "completed")
+        if capped and stop == "completed":
+            stop = self._cap_reason()
         stats = self.stats(candidate) or _empty_stats(candidate)
         if trial is not None and self.search_id is not None:
             self.store.update_trial(
@@ -209,8 +216,31 @@ class Search:
             stop_reason=stop,
         )
 
+    def _cap_reason(self) -> str:
+        return f"max_evaluations: {self.max_evaluations} reached"
+
     def _out_of_evaluations(self) -> bool:
-        return self.max_evaluations is not None and self.evaluations >= self.max_evaluations
+        if self.max_evaluations is None:
+            return False
+        return self.evaluations + self._held_evaluations >= self.max_evaluations
+
+    def _hold_evaluations(
+        self, candidate: Candidate, tasks: list[Task | str]
+    ) -> tuple[list[Task | str], int, bool]:
+        """Cut ``tasks`` to what ``max_evaluations`` still allows, and hold that many.
+
+        Returns the tasks to run, the evaluations held for them, and whether
+        the cap cut the proposal short.
+        """
+        seeds = len(self.evaluator.seeds_for(candidate.spec))
+        if self.max_evaluations is None:
+            return tasks, 0, False
+        left = self.max_evaluations - self.evaluations - self._held_evaluations
+        allowed = max(0, left) // seeds
+        kept = tasks[:allowed]
+        held = len(kept) * seeds
+        self._held_evaluations += held
+        return kept, held, len(kept) < len(tasks)
 
     async def _loop(self) -> str:
         inflight: dict[asyncio.Task[Outcome], Proposal] = {}
@@ -222,7 +252,7 @@ class Search:
                     stop_reason = self.ledger.stop_reason or "budget exhausted"
                     break
                 if self._out_of_evaluations():
-                    stop_reason = f"max_evaluations: {self.max_evaluations} reached"
+                    stop_reason = self._cap_reason()
                     break
                 proposal = self.strategy.ask()
                 if proposal is None:
@@ -237,7 +267,8 @@ class Search:
                 self.strategy.tell(outcome)
                 for callback in self.callbacks:
                     callback(self, outcome)
-                if outcome.stop_reason.startswith("budget") and stop_reason is None:
+                ended = outcome.stop_reason.startswith(("budget", "max_evaluations"))
+                if ended and stop_reason is None:
                     stop_reason = outcome.stop_reason
             asking = stop_reason is None
 
@@ -263,8 +294,11 @@ class Search:
             if trial.state == "pruned":
                 self._pruned.add(spec.hash)
 
-    async def _finalise(self) -> None:
-        """Complete the most promising partly-evaluated candidates, budget permitting."""
+    async def _finalise(self) -> str | None:
+        """Complete the most promising partly-evaluated candidates, budget permitting.
+
+        Returns why completing them stopped early (the budget, the evaluation cap), if it did.
+        """
         partial = [
             s
             for s in (self.stats(c) for c in self._seen.values())
@@ -281,9 +315,14 @@ class Search:
         )[: self.finalists]
         for stats in contenders:
             if self.ledger.exhausted:
-                return
+                return self.ledger.stop_reason or "budget exhausted"
+            if self._out_of_evaluations():
+                return self._cap_reason()
             candidate = self._seen[stats.workflow]
-            await self._evaluate(Proposal(candidate=candidate), strategy=False)
+            outcome = await self._evaluate(Proposal(candidate=candidate), strategy=False)
+            if outcome.stop_reason.startswith(("budget", "max_evaluations")):
+                return outcome.stop_reason
+        return None
 
     async def arun(self) -> SearchResult:
         """Run (or resume) the search and return its result."""
@@ -321,7 +360,9 @@ class Search:
             # A finished search resumed with nothing new to do stays as it was: its
             # finalists were chosen then, and completing more would cost money again.
             if not (finished_before and self.evaluations == 0):
-                await self._finalise()
+                cut = await self._finalise()
+                if cut is not None and not stop_reason.startswith(("budget", "max_eval")):
+                    stop_reason = f"{stop_reason}; finalists stopped by {cut}"
         except BaseException:
             self.store.update_search(record.id, status="failed")
             raise

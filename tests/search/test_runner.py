@@ -1,9 +1,7 @@
 """The search frame: strategies find the known best, budgets stop, resumes are free."""
 
 import json
-import os
 
-import optuna
 import pytest
 
 from orchestrator import deploy
@@ -16,9 +14,6 @@ from search.settings import SearchSettings
 from search.space import SearchSpace
 from search.store import Store
 from search.strategies import (
-    BanditStrategy,
-    OptunaStrategy,
-    Pipeline,
     RandomStrategy,
     get_strategy,
 )
@@ -153,65 +148,11 @@ def test_an_isolated_search_judges_only_what_it_asked_for(tmp_path):
     assert result.best.hash == BEST
 
 
-def test_the_optuna_study_lives_in_the_store(tmp_path):
-    run(tmp_path, "tpe", name="study", n_trials=5, n_startup_trials=2)
-    study = optuna.load_study(study_name="study", storage=f"sqlite:///{tmp_path / 'rg.db'}")
-    evaluated = [t for t in study.trials if not t.user_attrs.get("repeat")]
-    assert len(evaluated) == 4  # the space has four candidates; repeats are not re-evaluated
-    spec = study.trials[0].user_attrs["spec"]
-    assert "atlas" in spec and study.trials[0].user_attrs["label"].startswith("single(")
-
-
-def test_seeds_are_tried_first(tmp_path):
-    strategy = OptunaStrategy(n_trials=3, seeds=[{"topology": "single", "model": "sim:atlas-pro"}])
-    run(tmp_path, strategy, name="seeded")
-    study = optuna.load_study(study_name="seeded", storage=f"sqlite:///{tmp_path / 'rg.db'}")
-    assert study.trials[0].user_attrs["hash"] == BEST
-
-
-def test_the_pruner_prunes_weak_candidates(tmp_path):
-    strategy = OptunaStrategy(n_trials=12, n_startup_trials=4, pruner="halving")
-    space = SearchSpace(
-        topologies=["single", "plan_solve"], pool=POOL, fixed={"single": {"temperature": 0.0}}
-    )
-    result = create_search(
-        space=space,
-        dataset=DATA,
-        strategy=strategy,
-        seed=3,
-        store=tmp_path / "rg.db",
-        test_size=0.3,
-    ).run()
-    pruned = [c for c in result.candidates if c.pruned]
-    assert pruned, "nothing was pruned"
-    assert all(not c.complete for c in pruned)
-    assert result.evaluations < 12 * result.n_search_tasks
-
-
-def test_racing_drops_clearly_worse_candidates_and_keeps_the_best(tmp_path):
-    bandit = BanditStrategy(min_tasks=6, batch=3)
-    search = create_search(
-        space=small_space(), dataset=DATA, strategy=bandit, store=tmp_path / "rg.db"
-    )
-    result = search.run()
-    arms = {arm.candidate.hash: arm for arm in bandit.arms.values()}
-    assert arms[BEST].alive and arms[BEST].n == result.n_search_tasks
-    out = [arm for arm in arms.values() if not arm.alive]
-    assert out and all(arm.n < result.n_search_tasks for arm in out)
-    assert result.evaluations < len(arms) * result.n_search_tasks
-
-
 def test_a_cost_ceiling_changes_the_winner(tmp_path):
     objective = Objective(max_cost_per_task=0.0002)  # atlas-pro costs more than this
     result = run(tmp_path, "grid", objective=objective)
     assert result.best.hash != BEST
     assert result.best_stats.cost_per_task <= 0.0002
-
-
-def test_a_pipeline_hands_over_a_shortlist(tmp_path):
-    pipeline = Pipeline(RandomStrategy(n_candidates=3), BanditStrategy(min_tasks=6), keep=2)
-    run(tmp_path, pipeline)
-    assert len(pipeline.stages[1].arms) == 2
 
 
 @pytest.mark.parametrize(
@@ -241,23 +182,6 @@ def test_bad_searches_fail_before_spending(tmp_path, kwargs, error, message):
 def test_negative_budgets_are_rejected():
     with pytest.raises(ValueError, match="greater than or equal to 0"):
         Budget(dollars=-1)
-
-
-@pytest.mark.skipif(
-    not os.environ.get("ROLEGRAPH_TEST_POSTGRES_URL"),
-    reason="set ROLEGRAPH_TEST_POSTGRES_URL=postgresql://user:pw@host/db to run",
-)
-def test_workers_share_one_study_in_postgresql(tmp_path):
-    url = os.environ["ROLEGRAPH_TEST_POSTGRES_URL"]
-    name = f"pg-{tmp_path.name}"
-    try:
-        for worker, trials in enumerate((2, 4)):
-            strategy = OptunaStrategy(n_trials=trials, storage=url, study_name=name)
-            run(tmp_path, strategy, name=name, seed=worker)
-        study = optuna.load_study(study_name=name, storage=url)
-        assert sum(1 for t in study.trials if not t.user_attrs.get("repeat")) == 4
-    finally:
-        optuna.delete_study(study_name=name, storage=url)
 
 
 @pytest.mark.parametrize(
