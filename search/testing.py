@@ -28,7 +28,7 @@ from search.runner import Search, create_search
 from search.settings import SearchSettings
 from search.space import SearchSpace
 from search.store import EvalRecord
-from search.strategies.base import Outcome, Proposal, SearchStrategy
+from search.strategies.base import Handover, Outcome, Proposal, SearchStrategy
 
 __all__ = ["StrategyTestCase"]
 
@@ -76,7 +76,7 @@ class _Recorder(SearchStrategy):
         self.told.append(outcome)
         self.inner.tell(outcome)
 
-    def handover(self, k: int = 5):  # type: ignore[no-untyped-def]
+    def handover(self, k: int = 5) -> Handover:
         return self.inner.handover(k)
 
     def front(self) -> list[str] | None:
