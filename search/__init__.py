@@ -8,6 +8,7 @@ Example:
     >>> ev.evaluate(single(model="sim:atlas-mini")).mean  # doctest: +SKIP
 """
 
+from search.benchmarks import Benchmark, load_benchmark
 from search.budget import Budget, BudgetLedger, Estimate, Spend, estimate_evaluation
 from search.datasets import (
     Dataset,
@@ -35,6 +36,8 @@ __all__ = [
     "DatasetError",
     "load_dataset",
     "bundled_dataset",
+    "load_benchmark",
+    "Benchmark",
     "Metric",
     "NumericMatch",
     "ExactMatch",

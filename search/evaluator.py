@@ -63,6 +63,7 @@ from search.budget import (
 )
 from search.datasets import Dataset, Task, load_dataset
 from search.metrics import Metric, get_metric
+from search.scoring import ascore
 from search.stats import PairedComparison, mean_interval, paired_bootstrap, task_means
 
 __all__ = ["Evaluator", "EvalSummary", "EvalStream", "SyncEvalStream"]
@@ -404,6 +405,9 @@ class Evaluator:
                 "validation split, or pass allow_test=True for the final numbers"
             )
         self.metric = get_metric(metric)
+        check = getattr(self.metric, "check_dataset", None)
+        if callable(check):
+            check(self.dataset)  # e.g. code tasks without tests: refused before any call
         self.store = get_store(store)
         self.cache = self.store.llm_cache() if cache_calls else None
         self.max_concurrency = max_concurrency
@@ -841,7 +845,12 @@ class Evaluator:
         spent: Callable[[], tuple[float, int, int]],
     ) -> EvalRecord:
         task, spec = item.task, workflow.spec
-        context = RunContext(seed=item.seed, ledger=ledger, record_prompts=self.record_prompts)
+        context = RunContext(
+            seed=item.seed,
+            ledger=ledger,
+            record_prompts=self.record_prompts,
+            task_kind=task.kind,
+        )
         config: RunnableConfig = {
             "configurable": {CONTEXT_KEY: context},
             "metadata": {
@@ -882,9 +891,9 @@ class Evaluator:
                 calls=calls,
                 latency_s=time.perf_counter() - started,
             )
-        return self._record(base, task, result)
+        return await self._record(base, task, result)
 
-    def _record(self, base: dict[str, Any], task: Task, result: RunResult) -> EvalRecord:
+    async def _record(self, base: dict[str, Any], task: Task, result: RunResult) -> EvalRecord:
         answer = result.answer
         fields: dict[str, Any] = {
             "answer": answer,
@@ -907,7 +916,16 @@ class Evaluator:
                 error=f"NoAnswer: {reason}",
                 error_type="NoAnswer",
             )
-        return EvalRecord(**base, **fields, score=self.metric(answer, task))
+        # Awaited: a metric that runs code does so in a subprocess while other evaluations go on.
+        scored = await ascore(self.metric, answer, task)
+        explained = scored.reason is not None and scored.score < 1.0
+        return EvalRecord(
+            **base,
+            **fields,
+            score=scored.score,
+            error=scored.reason if explained else None,  # why it lost points; not a failure
+            error_type=(scored.outcome or "scored") if explained else None,
+        )
 
     def _summarize(self, state: _State) -> EvalSummary:
         records = sorted(state.records, key=lambda r: (state.positions.get(r.task_id, 0), r.seed))
