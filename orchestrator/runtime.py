@@ -29,7 +29,7 @@ from orchestrator.errors import (
 )
 from orchestrator.parsing import OutputParseError, message_text, parse_reply
 from orchestrator.pricing import PriceTable
-from orchestrator.roles import AgentOutput, CandidateAnswer, Role, RoleInputs
+from orchestrator.roles import AgentOutput, CandidateAnswer, Role, RoleInputs, TaskKind
 from orchestrator.spec import Agent
 from orchestrator.trace import NodeTrace, Usage
 
@@ -77,6 +77,8 @@ class RunContext:
     ledger: CallLedger | None = None
     started: float = field(default_factory=time.perf_counter)
     record_prompts: bool = True
+    task_kind: TaskKind = "short_answer"
+    """Kind of the task being run; roles render their prompt variant for it."""
 
 
 class Emitted(NamedTuple):
@@ -266,7 +268,7 @@ class AgentNode:
 
     # --- inputs -----------------------------------------------------------------------
 
-    def gather(self, state: RunState) -> RoleInputs:
+    def gather(self, state: RunState, *, kind: TaskKind = "short_answer") -> RoleInputs:
         """Collect the question and the latest outputs of this agent's feeders."""
         outputs = state.get("outputs") or {}
         plan: Sequence[str] = ()
@@ -304,6 +306,7 @@ class AgentNode:
             candidates=tuple(candidates),
             focus=str(focus) if focus else None,
             round=len(outputs.get(self.agent.name) or ()) + 1,
+            kind=kind,
         )
 
     # --- model calls ------------------------------------------------------------------
@@ -433,7 +436,8 @@ class AgentNode:
     ) -> tuple[RunContext, RoleInputs, int, float]:
         context = (config.get("configurable") or {}).get(CONTEXT_KEY) or RunContext()
         step = int((config.get("metadata") or {}).get("langgraph_step", 0))
-        return context, self.gather(state), step, time.perf_counter()
+        inputs = self.gather(state, kind=context.task_kind)
+        return context, inputs, step, time.perf_counter()
 
     def _finish(
         self,

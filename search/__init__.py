@@ -28,6 +28,7 @@ from search.evaluation import (
     bundled_dataset,
     load_dataset,
 )
+from search.evaluation.benchmarks import Benchmark, load_benchmark
 from search.objective import Objective
 from search.results import CandidateStats, SearchResult, TestReport
 from search.runner import Search, create_search
@@ -61,6 +62,8 @@ __all__ = [
     "Task",
     "load_dataset",
     "bundled_dataset",
+    "load_benchmark",
+    "Benchmark",
     "Store",
     "SearchStrategy",
     "SearchContext",

@@ -169,8 +169,10 @@ class Search:
                 params={"topology": candidate.topology, **candidate.params},
                 user_attrs={"label": candidate.label, "origin": candidate.origin},
             )
-        tasks = list(proposal.tasks) if proposal.tasks is not None else list(self.search_tasks)
-        tasks, held, capped = self._hold_evaluations(candidate, tasks)
+        asked: list[Task | str] = (
+            list(proposal.tasks) if proposal.tasks is not None else list(self.search_tasks)
+        )
+        tasks, held, capped = self._hold_evaluations(candidate, asked)
         records = []
         pruned = False
         stream = self.evaluator.astream(candidate.spec, tasks=tasks, ordered=proposal.ordered)

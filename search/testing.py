@@ -28,7 +28,7 @@ from search.runner import Search, create_search
 from search.settings import SearchSettings
 from search.space import SearchSpace
 from search.store import EvalRecord
-from search.strategies.base import Handover, Outcome, Proposal, SearchStrategy
+from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 
 __all__ = ["StrategyTestCase"]
 
@@ -43,9 +43,9 @@ class _Recorder(SearchStrategy):
         self.told: list[Outcome] = []
         self.open: set[int] = set()
 
-    def setup(self, context: object) -> None:  # type: ignore[override]
-        super().setup(context)  # type: ignore[arg-type]
-        self.inner.setup(self.context)
+    def setup(self, context: SearchContext) -> None:
+        super().setup(context)
+        self.inner.setup(context)
 
     def ask(self) -> Proposal | None:
         proposal = self.inner.ask()
@@ -102,14 +102,16 @@ class StrategyTestCase(abc.ABC):
 
     def space(self) -> SearchSpace:
         """The search space the tests use: 18 candidates over two simulated models."""
-        return SearchSpace(
-            topologies=["single", "self_refine", "vote_ensemble"],
-            pool=["sim:atlas-nano", "sim:lynx-small"],
-            fixed={
-                "single": {"temperature": 0.0},
-                "self_refine": {"rounds": 1, "plan": False},
-                "vote_ensemble": {"n": 3, "weighted": False},
-            },
+        return SearchSpace.model_validate(
+            {
+                "topologies": ["single", "self_refine", "vote_ensemble"],
+                "pool": ["sim:atlas-nano", "sim:lynx-small"],
+                "fixed": {
+                    "single": {"temperature": 0.0},
+                    "self_refine": {"rounds": 1, "plan": False},
+                    "vote_ensemble": {"n": 3, "weighted": False},
+                },
+            }
         )
 
     def dataset(self) -> Dataset:

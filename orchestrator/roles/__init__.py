@@ -1,10 +1,13 @@
 """Roles: prompt templates, typed output contracts and behaviour of each kind of agent."""
 
 from orchestrator.roles.base import (
+    TASK_KINDS,
     AgentOutput,
     CandidateAnswer,
+    PromptVariant,
     Role,
     RoleInputs,
+    TaskKind,
     get_role,
     list_roles,
     register_role,
@@ -31,6 +34,9 @@ from orchestrator.roles.contracts import (
 __all__ = [
     "Role",
     "RoleInputs",
+    "TaskKind",
+    "TASK_KINDS",
+    "PromptVariant",
     "AgentOutput",
     "CandidateAnswer",
     "register_role",

@@ -8,7 +8,7 @@ import json
 import re
 import threading
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 import yaml
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator.errors import UnknownRoleError
 
 __all__ = [
+    "TaskKind",
+    "TASK_KINDS",
+    "PromptVariant",
     "CandidateAnswer",
     "RoleInputs",
     "AgentOutput",
@@ -26,6 +29,17 @@ __all__ = [
     "get_role",
     "list_roles",
 ]
+
+TaskKind = Literal["short_answer", "multiple_choice", "code"]
+"""What kind of task a run works on; roles render the prompt variant for it.
+
+``short_answer`` (the default) is a question with a short reference answer;
+``multiple_choice`` a question whose choices are lettered in its text, answered
+with a letter; ``code`` a programming problem, answered with a complete function.
+"""
+
+TASK_KINDS: tuple[str, ...] = get_args(TaskKind)
+"""Every :data:`TaskKind`, default first."""
 
 # A plain ``{{name}}`` tag; sections, partials, comments and raw tags are left alone.
 _PLAIN_TAG = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
@@ -40,6 +54,15 @@ def _verbatim(template: str) -> str:
 def _tokens(template: str) -> tuple[tuple[str, str], ...]:
     """Tokenise a template once; rendering then skips the parser."""
     return tuple(mustache.tokenize(_verbatim(template)))
+
+
+_FENCED = re.compile(r"^\s*```[\w+-]*[ \t]*\n(.*?)\n?```\s*$", re.DOTALL)
+
+
+def _unfence(text: str) -> str:
+    """The code inside an answer that is one fenced Markdown block; other text as it is."""
+    match = _FENCED.match(text)
+    return match.group(1) if match else text
 
 
 def _render(template: str, variables: dict[str, Any]) -> str:
@@ -79,20 +102,28 @@ class RoleInputs(BaseModel):
     )
     focus: str | None = Field(default=None, description="The agent's assigned sub-task, if any.")
     round: int = Field(default=1, description="How many times this agent has run, this one too.")
+    kind: TaskKind = Field(
+        default="short_answer", description="The task's kind; selects the prompt variant."
+    )
 
     def template_vars(self) -> dict[str, Any]:
-        """The variables a role template can use."""
+        """The variables a role template can use.
+
+        For code tasks, answers are shown without the Markdown fence a model may
+        have put around them, since the templates put them in one.
+        """
+        show = _unfence if self.kind == "code" else str
         return {
             "question": self.question,
             "plan": "\n".join(f"{i}. {step}" for i, step in enumerate(self.plan, 1)),
-            "candidate": self.candidate.answer if self.candidate else "",
+            "candidate": show(self.candidate.answer) if self.candidate else "",
             "critique": self.critique or "",
             "verdict": self.verdict or "",
             "candidates": [
                 {
                     "index": c.index,
                     "agent": c.agent,
-                    "answer": c.answer,
+                    "answer": show(c.answer),
                     "confidence": "" if c.confidence is None else f"{c.confidence:.2f}",
                 }
                 for c in self.candidates
@@ -101,6 +132,21 @@ class RoleInputs(BaseModel):
             "focus": self.focus or "",
             "round": self.round,
         }
+
+
+class PromptVariant(BaseModel):
+    """A role's prompt templates for one task kind other than short answers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    system: str = Field(default="", description="System prompt template for this kind.")
+    user: str = Field(description="User prompt template for this kind.")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> PromptVariant:
+        """Load ``system`` and ``user`` from a YAML file."""
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return cls(system=data.get("system", ""), user=data["user"])
 
 
 class AgentOutput(BaseModel):
@@ -120,9 +166,12 @@ class Role(BaseModel):
     r"""A kind of agent: its prompt templates, output contract and behaviour.
 
     Templates are mustache; every variable of :meth:`RoleInputs.template_vars`
-    is available and inserted verbatim. Subclass to change how parsed output
-    becomes an :class:`AgentOutput`; a plain instance already works for any
-    contract with an ``answer`` (and optionally ``confidence``) field.
+    is available and inserted verbatim. ``system`` and ``user`` serve short
+    answers; ``variants`` holds the templates for other task kinds (see
+    :data:`TaskKind`), and a kind without a variant uses the default ones.
+    Subclass to change how parsed output becomes an :class:`AgentOutput`; a
+    plain instance already works for any contract with an ``answer`` (and
+    optionally ``confidence``) field.
 
     Example:
         >>> from pydantic import BaseModel
@@ -151,6 +200,10 @@ class Role(BaseModel):
     needs_critique: bool = Field(
         default=False, description="Whether a verifier must feed it a critique."
     )
+    variants: dict[TaskKind, PromptVariant] = Field(
+        default_factory=dict,
+        description="Prompt templates per task kind; kinds not listed use system and user.",
+    )
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> Role:
@@ -162,14 +215,30 @@ class Role(BaseModel):
     def fingerprint(self) -> str:
         """A digest of everything that changes what the role asks a model."""
         schema = self.output.model_json_schema() if self.output is not None else None
-        payload = json.dumps([self.name, self.system, self.user, schema], sort_keys=True)
+        parts: list[Any] = [self.name, self.system, self.user, schema]
+        if self.variants:  # only then, so roles without variants keep their fingerprint
+            parts.append({kind: v.model_dump() for kind, v in sorted(self.variants.items())})
+        payload = json.dumps(parts, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    def templates(self, kind: str = "short_answer") -> tuple[str, str]:
+        """The ``(system, user)`` templates used for tasks of ``kind``."""
+        variant = self.variants.get(cast(TaskKind, kind))
+        if variant is None:
+            return self.system, self.user
+        return variant.system, variant.user
+
     def render(self, inputs: RoleInputs, *, system: str | None = None) -> list[BaseMessage]:
-        """Build the messages sent to the model."""
+        """Build the messages sent to the model, in the variant for the task's kind.
+
+        Args:
+            inputs: What the agent was given.
+            system: A system prompt that replaces the role's (the agent's own prompt).
+        """
         variables = inputs.template_vars()
-        system_text = _render(system or self.system, variables).strip()
-        user_text = _render(self.user, variables).strip()
+        system_template, user_template = self.templates(inputs.kind)
+        system_text = _render(system or system_template, variables).strip()
+        user_text = _render(user_template, variables).strip()
         user_text = re.sub(r"\n{3,}", "\n\n", user_text)
         messages: list[BaseMessage] = []
         if system_text:

@@ -4,7 +4,9 @@ Two small variants serve debates: ``blind_solver`` (a solver that does not
 see its peers' confidences) and ``select`` (keeps the k-th most different
 candidate, for a diversity-aware start).
 
-Their prompt templates live in ``prompts/*.yaml`` next to this module.
+Their prompt templates live in ``prompts/*.yaml`` next to this module; the
+variants for other task kinds in ``prompts/<kind>/*.yaml`` (for example
+``prompts/code/verifier.yaml``, a verifier that reviews code).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from pydantic import BaseModel
 from typing_extensions import override
 
 from orchestrator.answers import normalize_answer, plurality
-from orchestrator.roles.base import AgentOutput, CandidateAnswer, Role, RoleInputs, register_role
+from orchestrator.roles.base import (
+    TASK_KINDS,
+    AgentOutput,
+    CandidateAnswer,
+    PromptVariant,
+    Role,
+    RoleInputs,
+    TaskKind,
+    register_role,
+)
 from orchestrator.roles.contracts import (
     AggregatorOutput,
     JudgeOutput,
@@ -39,6 +50,7 @@ __all__ = [
     "BlindSolverRole",
     "SelectRole",
     "diverse_order",
+    "prompt_variants",
     "BUILTIN_ROLES",
 ]
 
@@ -241,9 +253,21 @@ class SelectRole(Role):
         )
 
 
+def prompt_variants(name: str) -> dict[TaskKind, PromptVariant]:
+    """The bundled prompt variants of the role ``name``: ``prompts/<kind>/<name>.yaml``."""
+    variants: dict[TaskKind, PromptVariant] = {}
+    for kind in TASK_KINDS[1:]:
+        path = _PROMPTS / kind / f"{name}.yaml"
+        if path.exists():
+            variants[kind] = PromptVariant.from_yaml(path)  # type: ignore[index]
+    return variants
+
+
 def _load(cls: type[Role], output: type[BaseModel], **flags: Any) -> Role:
     name = cls.__name__.removesuffix("Role").lower()
-    return cls.from_yaml(_PROMPTS / f"{name}.yaml", output=output, **flags)
+    return cls.from_yaml(
+        _PROMPTS / f"{name}.yaml", output=output, variants=prompt_variants(name), **flags
+    )
 
 
 BUILTIN_ROLES: tuple[Role, ...] = (
@@ -262,6 +286,7 @@ BUILTIN_ROLES: tuple[Role, ...] = (
     BlindSolverRole.from_yaml(
         _PROMPTS / "solver.yaml",
         output=SolverOutput,
+        variants=prompt_variants("solver"),
         name="blind_solver",
         description="Solver that sees other agents' answers but not their confidences.",
     ),

@@ -8,6 +8,7 @@ Example:
     >>> ev.evaluate(single(model="sim:atlas-mini")).mean  # doctest: +SKIP
 """
 
+from search.evaluation.benchmarks import Benchmark, load_benchmark
 from search.evaluation.budget import Budget, BudgetLedger, Estimate, Spend, estimate_evaluation
 from search.evaluation.datasets import (
     Dataset,
@@ -45,6 +46,8 @@ __all__ = [
     "DatasetError",
     "load_dataset",
     "bundled_dataset",
+    "load_benchmark",
+    "Benchmark",
     "Metric",
     "MetricError",
     "NumericMatch",

@@ -1,8 +1,11 @@
-"""Datasets of tasks: loading from JSONL, CSV or records, seeded splits, and the bundled suite.
+"""Datasets of tasks: loading from JSONL, JSON, CSV, records or HuggingFace, seeded splits.
 
-A task has an ``id``, a ``question`` and a reference ``answer``; every other
-field is kept as metadata. Loading fails with a :class:`DatasetError` that
-names the line or record at fault.
+A task has an ``id``, a ``question``, a reference ``answer`` and a ``kind``;
+every other field is kept as metadata. Field names can be mapped
+(``load_dataset(path, question="problem", answer="solution", id="uid")``, see
+:class:`~search.evaluation.fields.FieldMap`), and ids are generated from the content when
+the source has none. Loading fails with a :class:`DatasetError` that names the
+file, the line or record, and the field at fault.
 
 Example:
     >>> data = load_dataset([
@@ -26,7 +29,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.errors import RolegraphError
+from orchestrator.roles import TASK_KINDS, TaskKind
 from orchestrator.sim import LEVELS, arithmetic_tasks
+from search.evaluation.fields import FieldError, FieldMap, generated_id
+from search.evaluation.hf import hf_records, is_hf_source
 
 __all__ = [
     "Task",
@@ -39,7 +45,7 @@ __all__ = [
 ]
 
 SplitName = Literal["train", "validation", "test"]
-_REQUIRED = ("id", "question", "answer")
+_DEFAULT_FIELDS = FieldMap()
 
 
 class DatasetError(RolegraphError, ValueError):
@@ -67,11 +73,19 @@ class Task(BaseModel):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Every other field, e.g. difficulty or topic."
     )
+    kind: TaskKind = Field(
+        default="short_answer",
+        description="short_answer, multiple_choice (choices lettered in the question, "
+        "answered with a letter) or code (answered with a program); roles prompt for it.",
+    )
 
     @cached_property
     def digest(self) -> str:
-        """Digest of the question and answer: an edited task gets a new one."""
-        payload = json.dumps([self.question, self.answer])
+        """Digest of the question, answer and kind: an edited task gets a new one."""
+        parts = [self.question, self.answer]
+        if self.kind != "short_answer":  # short answers keep the digests they always had
+            parts.append(self.kind)
+        payload = json.dumps(parts)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -191,23 +205,42 @@ class Dataset(BaseModel):
 
     @classmethod
     def from_records(
-        cls, records: Iterable[Mapping[str, Any]], *, name: str = "records", source: str = ""
+        cls,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        name: str = "records",
+        source: str = "",
+        fields: FieldMap | None = None,
     ) -> Dataset:
         """Build from dicts with ``id``, ``question`` and ``answer``; other keys are metadata.
+
+        Args:
+            records: The records.
+            name: Dataset name.
+            source: Where they came from, for error messages.
+            fields: Which fields hold what (default: ``id``, ``question``, ``answer``).
 
         Raises:
             DatasetError: A field is missing, an id repeats, or there are no records.
         """
         where = source or "records"
-        return cls._build(
-            ((i, record) for i, record in enumerate(records, 1)),
-            name=name,
-            source=where,
-            unit="record",
-        )
+
+        def checked() -> Iterator[tuple[int, Mapping[str, Any]]]:
+            for i, record in enumerate(records, 1):
+                if not isinstance(record, Mapping):
+                    raise DatasetError(
+                        f"{where} record {i}: expected a dict, got {type(record).__name__}",
+                        source=where,
+                        location=i,
+                    )
+                yield i, record
+
+        return cls._build(checked(), name=name, source=where, unit="record", fields=fields)
 
     @classmethod
-    def from_jsonl(cls, path: str | Path, *, name: str | None = None) -> Dataset:
+    def from_jsonl(
+        cls, path: str | Path, *, name: str | None = None, fields: FieldMap | None = None
+    ) -> Dataset:
         """Read one JSON object per line; blank lines are skipped.
 
         Raises:
@@ -238,10 +271,14 @@ class Dataset(BaseModel):
                         )
                     yield number, value
 
-        return cls._build(lines(), name=name or source.stem, source=str(source), unit="line")
+        return cls._build(
+            lines(), name=name or source.stem, source=str(source), unit="line", fields=fields
+        )
 
     @classmethod
-    def from_json(cls, path: str | Path, *, name: str | None = None) -> Dataset:
+    def from_json(
+        cls, path: str | Path, *, name: str | None = None, fields: FieldMap | None = None
+    ) -> Dataset:
         """Read a JSON array of task objects.
 
         Raises:
@@ -268,12 +305,18 @@ class Dataset(BaseModel):
                     location=i,
                 )
         return cls._build(
-            enumerate(data, 1), name=name or source.stem, source=str(source), unit="record"
+            enumerate(data, 1),
+            name=name or source.stem,
+            source=str(source),
+            unit="record",
+            fields=fields,
         )
 
     @classmethod
-    def from_csv(cls, path: str | Path, *, name: str | None = None) -> Dataset:
-        """Read a CSV file with a header row; columns other than the three are metadata.
+    def from_csv(
+        cls, path: str | Path, *, name: str | None = None, fields: FieldMap | None = None
+    ) -> Dataset:
+        """Read a CSV file with a header row; columns not mapped to a task part are metadata.
 
         Line numbers in errors count the header as line 1.
 
@@ -282,12 +325,13 @@ class Dataset(BaseModel):
                 the file has no tasks.
         """
         source = Path(path)
+        mapping = fields or _DEFAULT_FIELDS
 
         def rows() -> Iterator[tuple[int, Mapping[str, Any]]]:
             with source.open(encoding="utf-8", newline="") as handle:
                 reader = csv.DictReader(handle)
                 header = reader.fieldnames or []
-                missing = [column for column in _REQUIRED if column not in header]
+                missing = [column for column in mapping.required() if column not in header]
                 if header and missing:
                     raise DatasetError(
                         f"{source} line 1: the header has no {_names(missing)} column "
@@ -300,7 +344,9 @@ class Dataset(BaseModel):
                         continue
                     yield reader.line_num, {k: v for k, v in row.items() if k is not None}
 
-        return cls._build(rows(), name=name or source.stem, source=str(source), unit="line")
+        return cls._build(
+            rows(), name=name or source.stem, source=str(source), unit="line", fields=fields
+        )
 
     @classmethod
     def _build(
@@ -310,11 +356,15 @@ class Dataset(BaseModel):
         name: str,
         source: str,
         unit: str,
+        fields: FieldMap | None = None,
     ) -> Dataset:
+        mapping = fields or _DEFAULT_FIELDS
         tasks: list[Task] = []
         seen: dict[str, int] = {}
+        ids = _Ids(mapping, source=source, unit=unit)
         for location, record in items:
-            task = _task(record, source=source, location=location, unit=unit)
+            task = _task(record, source=source, location=location, unit=unit, fields=mapping)
+            task = ids.assign(task, record, location)
             if task.id in seen:
                 raise DatasetError(
                     f"{source} {unit} {location}: duplicate id {task.id!r} "
@@ -344,35 +394,65 @@ def _names(fields: Sequence[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def _task(record: Mapping[str, Any], *, source: str, location: int, unit: str) -> Task:
-    where = f"{source} {unit} {location}"
-    missing = [f for f in _REQUIRED if f not in record or record[f] is None or record[f] == ""]
-    if missing:
+def _task(
+    record: Mapping[str, Any], *, source: str, location: int, unit: str, fields: FieldMap
+) -> Task:
+    try:
+        parts = fields.extract(record)
+    except FieldError as exc:
         raise DatasetError(
-            f"{where}: missing field {_names(missing)} (a task needs id, question and answer)",
-            source=source,
-            location=location,
-        )
-    for field in _REQUIRED:
-        if isinstance(record[field], dict | list):
+            f"{source} {unit} {location}: {exc}", source=source, location=location
+        ) from None
+    return Task(
+        id=parts.id or "",  # filled in by _Ids when the source has no ids
+        question=parts.question,
+        answer=parts.answer,
+        metadata=parts.metadata,
+        kind=fields.kind,
+    )
+
+
+class _Ids:
+    """Keeps a source's ids consistent: every record has one, or none does (generated)."""
+
+    def __init__(self, fields: FieldMap, *, source: str, unit: str) -> None:
+        self.fields = fields
+        self.source = source
+        self.unit = unit
+        # None until the first record says whether the source has ids.
+        self.generate: bool | None = True if fields.id is None else None
+        if fields.id_required:
+            self.generate = False
+        self.first: int | None = None
+        self.repeats: dict[str, int] = {}
+
+    def assign(self, task: Task, record: Mapping[str, Any], location: int) -> Task:
+        has_id = self.fields.has_id(record)
+        if self.generate is None:
+            self.generate, self.first = not has_id, location
+        where = f"{self.source} {self.unit} {location}"
+        either = "Give every task an id, or none and ids are generated from the content"
+        if not self.generate:
+            if not has_id:
+                field = self.fields.id
+                label = repr(field) if field == "id" else f"{field!r} (mapped to id)"
+                seen = "" if self.first is None else f"; {self.unit} {self.first} has one"
+                raise DatasetError(
+                    f"{where}: missing field {label}{seen}. {either}",
+                    source=self.source,
+                    location=location,
+                )
+            return task
+        if has_id:
             raise DatasetError(
-                f"{where}: field {field!r} must be text or a number, "
-                f"got {type(record[field]).__name__}",
-                source=source,
+                f"{where}: has an id ({self.fields.id!r}) but {self.unit} {self.first} has "
+                f"none. {either}",
+                source=self.source,
                 location=location,
             )
-    metadata = {k: v for k, v in record.items() if k not in (*_REQUIRED, "metadata")}
-    nested = record.get("metadata")
-    if isinstance(nested, Mapping):
-        metadata = {**nested, **metadata}
-    elif nested is not None:
-        metadata["metadata"] = nested
-    return Task(
-        id=str(record["id"]).strip(),
-        question=str(record["question"]),
-        answer=str(record["answer"]).strip(),
-        metadata=metadata,
-    )
+        base = generated_id(task.question, task.answer)
+        count = self.repeats[base] = self.repeats.get(base, 0) + 1
+        return task.model_copy(update={"id": base if count == 1 else f"{base}-{count}"})
 
 
 def _rank(seed: int, task_id: str) -> str:
@@ -392,44 +472,98 @@ def _sizes(n: int, test: float, validation: float) -> tuple[int, int]:
 
 
 def load_dataset(
-    source: Dataset | str | Path | Iterable[Mapping[str, Any]],
+    source: Dataset | str | Path | Iterable[Mapping[str, Any]] | Any,
     *,
     name: str | None = None,
+    question: str = "question",
+    answer: str = "answer",
+    id: str | None = "id",
+    choices: str | Sequence[str] | None = None,
+    kind: TaskKind | None = None,
+    split: str | None = None,
+    hf_options: Mapping[str, Any] | None = None,
 ) -> Dataset:
-    """A :class:`Dataset` from a file, a list of records, or a bundled name.
+    """A :class:`Dataset` from a file, records, a HuggingFace dataset, or a bundled name.
 
-    Files may be ``.jsonl``, ``.json`` (an array) or ``.csv``.
+    Files may be ``.jsonl``, ``.json`` (an array) or ``.csv``. Field names are
+    mapped with ``question``, ``answer``, ``id`` and ``choices``; every other
+    field becomes metadata. A source without ids gets ids generated from each
+    task's content (see :mod:`search.evaluation.fields`), so they are stable across
+    reorderings. HuggingFace ``datasets`` (the ``hf`` extra) are accepted as a
+    ``datasets.Dataset``, a ``DatasetDict`` with ``split``, or ``"hf:PATH"``,
+    which calls ``datasets.load_dataset(PATH, split=split, **hf_options)``.
+
+    Example:
+        >>> data = load_dataset(
+        ...     [{"problem": "What is 2 + 3?", "solution": "5", "uid": "a1"}],
+        ...     question="problem", answer="solution", id="uid",
+        ... )
+        >>> data[0].id, data[0].answer
+        ('a1', '5')
 
     Args:
         source: A dataset (returned as is, renamed if ``name`` is given), a path,
-            a bundled name such as ``"bundled:arithmetic"``, or an iterable of dicts.
-        name: Dataset name; defaults to the file's stem or ``"records"``.
+            ``"bundled:arithmetic"``, ``"hf:PATH"``, a ``datasets.Dataset`` or
+            ``DatasetDict``, or an iterable of dicts.
+        name: Dataset name; defaults to the file's stem, the HuggingFace dataset's
+            name and split, or ``"records"``. It is part of every evaluation key.
+        question: Field holding the question (a dotted path reaches into nested
+            records, e.g. ``"input.text"``).
+        answer: Field holding the reference answer.
+        id: Field holding the task id. With the default ``"id"``, a source where
+            no record has one gets ids generated from the content; another name
+            must be present in every record; ``None`` always generates them.
+        choices: For multiple choice: the field holding the list of choices, or
+            one field per choice (``["A", "B", "C", "D"]``); the choices are
+            lettered into the question and the answer becomes a letter.
+        kind: The tasks' kind: ``"short_answer"`` (default), ``"multiple_choice"``
+            (default when ``choices`` is given) or ``"code"``.
+        split: The split of a HuggingFace ``DatasetDict`` or ``"hf:"`` dataset.
+        hf_options: More arguments for ``datasets.load_dataset`` (``name`` for a
+            configuration, ``data_files``, ``revision``, ``cache_dir``, ...).
 
     Raises:
-        DatasetError: The data is empty or malformed.
+        DatasetError: The data is empty or malformed: the message names the file,
+            the line or record and the field.
         FileNotFoundError: The path does not exist.
         ValueError: The file type is not supported.
+        MissingIntegrationError: A HuggingFace source without ``datasets`` installed.
     """
     if isinstance(source, Dataset):
         return source if name is None else source.model_copy(update={"name": name})
     if isinstance(source, str) and source.startswith("bundled:"):
         dataset = bundled_dataset(source.removeprefix("bundled:"))
         return dataset if name is None else dataset.model_copy(update={"name": name})
+    if kind is not None and kind not in TASK_KINDS:
+        raise DatasetError(
+            f"unknown task kind {kind!r}; use one of {', '.join(TASK_KINDS)}",
+            source=str(source) if isinstance(source, str | Path) else "records",
+        )
+    fields = FieldMap.build(id=id, question=question, answer=answer, choices=choices, kind=kind)
+    if is_hf_source(source):
+        records, default_name, label = hf_records(source, split=split, options=hf_options)
+        return Dataset.from_records(
+            records, name=name or default_name, source=label, fields=fields
+        )
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(f"no dataset file at {path}")
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
-            return Dataset.from_jsonl(path, name=name)
+            return Dataset.from_jsonl(path, name=name, fields=fields)
         if suffix == ".json":
-            return Dataset.from_json(path, name=name)
+            return Dataset.from_json(path, name=name, fields=fields)
         if suffix == ".csv":
-            return Dataset.from_csv(path, name=name)
-        raise ValueError(f"unsupported dataset file {path.name!r}: use .jsonl, .json or .csv")
+            return Dataset.from_csv(path, name=name, fields=fields)
+        raise ValueError(
+            f"unsupported dataset file {path.name!r}: use .jsonl, .json or .csv, or read "
+            "other formats (Parquet, ...) through HuggingFace datasets: "
+            "load_dataset('hf:parquet', split='train', hf_options={'data_files': PATH})"
+        )
     if isinstance(source, Mapping):
         raise TypeError("expected a list of task dicts, got a single dict")
-    return Dataset.from_records(source, name=name or "records")
+    return Dataset.from_records(source, name=name or "records", fields=fields)
 
 
 _BUNDLED = ("arithmetic",)

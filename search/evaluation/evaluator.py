@@ -55,6 +55,7 @@ from search.evaluation.budget import (
 )
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.metrics import Metric, get_metric
+from search.evaluation.scoring import ascore
 from search.evaluation.settings import EvalOptions, EvalSettings, settings_from
 from search.evaluation.stats import (
     PairedComparison,
@@ -376,6 +377,9 @@ class Evaluator:
                 "validation split, or pass allow_test=True for the final numbers"
             )
         self.metric = get_metric(metric)
+        check = getattr(self.metric, "check_dataset", None)
+        if callable(check):
+            check(self.dataset)  # e.g. code tasks without tests: refused before any call
         self.store = get_store(store)
         config = self.settings
         self.cache = self.store.llm_cache() if config.cache_calls else None
@@ -804,7 +808,12 @@ class Evaluator:
         spent: Callable[[], tuple[float, int, int]],
     ) -> EvalRecord:
         task, spec = item.task, workflow.spec
-        context = RunContext(seed=item.seed, ledger=ledger, record_prompts=self.record_prompts)
+        context = RunContext(
+            seed=item.seed,
+            ledger=ledger,
+            record_prompts=self.record_prompts,
+            task_kind=task.kind,
+        )
         config: RunnableConfig = {
             "configurable": {CONTEXT_KEY: context},
             "metadata": {
@@ -845,9 +854,9 @@ class Evaluator:
                 calls=calls,
                 latency_s=time.perf_counter() - started,
             )
-        return self._record(base, task, result)
+        return await self._record(base, task, result)
 
-    def _record(self, base: dict[str, Any], task: Task, result: RunResult) -> EvalRecord:
+    async def _record(self, base: dict[str, Any], task: Task, result: RunResult) -> EvalRecord:
         answer = result.answer
         fields: dict[str, Any] = {
             "answer": answer,
@@ -870,7 +879,16 @@ class Evaluator:
                 error=f"NoAnswer: {reason}",
                 error_type="NoAnswer",
             )
-        return EvalRecord(**base, **fields, score=self.metric(answer, task))
+        # Awaited: a metric that runs code does so in a subprocess while other evaluations go on.
+        scored = await ascore(self.metric, answer, task)
+        explained = scored.reason is not None and scored.score < 1.0
+        return EvalRecord(
+            **base,
+            **fields,
+            score=scored.score,
+            error=scored.reason if explained else None,  # why it lost points; not a failure
+            error_type=(scored.outcome or "scored") if explained else None,
+        )
 
     def _summarize(self, state: _State) -> EvalSummary:
         records = sorted(state.records, key=lambda r: (state.positions.get(r.task_id, 0), r.seed))

@@ -1,9 +1,12 @@
 """Metrics: score a workflow's answer against a task's reference, in [0, 1].
 
 Built in: :class:`NumericMatch` (with tolerance), :class:`ExactMatch`
-(normalised) and :class:`TokenF1`. Any callable ``fn(prediction, answer)``
-(or ``fn(prediction, answer, task)``) returning a number or bool in [0, 1] is
-a metric too; :func:`get_metric` wraps it.
+(normalised) and :class:`TokenF1`; the benchmarks' metrics (final number,
+choice letter, pass@1) are in :mod:`search.evaluation.benchmark_metrics`. Any callable
+``fn(prediction, answer)`` (or ``fn(prediction, answer, task)``) returning a
+number or bool in [0, 1] is a metric too; :func:`get_metric` wraps it. A
+metric may also explain its scores (``explain``/``aexplain``, see
+:mod:`search.evaluation.scoring`); the evaluator records the reason.
 
 Example:
     >>> task = Task(id="t", question="What is 6 * 7?", answer="42")
@@ -22,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from orchestrator.answers import normalize_answer, parse_number
 from orchestrator.errors import RolegraphError
+from search.evaluation.benchmark_metrics import BENCHMARK_METRICS, benchmark_metric
 from search.evaluation.datasets import Task
 
 __all__ = [
@@ -215,17 +219,24 @@ _NAMED: dict[str, Callable[[], Metric]] = {
 
 
 def get_metric(metric: Metric | str | Callable[..., Any]) -> Metric:
-    """A metric from an instance, a name (``"numeric"``, ``"exact"``, ``"f1"``) or a function.
+    """A metric from an instance, a name or a function.
+
+    Names: ``"numeric"``, ``"exact"``, ``"f1"``, and the benchmarks' metrics
+    ``"gsm8k"`` (final number), ``"mmlu"`` (choice letter) and ``"pass@1"``
+    (code run against tests in a sandbox); see :mod:`search.evaluation.benchmark_metrics`.
 
     Raises:
         ValueError: The name is unknown.
     """
     if isinstance(metric, str):
+        if metric in BENCHMARK_METRICS:
+            return benchmark_metric(metric)
         try:
             return _NAMED[metric]()
         except KeyError:
+            names = sorted([*_NAMED, *BENCHMARK_METRICS])
             raise ValueError(
-                f"unknown metric {metric!r}; use one of {sorted(_NAMED)} or pass a function"
+                f"unknown metric {metric!r}; use one of {names} or pass a function"
             ) from None
     if isinstance(metric, NumericMatch | ExactMatch | TokenF1 | FunctionMetric):
         return metric

@@ -44,7 +44,16 @@ def test_jsonl_loads_and_skips_blank_lines(tmp_path):
             r"gsm\.jsonl line 2: missing field 'answer'",
             2,
         ),
-        ([{"question": "?", "answer": "1"}], r"line 1: missing field 'id'", 1),
+        (
+            [RECORDS[0], {"question": "?", "answer": "1"}],
+            r"line 2: missing field 'id'; line 1 has one\. Give every task an id, or none",
+            2,
+        ),
+        (
+            [{"question": "?", "answer": "1"}, RECORDS[0]],
+            r"line 2: has an id \('id'\) but line 1 has none",
+            2,
+        ),
         ([RECORDS[0], "", RECORDS[0]], r"line 3: duplicate id 'q1' \(first used on line 1\)", 3),
         ([RECORDS[0], "{not json"], r"line 2: invalid JSON", 2),
         ([RECORDS[0], "[1, 2]"], r"line 2: expected a JSON object, got list", 2),
