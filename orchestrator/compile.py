@@ -132,6 +132,7 @@ def compile_workflow(
             entry=agent.name in structure.entries,
             exit=agent.name == structure.exit,
             loop_sources=[lp.source for lp in spec.loops if lp.target == agent.name],
+            clears_answer=agent.name == structure.entries[0],
         )
         builder.add_node(
             agent.name,

@@ -323,7 +323,8 @@ class AgentNode:
 
     An entry agent tells a new run from a loop back to it: only a loop's
     source, one superstep earlier, can send it back. In a new run it reads
-    nothing the thread's earlier runs left, and its records start the run.
+    nothing the thread's earlier runs left, and its records start the run;
+    one entry (``clears_answer``) also clears the last run's answer and totals.
     """
 
     def __init__(
@@ -341,6 +342,7 @@ class AgentNode:
         entry: bool = False,
         exit: bool = False,
         loop_sources: Sequence[str] = (),
+        clears_answer: bool = False,
     ) -> None:
         """Prepare the agent's runnables once, so each run only renders and calls."""
         self.agent = agent
@@ -351,6 +353,7 @@ class AgentNode:
         self.entry = entry
         self.exit = exit
         self.loop_sources = tuple(loop_sources)
+        self.clears_answer = entry and clears_answer
         self.prices = prices
         self.call_timeout = call_timeout
         self.max_tool_rounds = max_tool_rounds
@@ -642,7 +645,7 @@ class AgentNode:
             loop_to=loop_to,
         )
         update: dict[str, Any] = {"outputs": {self.agent.name: [emitted]}, "trace": [trace]}
-        if turn.fresh:
+        if turn.fresh and self.clears_answer:
             # Until the exit answers, the thread shows no answer rather than the last run's.
             update.update(answer=None, confidence=None, usage=_total_usage(()), cost=0.0)
         if self.exit and loop_to is None:

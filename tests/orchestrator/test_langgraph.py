@@ -1,5 +1,6 @@
 """Deployed workflows behave like LangGraph graphs: schemas, threads, output, streams, nesting."""
 
+import json
 import logging
 import operator
 import os
@@ -167,6 +168,13 @@ def test_the_langgraph_api_returns_answer_cost_and_trace():
     assert out["cost"] == pytest.approx(sum(n["cost"] for n in out["trace"])) and out["cost"] > 0
     assert out["usage"]["total_tokens"] == sum(n["usage"]["total_tokens"] for n in out["trace"])
     assert "outputs" not in out
+    # The output is JSON, and it is what the output schema says.
+    from pydantic import TypeAdapter
+
+    from orchestrator.runtime import WorkflowOutput
+
+    again = TypeAdapter(WorkflowOutput).validate_python(json.loads(json.dumps(out)))
+    assert again["trace"][-1]["agent"] == "judge"
     # The same run through the Runnable face costs and answers the same.
     result = wf.invoke(QUESTION)
     assert result.answer == out["answer"] and result.cost == pytest.approx(out["cost"])
@@ -244,6 +252,18 @@ def test_a_self_loop_on_the_only_agent_restarts_on_each_run(saver):
     for _ in range(2):
         result = wf.invoke("What is 6 * 7?", config=thread("self"))
         assert [(n.round, n.loop_to) for n in result.nodes] == [(1, "s"), (2, "s"), (3, None)]
+
+
+def test_a_paused_run_shows_its_own_progress_and_resumes(saver):
+    graph = deploy(team(), checkpointer=saver).graph
+    graph.invoke({"question": QUESTION}, thread("pause"))
+    graph.invoke({"question": "What is 6 * 7?"}, thread("pause"), interrupt_before=["judge"])
+    paused = graph.get_state(thread("pause"))
+    assert paused.next == ("judge",)
+    assert [n["agent"] for n in paused.values["trace"]] == ["planner", "a", "b"]
+    assert paused.values["answer"] is None  # not the thread's last answer, "16"
+    done = graph.invoke(None, thread("pause"))
+    assert done["answer"] == "42" and len(done["trace"]) == 4
 
 
 def test_the_raw_graph_on_a_thread_returns_only_the_latest_run(saver):
