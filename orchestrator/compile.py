@@ -15,7 +15,15 @@ from langgraph.types import Checkpointer, RetryPolicy
 from orchestrator.models import resolve_model, with_settings
 from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.roles import get_role
-from orchestrator.runtime import AgentNode, RunState, ScopedCache, WorkflowInput, is_transient
+from orchestrator.runtime import (
+    AgentNode,
+    NodeState,
+    RunState,
+    ScopedCache,
+    WorkflowInput,
+    WorkflowOutput,
+    is_transient,
+)
 from orchestrator.spec import WorkflowSpec
 from orchestrator.tools import get_tool
 
@@ -41,7 +49,7 @@ DEFAULT_RETRY = RetryPolicy(
 
 def _route(name: str, target: str, onward: tuple[str, ...]) -> Any:
     def route(state: RunState) -> str | list[str]:
-        loop_to = state["outputs"][name][-1].loop_to
+        loop_to = state["outputs"][name][-1]["loop_to"]
         if loop_to is not None:
             return target
         return list(onward) if onward else END
@@ -64,7 +72,17 @@ def compile_workflow(
     """Compile ``spec`` to a LangGraph graph whose nodes are its agents.
 
     Independent branches run in the same superstep, so they overlap; joins
-    wait for every input; each loop is a conditional edge with a counter.
+    wait for every input; each loop is a conditional edge, taken at most its
+    ``max_rounds`` times per run.
+
+    The graph takes ``{"question": ...}`` (:class:`WorkflowInput`) and returns
+    :class:`WorkflowOutput`: ``answer``, ``confidence``, the run's ``usage`` and
+    ``cost``, and its ``trace`` (:class:`NodeTraceRecord` dicts). Its state is
+    plain data plus LangChain messages, so any checkpointer stores it, in
+    LangGraph's strict msgpack mode too. On a thread, each run's trace and
+    loop counts start afresh, and ``messages`` keeps the conversation. The
+    exit agent's model calls carry the tag :data:`ANSWER_TAG`, so
+    ``stream_mode="messages"`` can be filtered to the answer's tokens.
 
     Args:
         spec: A validated workflow spec.
@@ -77,7 +95,7 @@ def compile_workflow(
         name: Graph name in traces; defaults to the spec's name.
 
     Returns:
-        The compiled graph. Invoke it with ``{"question": ...}``.
+        The compiled graph.
     """
     structure = spec.structure
     prices = prices or default_prices()
@@ -85,7 +103,7 @@ def compile_workflow(
     scoped = ScopedCache(cache) if cache is not None else None
     roles = {agent.name: get_role(agent.role) for agent in spec.agents}
 
-    builder = StateGraph(RunState, input_schema=WorkflowInput)
+    builder = StateGraph(RunState, input_schema=WorkflowInput, output_schema=WorkflowOutput)
     for agent in spec.agents:
         role = roles[agent.name]
         model = None
@@ -111,11 +129,16 @@ def compile_workflow(
             tools=[get_tool(tool) for tool in agent.tools],
             prices=prices,
             call_timeout=call_timeout,
+            entry=agent.name in structure.entries,
+            exit=agent.name == structure.exit,
+            loop_sources=[lp.source for lp in spec.loops if lp.target == agent.name],
+            clears_answer=agent.name == structure.entries[0],
         )
         builder.add_node(
             agent.name,
             _node_runnable(node, agent.name),
             defer=agent.name in structure.deferred,
+            input_schema=NodeState,
             retry_policy=retry,
             metadata={"role": agent.role, "model": agent.model},
         )

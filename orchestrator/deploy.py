@@ -6,24 +6,32 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.graph import Graph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer, RetryPolicy
+from langgraph.types import StreamMode as LangGraphStreamMode
 
 from orchestrator.compile import DEFAULT_RETRY, compile_workflow
 from orchestrator.pricing import PriceTable
-from orchestrator.runtime import CONTEXT_KEY, CallLedger, Emitted, RunContext
+from orchestrator.runtime import ANSWER_TAG, CONTEXT_KEY, CallLedger, RunContext
 from orchestrator.spec import WorkflowSpec
-from orchestrator.trace import RunResult
+from orchestrator.trace import NodeTrace, RunResult
 
 __all__ = ["DeployedWorkflow", "deploy", "load_spec"]
 
 WorkflowRunInput = str | Mapping[str, Any]
+StreamMode = Literal["trace", "messages"]
+_STREAM_MODES = ("trace", "messages")
+_GRAPH_MODES: dict[str, list[LangGraphStreamMode]] = {
+    "trace": ["updates", "values"],
+    "messages": ["messages", "values"],
+}
 
 
 def load_spec(spec: WorkflowSpec | str | Path | Any) -> WorkflowSpec:
@@ -52,8 +60,16 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
     ``wf("question")`` returns the answer string. ``invoke``/``ainvoke``/
     ``batch``/``abatch`` return :class:`~orchestrator.trace.RunResult` with the
     full trace; ``stream``/``astream`` yield each agent's
-    :class:`~orchestrator.trace.NodeTrace` as it finishes, then the result.
-    The LangGraph graph is :attr:`graph`.
+    :class:`~orchestrator.trace.NodeTrace` as it finishes, then the result, or
+    with ``stream_mode="messages"`` the answer's message chunks as the exit
+    agent's model produces them, then the result.
+
+    The LangGraph graph is :attr:`graph`: use it with LangGraph's own API, in
+    LangGraph Studio, or as a subgraph of a larger graph. It takes
+    ``{"question": ...}`` and returns ``answer``, ``confidence``, ``usage``,
+    ``cost`` and ``trace``. The workflow itself can also be a node of a larger
+    graph: its :class:`~orchestrator.trace.RunResult` fields (``answer``,
+    ``cost``, ...) update the keys of the same names there.
 
     Example:
         >>> wf = deploy(spec)                 # doctest: +SKIP
@@ -117,18 +133,36 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
         return question, {"question": question}, cast(RunnableConfig, run_config), context
 
     def _result(self, question: str, state: Mapping[str, Any], context: RunContext) -> RunResult:
-        outputs: Mapping[str, list[Emitted]] = state.get("outputs") or {}
-        final = outputs.get(self.spec.structure.exit) or []
-        last = final[-1].output if final else None
-        return RunResult.from_nodes(
+        return RunResult.from_state(
+            state,
             question=question,
-            answer=last.answer if last else None,
-            confidence=last.confidence if last else None,
             workflow=self.spec.hash,
             seed=context.seed,
-            nodes=state.get("trace") or [],
             latency_s=time.perf_counter() - context.started,
         )
+
+    @staticmethod
+    def _stream_mode(kwargs: Mapping[str, Any]) -> StreamMode:
+        mode = kwargs.get("stream_mode") or "trace"
+        if mode not in _STREAM_MODES:
+            raise ValueError(
+                f"stream_mode={mode!r} is not supported; use 'trace' (each agent's NodeTrace) "
+                "or 'messages' (the answer's tokens), or stream wf.graph for LangGraph's modes"
+            )
+        return cast(StreamMode, mode)
+
+    @staticmethod
+    def _items(kind: str, chunk: Any) -> Iterator[Any]:
+        """What one LangGraph stream part yields to the caller."""
+        if kind == "messages":
+            message, metadata = chunk
+            # Only the exit's model calls: not other agents, nor messages written to state.
+            if isinstance(message, BaseMessage) and ANSWER_TAG in (metadata.get("tags") or ()):
+                yield message
+            return
+        for update in cast(Mapping[str, Any], chunk).values():
+            for record in (update or {}).get("trace", ()):
+                yield NodeTrace.from_record(record)
 
     # --- Runnable ---------------------------------------------------------------------
 
@@ -151,32 +185,39 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
     def stream(
         self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
-        """Yield each :class:`NodeTrace` as its agent finishes, then the :class:`RunResult`."""
+        """Stream a run, then yield its :class:`RunResult`.
+
+        Args:
+            input: A question, or a mapping with a ``"question"``.
+            config: Runnable config, passed to LangGraph.
+            **kwargs: ``seed``; ``stream_mode``: ``"trace"`` (the default) yields each
+                agent's :class:`NodeTrace` as it finishes; ``"messages"`` yields the
+                message chunks of the exit agent's model calls, i.e. the answer as it
+                is generated (one whole message from a model that does not stream).
+        """
+        mode = self._stream_mode(kwargs)
         question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
         final: Mapping[str, Any] = {}
-        for mode, chunk in self.graph.stream(state, config, stream_mode=["updates", "values"]):
-            if mode == "values":
+        for kind, chunk in self.graph.stream(state, config, stream_mode=_GRAPH_MODES[mode]):
+            if kind == "values":
                 final = cast(Mapping[str, Any], chunk)
-                continue
-            for update in cast(Mapping[str, Any], chunk).values():
-                yield from (update or {}).get("trace", [])
+            else:
+                yield from self._items(kind, chunk)
         yield self._result(question, final, context)
 
     async def astream(
         self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """Async :meth:`stream`."""
+        mode = self._stream_mode(kwargs)
         question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
         final: Mapping[str, Any] = {}
-        async for mode, chunk in self.graph.astream(
-            state, config, stream_mode=["updates", "values"]
-        ):
-            if mode == "values":
+        async for kind, chunk in self.graph.astream(state, config, stream_mode=_GRAPH_MODES[mode]):
+            if kind == "values":
                 final = cast(Mapping[str, Any], chunk)
-                continue
-            for update in cast(Mapping[str, Any], chunk).values():
-                for node in (update or {}).get("trace", []):
-                    yield node
+            else:
+                for item in self._items(kind, chunk):
+                    yield item
         yield self._result(question, final, context)
 
     # --- conveniences -----------------------------------------------------------------
@@ -234,7 +275,10 @@ def deploy(
         models: Instances to use for given model references.
         cache: LLM-call cache; hits cost nothing.
         prices: Price table for cost accounting.
-        checkpointer: LangGraph checkpointer, passed through.
+        checkpointer: LangGraph checkpointer, passed through. Runs on one thread
+            (``config={"configurable": {"thread_id": ...}}``) each get their own trace,
+            cost and loop rounds; the thread's ``messages`` keep the conversation. A
+            run without a ``thread_id`` gets a new thread.
         retry: Retry policy for transient failures.
         call_timeout: Seconds allowed per model call (async runs).
         seed: Default sampling seed; ``invoke(..., seed=n)`` overrides it.

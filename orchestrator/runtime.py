@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import math
-import operator
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Annotated, Any, NamedTuple, Protocol, TypedDict, runtime_checkable
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    ToolCall,
+    ToolMessage,
+)
 from langchain_core.outputs import ChatGeneration
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.graph.message import add_messages
 from langgraph.types import default_retry_on  # type: ignore[attr-defined]
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from orchestrator.errors import (
     BudgetExhaustedError,
@@ -31,15 +39,18 @@ from orchestrator.parsing import OutputParseError, message_text, parse_reply
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import AgentOutput, CandidateAnswer, Role, RoleInputs, TaskKind
 from orchestrator.spec import Agent
-from orchestrator.trace import NodeTrace, Usage
+from orchestrator.trace import NodeTraceRecord, Usage, UsageRecord
 
 __all__ = [
     "CONTEXT_KEY",
+    "ANSWER_TAG",
     "RunContext",
     "CallLedger",
     "Emitted",
     "RunState",
+    "NodeState",
     "WorkflowInput",
+    "WorkflowOutput",
     "ScopedCache",
     "AgentNode",
     "is_transient",
@@ -47,6 +58,12 @@ __all__ = [
 
 CONTEXT_KEY = "rolegraph"
 """Key of the :class:`RunContext` in ``config["configurable"]``."""
+
+ANSWER_TAG = "rolegraph:answer"
+"""Tag on the model calls of the exit agent, whose reply is the workflow's answer.
+
+Filter LangGraph's ``stream_mode="messages"`` on it to stream the answer's tokens.
+"""
 
 _DEFAULT_MAX_OUTPUT = 1024
 _SCOPE: ContextVar[str] = ContextVar("rolegraph_cache_scope", default="")
@@ -81,40 +98,112 @@ class RunContext:
     """Kind of the task being run; roles render their prompt variant for it."""
 
 
-class Emitted(NamedTuple):
-    """One output of one agent, tagged with its superstep and loop decision."""
+class Emitted(TypedDict):
+    """One output of one agent, as graph state holds it.
 
+    Plain data, so any checkpointer (in LangGraph's strict msgpack mode too)
+    stores it without registering types.
+    """
+
+    run: int
     step: int
-    output: AgentOutput
-    loop_to: str | None = None
+    answer: str | None
+    confidence: float | None
+    rejected: bool
+    data: dict[str, Any]
+    loop_to: str | None
+
+
+def _run_of(outputs: Mapping[str, Sequence[Emitted]]) -> int | None:
+    for items in outputs.values():
+        if items:
+            return items[-1]["run"]
+    return None
 
 
 def _merge_outputs(
     left: dict[str, list[Emitted]], right: dict[str, list[Emitted]]
 ) -> dict[str, list[Emitted]]:
-    merged = dict(left)
+    """Append a step's outputs; a new run on the thread replaces the outputs of the last."""
+    run = _run_of(right)
+    if run is None:
+        return left
+    merged = dict(left) if _run_of(left) == run else {}
     for name, items in right.items():
         merged[name] = [*merged.get(name, ()), *items]
     return merged
 
 
-def _merge_counts(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
-    return {**left, **right}
+def _merge_trace(
+    left: list[NodeTraceRecord], right: list[NodeTraceRecord]
+) -> list[NodeTraceRecord]:
+    """Append a step's node traces; a new run on the thread replaces the trace of the last."""
+    if not right:
+        return left
+    if left and left[0].get("run") != right[0].get("run"):
+        return list(right)
+    return [*left, *right]
+
+
+def _replace(left: Any, right: Any) -> Any:
+    # A reducer, not a plain channel, so that several entry agents may reset it in one step.
+    return right
 
 
 class WorkflowInput(TypedDict):
     """Input of a compiled workflow graph."""
 
-    question: str
+    question: Annotated[str, Field(description="The question to answer.")]
 
 
-class RunState(TypedDict, total=False):
-    """LangGraph state of a workflow run."""
+class WorkflowOutput(TypedDict):
+    """Output of a compiled workflow graph: this run's answer, what it cost, and its trace."""
+
+    answer: Annotated[str | None, Field(description="The exit agent's answer.")]
+    confidence: Annotated[float | None, Field(description="The exit agent's confidence.")]
+    usage: Annotated[UsageRecord, Field(description="Tokens of every model call of the run.")]
+    cost: Annotated[float, Field(description="Dollar cost of the run at list price.")]
+    trace: Annotated[
+        list[NodeTraceRecord], Field(description="Every agent run of this run, in order.")
+    ]
+
+
+class NodeState(TypedDict, total=False):
+    """The part of :class:`RunState` an agent reads: fewer channels to read per node."""
 
     question: str
     outputs: Annotated[dict[str, list[Emitted]], _merge_outputs]
-    trace: Annotated[list[NodeTrace], operator.add]
-    loops: Annotated[dict[str, int], _merge_counts]
+    trace: Annotated[list[NodeTraceRecord], _merge_trace]
+
+
+class RunState(TypedDict, total=False):
+    """LangGraph state of a workflow run.
+
+    ``outputs`` and ``trace`` hold one run: the first agents of a new run on a
+    thread replace what the last run left (their records carry the run's
+    first superstep in ``run``). ``messages`` keeps the thread's conversation,
+    a question and an answer per run.
+    """
+
+    question: str
+    messages: Annotated[list[AnyMessage], add_messages]
+    answer: Annotated[str | None, _replace]
+    confidence: Annotated[float | None, _replace]
+    usage: Annotated[UsageRecord, _replace]
+    cost: Annotated[float, _replace]
+    outputs: Annotated[dict[str, list[Emitted]], _merge_outputs]
+    trace: Annotated[list[NodeTraceRecord], _merge_trace]
+
+
+def _total_usage(records: Sequence[NodeTraceRecord]) -> UsageRecord:
+    usages = [record["usage"] for record in records]
+    return UsageRecord(
+        input_tokens=sum(u["input_tokens"] for u in usages),
+        output_tokens=sum(u["output_tokens"] for u in usages),
+        total_tokens=sum(u["total_tokens"] for u in usages),
+        cache_read_tokens=sum(u["cache_read_tokens"] for u in usages),
+        reasoning_tokens=sum(u["reasoning_tokens"] for u in usages),
+    )
 
 
 class ScopedCache(BaseCache):
@@ -216,8 +305,29 @@ class _Call:
     cached_calls: int = 0
 
 
+@dataclass(slots=True)
+class _Turn:
+    """What one node run works from: its settings, its inputs and this run's state so far."""
+
+    context: RunContext
+    question: str
+    run: int
+    step: int
+    fresh: bool
+    outputs: Mapping[str, Sequence[Emitted]]
+    trace: Sequence[NodeTraceRecord]
+    inputs: RoleInputs
+    started: float
+
+
 class AgentNode:
-    """One agent, ready to run as a LangGraph node (sync and async)."""
+    """One agent, ready to run as a LangGraph node (sync and async).
+
+    An entry agent tells a new run from a loop back to it: only a loop's
+    source, one superstep earlier, can send it back. In a new run it reads
+    nothing the thread's earlier runs left, and its records start the run;
+    one entry (``clears_answer``) also clears the last run's answer and totals.
+    """
 
     def __init__(
         self,
@@ -231,6 +341,10 @@ class AgentNode:
         prices: PriceTable,
         call_timeout: float | None,
         max_tool_rounds: int = 4,
+        entry: bool = False,
+        exit: bool = False,
+        loop_sources: Sequence[str] = (),
+        clears_answer: bool = False,
     ) -> None:
         """Prepare the agent's runnables once, so each run only renders and calls."""
         self.agent = agent
@@ -238,6 +352,10 @@ class AgentNode:
         self.model = model
         self.feeders = tuple(feeders)
         self.loop = loop
+        self.entry = entry
+        self.exit = exit
+        self.loop_sources = tuple(loop_sources)
+        self.clears_answer = entry and clears_answer
         self.prices = prices
         self.call_timeout = call_timeout
         self.max_tool_rounds = max_tool_rounds
@@ -268,9 +386,24 @@ class AgentNode:
 
     # --- inputs -----------------------------------------------------------------------
 
-    def gather(self, state: RunState, *, kind: TaskKind = "short_answer") -> RoleInputs:
+    def _looped_back(self, outputs: Mapping[str, Sequence[Emitted]], step: int) -> bool:
+        """Whether a loop sent this run of the agent back, rather than a new run's input."""
+        for source in self.loop_sources:
+            emitted = outputs.get(source)
+            if emitted:
+                last = emitted[-1]
+                if last["step"] == step - 1 and last["loop_to"] == self.agent.name:
+                    return True
+        return False
+
+    def gather(
+        self,
+        question: str,
+        outputs: Mapping[str, Sequence[Emitted]],
+        *,
+        kind: TaskKind = "short_answer",
+    ) -> RoleInputs:
         """Collect the question and the latest outputs of this agent's feeders."""
-        outputs = state.get("outputs") or {}
         plan: Sequence[str] = ()
         plan_step = critique_step = latest_step = -1
         critique = verdict = None
@@ -280,25 +413,25 @@ class AgentNode:
             emitted = outputs.get(name)
             if not emitted:
                 continue
-            step, out, _ = emitted[-1]
-            data = out.data
+            last = emitted[-1]
+            step, data, answer = last["step"], last["data"], last["answer"]
             if "steps" in data and step > plan_step:
                 plan, plan_step = data["steps"], step
             if "verdict" in data and step > critique_step:
                 critique, verdict, critique_step = data.get("critique"), data["verdict"], step
-            if role.produces_answer and out.answer is not None:
+            if role.produces_answer and answer is not None:
                 entry = CandidateAnswer(
                     index=len(candidates) + 1,
                     agent=name,
-                    answer=out.answer,
-                    confidence=out.confidence,
+                    answer=answer,
+                    confidence=last["confidence"],
                 )
                 candidates.append(entry)
                 if step > latest_step:
                     candidate, latest_step = entry, step
         focus = self.agent.options.get("focus")
         return RoleInputs(
-            question=state["question"],
+            question=question,
             plan=tuple(plan),
             candidate=candidate,
             critique=critique,
@@ -349,9 +482,12 @@ class AgentNode:
         metadata = {
             **(config.get("metadata") or {}),
             "rolegraph_agent": self.agent.name,
+            "rolegraph_role": self.role.name,
             "rolegraph_seed": context.seed,
             "rolegraph_round": inputs.round,
         }
+        if self.exit:
+            return {**config, "metadata": metadata, "tags": [*config.get("tags", ()), ANSWER_TAG]}
         return {**config, "metadata": metadata}
 
     def _unpack(self, call: _Call, result: Any) -> AIMessage:
@@ -431,21 +567,39 @@ class AgentNode:
 
     # --- node entry points ------------------------------------------------------------
 
-    def _begin(
-        self, state: RunState, config: RunnableConfig
-    ) -> tuple[RunContext, RoleInputs, int, float]:
-        context = (config.get("configurable") or {}).get(CONTEXT_KEY) or RunContext()
+    def _begin(self, state: NodeState, config: RunnableConfig) -> _Turn:
+        started = time.perf_counter()
+        # Without a RunContext (a run through LangGraph's own API) the run's start is
+        # unknown: each node's ``started_s`` is then 0 and its step orders it.
+        context = (config.get("configurable") or {}).get(CONTEXT_KEY) or RunContext(
+            started=started
+        )
         step = int((config.get("metadata") or {}).get("langgraph_step", 0))
-        inputs = self.gather(state, kind=context.task_kind)
-        return context, inputs, step, time.perf_counter()
+        outputs: Mapping[str, Sequence[Emitted]] = state.get("outputs") or {}
+        trace: Sequence[NodeTraceRecord] = ()
+        fresh = self.entry and not self._looped_back(outputs, step)
+        if fresh:
+            run, outputs = step, {}
+        else:
+            latest = _run_of(outputs)
+            run = step if latest is None else latest
+            trace = state.get("trace") or ()
+        question = state["question"]
+        return _Turn(
+            context=context,
+            question=question,
+            run=run,
+            step=step,
+            fresh=fresh,
+            outputs=outputs,
+            trace=trace,
+            inputs=self.gather(question, outputs, kind=context.task_kind),
+            started=started,
+        )
 
     def _finish(
         self,
-        state: RunState,
-        context: RunContext,
-        inputs: RoleInputs,
-        step: int,
-        started: float,
+        turn: _Turn,
         *,
         output: AgentOutput,
         call: _Call | None = None,
@@ -453,24 +607,25 @@ class AgentNode:
         skipped: str | None = None,
     ) -> dict[str, Any]:
         loop_to = None
-        update: dict[str, Any] = {}
         if self.loop is not None:
-            taken = (state.get("loops") or {}).get(self.loop.id, 0)
+            own = turn.outputs.get(self.agent.name) or ()
+            taken = sum(1 for emitted in own if emitted["loop_to"] is not None)
             wants = self.loop.when == "always" or output.rejected
             if wants and taken < self.loop.max_rounds:
                 loop_to = self.loop.target
-                update["loops"] = {self.loop.id: taken + 1}
         call = call or _Call()
+        context, inputs = turn.context, turn.inputs
         prompt = (
             [{"role": m.type, "content": str(m.content)} for m in messages]
             if context.record_prompts
             else []
         )
-        trace = NodeTrace.model_construct(
+        trace = NodeTraceRecord(
             agent=self.agent.name,
             role=self.role.name,
             model=self.agent.model,
-            step=step,
+            run=turn.run,
+            step=turn.step,
             round=inputs.round,
             inputs=inputs.model_dump(exclude_defaults=True, exclude={"question"}),
             prompt=prompt,
@@ -483,15 +638,42 @@ class AgentNode:
             loop_to=loop_to,
             calls=call.calls,
             cached_calls=call.cached_calls,
-            usage=call.usage,
+            usage=call.usage.to_record(),
             cost=call.cost,
             charged=call.charged,
-            latency_s=time.perf_counter() - started,
-            started_s=started - context.started,
+            latency_s=time.perf_counter() - turn.started,
+            started_s=turn.started - context.started,
         )
-        update["outputs"] = {self.agent.name: [Emitted(step, output, loop_to)]}
-        update["trace"] = [trace]
+        emitted = Emitted(
+            run=turn.run,
+            step=turn.step,
+            answer=output.answer,
+            confidence=output.confidence,
+            rejected=output.rejected,
+            data=output.data,
+            loop_to=loop_to,
+        )
+        update: dict[str, Any] = {"outputs": {self.agent.name: [emitted]}, "trace": [trace]}
+        if turn.fresh and self.clears_answer:
+            # Until the exit answers, the thread shows no answer rather than the last run's.
+            update.update(answer=None, confidence=None, usage=_total_usage(()), cost=0.0)
+        if self.exit and loop_to is None:
+            update.update(self._conclude(turn, trace, output))
         return update
+
+    def _conclude(
+        self, turn: _Turn, trace: NodeTraceRecord, output: AgentOutput
+    ) -> dict[str, Any]:
+        """The run's answer, its totals and its turn of the conversation."""
+        records = [*turn.trace, trace]
+        answer = output.answer
+        return {
+            "answer": answer,
+            "confidence": output.confidence,
+            "usage": _total_usage(records),
+            "cost": sum(r["cost"] for r in records),
+            "messages": [HumanMessage(turn.question), AIMessage(answer or "")],
+        }
 
     def _decide_without_model(self, inputs: RoleInputs) -> tuple[AgentOutput | None, str | None]:
         options = self.agent.options
@@ -507,14 +689,13 @@ class AgentNode:
             return self.role.fallback(inputs, self.agent.options)
         return self.role.interpret(call.parsed, inputs, self.agent.options)
 
-    def invoke(self, state: RunState, config: RunnableConfig) -> dict[str, Any]:
+    def invoke(self, state: NodeState, config: RunnableConfig) -> dict[str, Any]:
         """Run the agent synchronously."""
-        context, inputs, step, started = self._begin(state, config)
+        turn = self._begin(state, config)
+        context, inputs = turn.context, turn.inputs
         output, skipped = self._decide_without_model(inputs)
         if output is not None:
-            return self._finish(
-                state, context, inputs, step, started, output=output, skipped=skipped
-            )
+            return self._finish(turn, output=output, skipped=skipped)
         messages = self.role.render(inputs, system=self.agent.prompt)
         call = _Call()
         token = _SCOPE.set(self._scope(context, inputs))
@@ -523,24 +704,16 @@ class AgentNode:
         finally:
             _SCOPE.reset(token)
         return self._finish(
-            state,
-            context,
-            inputs,
-            step,
-            started,
-            output=self._interpret(call, inputs),
-            call=call,
-            messages=messages,
+            turn, output=self._interpret(call, inputs), call=call, messages=messages
         )
 
-    async def ainvoke(self, state: RunState, config: RunnableConfig) -> dict[str, Any]:
+    async def ainvoke(self, state: NodeState, config: RunnableConfig) -> dict[str, Any]:
         """Run the agent asynchronously."""
-        context, inputs, step, started = self._begin(state, config)
+        turn = self._begin(state, config)
+        context, inputs = turn.context, turn.inputs
         output, skipped = self._decide_without_model(inputs)
         if output is not None:
-            return self._finish(
-                state, context, inputs, step, started, output=output, skipped=skipped
-            )
+            return self._finish(turn, output=output, skipped=skipped)
         messages = self.role.render(inputs, system=self.agent.prompt)
         call = _Call()
         token = _SCOPE.set(self._scope(context, inputs))
@@ -551,14 +724,7 @@ class AgentNode:
         finally:
             _SCOPE.reset(token)
         return self._finish(
-            state,
-            context,
-            inputs,
-            step,
-            started,
-            output=self._interpret(call, inputs),
-            call=call,
-            messages=messages,
+            turn, output=self._interpret(call, inputs), call=call, messages=messages
         )
 
     def _scope(self, context: RunContext, inputs: RoleInputs) -> str:

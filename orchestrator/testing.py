@@ -2,23 +2,26 @@
 
 They are ordinary ``BaseChatModel`` s, so they exercise the same code path as
 real providers. Use them with ``Agent(model=instance)`` or
-``compile_workflow(spec, models={ref: instance})``.
+``compile_workflow(spec, models={ref: instance})``. They stream too: a reply
+comes as one chunk per word (with its leading space), usage on the last one,
+so ``stream_mode="messages"`` shows tokens as with a real provider.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from orchestrator.pricing import Price, default_prices
@@ -37,10 +40,13 @@ __all__ = [
 default_prices().register("test:*", Price(input=1.0, output=2.0))
 
 
-def _usage(messages: Sequence[BaseMessage], text: str) -> dict[str, int]:
+def _usage(messages: Sequence[BaseMessage], text: str) -> UsageMetadata:
     prompt = sum(len(str(m.content)) for m in messages)
     inp, out = max(1, prompt // 4), max(1, len(text) // 4)
-    return {"input_tokens": inp, "output_tokens": out, "total_tokens": inp + out}
+    return UsageMetadata(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
+
+
+_WORD = re.compile(r"\s*\S+")
 
 
 @dataclass
@@ -120,6 +126,18 @@ class _CountingModel(BaseChatModel):
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
+    def _chunks(self, messages: list[BaseMessage], text: str) -> list[ChatGenerationChunk]:
+        """The reply as word chunks; the last carries the usage, as providers send it."""
+        words = _WORD.findall(text) or [text]
+        chunks = [ChatGenerationChunk(message=AIMessageChunk(content=w)) for w in words[:-1]]
+        last = AIMessageChunk(
+            content=words[-1],
+            usage_metadata=_usage(messages, text),
+            response_metadata={"model_name": self.name_},
+            chunk_position="last",
+        )
+        return [*chunks, ChatGenerationChunk(message=last)]
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -133,6 +151,39 @@ class _CountingModel(BaseChatModel):
             if delay:
                 time.sleep(delay)
             return self._result(messages, text)
+        finally:
+            self._leave()
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        number = self._enter()
+        try:
+            delay, text = self._respond(messages, number)
+            if delay:
+                time.sleep(delay)
+            yield from self._chunks(messages, text)
+        finally:
+            self._leave()
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        number = self._enter()
+        try:
+            delay, text = self._respond(messages, number)
+            if delay:
+                await asyncio.sleep(delay)
+            for chunk in self._chunks(messages, text):
+                yield chunk
         finally:
             self._leave()
 

@@ -6,8 +6,49 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
-__all__ = ["Usage", "NodeTrace", "RunResult"]
+__all__ = ["Usage", "NodeTrace", "RunResult", "UsageRecord", "NodeTraceRecord"]
+
+
+class UsageRecord(TypedDict):
+    """A :class:`Usage` as plain data: the form graph state and JSON hold."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cache_read_tokens: int
+    reasoning_tokens: int
+
+
+class NodeTraceRecord(TypedDict):
+    """A :class:`NodeTrace` as plain data: the form graph state and JSON hold.
+
+    ``NodeTrace.from_record`` (or ``NodeTrace.model_validate``) reads it back.
+    """
+
+    agent: str
+    role: str
+    model: str | None
+    run: int
+    step: int
+    round: int
+    inputs: dict[str, Any]
+    prompt: list[dict[str, str]]
+    output: dict[str, Any]
+    answer: str | None
+    confidence: float | None
+    raw: str | None
+    parse_error: str | None
+    skipped: str | None
+    loop_to: str | None
+    calls: int
+    cached_calls: int
+    usage: UsageRecord
+    cost: float
+    charged: float
+    latency_s: float
+    started_s: float
 
 
 class Usage(BaseModel):
@@ -48,6 +89,16 @@ class Usage(BaseModel):
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
 
+    def to_record(self) -> UsageRecord:
+        """This usage as plain data."""
+        return UsageRecord(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            total_tokens=self.total_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            reasoning_tokens=self.reasoning_tokens,
+        )
+
     @classmethod
     def sum(cls, usages: Iterable[Usage]) -> Usage:
         """The total of several usages."""
@@ -66,6 +117,11 @@ class NodeTrace(BaseModel):
     role: str = Field(description="The agent's role.")
     model: str | None = Field(
         default=None, description="Model reference; None for roles that call no model."
+    )
+    run: int = Field(
+        default=0,
+        description="LangGraph superstep in which the run's first agents ran: the same for "
+        "every agent of one run, larger for each later run on the same thread.",
     )
     step: int = Field(description="LangGraph superstep in which it ran.")
     round: int = Field(default=1, description="How many times this agent had run, this one too.")
@@ -87,6 +143,17 @@ class NodeTrace(BaseModel):
     charged: float = Field(default=0.0, description="Dollars actually spent (cache misses).")
     latency_s: float = Field(default=0.0, description="Wall-clock seconds.")
     started_s: float = Field(default=0.0, description="Start, in seconds since the run began.")
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> NodeTrace:
+        """Read a :class:`NodeTraceRecord` that rolegraph wrote, without re-validating it.
+
+        Use ``NodeTrace.model_validate`` for records from elsewhere.
+        """
+        usage = record.get("usage")
+        return cls.model_construct(
+            **{**record, "usage": Usage.model_construct(**usage) if usage else Usage()}
+        )
 
 
 class RunResult(BaseModel):
@@ -136,6 +203,35 @@ class RunResult(BaseModel):
             calls=sum(n.calls for n in ordered),
             cached_calls=sum(n.cached_calls for n in ordered),
             parse_errors=sum(1 for n in ordered if n.parse_error),
+            latency_s=latency_s,
+        )
+
+    @classmethod
+    def from_state(
+        cls,
+        state: Mapping[str, Any],
+        *,
+        question: str | None = None,
+        workflow: str = "",
+        seed: int = 0,
+        latency_s: float = 0.0,
+    ) -> RunResult:
+        """Read the output (or the state) of a compiled workflow graph.
+
+        Args:
+            state: What ``graph.invoke`` returned, or ``graph.get_state(config).values``.
+            question: The question, where ``state`` does not hold it.
+            workflow: The spec's content hash, if known.
+            seed: The run's sampling seed, if known.
+            latency_s: The run's wall-clock seconds, if measured.
+        """
+        return cls.from_nodes(
+            question=question if question is not None else str(state.get("question", "")),
+            answer=state.get("answer"),
+            confidence=state.get("confidence"),
+            workflow=workflow,
+            seed=seed,
+            nodes=[NodeTrace.from_record(record) for record in state.get("trace") or ()],
             latency_s=latency_s,
         )
 
