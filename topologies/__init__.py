@@ -30,6 +30,7 @@ from topologies.registry import (
     register_topology,
     topology,
 )
+from topologies.structure import Structure
 
 __all__ = [
     "Topology",
@@ -45,6 +46,7 @@ __all__ = [
     "ModelSlot",
     "ModelTeam",
     "SpaceError",
+    "Structure",
     "single",
     "plan_solve",
     "self_refine",

@@ -8,6 +8,7 @@ from orchestrator import Workflow, WorkflowSpec
 from topologies._teams import ModelLike, TeamLike, expand_team
 from topologies.params import Categorical, Integer, ModelSlot, ModelTeam
 from topologies.registry import topology
+from topologies.structure import Structure
 
 __all__ = ["debate"]
 
@@ -50,7 +51,15 @@ __all__ = ["debate"]
         ModelSlot(
             name="judge", when={"aggregate": ("judge",)}, description="The final judge's model."
         ),
-    ]
+    ],
+    structure=Structure(
+        team="models",
+        rounds="rounds",
+        combine_switch="aggregate",
+        combine_kinds={"vote": "vote", "judge": "judge"},
+        judge="judge",
+        weighted="weighted",
+    ),
 )
 def debate(
     *,

@@ -6,6 +6,7 @@ from orchestrator import Workflow, WorkflowSpec
 from topologies._teams import ModelLike, TeamLike, expand_team
 from topologies.params import Categorical, Integer, ModelSlot, ModelTeam
 from topologies.registry import topology
+from topologies.structure import Structure
 
 __all__ = ["vote_ensemble", "best_of_n"]
 
@@ -19,7 +20,8 @@ __all__ = ["vote_ensemble", "best_of_n"]
         Categorical(
             name="weighted", choices=(False, True), description="Weight votes by confidence."
         ),
-    ]
+    ],
+    structure=Structure(team="models", combine="vote", weighted="weighted"),
 )
 def vote_ensemble(
     *,
@@ -59,7 +61,8 @@ def vote_ensemble(
             description="One model per candidate.",
         ),
         ModelSlot(name="judge", description="The model that picks one candidate."),
-    ]
+    ],
+    structure=Structure(team="models", combine="judge", judge="judge"),
 )
 def best_of_n(
     *,

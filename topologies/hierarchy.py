@@ -8,6 +8,7 @@ from orchestrator import Workflow, WorkflowSpec
 from topologies._teams import ModelLike, TeamLike, expand_team
 from topologies.params import Integer, ModelSlot, ModelTeam, SpaceError
 from topologies.registry import topology
+from topologies.structure import Structure
 
 __all__ = ["supervisor", "tree", "tree_size"]
 
@@ -27,7 +28,10 @@ def _worker_focus(label: str, count: int) -> str:
             name="models", size="workers", min_size=2, max_size=4, description="Workers' models."
         ),
         ModelSlot(name="aggregator", description="The model that combines the workers' answers."),
-    ]
+    ],
+    structure=Structure(
+        team="models", combine="aggregator", aggregator="aggregator", planner="planner"
+    ),
 )
 def supervisor(
     *,
@@ -79,7 +83,14 @@ def tree_size(depth: int, breadth: int) -> int:
             description="Leaf models; the i-th child of every node uses the i-th.",
         ),
         ModelSlot(name="aggregator", description="Model of every combining aggregator."),
-    ]
+    ],
+    structure=Structure(
+        team="workers",
+        combine="aggregator",
+        aggregator="aggregator",
+        planner="planner",
+        depth="depth",
+    ),
 )
 def tree(
     *,

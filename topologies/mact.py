@@ -8,6 +8,7 @@ from orchestrator import Workflow, WorkflowSpec
 from topologies._teams import ModelLike, TeamLike, expand_team
 from topologies.params import Categorical, Integer, ModelSlot, ModelTeam
 from topologies.registry import topology
+from topologies.structure import Structure
 
 __all__ = ["plan_execute_judge"]
 
@@ -31,7 +32,15 @@ __all__ = ["plan_execute_judge"]
             description="The answer agent: combine the judged answer, or re-solve with it.",
         ),
         ModelSlot(name="answerer", description="The answer agent's model."),
-    ]
+    ],
+    structure=Structure(
+        team="models",
+        combine="vote",
+        checker="judge",
+        loop="revisions",
+        planner="planner",
+        toggles=("answer_role",),
+    ),
 )
 def plan_execute_judge(
     *,

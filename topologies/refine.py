@@ -6,6 +6,7 @@ from orchestrator import Workflow, WorkflowSpec
 from topologies._teams import ModelLike
 from topologies.params import Categorical, Integer, ModelSlot
 from topologies.registry import topology
+from topologies.structure import Structure
 
 __all__ = ["self_refine"]
 
@@ -18,7 +19,15 @@ __all__ = ["self_refine"]
         Integer(name="rounds", low=1, high=3, description="Most verify-and-revise rounds."),
         Categorical(name="plan", choices=(False, True), description="A planner goes first."),
         ModelSlot(name="planner", when={"plan": (True,)}, description="The planner's model."),
-    ]
+    ],
+    structure=Structure(
+        solver="solver",
+        checker="verifier",
+        fixer="rectifier",
+        loop="rounds",
+        planner="planner",
+        planner_switch="plan",
+    ),
 )
 def self_refine(
     *,

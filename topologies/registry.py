@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ParamSpec, cast
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator import WorkflowSpec
 from orchestrator.models import register_model
 from topologies.params import Param, ParamSpace, SpaceError
+from topologies.structure import Structure
 
 __all__ = ["Topology", "topology", "register_topology", "get_topology", "list_topologies"]
 
@@ -47,6 +48,17 @@ class Topology(BaseModel):
     description: str = Field(default="", description="One line for humans.")
     builder: Callable[..., WorkflowSpec] = Field(description="Builds the spec from parameters.")
     space: ParamSpace = Field(default_factory=ParamSpace, description="Tunable parameters.")
+    structure: Structure | None = Field(
+        default=None,
+        description="Which parameter plays which structural part; workflow edits read it. "
+        "None: only generic edits (swap a model, tune a setting).",
+    )
+
+    @model_validator(mode="after")
+    def _structure_fits(self) -> Topology:
+        if self.structure is not None:
+            self.structure.check_against(self.space.params, self.name)
+        return self
 
     def build(
         self, params: Mapping[str, Any] | None = None, *, pool: Sequence[str] = (), **kwargs: Any
@@ -137,10 +149,15 @@ def topology(
     name: str | None = None,
     *,
     space: ParamSpace | Sequence[Param] = (),
+    structure: Structure | Mapping[str, Any] | None = None,
     description: str | None = None,
     replace: bool = False,
 ) -> Callable[[Callable[P, WorkflowSpec]], Callable[P, WorkflowSpec]]:
-    """Register a keyword-only builder function and its parameter space.
+    """Register a keyword-only builder function, its parameter space and its structure.
+
+    ``structure`` says which parameter plays which part (a
+    :class:`~topologies.structure.Structure`, or its fields as a mapping), so
+    the search's workflow edits apply to the new topology too.
 
     Calling the decorated function directly validates its arguments against
     the space (models are not restricted to a pool) and tags the spec's
@@ -155,6 +172,7 @@ def topology(
         'echo_demo'
     """
     declared = space if isinstance(space, ParamSpace) else ParamSpace(params=tuple(space))
+    parts = Structure.model_validate(structure) if isinstance(structure, Mapping) else structure
 
     def decorate(builder: Callable[P, WorkflowSpec]) -> Callable[P, WorkflowSpec]:
         signature = inspect.signature(builder)
@@ -173,6 +191,7 @@ def topology(
             description=description or (inspect.getdoc(builder) or "").split("\n")[0],
             builder=builder,
             space=declared,
+            structure=parts,
         )
         register_topology(entry, replace=replace)
 

@@ -30,8 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator.errors import RolegraphError
 from orchestrator.spec import Loop
 from search.space import Candidate, SearchSpace
-from topologies import get_topology
+from topologies import Structure, get_topology
 from topologies.params import Categorical, Float, Integer, ModelSlot, ModelTeam, Param
+from topologies.structure import Part
 
 __all__ = [
     "Edit",
@@ -50,6 +51,8 @@ __all__ = [
     "RemovePlanner",
     "ReplaceAggregator",
     "TuneSetting",
+    "StructuralOperator",
+    "shape_of",
     "DEFAULT_OPERATORS",
     "get_operator",
     "list_operators",
@@ -58,8 +61,6 @@ __all__ = [
     "median_model",
 ]
 
-_LOOP_PARAMS = {"self_refine": "rounds", "plan_execute_judge": "revisions"}
-"""Parameters that bound a declared verify-and-revise loop, per topology."""
 _MAX_SPEC_LOOP_ROUNDS = 5
 """Largest loop bound the edits give a hand-designed spec."""
 
@@ -267,101 +268,274 @@ class EditOperator(abc.ABC):
 # --- operators -------------------------------------------------------------------------
 
 
-class AddVerifier(EditOperator):
-    """``single``/``plan_solve`` -> ``self_refine``: a verifier checks, a rectifier revises."""
+# --- reading a workflow's structure -----------------------------------------------------
+
+
+def _structure(topology: str | None) -> Structure | None:
+    return get_topology(topology).structure if topology is not None else None
+
+
+def _lowest_depth(space: SearchSpace, topology: str) -> int | None:
+    structure = _structure(topology)
+    if structure is None or structure.depth is None:
+        return None
+    return int(_lowest(space, topology, structure.depth))
+
+
+def shape_of(candidate: Candidate, space: SearchSpace) -> frozenset[Part] | None:
+    """The parts a candidate's workflow has (``None`` when its topology declares none)."""
+    structure = _structure(candidate.topology)
+    if structure is None or candidate.topology is None:
+        return None
+    depth = _lowest_depth(space, candidate.topology)
+    return structure.shape(candidate.params, lowest_depth=depth)
+
+
+def _carry(candidate: Candidate) -> dict[str, Any]:
+    """The candidate's values by structural part, to carry over to another topology."""
+    structure = _structure(candidate.topology)
+    params = candidate.params
+    if structure is None:
+        return {}
+    carried: dict[str, Any] = {}
+    if structure.solver is not None and structure.solver in params:
+        carried["solver"] = params[structure.solver]
+    if structure.team is not None and structure.team in params:
+        members = _team(params[structure.team])
+        carried["team" if len(members) > 1 else "solver"] = (
+            members if len(members) > 1 else members[0]
+        )
+    for part in ("judge", "aggregator", "checker", "fixer", "planner", "loop", "rounds"):
+        name = getattr(structure, part)
+        if name is not None and name in params:
+            carried[part] = params[name]
+    if structure.weighted is not None and structure.weighted in params:
+        carried["weighted"] = params[structure.weighted]
+    return carried
+
+
+def _size_param(topology: str, team: str) -> Integer | None:
+    for param in get_topology(topology).space.params:
+        if isinstance(param, ModelTeam) and param.name == team and param.size is not None:
+            size = _param(topology, param.size)
+            return size if isinstance(size, Integer) else None
+    return None
+
+
+def _realize(
+    space: SearchSpace,
+    topology: str,
+    shape: frozenset[Part],
+    carried: Mapping[str, Any],
+    main: str,
+    given: Mapping[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """Parameters of ``topology`` that give a workflow of ``shape``, or ``None`` if none do.
+
+    Parts the shape keeps take the carried values; parts it adds take ``given``
+    values, else the workflow's main model or the parameter's lowest value.
+    """
+    structure = _structure(topology)
+    if structure is None:
+        return None
+    values = {**carried, **(given or {})}
+    params: dict[str, Any] = {}
+    if "solver" in shape:
+        model = values.get("solver", main)
+        if structure.solver is not None:
+            params[structure.solver] = model
+        elif structure.team is not None:
+            size = _size_param(topology, structure.team)
+            if size is None or size.low > 1:
+                return None
+            params[size.name] = 1
+            params[structure.team] = [model]
+        else:
+            return None
+    elif "team" in shape:
+        if structure.team is None:
+            return None
+        size = _size_param(topology, structure.team)
+        members = values.get("team")
+        if members is None:
+            if size is None:
+                return None
+            n = next((v for v in size.values() if v > 1), None)
+            if n is None:
+                return None
+            members = [values.get("solver", main)] * n
+        if size is not None:
+            params[size.name] = len(members)
+        params[structure.team] = sorted(members)
+        kinds = [kind for kind in ("vote", "judge", "aggregator") if kind in shape]
+        if len(kinds) != 1:
+            return None
+        kind = kinds[0]
+        if structure.combine_switch is not None:
+            choice = next((v for v, k in structure.combine_kinds.items() if k == kind), None)
+            if choice is None:
+                return None
+            switch = _param(topology, structure.combine_switch)
+            values_of = switch.values() if switch is not None else []
+            params[structure.combine_switch] = next(
+                (v for v in values_of if str(v) == choice), choice
+            )
+        elif structure.combine != kind:
+            return None
+        for part in ("judge", "aggregator"):
+            name = getattr(structure, part)
+            if kind == part and name is not None:
+                params[name] = values.get(part, values.get("solver", main))
+        if kind == "vote" and structure.weighted is not None and "weighted" in values:
+            params[structure.weighted] = values["weighted"]
+    else:
+        return None
+    if ("check" in shape) != (structure.loop is not None):
+        return None
+    if structure.loop is not None:
+        if "loop" in values:
+            params[structure.loop] = values["loop"]
+        for part in ("checker", "fixer"):
+            name = getattr(structure, part)
+            if name is not None:
+                params[name] = values.get(part, values.get("checker", main))
+    wants_planner = "planner" in shape
+    if structure.planner is None or (structure.planner_switch is None and not wants_planner):
+        if wants_planner:
+            return None
+    else:
+        if structure.planner_switch is not None:
+            params[structure.planner_switch] = wants_planner
+        if wants_planner:
+            params[structure.planner] = values.get("planner", main)
+    if ("debate" in shape) != (structure.rounds is not None):
+        return None
+    if structure.rounds is not None and "rounds" in values:
+        params[structure.rounds] = values["rounds"]
+    if structure.depth is not None:
+        lowest = _lowest_depth(space, topology) or 1
+        params[structure.depth] = lowest + 1 if "deep" in shape else lowest
+    elif "deep" in shape:
+        return None
+    return params
+
+
+class StructuralOperator(EditOperator, abc.ABC):
+    """An operator that reads the topologies' declared :class:`~topologies.Structure`.
+
+    :meth:`jump` moves a workflow to another shape: to whichever topologies of
+    the space realise it, carrying each part's models and settings over.
+    """
+
+    def jump(
+        self,
+        space: SearchSpace,
+        parent: Candidate,
+        shape: frozenset[Part],
+        detail: str = "{topology}",
+        given: Mapping[str, Any] | None = None,
+    ) -> list[Edit]:
+        """Edits to every topology of the space that realises ``shape``.
+
+        ``detail`` is formatted per target with ``{topology}``, ``{n}`` (its team
+        size), ``{size}`` (the size's parameter) and each structural part's
+        parameter name (``{checker}``, ``{planner}``, ...).
+        """
+        carried = _carry(parent)
+        # New slots copy the agent that answers: a judge or an answer agent starts as the solver.
+        team = carried.get("team")
+        main = carried.get("solver") or (team[0] if team else _main_model(parent, space))
+        edits: list[Edit] = []
+        for topology in space.topologies:
+            params = _realize(space, topology, shape, carried, main, given)
+            structure = _structure(topology)
+            if params is None or structure is None:
+                continue
+            fixed = space.fixed.get(topology, {})
+            for param in get_topology(topology).space.params:
+                if isinstance(param, ModelSlot) and param.name not in params | fixed:
+                    params[param.name] = main  # other agents start on the answering model
+            names = {field: "" for field in Structure.model_fields} | structure.names()
+            members = params.get(structure.team or "", ())
+            size = _size_param(topology, structure.team) if structure.team else None
+            label = detail.format_map(
+                {
+                    **names,
+                    "topology": topology,
+                    "n": len(members),
+                    "size": size.name if size else "",
+                }
+            )
+            edit = self.move(space, parent, topology, params, label)
+            if edit is not None and shape_of(edit.candidate, space) == shape:
+                edits.append(edit)
+        return edits
+
+    def nudge(
+        self, space: SearchSpace, parent: Candidate, changes: Mapping[str, Any], detail: str
+    ) -> Edit | None:
+        """The same topology with some parameters changed."""
+        assert parent.topology is not None
+        return self.move(space, parent, parent.topology, {**parent.params, **changes}, detail)
+
+
+_COMBINES: tuple[Part, ...] = ("vote", "judge", "aggregator")
+"""How a team's answers can become one."""
+
+
+def _models(space: SearchSpace) -> list[str]:
+    return list(space.pool.models)
+
+
+# --- operators -------------------------------------------------------------------------
+
+
+class AddVerifier(StructuralOperator):
+    """A checker (and fixer) loop: ``single`` -> ``self_refine``, a plan gets judged, ..."""
 
     name = "add_verifier"
     description = (
-        "Check the answer with a verifier and revise rejected answers: single or "
-        "plan_solve becomes self_refine (the verifier's model also revises), or plan_solve "
-        "becomes plan_execute_judge (the judge sends rejected answers back to the planner)."
+        "Check the answer in a loop and revise rejected answers: a workflow without a check "
+        "becomes the topology that adds one (single -> self_refine, whose checker's model also "
+        "revises; plan_solve -> self_refine with a plan, or plan_execute_judge)."
     )
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
-        """One edit per verifier model (and target topology)."""
-        params = candidate.params
-        if candidate.topology == "single":
-            base: dict[str, Any] = {"solver": params["model"], "plan": False}
-        elif candidate.topology == "plan_solve":
-            base = {"solver": params["solver"], "plan": True, "planner": params["planner"]}
-        else:
+        """One edit per checker model and topology that adds the check."""
+        shape = shape_of(candidate, space)
+        if shape is None or "check" in shape:
             return []
-        edits = [
-            self.move(
-                space,
-                candidate,
-                "self_refine",
-                {**base, "verifier": model, "rectifier": model},
-                f"verifier={model}",
-            )
-            for model in space.pool.models
-        ]
-        if candidate.topology == "plan_solve" and "plan_execute_judge" in space.topologies:
-            n = _lowest(space, "plan_execute_judge", "executors")
-            solver = params["solver"]
-            team = {"executors": n, "models": [solver] * int(n), "answerer": solver}
-            edits.extend(
-                self.move(
-                    space,
-                    candidate,
-                    "plan_execute_judge",
-                    {"planner": params["planner"], **team, "judge": model},
-                    f"plan_execute_judge judge={model}",
-                )
-                for model in space.pool.models
-            )
-        return [e for e in edits if e is not None]
+        target: frozenset[Part] = shape | {"check"}
+        edits: list[Edit] = []
+        for model in _models(space):
+            detail, given = f"{{topology}} {{checker}}={model}", {"checker": model, "fixer": model}
+            edits += self.jump(space, candidate, target, detail, given)
+        return edits
 
 
-class RemoveVerifier(EditOperator):
-    """``self_refine`` -> ``single`` (or ``plan_solve`` when it plans)."""
+class RemoveVerifier(StructuralOperator):
+    """Drop the check-and-revise loop: ``self_refine`` -> ``single`` or ``plan_solve``."""
 
     name = "remove_verifier"
-    description = (
-        "Drop the verify-and-revise loop (self_refine becomes single or plan_solve; "
-        "plan_execute_judge with one executor becomes plan_solve)."
-    )
+    description = "Drop the check-and-revise loop (self_refine becomes single or plan_solve)."
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
-        """The solver alone, keeping its planner if it has one."""
-        params = candidate.params
-        if candidate.topology == "plan_execute_judge":
-            if params["executors"] != _lowest(space, "plan_execute_judge", "executors"):
-                return []
-            edits = (
-                self.move(
-                    space,
-                    candidate,
-                    "plan_solve",
-                    {"planner": params["planner"], "solver": model},
-                    f"solver={model}",
-                )
-                for model in _distinct(_team(params["models"]))
-            )
-            return [e for e in edits if e is not None]
-        if candidate.topology != "self_refine":
+        """The workflow without its loop, in every topology that has that shape."""
+        shape = shape_of(candidate, space)
+        if shape is None or "check" not in shape:
             return []
-        if params.get("plan"):
-            edit = self.move(
-                space,
-                candidate,
-                "plan_solve",
-                {"planner": params["planner"], "solver": params["solver"]},
-                "",
-            )
-        else:
-            edit = self.move(space, candidate, "single", {"model": params["solver"]}, "")
-        return [edit] if edit else []
+        return self.jump(space, candidate, shape - {"check"})
 
 
 class _LoopBound(EditOperator):
     step: ClassVar[int] = 1
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
-        """The bound of the topology's loop, or of each of a hand-designed spec's loops."""
+        """The declared loop's bound, or each loop's bound of a hand-designed spec."""
         if candidate.topology is None:
             return self._spec_loops(candidate)
-        name = _LOOP_PARAMS.get(candidate.topology)
+        structure = _structure(candidate.topology)
+        name = structure.loop if structure is not None else None
         if name is None or name not in candidate.params:
             return []
         value = int(candidate.params[name]) + self.step
@@ -392,21 +566,18 @@ class _LoopBound(EditOperator):
 
 
 class RaiseLoopBound(_LoopBound):
-    """One more verify-and-revise round."""
+    """One more check-and-revise round."""
 
     name = "raise_loop_bound"
-    description = (
-        "Allow one more verify-and-revise round (self_refine rounds, plan_execute_judge "
-        "revisions, or a loop's max_rounds)."
-    )
+    description = "Allow one more check-and-revise round (a topology's loop, or a spec's loop)."
     step = 1
 
 
 class LowerLoopBound(_LoopBound):
-    """One fewer verify-and-revise round."""
+    """One fewer check-and-revise round."""
 
     name = "lower_loop_bound"
-    description = "Allow one fewer verify-and-revise round."
+    description = "Allow one fewer check-and-revise round."
     step = -1
 
 
@@ -422,85 +593,47 @@ def _sized_teams(topology: str) -> list[tuple[ModelTeam, Integer]]:
     return out
 
 
-class WidenEnsemble(EditOperator):
-    """One more team member; a single solver becomes a vote ensemble or a best-of-n."""
+class WidenEnsemble(StructuralOperator):
+    """One more team member; a lone solver becomes a team (voted, judged or aggregated)."""
 
     name = "widen_ensemble"
     description = (
-        "Add one member to a team: a single solver becomes a vote ensemble or best-of-n "
-        "of copies, a plan_solve's solver becomes a supervisor's or a tree's workers; "
-        "ensembles, debates and worker teams get one more agent."
+        "Add one member to a team; a lone solver becomes a team of copies whose answers are "
+        "voted on, judged or aggregated (single -> vote_ensemble or best_of_n, plan_solve -> "
+        "supervisor or tree)."
     )
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
-        """One edit per model the new member may use."""
+        """One edit per model the new member may use, and per team topology."""
         topology = candidate.topology
         if topology is None:
             return []
-        edits: list[Edit | None] = []
-        if topology == "plan_solve":
-            planner, solver = candidate.params["planner"], candidate.params["solver"]
-            for target, size_name, team_name in (
-                ("supervisor", "workers", "models"),
-                ("tree", "breadth", "workers"),
-            ):
-                if target not in space.topologies:
-                    continue
-                n = _lowest(space, target, size_name)
-                edits.append(
-                    self.move(
-                        space,
-                        candidate,
-                        target,
-                        {
-                            "planner": planner,
-                            size_name: n,
-                            team_name: [solver] * int(n),
-                            "aggregator": solver,
-                        },
-                        f"{target} {size_name}={n}",
-                    )
-                )
-        if topology == "single":
-            model = candidate.params["model"]
-            for target, extra in (("vote_ensemble", {}), ("best_of_n", {"judge": model})):
-                if target not in space.topologies:
-                    continue
-                n = _lowest(space, target, "n")
-                edits.append(
-                    self.move(
-                        space,
-                        candidate,
-                        target,
-                        {"n": n, "models": [model] * int(n), **extra},
-                        f"{target} n={n}",
-                    )
-                )
+        edits: list[Edit] = []
+        shape = shape_of(candidate, space)
+        if shape is not None and "solver" in shape:
+            for kind in _COMBINES:
+                target = (shape - {"solver"}) | {"team", kind}
+                edits += self.jump(space, candidate, target, "{topology} {size}={n}")
         for team, size in _sized_teams(topology):
             if team.name not in candidate.params:
                 continue
             members = _team(candidate.params[team.name])
             n = len(members) + size.step
-            for model in space.pool.models:
-                edits.append(
-                    self.move(
-                        space,
-                        candidate,
-                        topology,
-                        {**candidate.params, size.name: n, team.name: sorted([*members, model])},
-                        f"{team.name}+{model}",
-                    )
-                )
-        return [e for e in edits if e is not None]
+            for model in _models(space):
+                changes = {size.name: n, team.name: sorted([*members, model])}
+                edit = self.nudge(space, candidate, changes, f"{team.name}+{model}")
+                if edit is not None:
+                    edits.append(edit)
+        return edits
 
 
-class NarrowEnsemble(EditOperator):
-    """One fewer team member; an ensemble at its smallest becomes a single solver."""
+class NarrowEnsemble(StructuralOperator):
+    """One fewer team member; a team at its smallest becomes a lone solver."""
 
     name = "narrow_ensemble"
     description = (
-        "Remove one member of a team; a vote ensemble or best-of-n at its smallest "
-        "becomes a single solver, a supervisor or one-level tree becomes plan_solve."
+        "Remove one member of a team; a team at its smallest becomes its member alone "
+        "(vote_ensemble or best_of_n -> single, supervisor or a one-level tree -> plan_solve)."
     )
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
@@ -508,7 +641,8 @@ class NarrowEnsemble(EditOperator):
         topology = candidate.topology
         if topology is None:
             return []
-        edits: list[Edit | None] = []
+        shape = shape_of(candidate, space)
+        edits: list[Edit] = []
         for team, size in _sized_teams(topology):
             if team.name not in candidate.params:
                 continue
@@ -518,33 +652,16 @@ class NarrowEnsemble(EditOperator):
                 rest = list(members)
                 rest.remove(model)
                 if n >= size.low:
-                    edits.append(
-                        self.move(
-                            space,
-                            candidate,
-                            topology,
-                            {**candidate.params, size.name: n, team.name: rest},
-                            f"{team.name}-{model}",
-                        )
-                    )
-                elif topology in ("vote_ensemble", "best_of_n"):
-                    edits.append(
-                        self.move(space, candidate, "single", {"model": model}, f"single={model}")
-                    )
-                elif topology == "supervisor" or (
-                    topology == "tree"
-                    and candidate.params["depth"] == _lowest(space, "tree", "depth")
-                ):
-                    edits.append(
-                        self.move(
-                            space,
-                            candidate,
-                            "plan_solve",
-                            {"planner": candidate.params["planner"], "solver": model},
-                            f"plan_solve solver={model}",
-                        )
-                    )
-        return [e for e in edits if e is not None]
+                    changes = {size.name: n, team.name: rest}
+                    edit = self.nudge(space, candidate, changes, f"{team.name}-{model}")
+                    if edit is not None:
+                        edits.append(edit)
+                elif shape is not None and "team" in shape:
+                    alone: frozenset[Part] = (shape - {"team", *_COMBINES}) | {"solver"}
+                    given = {"solver": model}
+                    label = f"{{topology}} {{solver}}={model}"
+                    edits += self.jump(space, candidate, alone, label, given)
+        return edits
 
 
 class SwapModel(EditOperator):
@@ -612,41 +729,33 @@ class SwapModel(EditOperator):
         return edits
 
 
-class AddDebateRound(EditOperator):
-    """One more debate round; a vote ensemble becomes a one-round debate."""
+class AddDebateRound(StructuralOperator):
+    """One more debate round; a team that answers once starts to debate."""
 
     name = "add_debate_round"
     description = (
-        "Let the agents see each other's answers for one more round (a vote ensemble "
-        "becomes a debate)."
+        "Let the team see each other's answers for one more round (a vote ensemble becomes "
+        "a debate)."
     )
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
-        """At most one edit."""
-        params = candidate.params
-        edit: Edit | None = None
-        if candidate.topology == "debate":
-            rounds = int(params["rounds"]) + 1
-            edit = self.move(space, candidate, "debate", {**params, "rounds": rounds}, "")
-        elif candidate.topology == "vote_ensemble":
-            edit = self.move(
-                space,
-                candidate,
-                "debate",
-                {
-                    "n": params["n"],
-                    "models": params["models"],
-                    "rounds": _lowest(space, "debate", "rounds"),
-                    "aggregate": "vote",
-                    "weighted": params.get("weighted", False),
-                },
-                "",
-            )
-        return [edit] if edit else []
+        """The next round, or the debate version of a team."""
+        shape = shape_of(candidate, space)
+        if shape is None:
+            return []
+        structure = _structure(candidate.topology)
+        assert structure is not None
+        if structure.rounds is not None and structure.rounds in candidate.params:
+            rounds = int(candidate.params[structure.rounds]) + 1
+            edit = self.nudge(space, candidate, {structure.rounds: rounds}, "")
+            return [edit] if edit else []
+        if "team" not in shape or "debate" in shape:
+            return []
+        return self.jump(space, candidate, shape | {"debate"})
 
 
-class RemoveDebateRound(EditOperator):
-    """One fewer debate round; a debate at its fewest becomes a vote ensemble or best-of-n."""
+class RemoveDebateRound(StructuralOperator):
+    """One fewer debate round; a debate at its fewest becomes a plain team."""
 
     name = "remove_debate_round"
     description = (
@@ -655,28 +764,22 @@ class RemoveDebateRound(EditOperator):
     )
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
-        """At most one edit."""
-        if candidate.topology != "debate":
+        """The previous round, or the team without debate."""
+        shape = shape_of(candidate, space)
+        structure = _structure(candidate.topology)
+        if shape is None or structure is None or structure.rounds is None:
             return []
-        params = candidate.params
-        rounds = int(params["rounds"]) - 1
-        edit = self.move(space, candidate, "debate", {**params, "rounds": rounds}, "")
-        if edit is None and rounds < _lowest(space, "debate", "rounds"):
-            team = {"n": params["n"], "models": params["models"]}
-            if params.get("aggregate") == "judge":
-                edit = self.move(
-                    space, candidate, "best_of_n", {**team, "judge": params["judge"]}, ""
-                )
-            else:
-                weighted = params.get("weighted", False)
-                edit = self.move(
-                    space, candidate, "vote_ensemble", {**team, "weighted": weighted}, ""
-                )
-        return [edit] if edit else []
+        rounds = int(candidate.params[structure.rounds]) - 1
+        edit = self.nudge(space, candidate, {structure.rounds: rounds}, "")
+        if edit is not None:
+            return [edit]
+        if rounds < int(_lowest(space, str(candidate.topology), structure.rounds)):
+            return self.jump(space, candidate, shape - {"debate"})
+        return []
 
 
-class AddPlanner(EditOperator):
-    """A planner goes first: ``single`` -> ``plan_solve``, self_refine plans, a deeper tree."""
+class AddPlanner(StructuralOperator):
+    """A planner goes first: ``single`` -> ``plan_solve``, a planner switched on, a deeper tree."""
 
     name = "add_planner"
     description = (
@@ -685,41 +788,25 @@ class AddPlanner(EditOperator):
     )
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
-        """One edit per planner model (or the deeper tree)."""
-        params = candidate.params
-        edits: list[Edit | None] = []
-        if candidate.topology == "single":
-            for model in space.pool.models:
-                edits.append(
-                    self.move(
-                        space,
-                        candidate,
-                        "plan_solve",
-                        {"planner": model, "solver": params["model"]},
-                        f"planner={model}",
-                    )
-                )
-        elif candidate.topology == "self_refine" and not params.get("plan"):
-            for model in space.pool.models:
-                edits.append(
-                    self.move(
-                        space,
-                        candidate,
-                        "self_refine",
-                        {**params, "plan": True, "planner": model},
-                        f"planner={model}",
-                    )
-                )
-        elif candidate.topology == "tree":
-            depth = int(params["depth"]) + 1
-            edits.append(
-                self.move(space, candidate, "tree", {**params, "depth": depth}, f"depth={depth}")
-            )
-        return [e for e in edits if e is not None]
+        """One edit per planner model (or the deeper decomposition)."""
+        shape = shape_of(candidate, space)
+        structure = _structure(candidate.topology)
+        if shape is None or structure is None:
+            return []
+        edits: list[Edit] = []
+        if "planner" not in shape:
+            for model in _models(space):
+                detail, given = f"{{topology}} {{planner}}={model}", {"planner": model}
+                edits += self.jump(space, candidate, shape | {"planner"}, detail, given)
+        elif structure.depth is not None:
+            depth = int(candidate.params[structure.depth]) + 1
+            edit = self.nudge(space, candidate, {structure.depth: depth}, f"depth={depth}")
+            edits += [edit] if edit else []
+        return edits
 
 
-class RemovePlanner(EditOperator):
-    """Drop the planner: ``plan_solve`` -> ``single``, no self_refine plan, a shallower tree."""
+class RemovePlanner(StructuralOperator):
+    """Drop the planner (or one level of decomposition)."""
 
     name = "remove_planner"
     description = (
@@ -728,98 +815,56 @@ class RemovePlanner(EditOperator):
     )
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
-        """At most one edit."""
-        params = candidate.params
-        edit: Edit | None = None
-        if candidate.topology == "plan_solve":
-            edit = self.move(space, candidate, "single", {"model": params["solver"]}, "")
-        elif candidate.topology == "self_refine" and params.get("plan"):
-            rest = {k: v for k, v in params.items() if k != "planner"}
-            edit = self.move(space, candidate, "self_refine", {**rest, "plan": False}, "")
-        elif candidate.topology == "tree":
-            depth = int(params["depth"]) - 1
-            edit = self.move(
-                space, candidate, "tree", {**params, "depth": depth}, f"depth={depth}"
-            )
-        return [edit] if edit else []
+        """The workflow without its planner, or with one level less."""
+        shape = shape_of(candidate, space)
+        structure = _structure(candidate.topology)
+        if shape is None or structure is None or "planner" not in shape:
+            return []
+        if structure.depth is not None:
+            depth = int(candidate.params[structure.depth]) - 1
+            edit = self.nudge(space, candidate, {structure.depth: depth}, f"depth={depth}")
+            return [edit] if edit else []
+        return self.jump(space, candidate, shape - {"planner"})
 
 
-class ReplaceAggregator(EditOperator):
-    """Vote <-> judge, weighted vote on or off, or the answer agent's role."""
+class ReplaceAggregator(StructuralOperator):
+    """Vote <-> judge, weighted vote on or off, or how the final answer is made."""
 
     name = "replace_aggregator"
     description = (
         "Change how answers are combined: a vote becomes a judge's pick or back "
-        "(vote_ensemble <-> best_of_n, debate aggregate), a vote becomes confidence-weighted "
-        "or plain, or plan_execute_judge's answer agent re-solves instead of combining."
+        "(vote_ensemble <-> best_of_n, a debate's ending), a vote becomes confidence-weighted "
+        "or plain, or an answer agent re-solves instead of combining."
     )
 
     def apply(self, candidate: Candidate, space: SearchSpace) -> list[Edit]:
-        """One edit per judge model, or one toggle."""
-        topology = candidate.topology
+        """One edit per judge model, or one per other setting."""
+        shape = shape_of(candidate, space)
+        structure = _structure(candidate.topology)
+        if shape is None or structure is None:
+            return []
         params = candidate.params
-        pool = space.pool.models
-        edits: list[Edit | None] = []
-        if topology == "vote_ensemble":
-            team = {"n": params["n"], "models": params["models"]}
-            for model in pool:
-                edits.append(
-                    self.move(
-                        space, candidate, "best_of_n", {**team, "judge": model}, f"judge={model}"
-                    )
-                )
-            weighted = not params.get("weighted", False)
-            edits.append(
-                self.move(
-                    space,
-                    candidate,
-                    "vote_ensemble",
-                    {**params, "weighted": weighted},
-                    f"weighted={weighted}",
-                )
-            )
-        elif topology == "best_of_n":
-            team = {"n": params["n"], "models": params["models"]}
-            edits.append(self.move(space, candidate, "vote_ensemble", team, "vote"))
-        elif topology == "debate":
-            rest = {k: v for k, v in params.items() if k not in ("judge", "weighted")}
-            if params.get("aggregate") == "judge":
-                edits.append(
-                    self.move(space, candidate, "debate", {**rest, "aggregate": "vote"}, "vote")
-                )
-            else:
-                for model in pool:
-                    edits.append(
-                        self.move(
-                            space,
-                            candidate,
-                            "debate",
-                            {**rest, "aggregate": "judge", "judge": model},
-                            f"judge={model}",
-                        )
-                    )
-                weighted = not params.get("weighted", False)
-                edits.append(
-                    self.move(
-                        space,
-                        candidate,
-                        "debate",
-                        {**params, "weighted": weighted},
-                        f"weighted={weighted}",
-                    )
-                )
-        elif topology == "plan_execute_judge":
-            role = "solver" if params.get("answer_role") == "aggregator" else "aggregator"
-            edits.append(
-                self.move(
-                    space,
-                    candidate,
-                    topology,
-                    {**params, "answer_role": role},
-                    f"answer_role={role}",
-                )
-            )
-        return [e for e in edits if e is not None]
+        edits: list[Edit] = []
+        current = next((kind for kind in _COMBINES if kind in shape), None)
+        if current is not None:
+            for kind in _COMBINES[:2]:
+                if kind == current:
+                    continue
+                target = (shape - {current}) | {kind}
+                if kind == "judge":
+                    for model in _models(space):
+                        detail = f"{{topology}} {{judge}}={model}"
+                        edits += self.jump(space, candidate, target, detail, {"judge": model})
+                else:
+                    edits += self.jump(space, candidate, target)
+        switches = [structure.weighted, *structure.toggles]
+        for name in (n for n in switches if n is not None and n in params):
+            param = _param(str(candidate.topology), name)
+            for value in param.values() if param is not None else ():
+                if value != params[name]:
+                    edit = self.nudge(space, candidate, {name: value}, f"{name}={value}")
+                    edits += [edit] if edit else []
+        return edits
 
 
 class TuneSetting(EditOperator):

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from orchestrator import Workflow
+from orchestrator import Workflow, WorkflowSpec
 from search.space import Candidate, SearchSpace
 from search.strategies.mcts.edits import (
     DEFAULT_OPERATORS,
@@ -13,7 +13,9 @@ from search.strategies.mcts.edits import (
     list_operators,
     median_model,
     neighbours,
+    shape_of,
 )
+from topologies import Integer, ModelSlot, SpaceError, Structure, topology
 
 NANO, MINI, PRO = "sim:atlas-nano", "sim:atlas-mini", "sim:atlas-pro"
 POOL = [NANO, MINI, PRO]
@@ -44,8 +46,8 @@ def test_add_and_remove_verifier_move_between_single_and_self_refine():
     s = space()
     start = s.candidate("single", {"model": MINI})
     added = apply("add_verifier", start, s)
-    assert list(added) == [f"add_verifier(verifier={m})" for m in POOL]
-    refined = added[f"add_verifier(verifier={PRO})"]
+    assert list(added) == [f"add_verifier(self_refine verifier={m})" for m in POOL]
+    refined = added[f"add_verifier(self_refine verifier={PRO})"]
     assert refined.topology == "self_refine"
     assert refined.params["solver"] == MINI
     assert refined.params["verifier"] == refined.params["rectifier"] == PRO
@@ -57,7 +59,7 @@ def test_add_verifier_to_plan_solve_keeps_the_planner():
     s = space()
     planned = s.candidate("plan_solve", {"planner": PRO, "solver": NANO})
     added = apply("add_verifier", planned, s)
-    refined = added[f"add_verifier(verifier={MINI})"]
+    refined = added[f"add_verifier(self_refine verifier={MINI})"]
     assert refined.params["plan"] is True and refined.params["planner"] == PRO
     judged = added[f"add_verifier(plan_execute_judge judge={MINI})"]
     assert judged.topology == "plan_execute_judge" and judged.params["judge"] == MINI
@@ -142,10 +144,10 @@ def test_add_and_remove_planner():
     planned = apply("add_planner", start, s)
     assert {c.params["planner"] for c in planned.values()} == set(POOL)
     assert all(c.params["solver"] == MINI for c in planned.values())
-    one = planned[f"add_planner(planner={PRO})"]
+    one = planned[f"add_planner(plan_solve planner={PRO})"]
     assert [c.hash for c in apply("remove_planner", one, s).values()] == [start.hash]
     refined = s.candidate("self_refine", {"solver": MINI, "verifier": MINI, "rectifier": MINI})
-    with_plan = apply("add_planner", refined, s)[f"add_planner(planner={NANO})"]
+    with_plan = apply("add_planner", refined, s)[f"add_planner(self_refine planner={NANO})"]
     assert with_plan.params["plan"] is True and with_plan.params["planner"] == NANO
     assert [c.hash for c in apply("remove_planner", with_plan, s).values()] == [refined.hash]
     tree = s.candidate("tree", {"depth": 1, "breadth": 2, "planner": MINI})
@@ -156,12 +158,12 @@ def test_replace_aggregator_swaps_vote_and_judge():
     s = space()
     vote = s.candidate("vote_ensemble", {"n": 3, "models": [NANO, NANO, MINI]})
     replaced = apply("replace_aggregator", vote, s)
-    judged = replaced[f"replace_aggregator(judge={PRO})"]
+    judged = replaced[f"replace_aggregator(best_of_n judge={PRO})"]
     assert judged.topology == "best_of_n" and judged.params["judge"] == PRO
     assert replaced["replace_aggregator(weighted=True)"].params["weighted"] is True
     assert [c.hash for c in apply("replace_aggregator", judged, s).values()] == [vote.hash]
     debate = s.candidate("debate", {"n": 2, "models": [NANO, MINI], "rounds": 1})
-    by_judge = apply("replace_aggregator", debate, s)[f"replace_aggregator(judge={MINI})"]
+    by_judge = apply("replace_aggregator", debate, s)[f"replace_aggregator(debate judge={MINI})"]
     assert by_judge.params["aggregate"] == "judge" and by_judge.params["judge"] == MINI
 
 
@@ -273,3 +275,56 @@ def test_a_custom_operator_and_the_registry():
 def test_median_model_is_by_price():
     assert median_model(space()) == MINI
     assert median_model(space(pool=[PRO, NANO])) == NANO
+
+
+def test_a_topology_a_user_registers_gets_structural_edits():
+    """Edits read the declared structure, so a new topology joins in without edits code."""
+
+    @topology(
+        "critic_loop",
+        space=[
+            ModelSlot(name="writer"),
+            ModelSlot(name="critic"),
+            Integer(name="passes", low=1, high=3),
+        ],
+        structure=Structure(solver="writer", checker="critic", fixer="critic", loop="passes"),
+        replace=True,
+    )
+    def critic_loop(*, writer: str = NANO, critic: str = PRO, passes: int = 1) -> WorkflowSpec:
+        wf = Workflow("critic_loop")
+        wf.add_agent("writer", role="solver", model=writer)
+        wf.add_agent("critic", role="verifier", model=critic)
+        wf.add_agent("fix", role="rectifier", model=critic)
+        wf.add_edge("writer", "critic").add_edge("critic", "fix")
+        wf.add_loop("fix", "critic", max_rounds=passes)
+        return wf.build()
+
+    s = space(["single", "critic_loop", "vote_ensemble"])
+    start = s.candidate("single", {"model": MINI})
+    added = apply("add_verifier", start, s)
+    assert set(added) == {f"add_verifier(critic_loop critic={m})" for m in POOL}
+    looped = added[f"add_verifier(critic_loop critic={PRO})"]
+    assert looped.params == {"writer": MINI, "critic": PRO, "passes": 1}
+    assert [c.hash for c in apply("remove_verifier", looped, s).values()] == [start.hash]
+    assert [c.params["passes"] for c in apply("raise_loop_bound", looped, s).values()] == [2]
+    assert shape_of(looped, s) == {"solver", "check"}
+    # No team version of it is in the space: widening the loop offers nothing.
+    assert apply("widen_ensemble", looped, s) == {}
+
+
+def test_a_structure_that_names_no_parameter_is_rejected():
+    with pytest.raises(SpaceError, match="not a parameter"):
+
+        @topology("broken_shape", space=[ModelSlot(name="model")], structure={"solver": "m"})
+        def broken(*, model: str = NANO) -> WorkflowSpec:
+            return Workflow("b").add_agent("s", role="solver", model=model).build()
+
+    with pytest.raises(SpaceError, match="must be a ModelSlot"):
+
+        @topology(
+            "typed_shape",
+            space=[Integer(name="k", low=1, high=2)],
+            structure={"solver": "k"},
+        )
+        def typed(*, k: int = 1) -> WorkflowSpec:
+            return Workflow("t").add_agent("s", role="solver", model=NANO).build()

@@ -112,7 +112,9 @@ def test_backpropagation_adds_each_reward_to_every_ancestor():
     assert (root.visits, root.value_sum) == (5, pytest.approx(0.5 + 0.9 + 0.3 + 0.6 + 1.0))
     assert (swapped.visits, swapped.value_sum) == (2, pytest.approx(1.9))
     assert (grandchild.visits, grandchild.value_sum, grandchild.score) == (1, 1.0, 1.0)
-    assert grandchild.depth == 2 and grandchild.edit == f"add_verifier(verifier={NANO})"
+    assert (
+        grandchild.depth == 2 and grandchild.edit == f"add_verifier(self_refine verifier={NANO})"
+    )
     assert swapped.value == pytest.approx(0.95) and root.value == pytest.approx(3.3 / 5)
     # visits = its own evaluation + every evaluation below it
     for node in strategy.tree():
@@ -205,8 +207,8 @@ def test_untried_edits_and_experience_bookkeeping():
     before = [e.key for e in strategy.untried(root)]
     assert before == [
         f"swap_model(model={PRO})",
-        f"add_verifier(verifier={NANO})",
-        f"add_verifier(verifier={PRO})",
+        f"add_verifier(self_refine verifier={NANO})",
+        f"add_verifier(self_refine verifier={PRO})",
     ]
     child = strategy.ask()
     assert [e.key for e in strategy.untried(root)] == before[1:]

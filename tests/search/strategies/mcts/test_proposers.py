@@ -90,7 +90,7 @@ def test_the_credit_proposer_explores_untried_edits_over_ones_that_lost():
 
 
 def test_a_valid_json_reply_chooses_that_edit_and_is_prompted_with_the_workflow():
-    key = f"add_verifier(verifier={PRO})"
+    key = f"add_verifier(self_refine verifier={PRO})"
     prompts = []
 
     def reply(prompt):
@@ -146,7 +146,7 @@ def test_an_unusable_reply_falls_back_and_says_why(reply, why):
 
 
 def test_an_edit_outside_the_applicable_set_is_never_chosen():
-    tried = f"add_verifier(verifier={NANO})"
+    tried = f"add_verifier(self_refine verifier={NANO})"
     open_edits = tuple(e for e in EDITS if e.key != tried)
     experience = (
         Experience(
@@ -209,7 +209,7 @@ def test_many_edits_are_sampled_down_for_the_prompt():
 
     llm, _ = proposer(reply, max_options=3, diagram=False)
     choice = llm.choose(request(), random.Random(0))
-    listed = re.findall(r"^\d+\. (\S+) ->", prompts[0], re.MULTILINE)
+    listed = re.findall(r"^\d+\. (.+?) ->", prompts[0], re.MULTILINE)
     assert len(listed) == 3 and set(listed) <= set(KEYS)
     assert choice.edit == listed[0]
     assert "flowchart" not in prompts[0]
@@ -217,5 +217,5 @@ def test_many_edits_are_sampled_down_for_the_prompt():
 
 def test_match_edit_narrows_an_operator_by_the_model_it_brings_in():
     key, _ = match_edit("add_verifier with atlas-nano", EDITS, random.Random(0), parent=START)
-    assert key == f"add_verifier(verifier={NANO})"
+    assert key == f"add_verifier(self_refine verifier={NANO})"
     assert match_edit("nothing", (), random.Random(0)) == (None, "no edit to choose from")
