@@ -11,11 +11,8 @@ prices printed here describe the simulator, not any real LLM.
 from __future__ import annotations
 
 from orchestrator import deploy
-from search import Budget, load_dataset
+from search import Budget, Objective, SearchSpace, create_search, load_dataset
 from search.cli import print_result
-from search.objective import Objective
-from search.runner import create_search
-from search.space import SearchSpace
 
 # 1. Your data: any list of dicts with id, question and answer (or a .jsonl / .csv file).
 records = [

@@ -3,7 +3,10 @@
 An :class:`EditOperator` turns a :class:`~search.space.Candidate` into the
 candidates one named change away (:class:`Edit` s): add or remove a verifier,
 raise or lower a loop bound, widen or narrow an ensemble, swap a model, add or
-remove a debate round or a planner, replace the aggregator. Edits move between
+remove a debate round or a planner, replace the aggregator. The structural
+operators read what each topology declares (:class:`~topologies.Structure`:
+who answers, how answers combine, who checks, plans and debates), never a
+topology's name, so a topology a user registers gets them too. Edits move between
 registered topologies and their parameters through
 :meth:`SearchSpace.candidate <search.space.SearchSpace.candidate>`, so a
 workflow inside the space only ever leads to workflows inside it: an edit that
@@ -15,8 +18,8 @@ Example:
     >>> space = SearchSpace(topologies=["single", "self_refine"],
     ...                     pool=["sim:atlas-nano", "sim:atlas-mini"])
     >>> start = space.candidate("single", {"model": "sim:atlas-nano", "temperature": 0.0})
-    >>> [e.key for e in get_operator("add_verifier").apply(start, space)]
-    ['add_verifier(verifier=sim:atlas-nano)', 'add_verifier(verifier=sim:atlas-mini)']
+    >>> [e.detail for e in get_operator("add_verifier").apply(start, space)]
+    ['self_refine verifier=sim:atlas-nano', 'self_refine verifier=sim:atlas-mini']
 """
 
 from __future__ import annotations
