@@ -12,7 +12,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer, RetryPolicy
 
-from orchestrator.models import resolve_model, with_settings
+from orchestrator.budget import output_cap
+from orchestrator.models import bind_output_cap, resolve_model, with_settings
 from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.roles import get_role
 from orchestrator.runtime import (
@@ -56,6 +57,17 @@ def _route(name: str, target: str, onward: tuple[str, ...]) -> Any:
 
     route.__name__ = f"route_{name}"
     return route
+
+
+def _sample_indexes(spec: WorkflowSpec) -> dict[str, int]:
+    """Number the agents that draw from one model at one temperature: 0, 1, ... by name."""
+    seen: dict[tuple[str | None, float, str | None], int] = {}
+    indexes: dict[str, int] = {}
+    for agent in sorted(spec.agents, key=lambda a: a.name):
+        key = (agent.model, agent.temperature, agent.prompt)
+        indexes[agent.name] = seen.get(key, 0)
+        seen[key] = indexes[agent.name] + 1
+    return indexes
 
 
 def compile_workflow(
@@ -102,6 +114,7 @@ def compile_workflow(
     overrides = dict(models or {})
     scoped = ScopedCache(cache) if cache is not None else None
     roles = {agent.name: get_role(agent.role) for agent in spec.agents}
+    samples = _sample_indexes(spec)
 
     builder = StateGraph(RunState, input_schema=WorkflowInput, output_schema=WorkflowOutput)
     for agent in spec.agents:
@@ -109,15 +122,11 @@ def compile_workflow(
         model = None
         if role.uses_model and agent.model is not None:
             if agent.model in overrides:
-                model = with_settings(
-                    overrides[agent.model],
-                    temperature=agent.temperature,
-                    max_tokens=agent.max_tokens,
-                )
+                model = with_settings(overrides[agent.model], temperature=agent.temperature)
             else:
-                model = resolve_model(
-                    agent.model, temperature=agent.temperature, max_tokens=agent.max_tokens
-                )
+                model = resolve_model(agent.model, temperature=agent.temperature)
+            # The cap a call holds is the cap it is made with.
+            model, _ = bind_output_cap(model, output_cap(agent.max_tokens, model))
             if scoped is not None:
                 model = model.model_copy(update={"cache": scoped})
         node = AgentNode(
@@ -133,6 +142,7 @@ def compile_workflow(
             exit=agent.name == structure.exit,
             loop_sources=[lp.source for lp in spec.loops if lp.target == agent.name],
             clears_answer=agent.name == structure.entries[0],
+            sample_index=samples[agent.name],
         )
         builder.add_node(
             agent.name,

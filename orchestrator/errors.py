@@ -130,8 +130,11 @@ class BudgetExhaustedError(RolegraphError):
     Attributes:
         resource: Which limit would be exceeded (``"dollars"``, ``"tokens"``,
             ``"calls"`` or ``"evaluations"``).
+        final: True when nothing else could free budget (the budget is used up for
+            work of this size); False when this work gave way to other running work.
     """
 
-    def __init__(self, message: str, *, resource: str) -> None:
+    def __init__(self, message: str, *, resource: str, final: bool = True) -> None:
         super().__init__(message)
         self.resource = resource
+        self.final = final

@@ -31,6 +31,7 @@ __all__ = [
     "model_ref",
     "model_fingerprint",
     "with_settings",
+    "bind_output_cap",
 ]
 
 
@@ -265,3 +266,22 @@ def model_fingerprint(model: str | BaseChatModel) -> str:
     if callable(fingerprint):
         parts.append(str(fingerprint()))
     return "|".join(parts)
+
+
+_CAP_FIELDS = ("max_tokens", "max_output_tokens", "num_predict", "max_new_tokens")
+
+
+def bind_output_cap(model: BaseChatModel, tokens: int) -> tuple[BaseChatModel, bool]:
+    """A copy of ``model`` that may produce at most ``tokens`` output tokens.
+
+    The cap goes into the model's own setting (``max_tokens``, Ollama's
+    ``num_predict``, ...). Returns the model and whether a cap field was found;
+    a model without one cannot be capped, and its overruns are charged.
+    """
+    fields = type(model).model_fields
+    for name in _CAP_FIELDS:
+        if name in fields:
+            if getattr(model, name, None) == tokens:
+                return model, True
+            return model.model_copy(update={name: tokens}), True
+    return model, False

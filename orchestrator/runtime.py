@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
@@ -29,6 +28,7 @@ from langgraph.types import default_retry_on  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
+from orchestrator.budget import DEFAULT_TOOL_ROUNDS, estimate_input_tokens, output_cap
 from orchestrator.errors import (
     BudgetExhaustedError,
     MissingIntegrationError,
@@ -65,24 +65,34 @@ ANSWER_TAG = "rolegraph:answer"
 Filter LangGraph's ``stream_mode="messages"`` on it to stream the answer's tokens.
 """
 
-_DEFAULT_MAX_OUTPUT = 1024
 _SCOPE: ContextVar[str] = ContextVar("rolegraph_cache_scope", default="")
 
 
 @runtime_checkable
 class CallLedger(Protocol):
-    """Budget hook consulted before every model call that may cost money."""
+    """Budget hook consulted before every model call that may cost money.
 
-    def reserve(self, *, tokens: int, dollars: float) -> Any:
-        """Hold ``tokens`` and ``dollars`` for one call, or raise ``BudgetExhaustedError``."""
+    :class:`orchestrator.budget.BudgetLedger` implements it.
+    """
+
+    def reserve(self, *, tokens: int, dollars: float, model: str | None = None) -> Any:
+        """Hold a call's worst case, or raise ``BudgetExhaustedError``."""
+        ...
+
+    async def areserve(self, *, tokens: int, dollars: float, model: str | None = None) -> Any:
+        """Async :meth:`reserve`; waits without blocking the event loop."""
         ...
 
     def settle(self, reservation: Any, *, usage: Usage, dollars: float, cached: bool) -> None:
         """Replace a hold with what the call really used; cached calls cost nothing."""
         ...
 
+    def charge(self, reservation: Any) -> None:
+        """Count a call whose outcome is unknown (timed out, cancelled) as its whole hold."""
+        ...
+
     def release(self, reservation: Any) -> None:
-        """Drop a hold whose call failed."""
+        """Drop the hold of a call that failed without being answered."""
         ...
 
 
@@ -303,6 +313,7 @@ class _Call:
     charged: float = 0.0
     calls: int = 0
     cached_calls: int = 0
+    overrun: float = 0.0
 
 
 @dataclass(slots=True)
@@ -340,11 +351,12 @@ class AgentNode:
         tools: Sequence[BaseTool],
         prices: PriceTable,
         call_timeout: float | None,
-        max_tool_rounds: int = 4,
+        max_tool_rounds: int = DEFAULT_TOOL_ROUNDS,
         entry: bool = False,
         exit: bool = False,
         loop_sources: Sequence[str] = (),
         clears_answer: bool = False,
+        sample_index: int = 0,
     ) -> None:
         """Prepare the agent's runnables once, so each run only renders and calls."""
         self.agent = agent
@@ -361,6 +373,7 @@ class AgentNode:
         self.max_tool_rounds = max_tool_rounds
         self.tools = {tool.name: tool for tool in tools}
         self.sampled = agent.temperature > 0
+        self.sample_index = sample_index
         self.runnable: Runnable[Any, Any] | None = None
         self.mode = "none"
         if model is not None and role.output is not None:
@@ -381,8 +394,7 @@ class AgentNode:
             else:
                 self.mode = "text"
                 self.runnable = model
-        max_out = agent.max_tokens or getattr(model, "max_tokens", None) or _DEFAULT_MAX_OUTPUT
-        self.max_output_tokens = int(max_out)
+        self.max_output_tokens = output_cap(agent.max_tokens, model)
 
     # --- inputs -----------------------------------------------------------------------
 
@@ -444,21 +456,33 @@ class AgentNode:
 
     # --- model calls ------------------------------------------------------------------
 
-    def _reserve(self, context: RunContext, messages: Sequence[BaseMessage]) -> Any:
-        if context.ledger is None:
-            return None
+    def worst_case(self, messages: Sequence[BaseMessage]) -> Usage:
+        """What one call with these messages may use: their input and the output cap."""
         chars = sum(
             len(message_text(m)) if isinstance(m, AIMessage) else len(str(m.content))
             for m in messages
         )
-        estimate = Usage(
-            input_tokens=math.ceil(chars / 3) + 16, output_tokens=self.max_output_tokens
+        inp = estimate_input_tokens(chars)
+        out = self.max_output_tokens
+        return Usage.model_construct(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
+
+    def _hold(self, messages: Sequence[BaseMessage]) -> tuple[int, float]:
+        worst = self.worst_case(messages)
+        return worst.total_tokens, self.prices.cost(self.agent.model, worst)
+
+    def _reserve(self, context: RunContext, messages: Sequence[BaseMessage]) -> Any:
+        if context.ledger is None:
+            return None
+        tokens, dollars = self._hold(messages)
+        return context.ledger.reserve(tokens=tokens, dollars=dollars, model=self.agent.model)
+
+    async def _areserve(self, context: RunContext, messages: Sequence[BaseMessage]) -> Any:
+        if context.ledger is None:
+            return None
+        tokens, dollars = self._hold(messages)
+        return await context.ledger.areserve(
+            tokens=tokens, dollars=dollars, model=self.agent.model
         )
-        estimate = estimate.model_copy(
-            update={"total_tokens": estimate.input_tokens + estimate.output_tokens}
-        )
-        dollars = self.prices.cost(self.agent.model, estimate)
-        return context.ledger.reserve(tokens=estimate.total_tokens, dollars=dollars)
 
     def _account(self, call: _Call, context: RunContext, hold: Any, reply: AIMessage) -> None:
         usage = Usage.from_metadata(reply.usage_metadata)
@@ -472,6 +496,9 @@ class AgentNode:
         else:
             call.charged += cost
         if context.ledger is not None:
+            held = getattr(getattr(hold, "amount", None), "dollars", None)
+            if not cached and held is not None and cost > held + 1e-12:
+                call.overrun += cost - held  # the reply was longer than its cap allowed
             context.ledger.settle(
                 hold, usage=usage, dollars=0.0 if cached else cost, cached=cached
             )
@@ -485,6 +512,7 @@ class AgentNode:
             "rolegraph_role": self.role.name,
             "rolegraph_seed": context.seed,
             "rolegraph_round": inputs.round,
+            "rolegraph_sample": self.sample(context, inputs),
         }
         if self.exit:
             return {**config, "metadata": metadata, "tags": [*config.get("tags", ()), ANSWER_TAG]}
@@ -506,8 +534,12 @@ class AgentNode:
     def _tool_calls(self, reply: AIMessage) -> list[ToolCall]:
         return [c for c in reply.tool_calls if c["name"] in self.tools]
 
-    def _release(self, context: RunContext, hold: Any) -> None:
-        if context.ledger is not None:
+    def _release(self, context: RunContext, hold: Any, exc: BaseException) -> None:
+        if context.ledger is None:
+            return
+        if isinstance(exc, TimeoutError | asyncio.CancelledError | KeyboardInterrupt):
+            context.ledger.charge(hold)  # the request was sent: it may be billed
+        else:
             context.ledger.release(hold)
 
     def _received(
@@ -526,8 +558,8 @@ class AgentNode:
             hold = self._reserve(context, messages)
             try:
                 result = self.runnable.invoke(messages, config)
-            except BaseException:
-                self._release(context, hold)
+            except BaseException as exc:
+                self._release(context, hold, exc)
                 raise
             reply, pending = self._received(call, context, hold, result)
             if not pending:
@@ -543,18 +575,18 @@ class AgentNode:
     ) -> None:
         assert self.runnable is not None
         for _ in range(self.max_tool_rounds + 1):
-            hold = self._reserve(context, messages)
+            hold = await self._areserve(context, messages)
             try:
                 async with asyncio.timeout(self.call_timeout):
                     result = await self.runnable.ainvoke(messages, config)
             except TimeoutError as exc:
-                self._release(context, hold)
+                self._release(context, hold, exc)
                 limit = f"within {self.call_timeout}s" if self.call_timeout else f"({exc})"
                 raise ModelTimeoutError(
                     f"agent {self.agent.name!r}: model {self.agent.model} did not answer {limit}"
                 ) from exc
-            except BaseException:
-                self._release(context, hold)
+            except BaseException as exc:
+                self._release(context, hold, exc)
                 raise
             reply, pending = self._received(call, context, hold, result)
             if not pending:
@@ -641,6 +673,7 @@ class AgentNode:
             usage=call.usage.to_record(),
             cost=call.cost,
             charged=call.charged,
+            overrun=call.overrun,
             latency_s=time.perf_counter() - turn.started,
             started_s=turn.started - context.started,
         )
@@ -727,8 +760,16 @@ class AgentNode:
             turn, output=self._interpret(call, inputs), call=call, messages=messages
         )
 
+    def sample(self, context: RunContext, inputs: RoleInputs) -> str:
+        """Which draw a sampled call is: run seed, the agent's sample index, and its round.
+
+        Agents that send the same prompt to the same model at the same temperature
+        are numbered 0, 1, ... (by name), in every workflow, so a vote's first
+        member and a lone solver ask for the same draw and share its cache entry.
+        """
+        return f"{context.seed}:{self.sample_index}:{inputs.round}"
+
     def _scope(self, context: RunContext, inputs: RoleInputs) -> str:
-        # A sampled call is a fresh draw per seed, agent and round, so none may share an entry.
         if not self.sampled:
-            return ""
-        return f"|rolegraph-sample={context.seed}:{self.agent.name}:{inputs.round}"
+            return ""  # deterministic: every agent and seed may share the entry
+        return f"|rolegraph-sample={self.sample(context, inputs)}"

@@ -63,6 +63,15 @@ class _CountingModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     name_: str = Field(default="test-model", alias="model_name")
+    max_tokens: int | None = Field(
+        default=None, description="Output cap; replies are cut to it (as real providers do)."
+    )
+    reasoning_tokens: int = Field(
+        default=0, description="Hidden output tokens each reply reports on top of its text."
+    )
+    ignores_max_tokens: bool = Field(
+        default=False, description="Report every token even past max_tokens (a faulty provider)."
+    )
     # One counter object shared by the copies compile() makes (model_copy is shallow),
     # so the instance a test holds sees every call.
     _counters: _Counters = PrivateAttr(default_factory=lambda: _Counters())
@@ -118,22 +127,42 @@ class _CountingModel(BaseChatModel):
         """Seconds to wait, then the reply text, for call ``number``; may raise instead."""
         raise NotImplementedError
 
+    def _capped(self, messages: list[BaseMessage], text: str) -> tuple[str, UsageMetadata, str]:
+        """The reply's text and usage under the output cap, and its finish reason."""
+        usage = _usage(messages, text)
+        out = usage["output_tokens"] + self.reasoning_tokens
+        cap = self.max_tokens
+        if cap is not None and out > cap and not self.ignores_max_tokens:
+            keep = max(0, cap - self.reasoning_tokens)
+            text, out = text[: keep * 4], cap
+            reason = "length"
+        else:
+            reason = "stop"
+        usage = UsageMetadata(
+            input_tokens=usage["input_tokens"],
+            output_tokens=out,
+            total_tokens=usage["input_tokens"] + out,
+        )
+        return text, usage, reason
+
     def _result(self, messages: list[BaseMessage], text: str) -> ChatResult:
+        text, usage, reason = self._capped(messages, text)
         message = AIMessage(
             content=text,
-            usage_metadata=_usage(messages, text),
-            response_metadata={"model_name": self.name_},
+            usage_metadata=usage,
+            response_metadata={"model_name": self.name_, "finish_reason": reason},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _chunks(self, messages: list[BaseMessage], text: str) -> list[ChatGenerationChunk]:
         """The reply as word chunks; the last carries the usage, as providers send it."""
+        text, usage, reason = self._capped(messages, text)
         words = _WORD.findall(text) or [text]
         chunks = [ChatGenerationChunk(message=AIMessageChunk(content=w)) for w in words[:-1]]
         last = AIMessageChunk(
             content=words[-1],
-            usage_metadata=_usage(messages, text),
-            response_metadata={"model_name": self.name_},
+            usage_metadata=usage,
+            response_metadata={"model_name": self.name_, "finish_reason": reason},
             chunk_position="last",
         )
         return [*chunks, ChatGenerationChunk(message=last)]

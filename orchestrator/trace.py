@@ -47,6 +47,7 @@ class NodeTraceRecord(TypedDict):
     usage: UsageRecord
     cost: float
     charged: float
+    overrun: float
     latency_s: float
     started_s: float
 
@@ -141,6 +142,11 @@ class NodeTrace(BaseModel):
     usage: Usage = Field(default_factory=Usage, description="Tokens of all its calls.")
     cost: float = Field(default=0.0, description="Dollar cost of its calls at list price.")
     charged: float = Field(default=0.0, description="Dollars actually spent (cache misses).")
+    overrun: float = Field(
+        default=0.0,
+        description="Dollars its replies cost beyond what their calls held (a model that "
+        "ignored its output cap); charged, and part of ``charged``.",
+    )
     latency_s: float = Field(default=0.0, description="Wall-clock seconds.")
     started_s: float = Field(default=0.0, description="Start, in seconds since the run began.")
 
@@ -172,6 +178,9 @@ class RunResult(BaseModel):
     charged: float = Field(default=0.0, description="Sum of the nodes' charged dollars.")
     calls: int = Field(default=0, description="Sum of the nodes' model calls.")
     cached_calls: int = Field(default=0, description="Sum of the nodes' cached calls.")
+    overrun: float = Field(
+        default=0.0, description="Sum of the nodes' overruns (dollars beyond their holds)."
+    )
     parse_errors: int = Field(default=0, description="Agent runs whose reply did not parse.")
     latency_s: float = Field(default=0.0, description="Wall-clock seconds of the whole run.")
 
@@ -202,6 +211,7 @@ class RunResult(BaseModel):
             charged=sum(n.charged for n in ordered),
             calls=sum(n.calls for n in ordered),
             cached_calls=sum(n.cached_calls for n in ordered),
+            overrun=sum(n.overrun for n in ordered),
             parse_errors=sum(1 for n in ordered if n.parse_error),
             latency_s=latency_s,
         )

@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 
 from orchestrator.pricing import PriceTable
 from search.errors import SearchError
-from search.evaluation.budget import Budget, BudgetLedger, Spend
+from search.evaluation.budget import Budget, BudgetLedger, Spend, split_budget
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.evaluator import Evaluator
 from search.evaluation.metrics import Metric
@@ -29,23 +29,6 @@ from search.store import Store, get_store
 from search.strategies.base import Outcome, Proposal, SearchContext, SearchStrategy
 
 __all__ = ["Search", "create_search", "SearchError"]
-
-
-def _split_budget(budget: Budget | None, share: float) -> tuple[Budget | None, Budget | None]:
-    """Divide each limit into a search part and a held-out-test part."""
-    if budget is None:
-        return None, None
-    search: dict[str, Any] = {}
-    test: dict[str, Any] = {}
-    for name, limit in budget.model_dump().items():
-        if limit is None:
-            continue
-        reserved = limit * share
-        if isinstance(limit, int):
-            reserved = int(reserved)
-        search[name] = limit - reserved
-        test[name] = reserved
-    return Budget(**search), Budget(**test)
 
 
 def _add(a: Spend, b: Spend) -> Spend:
@@ -105,7 +88,7 @@ class Search:
         )
         self.search_tasks: tuple[Task, ...] = splits.train.tasks
         self.test_tasks: tuple[Task, ...] = splits.test.tasks
-        search_budget, test_budget = _split_budget(budget, settings.test_share)
+        search_budget, test_budget = split_budget(budget, settings.test_share)
         self.ledger = BudgetLedger(search_budget)
         self.test_ledger = BudgetLedger(test_budget)
         common: dict[str, Any] = {

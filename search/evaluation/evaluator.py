@@ -25,7 +25,7 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -37,6 +37,7 @@ from typing_extensions import Unpack
 
 from orchestrator.deploy import DeployedWorkflow, deploy
 from orchestrator.errors import BudgetExhaustedError
+from orchestrator.estimate import worst_case_run
 from orchestrator.models import model_fingerprint
 from orchestrator.perf import tuned_gc
 from orchestrator.pricing import PriceTable
@@ -45,16 +46,15 @@ from orchestrator.runtime import CONTEXT_KEY, CallLedger, RunContext, is_transie
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import RunResult, Usage
 from search.evaluation.budget import (
+    Amount,
     Budget,
     BudgetLedger,
-    Estimate,
-    EvaluationHold,
+    Group,
     Spend,
-    estimate_evaluation,
     get_ledger,
 )
 from search.evaluation.datasets import Dataset, Task, load_dataset
-from search.evaluation.metrics import Metric, get_metric
+from search.evaluation.metrics import Metric, MetricError, get_metric
 from search.evaluation.scoring import ascore
 from search.evaluation.settings import EvalOptions, EvalSettings, settings_from
 from search.evaluation.stats import (
@@ -149,8 +149,7 @@ class _State:
     records: list[EvalRecord] = field(default_factory=list)
     not_run: int = 0
     completed: int = 0
-    estimate: Estimate | None = None
-    estimated_at: int = -1
+    estimate: Amount | None = None
     positions: dict[str, int] = field(default_factory=dict)
     dismissed: bool = False  # the caller stopped it: it has seen enough
 
@@ -685,7 +684,7 @@ class Evaluator:
         pending: set[asyncio.Future[tuple[int, EvalRecord | object]]] = set()
         finished: asyncio.Queue[asyncio.Future[tuple[int, EvalRecord | object]]]
         finished = asyncio.Queue()
-        queue = iter(todo)
+        queue = list(reversed(todo))
         try:
             if not state.ordered:
                 for index in sorted(ready):
@@ -694,19 +693,21 @@ class Evaluator:
                     yield self._emit(state, ready[index], progress)  # type: ignore[arg-type]
                 ready.clear()
             while True:
-                while state.stop_reason is None and len(pending) < self.max_concurrency:
-                    upcoming = next(queue, None)
-                    if upcoming is None:
+                while state.stop_reason is None and queue and len(pending) < self.max_concurrency:
+                    # An ordered stream runs at most a window ahead of what its reader has
+                    # seen, so where a reader stops it depends on the results, not on timing.
+                    if state.ordered and queue[-1].position >= next_index + self.max_concurrency:
                         break
-                    future = asyncio.ensure_future(self._run_item(workflow, upcoming, state))
+                    future = asyncio.ensure_future(self._run_item(workflow, queue.pop(), state))
                     future.add_done_callback(finished.put_nowait)
                     pending.add(future)
-                while state.ordered and next_index in ready:
+                if state.ordered and next_index in ready:
                     result = ready.pop(next_index)
                     wanted = not state.dismissed or next_index in fresh
                     next_index += 1
                     if isinstance(result, EvalRecord) and wanted:
                         yield self._emit(state, result, progress)
+                    continue
                 if not pending:
                     break
                 done = [await finished.get()]
@@ -721,7 +722,7 @@ class Evaluator:
                         fresh.add(index)
                     elif isinstance(result, EvalRecord):
                         yield self._emit(state, result, progress)
-            state.not_run += sum(1 for _ in queue)
+            state.not_run += len(queue)
             for index in sorted(ready):
                 result = ready[index]
                 wanted = not state.dismissed or index in fresh
@@ -742,25 +743,20 @@ class Evaluator:
         async with self._semaphore():
             if state.stop_reason is not None:
                 return item.position, _NOT_RUN
-            hold = await self._admit(state)
-            if hold is None:
-                return item.position, _NOT_RUN
+            while True:
+                claim = _claim(self.store, item.key)
+                if claim is not None:
+                    break
+                shared = await _shared(self.store, item.key)  # the same evaluation runs elsewhere
+                if shared is not None:
+                    return item.position, shared
+            record: EvalRecord | object = _NOT_RUN
             try:
-                with hold_llm_calls() as held:
-                    try:
-                        record = await self._evaluate(
-                            workflow, item, self.ledger.scoped(hold), hold.spent
-                        )
-                    except BudgetExhaustedError:
-                        self.store.put_llm_calls(held)  # paid for: keep them
-                        raise
-                self.store.put_evaluation(record, calls=held)
-            except BudgetExhaustedError:
-                # A call was refused: the run is incomplete, so it is not a result.
-                state.stop(self.ledger.stop_reason or "budget: exhausted")
-                return item.position, _NOT_RUN
+                record = await self._run_claimed(workflow, item, state)
             finally:
-                self.ledger.finish(hold)
+                _release(self.store, item.key, claim, record)
+        if not isinstance(record, EvalRecord):
+            return item.position, record
         state.completed += 1
         if record.failed:
             state.failures += 1
@@ -771,30 +767,53 @@ class Evaluator:
                 )
         return item.position, record
 
-    def _estimate(self, state: _State) -> Estimate:
-        limits = self.ledger.budget
-        if limits.dollars is None and limits.tokens is None and limits.calls is None:
-            return Estimate(source="unlimited")
-        if state.estimate is None or state.estimated_at != state.completed:
+    async def _run_claimed(
+        self, workflow: DeployedWorkflow, item: _Item, state: _State
+    ) -> EvalRecord | object:
+        """Run one evaluation this evaluator holds the claim on; store it and its calls."""
+        found = self.store.get_evaluation(item.key)  # finished while we waited for the claim
+        if found is not None and not (found.failed and found.transient):
+            return found
+        group = await self._admit(state)
+        if group is None:
+            return _NOT_RUN
+        held: list[tuple[Any, ...]] = []
+        stored = False
+        try:
+            with hold_llm_calls() as held:
+                record = await self._evaluate(workflow, item, self.ledger.scoped(group), group)
+            self.store.put_evaluation(record, calls=held)
+            stored = True
+            return record
+        except BudgetExhaustedError as exc:
+            # A call was refused: the run is incomplete, so it is not a result.
+            if exc.final:
+                state.stop(self.ledger.stop_reason or f"budget: {exc}")
+            return _NOT_RUN
+        finally:
+            if held and not stored:
+                self.store.put_llm_calls(held)  # answered calls are paid for: keep them
+            self.ledger.finish(group)
+
+    def _estimate(self, state: _State) -> Amount:
+        if not self.ledger.budget.limited:
+            return Amount()
+        if state.estimate is None:
             longest = max((item.task.question for item in state.items), key=len, default="")
-            state.estimate = estimate_evaluation(
-                state.spec,
-                question=longest,
-                prices=self.prices,
-                observed=self.store.cost_profile(state.spec.hash),
+            state.estimate = worst_case_run(
+                state.spec, question=longest, models=self.models or None, prices=self.prices
             )
-            state.estimated_at = state.completed
         return state.estimate
 
-    async def _admit(self, state: _State) -> EvaluationHold | None:
+    async def _admit(self, state: _State) -> Group | None:
         while True:
             try:
-                hold = self.ledger.admit(self._estimate(state))
+                group = self.ledger.admit(self._estimate(state))
             except BudgetExhaustedError:
                 state.stop(self.ledger.stop_reason or "budget: exhausted")
                 return None
-            if hold is not None:
-                return hold
+            if group is not None:
+                return group
             # It fits once running evaluations have spent less than their estimates.
             await asyncio.sleep(_ADMISSION_POLL_S)
             if state.stop_reason is not None:
@@ -805,7 +824,7 @@ class Evaluator:
         workflow: DeployedWorkflow,
         item: _Item,
         ledger: CallLedger | None,
-        spent: Callable[[], tuple[float, int, int]],
+        group: Group,
     ) -> EvalRecord:
         task, spec = item.task, workflow.spec
         context = RunContext(
@@ -840,7 +859,7 @@ class Evaluator:
             raise
         except Exception as exc:
             # Retries are done (LangGraph's RetryPolicy): record the failure with its error.
-            dollars, tokens, calls = spent()
+            dollars, tokens, calls = group.totals()
             return EvalRecord(
                 **base,
                 score=self.failure_score,
@@ -880,7 +899,20 @@ class Evaluator:
                 error_type="NoAnswer",
             )
         # Awaited: a metric that runs code does so in a subprocess while other evaluations go on.
-        scored = await ascore(self.metric, answer, task)
+        try:
+            scored = await ascore(self.metric, answer, task)
+            if not 0.0 <= scored.score <= 1.0:  # NaN too
+                raise MetricError(f"it returned {scored.score!r}, not a score in [0, 1]")
+        except Exception as exc:
+            # The run is paid for: keep it, its calls and its answer, as a metric failure.
+            return EvalRecord(
+                **base,
+                **fields,
+                score=self.failure_score,
+                failed=True,
+                error=f"MetricError: metric {self.metric.name!r} failed on this answer: {exc}",
+                error_type="MetricError",
+            )
         explained = scored.reason is not None and scored.score < 1.0
         return EvalRecord(
             **base,
@@ -922,3 +954,44 @@ class Evaluator:
 
 def _first(pair: tuple[int, Any]) -> int:
     return pair[0]
+
+
+# --- single flight: one run per evaluation key at a time, in this process ------------------
+
+_FLIGHTS: dict[tuple[str, EvalKey], Future[EvalRecord | None]] = {}
+_FLIGHTS_LOCK = threading.Lock()
+
+
+def _flight(store: Store, key: EvalKey) -> tuple[str, EvalKey]:
+    place = f"memory:{id(store)}" if store.in_memory else str(Path(store.path).resolve())
+    return place, key
+
+
+def _claim(store: Store, key: EvalKey) -> Future[EvalRecord | None] | None:
+    """Claim the right to run ``key``; ``None`` if another evaluator is running it now."""
+    flight = _flight(store, key)
+    with _FLIGHTS_LOCK:
+        if flight in _FLIGHTS:
+            return None
+        future: Future[EvalRecord | None] = Future()
+        _FLIGHTS[flight] = future
+        return future
+
+
+async def _shared(store: Store, key: EvalKey) -> EvalRecord | None:
+    """Wait for the evaluator running ``key`` and share its record (``None``: it has none)."""
+    with _FLIGHTS_LOCK:
+        future = _FLIGHTS.get(_flight(store, key))
+    if future is None:
+        return None
+    try:
+        record = await asyncio.wrap_future(future)
+    except Exception:
+        return None
+    return record.model_copy(update={"cached": True}) if record is not None else None
+
+
+def _release(store: Store, key: EvalKey, claim: Future[EvalRecord | None], result: object) -> None:
+    with _FLIGHTS_LOCK:
+        _FLIGHTS.pop(_flight(store, key), None)
+    claim.set_result(result if isinstance(result, EvalRecord) else None)

@@ -234,11 +234,17 @@ class Refusing:
     def __init__(self):
         self.reserved = 0
 
-    def reserve(self, *, tokens, dollars):
+    def reserve(self, *, tokens, dollars, model=None):
         self.reserved += 1
         raise BudgetExhaustedError("no money left", resource="dollars")
 
+    async def areserve(self, *, tokens, dollars, model=None):
+        return self.reserve(tokens=tokens, dollars=dollars, model=model)
+
     def settle(self, reservation, *, usage, dollars, cached):  # pragma: no cover
+        raise AssertionError
+
+    def charge(self, reservation):  # pragma: no cover
         raise AssertionError
 
     def release(self, reservation):  # pragma: no cover
