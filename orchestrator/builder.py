@@ -6,6 +6,7 @@ from typing import Any, Literal, Self
 
 from langchain_core.language_models import BaseChatModel
 
+from orchestrator.errors import NoExitError, SpecFormatError
 from orchestrator.spec import END, START, Agent, Edge, Loop, WorkflowSpec
 
 __all__ = ["Workflow"]
@@ -54,12 +55,27 @@ class Workflow:
         tools: tuple[str, ...] | list[str] = (),
         options: dict[str, Any] | None = None,
     ) -> Self:
-        """Add an :class:`Agent`, or build one from a name and keyword settings."""
+        """Add an :class:`Agent`, or build one from a name and keyword settings.
+
+        Raises:
+            SpecFormatError: No role, or a setting of the wrong type or out of range.
+        """
         if isinstance(agent, Agent):
             self.agents.append(agent)
             return self
+        if not isinstance(agent, str):
+            raise SpecFormatError(
+                f"add_agent() takes an Agent or an agent name, not {type(agent).__name__}"
+            )
         if role is None:
-            raise ValueError(f"agent {agent!r} needs a role")
+            from orchestrator.roles import list_roles
+
+            raise SpecFormatError(
+                f"agent {agent!r} needs a role: add_agent({agent!r}, role=...) with one of "
+                f"{', '.join(list_roles())}, or a role you registered",
+                agent=agent,
+                field="role",
+            )
         self.agents.append(
             Agent(
                 name=agent,
@@ -76,19 +92,35 @@ class Workflow:
 
     def add_agents(self, *agents: Agent) -> Self:
         """Add several :class:`Agent` records."""
-        self.agents.extend(agents)
+        for agent in agents:
+            self.add_agent(agent)
         return self
 
     def add_edge(self, source: str | list[str], target: str) -> Self:
-        """Add a forward edge; a list of sources makes a join. ``START``/``END`` work too."""
+        """Add a forward edge; a list of sources makes a join.
+
+        ``add_edge(START, name)`` makes ``name`` an entry and ``add_edge(name, END)``
+        makes it the exit.
+
+        Raises:
+            InvalidEdgeError: The edge leaves ``END`` or enters ``START``.
+            NoExitError: A second, different agent is connected to ``END``.
+        """
         sources = source if isinstance(source, list) else [source]
         for item in sources:
+            edge = Edge(source=item, target=target)  # checks START/END are the right way round
             if item == START:
                 self.entry.append(target)
             elif target == END:
+                if self.exit not in (None, item):
+                    raise NoExitError(
+                        f"two exits: {self.exit!r} and {item!r}; a workflow has one exit. "
+                        "Join them with a vote, judge or aggregator first",
+                        agent=item,
+                    )
                 self.exit = item
             else:
-                self.edges.append(Edge(source=item, target=target))
+                self.edges.append(edge)
         return self
 
     def add_loop(

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 __all__ = [
     "RolegraphError",
+    "InputFormatError",
     "SpecError",
+    "SpecFormatError",
+    "InvalidEdgeError",
     "DuplicateAgentError",
     "UnknownAgentError",
     "UnknownRoleError",
@@ -29,11 +32,40 @@ __all__ = [
     "ModelCallError",
     "ModelTimeoutError",
     "BudgetExhaustedError",
+    "ServeConfigError",
+    "ExportError",
 ]
 
 
 class RolegraphError(Exception):
     """Base class of every rolegraph error."""
+
+
+class InputFormatError(RolegraphError):
+    """Text could not be read as JSON or YAML, or it breaks a loader limit.
+
+    The loaders in :mod:`orchestrator.yamlio` raise it for syntax errors,
+    duplicate keys, unsupported tags, aliases that expand too far and
+    nesting that is too deep.
+
+    Attributes:
+        source: Where the text came from (a file name, or ``"<string>"``).
+        line: 1-based line of the problem, when known.
+        column: 1-based column of the problem, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str = "<string>",
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.source = source
+        self.line = line
+        self.column = column
 
 
 class SpecError(RolegraphError):
@@ -54,6 +86,32 @@ class SpecError(RolegraphError):
         super().__init__(message)
         self.agent = agent
         self.edge = edge
+
+
+class SpecFormatError(SpecError):
+    """A spec's data is malformed.
+
+    It is not a mapping, its text is not valid JSON or YAML, a field is unknown
+    or missing, or a value has the wrong type or is out of range.
+
+    Attributes:
+        field: Dotted path of the offending field (``"loops.0.max_rounds"``), when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent: str | None = None,
+        edge: tuple[str, str] | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, agent=agent, edge=edge)
+        self.field = field
+
+
+class InvalidEdgeError(SpecError):
+    """An edge touches ``__start__`` or ``__end__`` the wrong way round."""
 
 
 class DuplicateAgentError(SpecError):
@@ -138,3 +196,11 @@ class BudgetExhaustedError(RolegraphError):
         super().__init__(message)
         self.resource = resource
         self.final = final
+
+
+class ServeConfigError(RolegraphError):
+    """The server's settings are unsafe or invalid, e.g. no token on a public address."""
+
+
+class ExportError(RolegraphError):
+    """A workflow cannot be exported where asked, e.g. an unreadable ``langgraph.json``."""

@@ -1,52 +1,178 @@
-"""Serving a deployed workflow over HTTP (``pip install 'rolegraph[serve]'``)."""
+"""Serving a deployed workflow over HTTP (``pip install 'rolegraph[serve]'``).
+
+The server is meant to sit behind a reverse proxy, so it protects itself:
+
+- **Bearer token.** With a token (``token=``, ``--token`` or the
+  ``ROLEGRAPH_SERVE_TOKEN`` environment variable), ``/invoke`` and ``/batch``
+  answer only requests carrying ``Authorization: Bearer <token>``. A token is
+  required to bind anything but a loopback address.
+- **System prompts stay private.** ``/spec`` and the traces of ``/invoke`` and
+  ``/batch`` show agents' prompts only to requests carrying the token.
+- **Limits** (:class:`ServeLimits`): request body size, questions per batch,
+  model-calling runs in flight server-wide, and a per-request timeout whose
+  expiry cancels the request's runs and so their model calls.
+- **Budget.** An optional :class:`~orchestrator.runtime.CallLedger` is consulted
+  before every model call of every request; when it refuses, the request gets 402.
+
+See ``docs/security.md`` for how to run it safely.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import hmac
 import importlib.util
+import ipaddress
+import logging
+import os
 import sys
+import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from orchestrator.deploy import DeployedWorkflow, deploy, load_spec
-from orchestrator.errors import MissingIntegrationError
+from orchestrator.errors import (
+    BudgetExhaustedError,
+    MissingIntegrationError,
+    ModelCallError,
+    ModelTimeoutError,
+    ServeConfigError,
+    SpecFormatError,
+)
+from orchestrator.runtime import CONTEXT_KEY, CallLedger, RunContext
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import RunResult
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["InvokeRequest", "BatchRequest", "load_workflow", "create_app", "serve"]
+__all__ = [
+    "TOKEN_ENV",
+    "MIN_TOKEN_CHARS",
+    "MAX_QUESTION_CHARS",
+    "MAX_BATCH_QUESTIONS",
+    "REDACTED",
+    "ServeLimits",
+    "InvokeRequest",
+    "BatchRequest",
+    "is_loopback",
+    "redacted_spec",
+    "load_workflow",
+    "create_app",
+    "serve",
+]
+
+TOKEN_ENV = "ROLEGRAPH_SERVE_TOKEN"
+"""Environment variable read for the bearer token when none is passed."""
+MIN_TOKEN_CHARS = 16
+"""Shortest token accepted."""
+MAX_QUESTION_CHARS = 100_000
+"""Longest question a request may carry, whatever the body limit."""
+MAX_BATCH_QUESTIONS = 1_000
+"""Most questions a ``/batch`` request may carry; :attr:`ServeLimits.max_batch` is lower."""
+REDACTED = "[redacted]"
+"""What replaces a system prompt for requests without the token."""
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_Seed = Annotated[int, Strict()]
+
+
+class ServeLimits(BaseModel):
+    """The server's limits; the defaults suit one modest machine behind a proxy."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1, description="Largest request body, in bytes (413 above it)."
+    )
+    max_batch: int = Field(
+        default=32,
+        ge=1,
+        le=MAX_BATCH_QUESTIONS,
+        description="Most questions in one /batch request (413 above it).",
+    )
+    max_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Workflow runs in flight at once, server-wide, shared by /invoke and "
+        "/batch; further runs wait for a slot.",
+    )
+    request_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds a request may take, waiting included; on expiry its runs "
+        "are cancelled, which cancels their model calls, and it gets 504.",
+    )
+    max_connections: int = Field(
+        default=64,
+        ge=1,
+        description="Open connections uvicorn accepts before answering 503 (serve() only).",
+    )
 
 
 class InvokeRequest(BaseModel):
     """Body of ``POST /invoke``."""
 
-    question: str = Field(description="The question to answer.")
-    seed: int | None = Field(default=None, description="Sampling seed for this run.")
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, description="The question to answer."
+    )
+    seed: _Seed | None = Field(
+        default=None, ge=-(2**63), lt=2**63, description="Sampling seed for this run."
+    )
 
 
 class BatchRequest(BaseModel):
     """Body of ``POST /batch``."""
 
-    questions: list[str] = Field(description="Questions, answered concurrently.")
-    seed: int | None = Field(default=None, description="Sampling seed for every run.")
+    model_config = ConfigDict(extra="forbid")
+
+    questions: list[Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_QUESTIONS,
+        description="Questions, answered concurrently within the server's concurrency limit.",
+    )
+    seed: _Seed | None = Field(
+        default=None, ge=-(2**63), lt=2**63, description="Sampling seed for every run."
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_workflow(target: str | Path | WorkflowSpec | DeployedWorkflow) -> DeployedWorkflow:
     """A deployed workflow from a spec, a ``.json``/``.yaml`` file or an exported ``.py`` module.
 
     A module may define ``workflow`` (a :class:`DeployedWorkflow`) or ``spec``.
+    A ``.py`` file is *imported*, so it runs: load only modules you trust. A
+    ``.json``/``.yaml`` spec is data and never runs.
+
+    Raises:
+        FileNotFoundError: No such file.
+        SpecError: The spec is invalid, or the module defines no workflow.
     """
     if isinstance(target, DeployedWorkflow):
         return target
     path = Path(target) if isinstance(target, str | Path) else None
     if path is not None and path.suffix == ".py":
+        if not path.is_file():
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
         module_spec = importlib.util.spec_from_file_location(f"_rolegraph_{path.stem}", path)
-        if module_spec is None or module_spec.loader is None:
-            raise ImportError(f"cannot import {path}")
+        if module_spec is None or module_spec.loader is None:  # pragma: no cover
+            raise SpecFormatError(f"cannot import {path} as a Python module")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_spec.name] = module
         module_spec.loader.exec_module(module)
@@ -55,7 +181,10 @@ def load_workflow(target: str | Path | WorkflowSpec | DeployedWorkflow) -> Deplo
             return found
         if isinstance(getattr(module, "spec", None), WorkflowSpec):
             return deploy(module.spec)
-        raise AttributeError(f"{path} defines neither 'workflow' nor 'spec'")
+        raise SpecFormatError(
+            f"{path} defines neither 'workflow' (a deployed workflow) nor 'spec'; "
+            "write it with DeployedWorkflow.export() or 'rolegraph export'"
+        )
     return deploy(load_spec(target))
 
 
@@ -69,37 +198,178 @@ def _require_fastapi() -> Any:
     return fastapi
 
 
-def create_app(workflow: DeployedWorkflow) -> FastAPI:
-    """A FastAPI app with ``/invoke``, ``/batch``, ``/spec``, ``/graph`` and ``/health``."""
+def _check_token(token: str | None) -> str | None:
+    if token is None:
+        return None
+    if len(token) < MIN_TOKEN_CHARS or token != token.strip():
+        raise ServeConfigError(
+            f"the serve token must be at least {MIN_TOKEN_CHARS} characters without "
+            'surrounding spaces; make one with: python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))"'
+        )
+    return token
+
+
+class _Slots:
+    """One semaphore per event loop (a server runs one loop), bounding runs in flight."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._by_loop = weakref.WeakKeyDictionary()
+
+    def get(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        semaphore = self._by_loop.get(loop)
+        if semaphore is None:
+            semaphore = self._by_loop[loop] = asyncio.Semaphore(self.size)
+        return semaphore
+
+
+def redacted_spec(spec: WorkflowSpec) -> dict[str, Any]:
+    """The spec as JSON data, with every agent's ``prompt`` replaced by :data:`REDACTED`."""
+    data = spec.model_dump(mode="json", exclude_defaults=True)
+    for agent in data.get("agents", []):
+        if "prompt" in agent:
+            agent["prompt"] = REDACTED
+    return data
+
+
+def create_app(
+    workflow: DeployedWorkflow,
+    *,
+    token: str | None = None,
+    limits: ServeLimits | None = None,
+    ledger: CallLedger | None = None,
+) -> FastAPI:
+    """A FastAPI app with ``/invoke``, ``/batch``, ``/spec``, ``/graph`` and ``/health``.
+
+    Args:
+        workflow: The workflow to serve.
+        token: Bearer token required by ``/invoke`` and ``/batch`` and needed to
+            see system prompts; ``None`` leaves the endpoints open (loopback only).
+        limits: Body size, batch size, concurrency and timeout limits.
+        ledger: Budget consulted before every model call; defaults to the
+            workflow's own ledger, if any.
+
+    Raises:
+        ServeConfigError: The token is too short.
+        MissingIntegrationError: FastAPI is not installed.
+    """
     fastapi = _require_fastapi()
+    token = _check_token(token)
+    limits = limits or ServeLimits()
+    budget = ledger if ledger is not None else workflow.ledger
+    slots = _Slots(limits.max_concurrency)
     app = fastapi.FastAPI(
         title=f"rolegraph: {workflow.spec.name}",
-        description=workflow.spec.description or "A rolegraph workflow.",
+        description="A rolegraph workflow. Prompts are shown only to requests with the token.",
         version=workflow.spec.hash,
+        max_body_size=limits.max_body_bytes,
     )
+
+    def has_token(authorization: str | None) -> bool:
+        if token is None or not authorization:
+            return False
+        scheme, _, given = authorization.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        )
+
+    def require_token(authorization: str | None) -> bool:
+        """Let the request through, or answer 401; returns whether it carried the token."""
+        carried = has_token(authorization)
+        if token is not None and not carried:
+            raise fastapi.HTTPException(
+                status_code=401,
+                detail="missing or wrong bearer token; send 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return carried
+
+    async def run_one(question: str, seed: int | None, prompts: bool) -> RunResult:
+        async with slots.get():
+            context = RunContext(
+                seed=workflow.seed if seed is None else seed,
+                ledger=budget,
+                record_prompts=prompts,
+            )
+            return await workflow.ainvoke(
+                question, config={"configurable": {CONTEXT_KEY: context}}
+            )
+
+    async def guarded(work: Callable[[], Awaitable[_T]]) -> _T:
+        """Run under the request timeout, mapping run failures to HTTP errors."""
+        try:
+            async with asyncio.timeout(limits.request_timeout):
+                return await work()
+        except BudgetExhaustedError as exc:
+            raise fastapi.HTTPException(status_code=402, detail=f"budget: {exc}") from None
+        except ModelTimeoutError as exc:
+            raise fastapi.HTTPException(status_code=504, detail=str(exc)) from None
+        except TimeoutError:
+            raise fastapi.HTTPException(
+                status_code=504,
+                detail=f"the request took longer than {limits.request_timeout:g}s; its runs "
+                "were cancelled",
+            ) from None
+        except ModelCallError as exc:
+            raise fastapi.HTTPException(
+                status_code=502, detail=f"a model call failed: {exc}"
+            ) from None
 
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok", "workflow": workflow.spec.hash}
 
+    header = fastapi.Header(default=None, description="'Bearer <token>'")
+
     @app.get("/spec")
-    async def spec() -> dict[str, Any]:
-        return workflow.spec.model_dump(mode="json", exclude_defaults=True)
+    async def spec(authorization: str | None = header) -> dict[str, Any]:
+        if has_token(authorization):
+            return workflow.spec.model_dump(mode="json", exclude_defaults=True)
+        return redacted_spec(workflow.spec)
 
     @app.get("/graph", response_class=fastapi.responses.PlainTextResponse)
     async def graph() -> str:
         return workflow.spec.to_mermaid()
 
     @app.post("/invoke", response_model=RunResult)
-    async def invoke(request: InvokeRequest) -> RunResult:
-        return await workflow.ainvoke(request.question, seed=request.seed)
+    async def invoke(body: InvokeRequest, authorization: str | None = header) -> RunResult:
+        prompts = require_token(authorization)
+        return await guarded(lambda: run_one(body.question, body.seed, prompts))
 
     @app.post("/batch", response_model=list[RunResult])
-    async def batch(request: BatchRequest) -> list[RunResult]:
-        runs = [workflow.ainvoke(q, seed=request.seed) for q in request.questions]
-        return list(await asyncio.gather(*runs))
+    async def batch(body: BatchRequest, authorization: str | None = header) -> list[RunResult]:
+        prompts = require_token(authorization)
+        if len(body.questions) > limits.max_batch:
+            raise fastapi.HTTPException(
+                status_code=413,
+                detail=f"{len(body.questions)} questions is more than this server's limit of "
+                f"{limits.max_batch} per batch; split the batch",
+            )
+
+        async def run_all() -> list[RunResult]:
+            # A TaskGroup cancels the other runs as soon as one fails or the timeout hits.
+            try:
+                async with asyncio.TaskGroup() as group:
+                    tasks = [
+                        group.create_task(run_one(q, body.seed, prompts)) for q in body.questions
+                    ]
+            except BaseExceptionGroup as failed:
+                raise _first(failed) from None
+            return [task.result() for task in tasks]
+
+        return await guarded(run_all)
 
     return app
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 def serve(
@@ -107,13 +377,43 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
+    token: str | None = None,
+    limits: ServeLimits | None = None,
+    ledger: CallLedger | None = None,
 ) -> None:
-    """Serve a workflow with uvicorn until interrupted."""
-    app = create_app(load_workflow(target))
+    """Serve a workflow with uvicorn until interrupted.
+
+    Args:
+        target: A workflow, a spec, or a path to one (``.json``/``.yaml``/``.py``).
+        host: Interface to bind; anything but loopback needs a token.
+        port: Port to bind.
+        token: Bearer token; defaults to the ``ROLEGRAPH_SERVE_TOKEN`` environment variable.
+        limits: The server's limits.
+        ledger: Server-wide budget consulted before every model call.
+
+    Raises:
+        ServeConfigError: A non-loopback address without a token, or a short token.
+        MissingIntegrationError: FastAPI or uvicorn is not installed.
+    """
+    token = _check_token(token or os.environ.get(TOKEN_ENV) or None)
+    if token is None and not is_loopback(host):
+        raise ServeConfigError(
+            f"refusing to serve on {host} without a token: anyone who can reach it could "
+            f"spend your model budget. Set {TOKEN_ENV} (or pass --token), or bind 127.0.0.1 "
+            "and put an authenticating reverse proxy in front"
+        )
+    limits = limits or ServeLimits()
     try:
         import uvicorn
     except ImportError as exc:
         raise MissingIntegrationError(
             "serving needs FastAPI and uvicorn: pip install 'rolegraph[serve]'"
         ) from exc
-    uvicorn.run(app, host=host, port=port)
+    app = create_app(load_workflow(target), token=token, limits=limits, ledger=ledger)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        limit_concurrency=limits.max_connections,
+        server_header=False,
+    )

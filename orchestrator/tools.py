@@ -1,16 +1,52 @@
-"""Tools agents can call, by name. ``calculator`` is built in."""
+"""Tools agents can call, by name. ``calculator`` is built in.
+
+The calculator reads arithmetic that a model wrote, so it treats it as
+hostile: it evaluates the parsed expression itself (never ``eval``), within
+limits on the expression's length, its size and nesting, and the size of every
+number it makes, and it answers every failure with an ``error: ...`` reply
+instead of raising or running for long.
+"""
 
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from langchain_core.tools import BaseTool, tool
+from langchain_core.tools import BaseTool, StructuredTool, tool
+from pydantic import ValidationError
 
-__all__ = ["register_tool", "get_tool", "list_tools", "calculator"]
+__all__ = [
+    "MAX_EXPRESSION_CHARS",
+    "MAX_EXPRESSION_NODES",
+    "MAX_EXPRESSION_DEPTH",
+    "MAX_INTEGER_DIGITS",
+    "MAX_SECONDS",
+    "calculate",
+    "calculator",
+    "register_tool",
+    "get_tool",
+    "list_tools",
+]
+
+MAX_EXPRESSION_CHARS = 1_000
+"""Longest expression the calculator reads."""
+MAX_EXPRESSION_NODES = 200
+"""Most numbers and operators in one expression."""
+MAX_EXPRESSION_DEPTH = 50
+"""Deepest nesting of operators (and so of parentheses)."""
+MAX_INTEGER_DIGITS = 1_000
+"""Most digits of any integer, given or computed."""
+MAX_SECONDS = 1.0
+"""Wall-clock allowance for one evaluation; a backstop behind the size limits."""
+
+_INT_LIMIT = 10**MAX_INTEGER_DIGITS
+_MAX_BITS = _INT_LIMIT.bit_length()
+_EXACT_FLOAT = 2.0**53  # below this, an integral float prints as the integer it is
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -27,29 +63,126 @@ _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
 }
 
 
-def _evaluate(node: ast.expr) -> int | float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-        return node.value
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _evaluate(node.left), _evaluate(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > 64:
-            raise ValueError("exponent too large")
-        return _BINARY[type(node.op)](left, right)
-    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        return _UNARY[type(node.op)](_evaluate(node.operand))
-    raise ValueError(f"unsupported expression element: {ast.dump(node)[:40]}")
+class _RefusedError(Exception):
+    """The expression breaks a rule or a limit; the message is the reply."""
 
 
-@tool
-def calculator(expression: str) -> str:
-    """Evaluate an arithmetic expression with + - * / // % ** and parentheses."""
+def _check_number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "complex" if isinstance(value, complex) else type(value).__name__
+        raise _RefusedError(f"the result is {kind}, not a real number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _RefusedError("a number is too large (floating-point overflow)")
+    if isinstance(value, int) and abs(value) >= _INT_LIMIT:
+        raise _RefusedError(f"a number has more than {MAX_INTEGER_DIGITS:,} digits")
+    return value
+
+
+def _check_size(op: ast.operator, left: int | float, right: int | float) -> None:
+    """Refuse an int product or power whose result would have too many digits."""
+    if not isinstance(left, int) or not isinstance(right, int):
+        return  # float results are checked for overflow afterwards
+    if isinstance(op, ast.Mult) and left.bit_length() + right.bit_length() - 1 > _MAX_BITS:
+        raise _RefusedError(f"the product has more than {MAX_INTEGER_DIGITS:,} digits")
+    big_power = isinstance(op, ast.Pow) and right > 0 and abs(left) > 1
+    if big_power and (left.bit_length() - 1) * right > _MAX_BITS:
+        raise _RefusedError(f"the power has more than {MAX_INTEGER_DIGITS:,} digits")
+
+
+def _shape(tree: ast.expr) -> None:
+    """Refuse unsupported syntax, too many nodes or too deep nesting, before any arithmetic."""
+    count = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.operator | ast.unaryop):
+            continue
+        count += 1
+        if count > MAX_EXPRESSION_NODES:
+            raise _RefusedError(f"the expression has more than {MAX_EXPRESSION_NODES} parts")
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise _RefusedError(f"the expression is nested more than {MAX_EXPRESSION_DEPTH} deep")
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            stack.extend([(node.left, depth + 1), (node.right, depth + 1)])
+        elif isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, ast.Constant):
+            if isinstance(node.value, bool | str | bytes) or node.value is None:
+                raise _RefusedError(f"unsupported value {node.value!r:.20}; use numbers")
+            _check_number(node.value)
+        else:
+            raise _RefusedError(
+                f"unsupported expression element: {type(node).__name__}; use numbers, "
+                "+ - * / // % ** and parentheses"
+            )
+
+
+def _evaluate(node: ast.expr, deadline: float) -> int | float:
+    if time.monotonic() > deadline:
+        raise _RefusedError(f"the expression took longer than {MAX_SECONDS:g}s")
+    if isinstance(node, ast.Constant):
+        return _check_number(node.value)
+    if isinstance(node, ast.BinOp):
+        left, right = _evaluate(node.left, deadline), _evaluate(node.right, deadline)
+        _check_size(node.op, left, right)
+        return _check_number(_BINARY[type(node.op)](left, right))
+    assert isinstance(node, ast.UnaryOp)  # _shape() allows nothing else
+    return _check_number(_UNARY[type(node.op)](_evaluate(node.operand, deadline)))
+
+
+def calculate(expression: str) -> str:
+    """Evaluate arithmetic and return the tool reply: the value, or ``error: ...``.
+
+    Supports numbers, ``+ - * / // % **`` and parentheses, within the limits
+    :data:`MAX_EXPRESSION_CHARS`, :data:`MAX_EXPRESSION_NODES`,
+    :data:`MAX_EXPRESSION_DEPTH`, :data:`MAX_INTEGER_DIGITS` and
+    :data:`MAX_SECONDS`. Never raises.
+
+    Example:
+        >>> calculate("(2 + 3) * 4")
+        '20'
+        >>> calculate("9 ** 9 ** 9")
+        'error: the power has more than 1,000 digits'
+    """
     try:
-        value = _evaluate(ast.parse(expression, mode="eval").body)
-    except (SyntaxError, ValueError, ZeroDivisionError) as exc:
+        if not isinstance(expression, str):
+            raise _RefusedError(f"the expression must be text, not {type(expression).__name__}")
+        if len(expression) > MAX_EXPRESSION_CHARS:
+            raise _RefusedError(
+                f"the expression is {len(expression):,} characters long; the limit is "
+                f"{MAX_EXPRESSION_CHARS:,}"
+            )
+        tree = ast.parse(expression.strip(), mode="eval").body
+        _shape(tree)
+        value = _evaluate(tree, time.monotonic() + MAX_SECONDS)
+        if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_FLOAT:
+            value = int(value)
+        return str(value)
+    except _RefusedError as exc:
         return f"error: {exc}"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
+    except SyntaxError as exc:
+        return f"error: not an arithmetic expression ({exc.msg})"
+    except ZeroDivisionError:
+        return "error: division by zero"
+    except OverflowError:
+        return "error: a number is too large (floating-point overflow)"
+    except (MemoryError, RecursionError):
+        return "error: the expression is too complex"
+    except Exception as exc:  # the tool answers; it never raises into the run
+        return f"error: {type(exc).__name__}: {exc}"
+
+
+def _invalid_arguments(error: ValidationError) -> str:
+    fields = ", ".join(str(e["loc"][0]) for e in error.errors() if e["loc"]) or "arguments"
+    return f"error: call calculator with one text argument 'expression' (bad: {fields})"
+
+
+calculator: BaseTool = StructuredTool.from_function(
+    func=calculate,
+    name="calculator",
+    description="Evaluate an arithmetic expression with + - * / // % ** and parentheses.",
+    handle_validation_error=_invalid_arguments,
+)
 
 
 _REGISTRY: dict[str, BaseTool] = {"calculator": calculator}

@@ -25,6 +25,7 @@ from orchestrator.errors import (
 )
 from orchestrator.models import check_model_ref
 from orchestrator.roles import Role, get_role
+from orchestrator.spec import MAX_LOOP_ROUNDS
 from orchestrator.tools import list_tools
 
 if TYPE_CHECKING:
@@ -122,6 +123,12 @@ def _check_loops(spec: WorkflowSpec) -> dict[str, Loop]:
             raise UnboundedLoopError(
                 f"loop {loop.source} -> {loop.target} has no bound; set max_rounds to a "
                 f"positive number (got {loop.max_rounds})",
+                edge=(loop.source, loop.target),
+            )
+        if loop.max_rounds > MAX_LOOP_ROUNDS:
+            raise UnboundedLoopError(
+                f"loop {loop.source} -> {loop.target}: max_rounds={loop.max_rounds} is more "
+                f"than the {MAX_LOOP_ROUNDS} rounds a loop may run; set a smaller bound",
                 edge=(loop.source, loop.target),
             )
         if loop.source in loop_from:

@@ -1,20 +1,45 @@
-"""Serving a workflow over HTTP."""
+"""Serving a workflow over HTTP: auth, limits, timeouts, budget and private prompts."""
 
+import asyncio
+
+import httpx
+import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orchestrator import Workflow, deploy
-from orchestrator.serve import create_app, load_workflow
+from orchestrator.budget import Budget, BudgetLedger
+from orchestrator.errors import ServeConfigError
+from orchestrator.serve import (
+    REDACTED,
+    TOKEN_ENV,
+    ServeLimits,
+    create_app,
+    is_loopback,
+    load_workflow,
+    serve,
+)
+from orchestrator.testing import ScriptedChatModel, SlowChatModel
+
+TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+SECRET = "You are a solver. SECRET-PROMPT-TEXT"
 
 
 def _workflow():
     return deploy(
         Workflow("pair")
-        .add_agent("a", role="solver", model="sim:atlas-pro")
+        .add_agent("a", role="solver", model="sim:atlas-pro", prompt=SECRET)
         .add_agent("b", role="solver", model="sim:lynx-large")
         .add_agent("judge", role="judge", model="sim:atlas-pro")
         .add_edge(["a", "b"], "judge")
         .build()
     )
+
+
+def _single(model):
+    return deploy(Workflow("one").add_agent("a", role="solver", model=model).build())
 
 
 def test_http_endpoints():
@@ -34,3 +59,199 @@ def test_load_workflow_from_an_exported_module(tmp_path):
     loaded = load_workflow(path)
     assert loaded.hash == _workflow().hash
     assert load_workflow(_workflow().export(tmp_path / "flow.yaml")).hash == loaded.hash
+
+
+# --- authentication ------------------------------------------------------------------
+
+
+def test_with_a_token_runs_need_it():
+    with TestClient(create_app(_workflow(), token=TOKEN)) as client:
+        refused = client.post("/invoke", json={"question": "What is 6 * 7?"})
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"] == "Bearer"
+        wrong = {"Authorization": "Bearer not-the-token-at-all"}
+        assert client.post("/invoke", json={"question": "1+1?"}, headers=wrong).status_code == 401
+        assert client.post("/batch", json={"questions": ["1+1?"]}).status_code == 401
+        ok = client.post("/invoke", json={"question": "What is 6 * 7?"}, headers=AUTH)
+        assert ok.status_code == 200 and ok.json()["answer"] == "42"
+        assert client.get("/health").status_code == 200  # for the proxy's health checks
+
+
+def test_spec_redacts_system_prompts_without_the_token():
+    with TestClient(create_app(_workflow(), token=TOKEN)) as client:
+        public = client.get("/spec")
+        assert SECRET not in public.text
+        assert public.json()["agents"][0]["prompt"] == REDACTED
+        assert client.get("/spec", headers=AUTH).json()["agents"][0]["prompt"] == SECRET
+    with TestClient(create_app(_workflow())) as open_client:  # no token: nobody sees it
+        assert SECRET not in open_client.get("/spec").text
+
+
+def test_traces_show_prompts_only_to_token_holders():
+    with TestClient(create_app(_workflow(), token=TOKEN)) as client:
+        traced = client.post("/invoke", json={"question": "What is 6 * 7?"}, headers=AUTH)
+        assert SECRET in traced.text
+    with TestClient(create_app(_workflow())) as open_client:
+        untraced = open_client.post("/invoke", json={"question": "What is 6 * 7?"})
+        assert untraced.json()["answer"] == "42"
+        assert SECRET not in untraced.text
+        assert all(node["prompt"] == [] for node in untraced.json()["nodes"])
+
+
+def test_short_tokens_are_refused():
+    with pytest.raises(ServeConfigError, match="at least 16 characters"):
+        create_app(_workflow(), token="short")
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.10", False),
+        ("example.com", False),
+    ],
+)
+def test_loopback_addresses(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def test_a_public_address_needs_a_token(monkeypatch):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(kwargs))
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with pytest.raises(ServeConfigError, match=r"refusing to serve on 0\.0\.0\.0 without a token"):
+        serve(_workflow(), host="0.0.0.0")
+    assert started == []
+    serve(_workflow(), host="0.0.0.0", token=TOKEN)
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    serve(_workflow(), host="0.0.0.0", port=9000)
+    serve(_workflow())  # loopback needs none
+    assert [kw["host"] for kw in started] == ["0.0.0.0", "0.0.0.0", "127.0.0.1"]
+    assert started[0]["limit_concurrency"] == ServeLimits().max_connections
+
+
+# --- limits ----------------------------------------------------------------------------
+
+
+def test_request_bodies_are_limited():
+    limits = ServeLimits(max_body_bytes=4_096)
+    with TestClient(create_app(_workflow(), limits=limits)) as client:
+        big = client.post("/invoke", json={"question": "x" * 20_000})
+        assert big.status_code == 413
+
+        def chunks():  # no Content-Length: the limit counts what arrives
+            for _ in range(100):
+                yield b"x" * 100
+
+        streamed = client.post(
+            "/invoke", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert streamed.status_code == 413
+        assert client.post("/invoke", json={"question": "1 + 1?"}).status_code == 200
+
+
+def test_the_default_body_limit_refuses_a_20_mb_question():
+    with TestClient(create_app(_workflow())) as client:
+        assert client.post("/invoke", json={"question": "x" * 20_000_000}).status_code == 413
+
+
+def test_batches_are_capped():
+    model = ScriptedChatModel()
+    with TestClient(create_app(_single(model), limits=ServeLimits(max_batch=3))) as client:
+        refused = client.post("/batch", json={"questions": ["q"] * 4})
+        assert refused.status_code == 413 and "limit of 3" in refused.json()["detail"]
+        assert model.calls == 0
+        assert client.post("/batch", json={"questions": ["q"] * 3}).status_code == 200
+        assert model.calls == 3
+
+
+async def test_runs_in_flight_are_capped_server_wide():
+    model = SlowChatModel(delay=0.05)
+    app = create_app(_single(model), limits=ServeLimits(max_concurrency=2, max_batch=8))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        replies = await asyncio.gather(
+            client.post("/batch", json={"questions": [f"q{i}" for i in range(6)]}),
+            client.post("/invoke", json={"question": "alone"}),
+            client.post("/invoke", json={"question": "alone too"}),
+        )
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    assert model.calls == 8
+    assert model.peak_in_flight <= 2
+
+
+def test_a_timeout_cancels_the_runs_and_their_model_calls():
+    model = SlowChatModel(delay=30.0)
+    limits = ServeLimits(request_timeout=0.2, max_concurrency=4)
+    with TestClient(create_app(_single(model), limits=limits)) as client:
+        reply = client.post("/batch", json={"questions": ["q1", "q2", "q3"]})
+        assert reply.status_code == 504 and "were cancelled" in reply.json()["detail"]
+        assert model.calls == 3
+        assert model._counters.in_flight == 0  # every call was cancelled, none left running
+        single = client.post("/invoke", json={"question": "q"})
+        assert single.status_code == 504 and model._counters.in_flight == 0
+
+
+def test_a_server_budget_is_checked_before_every_model_call():
+    model = ScriptedChatModel()
+    ledger = BudgetLedger(Budget(calls=2))
+    with TestClient(create_app(_single(model), ledger=ledger)) as client:
+        assert client.post("/invoke", json={"question": "q"}).status_code == 200
+        assert client.post("/batch", json={"questions": ["q"]}).status_code == 200
+        refused = client.post("/invoke", json={"question": "q"})
+        assert refused.status_code == 402 and "budget" in refused.json()["detail"]
+    assert model.calls == 2 and ledger.spent.calls == 2
+
+
+# --- request models --------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10)
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+BODIES = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries(
+        {"question": st.one_of(st.text(max_size=20), JSON_VALUES)},
+        optional={"seed": st.one_of(st.integers(), JSON_VALUES), "extra": JSON_VALUES},
+    ),
+    st.fixed_dictionaries(
+        {"questions": st.one_of(st.lists(st.text(max_size=10), max_size=5), JSON_VALUES)},
+        optional={"seed": st.one_of(st.integers(), JSON_VALUES)},
+    ),
+)
+REQUESTS = {"model": ScriptedChatModel(), "client": None}
+
+
+def _client():
+    if REQUESTS["client"] is None:
+        app = create_app(_single(REQUESTS["model"]), limits=ServeLimits(max_batch=4))
+        REQUESTS["client"] = TestClient(app)
+    return REQUESTS["client"]
+
+
+@settings(max_examples=80, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(["/invoke", "/batch"]), BODIES)
+def test_any_request_body_is_answered_or_refused_without_a_model_call(path, body):
+    model = REQUESTS["model"]
+    before = model.calls
+    reply = _client().post(path, json=body)
+    assert reply.status_code in {200, 413, 422}, reply.text
+    if reply.status_code != 200:
+        assert model.calls == before
+    else:
+        runs = reply.json() if path == "/batch" else [reply.json()]
+        assert model.calls == before + len(runs)
