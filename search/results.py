@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import WorkflowSpec
-from search.evaluation.budget import Spend
+from search.evaluation.budget import Budget, Spend
 from search.evaluation.stats import Scored
 
-__all__ = ["CandidateStats", "TestReport", "SearchResult", "pareto_front"]
+__all__ = ["CandidateStats", "TestReport", "Step", "SearchResult", "pareto_front"]
 
 
 class CandidateStats(Scored):
@@ -40,6 +40,22 @@ class TestReport(Scored):
     stop_reason: str = Field(description="'completed', or why it stopped early.")
 
 
+class Step(BaseModel):
+    """One point of a search's history: after an outcome was told to the strategy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    evaluations: int = Field(description="Evaluations the search had asked for, stored included.")
+    dollars: float = Field(description="Dollars the search had spent (cache misses), all runs.")
+    candidate: str = Field(description="Hash of the workflow whose outcome this was.")
+    stage: str = Field(description="The strategy (or pipeline stage) that proposed it.")
+    n_tasks: int = Field(description="Search tasks the candidate had results on then.")
+    mean: float = Field(description="Its mean score on them.")
+    pruned: bool = Field(default=False, description="Whether it was stopped early.")
+    best: str | None = Field(default=None, description="The incumbent's hash after this step.")
+    best_mean: float | None = Field(default=None, description="The incumbent's mean score.")
+
+
 class SearchResult(BaseModel):
     """Everything a search found and spent."""
 
@@ -64,7 +80,25 @@ class SearchResult(BaseModel):
     n_search_tasks: int = Field(description="Tasks in the search split.")
     n_test_tasks: int = Field(description="Tasks in the held-out test split.")
     evaluations: int = Field(description="Workflow x task evaluations the search asked for.")
-    spend: Spend = Field(description="What the search (and its test) spent: cache misses only.")
+    spend: Spend = Field(
+        description="What the search (and its test) spent over all its runs: cache misses only."
+    )
+    spend_this_run: Spend = Field(
+        default_factory=Spend, description="What this run of the search spent."
+    )
+    budget: Budget | None = Field(
+        default=None, description="The search's budget (search and held-out test together)."
+    )
+    stages: dict[str, Spend] = Field(
+        default_factory=dict, description="What each strategy stage spent in this run."
+    )
+    history: tuple[Step, ...] = Field(
+        default=(), description="Every outcome told to the strategy, in order, with the incumbent."
+    )
+    account: tuple[str, ...] = Field(
+        default=(),
+        description="How the winner was found, in a few lines: stages, spend, rejections.",
+    )
     stop_reason: str = Field(description="Why the search stopped.")
     wall_s: float = Field(description="Wall-clock seconds.")
 
