@@ -12,11 +12,12 @@ import hashlib
 import importlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel
 
 from orchestrator.errors import MissingIntegrationError, UnknownModelError
 
@@ -86,34 +87,46 @@ _RESOLVED: dict[tuple[str, float | None, int | None], BaseChatModel] = {}
 _LOCK = threading.Lock()
 
 
+_NOT_SETTINGS = {"cache", "callbacks", "callback_manager", "rate_limiter", "metadata", "tags"}
+
+
+def _plain(value: Any) -> Any:
+    """Settings as JSON data that is the same in every process (no object addresses)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(item) for item in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(mode="json"))
+    return f"<{type(value).__module__}.{type(value).__qualname__}>"
+
+
 def _instance_digest(model: BaseChatModel) -> str:
     params: dict[str, Any] = {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
-    for name in type(model).model_fields:
+    for name, info in type(model).model_fields.items():
         value = getattr(model, name, None)
-        if name in {"cache", "callbacks", "callback_manager", "rate_limiter"} or value is None:
+        if name in _NOT_SETTINGS or info.exclude or value is None:
             continue
-        params[name] = value
-    payload = json.dumps(params, sort_keys=True, default=repr)
+        params[name] = _plain(value)
+    payload = json.dumps(params, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:8]
 
 
 def model_ref(model: BaseChatModel) -> str:
-    """A reference for a model instance: ``"provider:name@digest"`` of its settings.
+    """A reference for a model instance: ``"provider:name@digest"`` of its class and settings.
 
-    Equal settings give equal references across processes. A second, distinct
-    instance with the same settings in one process gets a numbered suffix, so
-    stateful instances are never swapped for each other.
+    It depends only on what the instance is (its class and settings), never on
+    the process or on what was registered before, so a spec holding an
+    instance hashes the same everywhere. Instances with equal settings get
+    equal references and are interchangeable; registering one replaces the other.
     """
     ls = model._get_ls_params()
     provider = ls.get("ls_provider") or type(model).__name__.lower()
     name = ls.get("ls_model_name") or "model"
-    base = f"{provider}:{name}@{_instance_digest(model)}"
-    ref, n = base, 1
-    with _LOCK:
-        while ref in _INSTANCES and _INSTANCES[ref] is not model:
-            n += 1
-            ref = f"{base}-{n}"
-    return ref
+    return f"{provider}:{name}@{_instance_digest(model)}"
 
 
 def register_model(

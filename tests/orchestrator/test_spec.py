@@ -150,11 +150,33 @@ def test_model_instance_is_registered_as_a_stable_reference():
     agent = Agent(name="a", role="solver", model=model)
     assert agent.model.startswith("sim:atlas-nano@")
     assert Agent(name="b", role="solver", model=model).model == agent.model
-    # A distinct instance never silently replaces another one.
+    # An equal instance is the same model: the reference depends on class and settings only.
     twin = Agent(name="c", role="solver", model=SimChatModel(model="atlas-nano", seed=3))
-    assert twin.model == f"{agent.model}-2"
+    assert twin.model == agent.model
+    other = Agent(name="d", role="solver", model=SimChatModel(model="atlas-nano", seed=4))
+    assert other.model != agent.model
     spec = WorkflowSpec(agents=[agent])
     assert WorkflowSpec.from_json(spec.to_json()) == spec
+
+
+def test_a_spec_with_an_instance_hashes_the_same_whatever_was_registered_before():
+    code = (
+        "from orchestrator import SimChatModel, Workflow\n"
+        "from orchestrator.models import register_model\n"
+        "for seed in {seeds}: register_model(SimChatModel(model='atlas-nano', seed=seed))\n"
+        "m = SimChatModel(model='atlas-nano', seed=3)\n"
+        "print(Workflow('w').add_agent('s', role='solver', model=m).build().hash)\n"
+    )
+    hashes = {
+        subprocess.run(
+            [sys.executable, "-c", code.format(seeds=seeds)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seeds in ([], [3, 3, 5], [5, 3])
+    }
+    assert len(hashes) == 1
 
 
 def test_mermaid_shows_agents_roles_and_loops():
