@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from orchestrator.pricing import PriceTable
+from search.account import account, log_to_optuna
 from search.errors import SearchError
 from search.evaluation.budget import Budget, BudgetLedger, Spend, split_budget
 from search.evaluation.datasets import Dataset, Task, load_dataset
@@ -22,17 +23,13 @@ from search.evaluation.metrics import Metric
 from search.evaluation.settings import EvalSettings
 from search.evaluation.stats import ScoreSummary
 from search.objective import Objective
-from search.results import CandidateStats, SearchResult, TestReport, pareto_front
+from search.results import CandidateStats, SearchResult, Step, TestReport, pareto_front
 from search.settings import SearchSettings
 from search.space import Candidate, SearchSpace
-from search.store import Store, get_store
+from search.store import Store, StorePool, get_store
 from search.strategies.base import Outcome, Proposal, SearchContext, SearchStrategy
 
 __all__ = ["Search", "create_search", "SearchError"]
-
-
-def _add(a: Spend, b: Spend) -> Spend:
-    return Spend(**{k: getattr(a, k) + getattr(b, k) for k in Spend.model_fields})
 
 
 class Search:
@@ -42,8 +39,13 @@ class Search:
     strategy for proposals, evaluates them through one :class:`Evaluator`
     (cached in the store, charged to one budget), then evaluates the best
     candidate on the held-out test split and returns a :class:`SearchResult`.
-    Running a search again with the same name resumes it: everything already
-    evaluated comes from the store at no cost.
+
+    The budget belongs to the search: its spend is kept in the store, so running
+    the search again continues the same spend (several processes on one search
+    share it too), and raising it is an explicit act. Running a search again
+    with the same name replays it from the start, with the same seed, serving
+    every evaluation it already has from the store at no cost, so a search
+    killed half-way and run again reaches the same winner as one that was not.
     """
 
     def __init__(
@@ -69,7 +71,6 @@ class Search:
         self.dataset = dataset
         self.strategy = strategy
         self.store = store
-        self.budget = budget
         self.name = name
         self.objective = objective
         self.seed = seed
@@ -80,17 +81,14 @@ class Search:
         self.isolated = settings.isolated
         self.callbacks = list(callbacks)
         split_seed = seed if settings.split_seed is None else settings.split_seed
-        splits = dataset.split(
-            train=1.0 - settings.test_size,
-            validation=0.0,
-            test=settings.test_size,
-            seed=split_seed,
-        )
+        test = settings.test_size
+        splits = dataset.split(train=1.0 - test, validation=0.0, test=test, seed=split_seed)
         self.search_tasks: tuple[Task, ...] = splits.train.tasks
         self.test_tasks: tuple[Task, ...] = splits.test.tasks
-        search_budget, test_budget = split_budget(budget, settings.test_share)
-        self.ledger = BudgetLedger(search_budget)
-        self.test_ledger = BudgetLedger(test_budget)
+        self.budget, self.budget_note = self._resolve_budget(budget)
+        search_budget, test_budget = split_budget(self.budget, settings.test_share)
+        self.ledger = BudgetLedger(search_budget, pool=StorePool(store, f"search:{name}"))
+        self.test_ledger = BudgetLedger(test_budget, pool=StorePool(store, f"search:{name}:test"))
         common: dict[str, Any] = {
             "store": store,
             "settings": evaluation,
@@ -104,34 +102,58 @@ class Search:
         self.evaluations = 0
         self._held_evaluations = 0
         self._seen: dict[str, Candidate] = {}
-        self._asked: dict[str, set[str]] = {}  # isolated: tasks each workflow was run on here
+        self._asked: dict[str, set[str]] = {}  # tasks each workflow was run on in this run
         self._pruned: set[str] = set()
-        self._trials = 0
+        self._stats: dict[str, CandidateStats | None] = {}
+        self._stage_of: dict[str, str] = {}
+        self._stages: dict[str, Spend] = {}
+        self._history: list[Step] = []
         self.search_id: int | None = None
+
+    def _resolve_budget(self, given: Budget | None) -> tuple[Budget | None, str | None]:
+        """This run's budget: the one given, else the one the search was last run with."""
+        record = self.store.get_search(self.name)
+        stored = (record.config.get("budget") if record is not None else None) or None
+        before = Budget.model_validate(stored) if stored else None
+        if given is None or before is None or given == before:
+            chosen = given or before
+            return chosen, None
+        changes = []
+        for field in ("dollars", "tokens", "calls", "evaluations"):
+            old, new = getattr(before, field), getattr(given, field)
+            if old != new:
+                verb = "raised" if old is not None and (new is None or new > old) else "lowered"
+                changes.append(f"{field} {verb} from {_limit(field, old)} to {_limit(field, new)}")
+        return given, "budget " + "; ".join(changes) if changes else None
 
     # --- statistics -------------------------------------------------------------------
 
     def stats(self, candidate: Candidate) -> CandidateStats | None:
-        """The candidate's statistics over every search task it has stored results for.
+        """The candidate's statistics over the search tasks it has results for.
 
-        An isolated search counts only the tasks it evaluated the candidate on itself.
+        By default (``isolated``) only the tasks this run asked for count, so a
+        resumed run judges exactly as the first did; with ``isolated=False``
+        every stored result on the search tasks counts.
         """
+        if candidate.hash in self._stats:
+            return self._stats[candidate.hash]
         tasks = list(self.search_tasks)
         if self.isolated:
             asked = self._asked.get(candidate.hash, set())
             tasks = [task for task in tasks if task.id in asked]
-            if not tasks:
-                return None
-        summary = self.evaluator.stats(candidate.spec, tasks=tasks)
-        if summary.n_tasks == 0:
-            return None
-        return CandidateStats(
-            **_identity(candidate),
-            score=summary,
-            complete=summary.n_tasks >= len(self.search_tasks),
-            pruned=candidate.hash in self._pruned,
-            value=self.objective.value(summary.mean, summary.cost_per_task),
-        )
+        found = None
+        if tasks:
+            summary = self.evaluator.stats(candidate.spec, tasks=tasks)
+            if summary.n_tasks:
+                found = CandidateStats(
+                    **_identity(candidate),
+                    score=summary,
+                    complete=summary.n_tasks >= len(self.search_tasks),
+                    pruned=candidate.hash in self._pruned,
+                    value=self.objective.value(summary.mean, summary.cost_per_task),
+                )
+        self._stats[candidate.hash] = found
+        return found
 
     def leader(self) -> CandidateStats | None:
         """The best candidate so far among those evaluated on every search task."""
@@ -139,7 +161,7 @@ class Search:
         feasible = [s for s in stats if self.objective.feasible(s.cost_per_task)]
         return max(feasible, key=self.objective.key) if feasible else None
 
-    # --- the loop ---------------------------------------------------------------------
+    # --- evaluating one proposal --------------------------------------------------------
 
     async def _evaluate(self, proposal: Proposal, *, strategy: bool = True) -> Outcome:
         candidate = proposal.candidate
@@ -172,14 +194,24 @@ class Search:
         finally:
             self._held_evaluations -= held
             self.evaluations += len(records)
-        if self.isolated:
-            self._asked.setdefault(candidate.hash, set()).update(r.task_id for r in records)
+        self._asked.setdefault(candidate.hash, set()).update(r.task_id for r in records)
+        self._stats.pop(candidate.hash, None)
         if pruned:
             self._pruned.add(candidate.hash)
         stop = "pruned" if pruned else (stream.stop_reason or "completed")
         if capped and stop == "completed":
             stop = self._cap_reason()
         stats = self.stats(candidate) or _empty_stats(candidate)
+        stage = self.strategy.stage_of(proposal) if strategy else "finalists"
+        self._stage_of.setdefault(candidate.hash, stage)
+        fresh = [r for r in records if not r.cached]
+        self._stages[stage] = self._stages.get(stage, Spend()) + Spend(
+            dollars=sum(r.charged for r in fresh),
+            tokens=sum(r.usage.total_tokens for r in fresh),
+            calls=sum(r.calls - r.cached_calls for r in fresh),
+            evaluations=len(fresh),
+            cached_calls=sum(r.cached_calls for r in fresh),
+        )
         if trial is not None and self.search_id is not None:
             self.store.update_trial(
                 self.search_id,
@@ -190,7 +222,7 @@ class Search:
                     "n_tasks": stats.n_tasks,
                     "stop": stop,
                     "evaluated": len(records),
-                    **({"tasks": sorted({r.task_id for r in records})} if self.isolated else {}),
+                    "stage": stage,
                 },
             )
         return Outcome(
@@ -227,17 +259,72 @@ class Search:
         self._held_evaluations += held
         return kept, held, len(kept) < len(tasks)
 
-    async def _loop(self) -> str:
+    # --- the loop ---------------------------------------------------------------------
+
+    def _stop_before_asking(self) -> str | None:
+        if self.ledger.exhausted:
+            return self.ledger.stop_reason or "budget exhausted"
+        if self._out_of_evaluations():
+            return self._cap_reason()
+        return None
+
+    def _told(self, outcome: Outcome) -> str | None:
+        """Tell the strategy; record the step; return a stop reason the outcome carries."""
+        self.strategy.tell(outcome)
+        stats = outcome.stats
+        leader = self.leader()
+        self._history.append(
+            Step(
+                evaluations=self.evaluations,
+                dollars=self.ledger.spent.dollars,
+                candidate=stats.workflow,
+                stage=self._stage_of.get(stats.workflow, self.strategy.name),
+                n_tasks=stats.n_tasks,
+                mean=stats.mean,
+                pruned=outcome.pruned,
+                best=leader.workflow if leader else None,
+                best_mean=leader.mean if leader else None,
+            )
+        )
+        for callback in self.callbacks:
+            callback(self, outcome)
+        if outcome.stop_reason.startswith(("budget", "max_evaluations")):
+            return outcome.stop_reason
+        return None
+
+    async def _rounds(self) -> str:
+        """Deterministic scheduling: ask a round, evaluate it, tell it in the order asked.
+
+        Between tells the strategy's state does not change, so what it reports
+        and decides depends on the results, not on which evaluation finished first.
+        """
+        while True:
+            batch: list[Proposal] = []
+            stop_reason = None
+            while len(batch) < self.parallel:
+                stop_reason = self._stop_before_asking()
+                if stop_reason is not None:
+                    break
+                proposal = self.strategy.ask()
+                if proposal is None:
+                    break
+                batch.append(proposal)
+            if not batch:
+                return stop_reason or "strategy finished"
+            outcomes = await asyncio.gather(*(self._evaluate(p) for p in batch))
+            for outcome in outcomes:
+                stop_reason = self._told(outcome) or stop_reason
+            if stop_reason is not None:
+                return stop_reason
+
+    async def _eager(self) -> str:
+        """Eager scheduling: keep ``parallel`` proposals running, tell each as it finishes."""
         inflight: dict[asyncio.Task[Outcome], Proposal] = {}
         stop_reason: str | None = None
-        asking = True
         while True:
-            while asking and stop_reason is None and len(inflight) < self.parallel:
-                if self.ledger.exhausted:
-                    stop_reason = self.ledger.stop_reason or "budget exhausted"
-                    break
-                if self._out_of_evaluations():
-                    stop_reason = self._cap_reason()
+            while stop_reason is None and len(inflight) < self.parallel:
+                stop_reason = self._stop_before_asking()
+                if stop_reason is not None:
                     break
                 proposal = self.strategy.ask()
                 if proposal is None:
@@ -248,72 +335,54 @@ class Search:
             done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 del inflight[task]
-                outcome = task.result()
-                self.strategy.tell(outcome)
-                for callback in self.callbacks:
-                    callback(self, outcome)
-                ended = outcome.stop_reason.startswith(("budget", "max_evaluations"))
-                if ended and stop_reason is None:
-                    stop_reason = outcome.stop_reason
-            asking = stop_reason is None
-
-    def _restore(self, search_id: int) -> None:
-        """Candidates tried by earlier runs of this search, so a resumed search knows them."""
-        for trial in self.store.list_trials(search_id):
-            if trial.workflow is not None and self.isolated:
-                done = trial.user_attrs.get("tasks", [])
-                self._asked.setdefault(trial.workflow, set()).update(done)
-            if trial.workflow is None or trial.workflow in self._seen:
-                continue
-            spec = self.store.get_workflow(trial.workflow)
-            if spec is None:
-                continue
-            params = dict(trial.params)
-            topology = params.pop("topology", None)
-            self._seen[spec.hash] = Candidate(
-                spec=spec,
-                topology=topology,
-                params=params,
-                origin=str(trial.user_attrs.get("origin", "")),
-            )
-            if trial.state == "pruned":
-                self._pruned.add(spec.hash)
+                stop_reason = stop_reason or self._told(task.result())
 
     async def _finalise(self) -> str | None:
         """Complete the most promising partly-evaluated candidates, budget permitting.
 
         Returns why completing them stopped early (the budget, the evaluation cap), if it did.
         """
-        partial = [
-            s
-            for s in (self.stats(c) for c in self._seen.values())
-            if s is not None and not s.complete
-        ]
-        complete = [
-            s for s in (self.stats(c) for c in self._seen.values()) if s is not None and s.complete
-        ]
-        best_value = max((s.value for s in complete), default=float("-inf"))
+        stats = [s for s in (self.stats(c) for c in self._seen.values()) if s is not None]
+        best_value = max((s.value for s in stats if s.complete), default=float("-inf"))
         contenders = sorted(
-            (s for s in partial if self.objective.value(s.ci_high, s.cost_per_task) > best_value),
+            (
+                s
+                for s in stats
+                if not s.complete and self.objective.value(s.ci_high, s.cost_per_task) > best_value
+            ),
             key=lambda s: self.objective.key(s),
             reverse=True,
         )[: self.finalists]
-        for stats in contenders:
+        for contender in contenders:
             if self.ledger.exhausted:
                 return self.ledger.stop_reason or "budget exhausted"
             if self._out_of_evaluations():
                 return self._cap_reason()
-            candidate = self._seen[stats.workflow]
+            candidate = self._seen[contender.workflow]
             outcome = await self._evaluate(Proposal(candidate=candidate), strategy=False)
             if outcome.stop_reason.startswith(("budget", "max_evaluations")):
                 return outcome.stop_reason
         return None
 
+    # --- running ----------------------------------------------------------------------
+
+    def _start_over(self, search_id: int) -> None:
+        """Forget what an earlier run left but its evaluations: the replay rebuilds it."""
+        self.store.delete_trials(search_id)
+        self.store.delete_state(self.name)
+        url = self.store.optuna_url()
+        if url is None:
+            return
+        import optuna
+
+        for study in optuna.get_all_study_names(storage=url):
+            if study == self.name or study.startswith(f"{self.name}:"):
+                optuna.delete_study(study_name=study, storage=url)
+
     async def arun(self) -> SearchResult:
-        """Run (or resume) the search and return its result."""
+        """Run the search (again: a replay paying only for what is new) and return its result."""
         started = time.perf_counter()
-        record = self.store.get_search(self.name)
-        finished_before = record is not None and record.status == "complete"
+        spent_before = self.ledger.spent + self.test_ledger.spent
         config = {
             "strategy": self.strategy.describe(),
             "objective": self.objective.model_dump(),
@@ -322,13 +391,15 @@ class Search:
             "budget": self.budget.model_dump() if self.budget else None,
             "seed": self.seed,
         }
+        record = self.store.get_search(self.name)
         if record is None:
             record = self.store.create_search(
                 self.name, strategy=self.strategy.name, config=config
             )
+        else:
+            self._start_over(record.id)
         self.search_id = record.id
-        self.store.update_search(record.id, status="running")
-        self._restore(record.id)
+        self.store.update_search(record.id, status="running", config=config)
         context = SearchContext(
             space=self.space,
             tasks=self.search_tasks,
@@ -341,17 +412,15 @@ class Search:
         )
         try:
             self.strategy.setup(context)
-            stop_reason = await self._loop()
-            # A finished search resumed with nothing new to do stays as it was: its
-            # finalists were chosen then, and completing more would cost money again.
-            if not (finished_before and self.evaluations == 0):
-                cut = await self._finalise()
-                if cut is not None and not stop_reason.startswith(("budget", "max_eval")):
-                    stop_reason = f"{stop_reason}; finalists stopped by {cut}"
+            loop = self._rounds if self.settings.deterministic else self._eager
+            stop_reason = await loop()
+            cut = await self._finalise()
+            if cut is not None and not stop_reason.startswith(("budget", "max_eval")):
+                stop_reason = f"{stop_reason}; finalists stopped by {cut}"
         except BaseException:
             self.store.update_search(record.id, status="failed")
             raise
-        result = await self._result(stop_reason, time.perf_counter() - started)
+        result = await self._result(stop_reason, time.perf_counter() - started, spent_before)
         self.store.update_search(
             record.id,
             status="complete",
@@ -373,7 +442,7 @@ class Search:
             return sorted(chosen, key=lambda s: (s.cost_per_task, -s.mean))
         return pareto_front(complete)
 
-    async def _result(self, stop_reason: str, wall_s: float) -> SearchResult:
+    async def _result(self, stop_reason: str, wall_s: float, before: Spend) -> SearchResult:
         stats = [s for s in (self.stats(c) for c in self._seen.values()) if s is not None]
         ranked = sorted(stats, key=self.objective.key, reverse=True)
         complete = [s for s in ranked if s.complete]
@@ -389,7 +458,18 @@ class Search:
                 spent=summary.charged,
                 stop_reason=summary.stop_reason,
             )
+        url = self.store.optuna_url()
+        if url is not None and ranked:
+            log_to_optuna(
+                url,
+                self.name,
+                ranked,
+                specs={h: c.spec.to_json(indent=None) for h, c in self._seen.items()},
+                stages=self._stage_of,
+                topologies=self.space.topologies,
+            )
         models = {a.model or "" for c in self._seen.values() for a in c.spec.agents}
+        spend = self.ledger.spent + self.test_ledger.spent
         return SearchResult(
             search_id=self.search_id,
             name=self.name,
@@ -406,10 +486,32 @@ class Search:
             n_search_tasks=len(self.search_tasks),
             n_test_tasks=len(self.test_tasks),
             evaluations=self.evaluations,
-            spend=_add(self.ledger.spent, self.test_ledger.spent),
+            spend=spend,
+            spend_this_run=_minus(spend, before),
+            budget=self.budget,
+            stages=dict(self._stages),
+            history=tuple(self._history),
+            account=account(
+                history=self._history,
+                stages=self._stages,
+                candidates=ranked,
+                best=best_stats,
+                objective=self.objective,
+                budget_note=self.budget_note,
+            ),
             stop_reason=stop_reason,
             wall_s=wall_s,
         )
+
+
+def _minus(a: Spend, b: Spend) -> Spend:
+    return Spend(**{k: max(0, getattr(a, k) - getattr(b, k)) for k in Spend.model_fields})
+
+
+def _limit(field: str, value: float | None) -> str:
+    if value is None:
+        return "unlimited"
+    return f"${value:g}" if field == "dollars" else f"{value:g}"
 
 
 def _identity(candidate: Candidate) -> dict[str, Any]:

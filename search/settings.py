@@ -40,8 +40,14 @@ class SearchSettings(Settings):
         description="Partly-evaluated candidates completed at the end, when promising.",
     )
     isolated: bool = Field(
-        default=False,
-        description="Judge candidates only on what this search asked for, not on results "
-        "other searches left in the store (those are still served free); for comparing "
-        "strategies fairly on one store.",
+        default=True,
+        description="Judge candidates only on what this run asked for, not on results other "
+        "searches left in the store (those are still served free), so a rerun decides as "
+        "the first run did. False lets every stored result on the search tasks count.",
+    )
+    deterministic: bool = Field(
+        default=True,
+        description="Evaluate proposals in rounds and tell them in the order asked, so a run "
+        "(and a resumed run) depends on the seed and the results, not on timing. False "
+        "tells each proposal as it finishes: a little faster, not repeatable.",
     )

@@ -152,6 +152,8 @@ class _State:
     estimate: Amount | None = None
     positions: dict[str, int] = field(default_factory=dict)
     dismissed: bool = False  # the caller stopped it: it has seen enough
+    next_index: int = 0  # ordered streams: the next position to hand out
+    cutoff: int = 0  # ordered streams, once dismissed: positions below it still come out
 
     def __post_init__(self) -> None:
         for item in self.items:
@@ -233,8 +235,14 @@ class EvalStream:
 
         Stored results not given out yet are dropped: the caller has seen enough.
         """
-        self._state.stop(reason)
-        self._state.dismissed = True
+        state = self._state
+        state.stop(reason)
+        if not state.dismissed:
+            # What was running when the reader stopped: the window after the last position
+            # it saw. Those results come out whether they finish now or were stored before,
+            # so a stopped stream gives the same records on a rerun.
+            state.cutoff = state.next_index - 1 + self._evaluator.max_concurrency
+        state.dismissed = True
 
     async def aclose(self) -> None:
         """Stop at once: cancel running evaluations; nothing new starts."""
@@ -680,7 +688,6 @@ class Evaluator:
         progress = (
             self._progress.add(state.spec.name, len(state.items)) if self.show_progress else None
         )
-        next_index = 0
         pending: set[asyncio.Future[tuple[int, EvalRecord | object]]] = set()
         finished: asyncio.Queue[asyncio.Future[tuple[int, EvalRecord | object]]]
         finished = asyncio.Queue()
@@ -696,16 +703,19 @@ class Evaluator:
                 while state.stop_reason is None and queue and len(pending) < self.max_concurrency:
                     # An ordered stream runs at most a window ahead of what its reader has
                     # seen, so where a reader stops it depends on the results, not on timing.
-                    if state.ordered and queue[-1].position >= next_index + self.max_concurrency:
+                    if (
+                        state.ordered
+                        and queue[-1].position >= state.next_index + self.max_concurrency
+                    ):
                         break
                     future = asyncio.ensure_future(self._run_item(workflow, queue.pop(), state))
                     future.add_done_callback(finished.put_nowait)
                     pending.add(future)
-                if state.ordered and next_index in ready:
-                    result = ready.pop(next_index)
-                    wanted = not state.dismissed or next_index in fresh
-                    next_index += 1
-                    if isinstance(result, EvalRecord) and wanted:
+                if state.ordered and state.next_index in ready:
+                    index = state.next_index
+                    result = ready.pop(index)
+                    state.next_index += 1
+                    if isinstance(result, EvalRecord) and self._wanted(state, index, fresh):
                         yield self._emit(state, result, progress)
                     continue
                 if not pending:
@@ -725,8 +735,7 @@ class Evaluator:
             state.not_run += len(queue)
             for index in sorted(ready):
                 result = ready[index]
-                wanted = not state.dismissed or index in fresh
-                if isinstance(result, EvalRecord) and wanted:
+                if isinstance(result, EvalRecord) and self._wanted(state, index, fresh):
                     yield self._emit(state, result, progress)
             state.stop(COMPLETED)
         finally:
@@ -736,6 +745,17 @@ class Evaluator:
                 await asyncio.gather(*pending, return_exceptions=True)
             if progress is not None:
                 self._progress.done(progress)
+
+    @staticmethod
+    def _wanted(state: _State, index: int, fresh: set[int]) -> bool:
+        """Whether a result still comes out.
+
+        Everything until the reader stops; then what was running (ordered streams:
+        the window it stopped in; others: what ran now).
+        """
+        if not state.dismissed:
+            return True
+        return index < state.cutoff if state.ordered else index in fresh
 
     async def _run_item(
         self, workflow: DeployedWorkflow, item: _Item, state: _State

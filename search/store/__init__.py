@@ -6,6 +6,7 @@ Example:
     0
 """
 
+from search.store.budgets import StorePool
 from search.store.cache import LLMCallCache, hold_llm_calls
 from search.store.evaluations import ScoreRow
 from search.store.records import (
@@ -28,6 +29,7 @@ __all__ = [
     "SearchRecord",
     "TrialRecord",
     "TrialState",
+    "StorePool",
     "LLMCallCache",
     "hold_llm_calls",
 ]

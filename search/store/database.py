@@ -251,6 +251,36 @@ class StoreBase:
             not_null={"value"},
             if_not_exists=True,
         )
+        db.table("budgets").create(
+            {
+                "key": str,
+                "dollars": float,
+                "tokens": int,
+                "calls": int,
+                "evaluations": int,
+                "cached_calls": int,
+                "overrun": float,
+                "limits": str,
+                "updated_at": str,
+            },
+            pk="key",
+            if_not_exists=True,
+        )
+        db.table("budget_holds").create(
+            {
+                "key": str,
+                "owner": str,
+                "pid": int,
+                "host": str,
+                "dollars": float,
+                "tokens": int,
+                "calls": int,
+                "evaluations": int,
+                "updated_at": str,
+            },
+            pk=("key", "owner"),
+            if_not_exists=True,
+        )
         if db.execute("PRAGMA user_version").fetchone()[0] == 0:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

@@ -227,6 +227,12 @@ class Searches(StoreBase):
             )
         return self._trial(row)
 
+    def delete_trials(self, search_id: int) -> int:
+        """Forget every trial of a search; returns how many were removed."""
+        with self._write() as db:
+            cursor = db.execute("DELETE FROM search_trials WHERE search_id = ?", (search_id,))
+            return int(cursor.rowcount)
+
     def get_trial(self, search_id: int, number: int) -> TrialRecord | None:
         """One trial, or ``None``."""
         with self.connection() as db:
@@ -289,7 +295,14 @@ class Searches(StoreBase):
         return {key: json.loads(value) for key, value in rows}
 
     def delete_state(self, search: str, key: str | None = None) -> int:
-        """Forget one value of ``search`` (or all of them); returns how many were removed."""
+        """Forget one value of ``search`` (or all of them, and its stages'); returns how many."""
+        if key is None:
+            with self._write() as db:
+                cursor = db.execute(
+                    "DELETE FROM search_state WHERE search = ? OR substr(search, 1, ?) = ?",
+                    (search, len(search) + 1, f"{search}:"),
+                )
+                return int(cursor.rowcount)
         sql, params = "DELETE FROM search_state WHERE search = ?", [search]
         if key is not None:
             sql += " AND key = ?"

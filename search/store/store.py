@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from search.store.budgets import Budgets
 from search.store.evaluations import Evaluations
 from search.store.searches import Searches
 
 __all__ = ["Store", "get_store"]
 
 
-class Store(Evaluations, Searches):
+class Store(Evaluations, Searches, Budgets):
     """The rolegraph database: workflows, evaluations, LLM calls, searches and trials.
 
     Safe to share between threads (each thread uses its own connection) and

@@ -139,6 +139,10 @@ class SearchStrategy(abc.ABC):
         """What a following stage should continue from; by default nothing."""
         return Handover()
 
+    def stage_of(self, proposal: Proposal) -> str:
+        """Which stage asked for ``proposal`` (this strategy, unless it composes others)."""
+        return self.name
+
     def front(self) -> list[str] | None:
         """Hashes of the strategy's own Pareto front, if it keeps one (else the runner's)."""
         return None

@@ -60,6 +60,11 @@ class Pipeline(SearchStrategy):
             self._index += 1
             self.current.setup(self.context.handed(handover))
 
+    def stage_of(self, proposal: Proposal) -> str:
+        """The stage that asked for ``proposal``."""
+        owner = self._owner.get(id(proposal))
+        return owner.stage_of(proposal) if owner is not None else self.current.name
+
     def report(self, proposal: Proposal, record: EvalRecord, step: int) -> bool:
         """Route to the stage that asked."""
         return self._owner[id(proposal)].report(proposal, record, step)

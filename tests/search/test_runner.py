@@ -123,7 +123,7 @@ def test_a_resumed_search_re_runs_nothing(tmp_path):
     first = run(tmp_path, "tpe", name="resume-me", n_trials=6, n_startup_trials=3)
     second = run(tmp_path, "tpe", name="resume-me", n_trials=6, n_startup_trials=3)
     assert first.spend.calls > 0
-    assert second.spend.calls == 0 and second.spend.dollars == 0
+    assert second.spend_this_run.calls == 0 and second.spend_this_run.dollars == 0
     assert second.best.hash == first.best.hash
 
 
@@ -142,7 +142,7 @@ def test_an_isolated_search_judges_only_what_it_asked_for(tmp_path):
     search = fresh(True)
     assert search.stats(candidate) is None
     result = search.run()
-    assert result.spend.calls == 0  # still served from the store
+    assert result.spend_this_run.calls == 0  # still served from the store
     assert result.evaluations == 4 * len(search.search_tasks)
     assert search.stats(candidate).n_tasks == len(search.search_tasks)
     assert result.best.hash == BEST

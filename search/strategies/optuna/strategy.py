@@ -167,7 +167,7 @@ class OptunaStrategy(SearchStrategy):
                 storage=storage,
                 sampler=self._sampler(seed),
                 pruner=self.pruner,
-                study_name=self.study_name or context.search_name,
+                study_name=self.study_name or f"{context.search_name}:{self.name}",
                 directions=directions,
                 load_if_exists=True,
             )

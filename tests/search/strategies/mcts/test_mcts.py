@@ -429,7 +429,7 @@ def test_a_resumed_search_continues_the_same_tree_and_re_runs_nothing(tmp_path):
     second_search = search(tmp_path, name="resume-me", iterations=8)
     second = second_search.run()
     assert first.spend.calls > 0
-    assert second.spend.calls == 0 and second.spend.dollars == 0
+    assert second.spend_this_run.calls == 0 and second.spend_this_run.dollars == 0
     assert [n.model_dump() for n in second_search.strategy.tree()] == tree
     assert second.best.hash == first.best.hash
     longer = search(tmp_path, name="resume-me", iterations=11)
@@ -439,16 +439,11 @@ def test_a_resumed_search_continues_the_same_tree_and_re_runs_nothing(tmp_path):
     assert [n.hash for n in grown[: len(tree)]] == [n["hash"] for n in tree]
 
 
-def test_a_finished_search_resumed_completes_no_more_finalists(tmp_path, monkeypatch):
-    search(tmp_path, name="done", iterations=6).run()
-    from search.runner import Search
-
-    async def no_finalists(self):
-        raise AssertionError("a finished search with nothing new must not finalise again")
-
-    monkeypatch.setattr(Search, "_finalise", no_finalists)
+def test_a_finished_search_run_again_replays_its_finalists_for_free(tmp_path):
+    first = search(tmp_path, name="done", iterations=6).run()
     again = search(tmp_path, name="done", iterations=6).run()
-    assert again.spend.calls == 0
+    assert again.spend_this_run.calls == 0 and again.spend == first.spend
+    assert again.best == first.best and again.candidates == first.candidates
 
 
 def test_the_paired_test_stops_worse_workflows_sooner_and_keeps_the_best(tmp_path):
