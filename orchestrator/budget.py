@@ -248,12 +248,12 @@ class MemoryPool(BudgetPool):
     def give_back(self, amount: Amount) -> None:
         """Return a reservation."""
         with self._lock:
-            self._reserved = (self._reserved - amount).floor()
+            self._reserved = _dustless(self._reserved - amount)
 
     def settle(self, reserved: Amount, spent: Spend) -> None:
         """Reservation out, spending in."""
         with self._lock:
-            self._reserved = (self._reserved - reserved).floor()
+            self._reserved = _dustless(self._reserved - reserved)
             self._spent = self._spent + spent
 
     def totals(self) -> tuple[Spend, Amount]:
@@ -547,11 +547,15 @@ class BudgetLedger:
         amount = estimate._replace(evaluations=1)
         with self._lock:
             if self.pool.take(amount, self.budget):
-                group = Group(size=amount)
-                self._groups.add(group)
-                return group
+                return self._open_group(amount)
             if self._may_free(None):
                 return None
+            # Nothing else runs: rather than stop with budget left, start it within what
+            # is left. Its calls still hold their worst case inside that; the first that
+            # cannot fit ends it, so at most one call's worst case is left unspent.
+            tail = self._left(amount)
+            if tail is not None and self.pool.take(tail, self.budget):
+                return self._open_group(tail)
             spent, reserved = self.pool.totals()
             resource = (Amount.of(spent) + reserved + amount).over(self.budget) or "dollars"
             limit = getattr(self.budget, resource)
@@ -564,6 +568,27 @@ class BudgetLedger:
                 f" but only {_fmt(resource, max(0, limit - used))} of the "
                 f"{_fmt(resource, limit)} budget is left",
             )
+
+    def _open_group(self, amount: Amount) -> Group:
+        group = Group(size=amount)
+        self._groups.add(group)
+        return group
+
+    def _left(self, amount: Amount) -> Amount | None:
+        """``amount`` cut to what is left of each limit; ``None`` if nothing is left."""
+        spent, reserved = self.pool.totals()
+        used = Amount.of(spent) + reserved
+        parts: list[Any] = []
+        for name, want, have in zip(_RESOURCES, amount, used, strict=True):
+            limit = getattr(self.budget, name)
+            if limit is None:
+                parts.append(want)
+                continue
+            room = limit - have
+            if room <= (1e-12 if name == "dollars" else 0) or (name == "evaluations" and room < 1):
+                return None
+            parts.append(min(want, room))
+        return Amount(*parts)
 
     def finish(self, group: Group) -> None:
         """An admitted evaluation is over: settle what it spent, return what it did not."""
@@ -605,6 +630,12 @@ class _GroupLedger:
 
     def release(self, hold: Hold) -> None:
         self.ledger.release(hold)
+
+
+def _dustless(amount: Amount) -> Amount:
+    """Negative parts and float rounding dust (under a nano-dollar) as zero."""
+    floored = amount.floor()
+    return floored._replace(dollars=0.0) if floored.dollars < 1e-9 else floored
 
 
 def _fmt(resource: str, value: float) -> str:

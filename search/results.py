@@ -46,7 +46,10 @@ class Step(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     evaluations: int = Field(description="Evaluations the search had asked for, stored included.")
-    dollars: float = Field(description="Dollars the search had spent (cache misses), all runs.")
+    dollars: float = Field(
+        description="List-price dollars of every evaluation the search had asked for, stored "
+        "ones included: the cost of its course so far, the same on a rerun."
+    )
     candidate: str = Field(description="Hash of the workflow whose outcome this was.")
     stage: str = Field(description="The strategy (or pipeline stage) that proposed it.")
     n_tasks: int = Field(description="Search tasks the candidate had results on then.")

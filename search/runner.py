@@ -100,6 +100,7 @@ class Search:
             splits.test, metric, budget=self.test_ledger, allow_test=True, **common
         )
         self.evaluations = 0
+        self.work_dollars = 0.0  # list price of every evaluation asked for, stored ones too
         self._held_evaluations = 0
         self._seen: dict[str, Candidate] = {}
         self._asked: dict[str, set[str]] = {}  # tasks each workflow was run on in this run
@@ -194,6 +195,7 @@ class Search:
         finally:
             self._held_evaluations -= held
             self.evaluations += len(records)
+            self.work_dollars += sum(r.cost for r in records)
         self._asked.setdefault(candidate.hash, set()).update(r.task_id for r in records)
         self._stats.pop(candidate.hash, None)
         if pruned:
@@ -276,7 +278,7 @@ class Search:
         self._history.append(
             Step(
                 evaluations=self.evaluations,
-                dollars=self.ledger.spent.dollars,
+                dollars=self.work_dollars,
                 candidate=stats.workflow,
                 stage=self._stage_of.get(stats.workflow, self.strategy.name),
                 n_tasks=stats.n_tasks,

@@ -761,7 +761,11 @@ class Evaluator:
         self, workflow: DeployedWorkflow, item: _Item, state: _State
     ) -> tuple[int, EvalRecord | object]:
         async with self._semaphore():
-            if state.stop_reason is not None:
+            # After the reader stops an ordered stream, what its window had started still
+            # runs (whether it got a slot yet or not): the records it gives never depend on
+            # timing. Any other stop (budget, errors) starts nothing new.
+            committed = state.ordered and state.dismissed and item.position < state.cutoff
+            if state.stop_reason is not None and not committed:
                 return item.position, _NOT_RUN
             while True:
                 claim = _claim(self.store, item.key)

@@ -127,12 +127,13 @@ class Budgets(StoreBase):
         """Release ``owner``'s reservation of ``reserved`` and add what was ``spent``."""
         with self._write() as db:
             self._ensure(db, key)
+            # Rounding leaves dust in float sums: under a nano-dollar a hold is gone.
             db.execute(
-                "UPDATE budget_holds SET dollars = max(0, dollars - ?), "
-                "tokens = max(0, tokens - ?), calls = max(0, calls - ?), "
+                "UPDATE budget_holds SET dollars = CASE WHEN dollars - ? < 1e-9 THEN 0 "
+                "ELSE dollars - ? END, tokens = max(0, tokens - ?), calls = max(0, calls - ?), "
                 "evaluations = max(0, evaluations - ?), updated_at = ? "
                 "WHERE key = ? AND owner = ?",
-                (*reserved, now(), key, owner),
+                (reserved.dollars, *reserved, now(), key, owner),
             )
             db.execute(
                 "UPDATE budgets SET dollars = dollars + ?, tokens = tokens + ?, "
@@ -154,7 +155,7 @@ class Budgets(StoreBase):
             self._reclaim(db, key, owner)
             row = db.execute(
                 "SELECT count(*) FROM budget_holds WHERE key = ? AND owner != ? AND "
-                "(dollars > 0 OR tokens > 0 OR calls > 0 OR evaluations > 0)",
+                "(dollars > 1e-9 OR tokens > 0 OR calls > 0 OR evaluations > 0)",
                 (key, owner),
             ).fetchone()
         return bool(row[0])

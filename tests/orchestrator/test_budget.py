@@ -125,10 +125,15 @@ def test_an_evaluation_is_admitted_on_its_worst_case_and_its_calls_hold_inside_i
     ledger.finish(first)  # returns the 0.4 it did not use
     second = ledger.admit(Amount(dollars=0.6))
     ledger.finish(second)
-    with pytest.raises(BudgetExhaustedError, match=r"only \$0.8 of the \$1 budget is left"):
-        ledger.admit(Amount(dollars=0.9))
-    assert ledger.spent.evaluations == 2
-    ledger.finish(ledger.admit(Amount()))
+    # Its worst case no longer fits, and nothing else runs: it starts within what is left,
+    # and a call that cannot fit in that ends it.
+    tail = ledger.admit(Amount(dollars=0.9))
+    assert tail.size.dollars == pytest.approx(0.8)
+    with pytest.raises(BudgetExhaustedError) as refused:
+        ledger.scoped(tail).reserve(tokens=1, dollars=0.85)
+    assert refused.value.final
+    ledger.finish(tail)
+    assert ledger.spent.evaluations == 3 and ledger.spent.dollars == pytest.approx(0.2)
     with pytest.raises(BudgetExhaustedError, match="limit of 3 evaluations") as info:
         ledger.admit(Amount())
     assert info.value.resource == "evaluations"

@@ -323,7 +323,10 @@ def test_a_dollar_budget_is_never_exceeded(tmp_path, share, concurrency):
     assert ev.spent.dollars <= limit
     assert sum(r.charged for r in ev.store.evaluations()) <= limit
     assert summary.stop_reason.startswith("budget:") and summary.not_run > 0
-    assert summary.charged == pytest.approx(ev.spent.dollars)
+    # The last evaluation may start within what is left and stop at a call that does not
+    # fit: its answered calls are paid (and cached) though it gives no record.
+    assert summary.charged <= ev.spent.dollars + 1e-12
+    assert len(ev.store.llm_cache()) == ev.spent.calls
     assert ev.ledger.exhausted
 
 
