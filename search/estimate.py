@@ -209,10 +209,12 @@ def _optuna_plan(strategy: OptunaStrategy, size: int, tasks: int) -> StagePlan:
     else:
         low = [tasks] * distinct
         how = "no pruning"
-    summary = (
-        f"{strategy.n_trials} trials ({strategy.n_startup_trials} random first), "
-        f"at most {n} distinct candidates; {how}"
+    first = (
+        f"generations of {max(8, min(50, strategy.n_trials // 3))}"
+        if strategy.sampler_spec == "nsga2"
+        else f"{strategy.n_startup_trials} random first"
     )
+    summary = f"{strategy.n_trials} trials ({first}), at most {n} distinct candidates; {how}"
     return StagePlan(
         name=strategy.name,
         summary=summary,
@@ -270,7 +272,7 @@ def _boad_plan(strategy: BOADStrategy, tasks: int) -> StagePlan:
         summary=f"{strategy.iterations} team experiments on {batch} tasks each"
         + (", then the final team on every task" if strategy.final else ""),
         high_slots=(batch,) * strategy.iterations + final,
-        low_slots=(batch, *final),
+        low_slots=final or (batch,),  # the final team may be one already tried
         proposals=strategy.iterations + len(final),
     )
 

@@ -160,8 +160,15 @@ def search_command(
     )
     planned = [plan.proposals for plan in plans]
     total = None if any(n is None for n in planned) else sum(n or 0 for n in planned)
-    with SearchProgress(run, planned=total, enabled=progress):
-        result = run.run()
+    try:
+        with SearchProgress(run, planned=total, enabled=progress):
+            result = run.run()
+    except KeyboardInterrupt:
+        fail(
+            f"interrupted; the evaluations that finished are stored in {run.store.path}: "
+            "run the same command again to resume",
+            code=130,
+        )
     print_result(result)
     if out is not None:
         result.save(out)

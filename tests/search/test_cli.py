@@ -352,3 +352,18 @@ def test_the_progress_bar_follows_a_search_and_stays_off_pipes(capsys):
     assert bar not in search.callbacks
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_an_interrupted_search_says_how_to_resume(tmp_path, monkeypatch):
+    from search.runner import Search
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Search, "run", interrupted)
+    store = tmp_path / "rg.db"
+    result = runner.invoke(
+        app, ["search", "--config", str(_config(tmp_path)), "--store", str(store)]
+    )
+    assert result.exit_code == 130
+    assert "run the same command again to resume" in _one_error_line(result)

@@ -111,3 +111,24 @@ def test_the_estimate_brackets_the_readme_example(arithmetic_example):
     example = dict(EXAMPLES["arithmetic"])
     estimate = estimate_search(prepare({**example, "store": ":memory:"}).search)
     _brackets(estimate, arithmetic_example.result)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options"),
+    [
+        ("bandit", {"arms": 6}),
+        ("mcts", {"iterations": 8}),
+        ("boad", {}),
+        ("knapsack+tpe", {"tpe__n_trials": 8, "knapsack__budget_per_task": 0.001}),
+        ("nsga2", {"n_trials": 10}),
+        ("tpe+bandit", {"tpe__n_trials": 10}),
+    ],
+)
+def test_every_family_is_bracketed(strategy, options):
+    space = {
+        "topologies": ["single", "vote_ensemble", "self_refine"],
+        "pool": ["sim:atlas-nano", "sim:lynx-small", "sim:atlas-mini"],
+    }
+    search = _search(strategy=strategy, space=space, budget={"dollars": 2.0}, seed=1, **options)
+    estimate = estimate_search(search)
+    _brackets(estimate, search.run())
