@@ -238,15 +238,21 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
         """Mermaid text of the compiled LangGraph graph."""
         return self.graph.get_graph().draw_mermaid()
 
-    def export(self, path: str | Path) -> Path:
+    def export(self, path: str | Path, *, langgraph: bool = False) -> Path:
         """Write the workflow to ``path``: a runnable ``.py`` module, or ``.json``/``.yaml``.
 
         The ``.py`` file defines ``spec``, ``workflow`` and a top-level ``graph``,
         so ``langgraph dev`` can serve it, and answers its command-line arguments.
+        With ``langgraph=True``, ``path`` is a folder that receives that module and
+        a ``langgraph.json`` pointing at its graph
+        (:func:`~orchestrator.export.export_langgraph`); the path of
+        ``langgraph.json`` is returned.
         """
-        from orchestrator.export import write_module
+        from orchestrator.export import export_langgraph, write_module
 
         target = Path(path)
+        if langgraph:
+            return export_langgraph(self.spec, target)
         if target.suffix == ".py":
             return write_module(self.spec, target)
         return self.spec.save(target)

@@ -109,8 +109,22 @@ class Candidate(BaseModel):
         """A short human-readable description."""
         if self.topology is None:
             return self.spec.name
-        shown = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        shown = ", ".join(f"{k}={_short(self.params[k])}" for k in _param_order(self))
         return f"{self.topology}({shown})"
+
+
+def _param_order(candidate: Candidate) -> list[str]:
+    """The candidate's parameter names in its topology's declared order, then the rest sorted.
+
+    A candidate built from the space and one restored from the store may hold
+    their parameters in different dict orders; labels must not depend on that.
+    """
+    try:
+        declared = get_topology(candidate.topology or "").space.names
+    except KeyError:  # a topology not registered in this process
+        declared = []
+    known = [name for name in declared if name in candidate.params]
+    return known + sorted(name for name in candidate.params if name not in set(declared))
 
 
 def _short(value: Any) -> str:

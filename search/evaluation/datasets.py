@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
@@ -248,28 +249,21 @@ class Dataset(BaseModel):
                 repeats, or the file has no tasks.
         """
         source = Path(path)
+        text = _read_text(source)
 
         def lines() -> Iterator[tuple[int, Mapping[str, Any]]]:
-            with source.open(encoding="utf-8") as handle:
-                for number, line in enumerate(handle, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        value = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise DatasetError(
-                            f"{source} line {number}: invalid JSON ({exc.msg})",
-                            source=str(source),
-                            location=number,
-                        ) from None
-                    if not isinstance(value, dict):
-                        raise DatasetError(
-                            f"{source} line {number}: expected a JSON object, "
-                            f"got {type(value).__name__}",
-                            source=str(source),
-                            location=number,
-                        )
-                    yield number, value
+            for number, line in enumerate(text.splitlines(), 1):
+                if not line.strip():
+                    continue
+                value = _parse_json(line, source, f"line {number}", number)
+                if not isinstance(value, dict):
+                    raise DatasetError(
+                        f"{source} line {number}: expected a JSON object, "
+                        f"got {type(value).__name__}",
+                        source=str(source),
+                        location=number,
+                    )
+                yield number, value
 
         return cls._build(
             lines(), name=name or source.stem, source=str(source), unit="line", fields=fields
@@ -285,14 +279,7 @@ class Dataset(BaseModel):
             DatasetError: The file is not a JSON array, or a task is malformed.
         """
         source = Path(path)
-        try:
-            data = json.loads(source.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DatasetError(
-                f"{source}: invalid JSON ({exc.msg}, line {exc.lineno})",
-                source=str(source),
-                location=exc.lineno,
-            ) from None
+        data = _parse_json(_read_text(source), source, "", None)
         if not isinstance(data, list):
             raise DatasetError(
                 f"{source}: expected a JSON array of tasks (or use .jsonl)", source=str(source)
@@ -327,9 +314,11 @@ class Dataset(BaseModel):
         source = Path(path)
         mapping = fields or _DEFAULT_FIELDS
 
+        text = _read_text(source)
+
         def rows() -> Iterator[tuple[int, Mapping[str, Any]]]:
-            with source.open(encoding="utf-8", newline="") as handle:
-                reader = csv.DictReader(handle)
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            try:
                 header = reader.fieldnames or []
                 missing = [column for column in mapping.required() if column not in header]
                 if header and missing:
@@ -340,9 +329,22 @@ class Dataset(BaseModel):
                         location=1,
                     )
                 for row in reader:
+                    if None in row:  # DictReader's place for cells beyond the header
+                        raise DatasetError(
+                            f"{source} line {reader.line_num}: {len(header) + len(row[None])} "
+                            f"cells, but the header has {len(header)} columns",
+                            source=str(source),
+                            location=reader.line_num,
+                        )
                     if not any((value or "").strip() for value in row.values() if value):
                         continue
-                    yield reader.line_num, {k: v for k, v in row.items() if k is not None}
+                    yield reader.line_num, dict(row)
+            except csv.Error as exc:
+                raise DatasetError(
+                    f"{source} line {reader.line_num}: not valid CSV ({exc})",
+                    source=str(source),
+                    location=reader.line_num,
+                ) from None
 
         return cls._build(
             rows(), name=name or source.stem, source=str(source), unit="line", fields=fields
@@ -387,6 +389,41 @@ class Splits(BaseModel):
     train: Dataset = Field(description="For the search's evaluations.")
     validation: Dataset = Field(description="For choosing between candidates.")
     test: Dataset = Field(description="Held out; for the final report only.")
+
+
+def _read_text(source: Path) -> str:
+    """The file's text; bytes that are not UTF-8 are a :class:`DatasetError` naming the line."""
+    raw = source.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DatasetError(
+            f"{source} line {line}: not UTF-8 text (byte {exc.start + 1}); save it as UTF-8",
+            source=str(source),
+            location=line,
+        ) from None
+
+
+def _parse_json(text: str, source: Path, where: str, location: int | None) -> Any:
+    """Parse JSON; every parser failure is a :class:`DatasetError`."""
+    at = f" {where}" if where else ""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        line = location if location is not None else exc.lineno
+        detail = exc.msg if where else f"{exc.msg}, line {exc.lineno}"
+        raise DatasetError(
+            f"{source}{at}: invalid JSON ({detail})", source=str(source), location=line
+        ) from None
+    except RecursionError:
+        raise DatasetError(
+            f"{source}{at}: JSON nested too deeply", source=str(source), location=location
+        ) from None
+    except ValueError as exc:  # e.g. an integer over Python's 4,300-digit limit
+        raise DatasetError(
+            f"{source}{at}: unreadable JSON value ({exc})", source=str(source), location=location
+        ) from None
 
 
 def _names(fields: Sequence[str]) -> str:

@@ -6,7 +6,7 @@ import optuna
 import pytest
 
 from search.space import TOPOLOGY_PARAM, Candidate, ComponentPool, SearchSpace
-from topologies import SpaceError, single
+from topologies import SpaceError, get_topology, single
 
 POOL = ["sim:atlas-nano", "sim:atlas-mini", "sim:atlas-pro"]
 
@@ -119,3 +119,48 @@ def test_fixing_a_parameter_others_depend_on():
 def test_fixed_values_are_validated():
     with pytest.raises(SpaceError, match="rounds"):
         SearchSpace(topologies=["self_refine"], pool=POOL, fixed={"self_refine": {"rounds": 9}})
+
+
+def test_labels_follow_the_topologys_parameter_order():
+    space = SearchSpace(topologies=["best_of_n"], pool=["sim:atlas-nano", "sim:lynx-small"])
+    built = space.candidate(
+        "best_of_n", {"judge": "sim:lynx-small", "models": ["sim:atlas-nano"] * 2, "n": 2}
+    )
+    restored = Candidate(
+        spec=built.spec, topology="best_of_n", params=dict(reversed(built.params.items()))
+    )
+    assert list(restored.params) != list(built.params)
+    assert restored.label == built.label
+    names = get_topology("best_of_n").space.names
+    shown = [
+        part.split("=")[0] for part in built.label.removeprefix("best_of_n(")[:-1].split(", ")
+    ]
+    assert shown == [name for name in names if name in built.params]
+
+
+def test_labels_of_unregistered_topologies_are_sorted():
+    spec = SearchSpace(topologies=["single"], pool=["sim:atlas-nano"]).candidate("single").spec
+    one = Candidate(spec=spec, topology="gone", params={"b": 1, "a": 2})
+    two = Candidate(spec=spec, topology="gone", params={"a": 2, "b": 1})
+    assert one.label == two.label == "gone(a=2, b=1)"
+
+
+def test_labels_are_the_same_after_a_resume(tmp_path):
+    from search import create_search
+
+    def run():
+        return create_search(
+            space={
+                "topologies": ["vote_ensemble", "self_refine"],
+                "pool": ["sim:atlas-nano", "sim:lynx-small"],
+            },
+            dataset="bundled:arithmetic",
+            strategy="random",
+            n_candidates=4,
+            store=tmp_path / "rg.db",
+            name="labels",
+        ).run()
+
+    first = {c.workflow: c.label for c in run().candidates}
+    again = {c.workflow: c.label for c in run().candidates}
+    assert first == again

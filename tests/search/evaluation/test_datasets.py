@@ -1,8 +1,14 @@
 """Datasets: loading with clear errors, seeded splits and the bundled task suite."""
 
+import csv
+import io
 import json
+import os
+import tempfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from search.evaluation import Dataset, DatasetError, Task, bundled_dataset, load_dataset
 
@@ -178,3 +184,143 @@ def test_the_bundled_suite_is_the_simulator_task_generator():
         bundled_dataset("gsm8k")
     with pytest.raises(DatasetError, match="empty dataset"):
         bundled_dataset(n=0)
+
+
+# --- properties: any input is accepted and stable, or rejected with a DatasetError -------
+
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+KEYS = st.sampled_from(["id", "question", "answer", "q", "a", "uid", "topic", "choices", ""])
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+RECORDS_ = st.lists(st.dictionaries(KEYS, VALUES, max_size=5), max_size=6)
+MAPPINGS = st.sampled_from(
+    [
+        {},
+        {"question": "q", "answer": "a"},
+        {"question": "q", "answer": "a", "id": "uid"},
+        {"id": None},
+        {"choices": "choices"},
+        {"kind": "code"},
+    ]
+)
+
+
+def _load_or_reject(source, **mapping):
+    """Load; a rejection must be the named DatasetError, nothing else."""
+    try:
+        return load_dataset(source, **mapping)
+    except DatasetError:
+        return None
+
+
+def _check_stable(data, again):
+    assert data is not None and again is not None
+    ids = data.ids()
+    assert len(set(ids)) == len(ids) and all(ids)
+    # The same tasks, ids and metadata (compared as JSON: NaN never equals itself).
+    assert again.model_dump_json() == data.model_dump_json()
+    assert again.fingerprint == data.fingerprint
+
+
+@PROPERTY
+@given(records=RECORDS_, mapping=MAPPINGS)
+def test_any_records_load_stably_or_fail_with_a_dataset_error(records, mapping):
+    data = _load_or_reject(records, **mapping)
+    if data is not None:
+        _check_stable(data, load_dataset(records, **mapping))
+
+
+@PROPERTY
+@given(
+    records=st.lists(
+        st.fixed_dictionaries({"question": st.text(max_size=12), "answer": st.text(max_size=6)}),
+        min_size=1,
+        max_size=6,
+    ),
+    seed=st.randoms(),
+)
+def test_generated_ids_do_not_depend_on_the_order(records, seed):
+    data = _load_or_reject(records)
+    shuffled = list(records)
+    seed.shuffle(shuffled)
+    other = _load_or_reject(shuffled)
+    assert (data is None) == (other is None)
+    if data is not None:
+        key = sorted((t.id, t.question, t.answer) for t in data)
+        assert key == sorted((t.id, t.question, t.answer) for t in other)
+
+
+def _file(suffix, content):
+    handle, path = tempfile.mkstemp(suffix=suffix)
+    with os.fdopen(handle, "wb") as out:
+        out.write(content)
+    return path
+
+
+LINES = st.one_of(
+    st.text(max_size=40),
+    RECORDS_.map(lambda rs: json.dumps(rs[0]) if rs else "{}"),
+    st.just('{"question": "What is 2 + 3?", "answer": 5}'),
+    st.just("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["),
+    st.just('{"question": "q", "answer": ' + "9" * 5000 + "}"),
+)
+
+
+@PROPERTY
+@given(lines=st.lists(LINES, max_size=6), junk=st.binary(max_size=8), mapping=MAPPINGS)
+def test_any_jsonl_text_loads_stably_or_fails_with_a_dataset_error(lines, junk, mapping):
+    path = _file(".jsonl", "\n".join(lines).encode() + junk)
+    try:
+        data = _load_or_reject(path, **mapping)
+        if data is not None:
+            _check_stable(data, load_dataset(path, **mapping))
+    finally:
+        os.unlink(path)
+
+
+@PROPERTY
+@given(records=RECORDS_, junk=st.binary(max_size=8), mapping=MAPPINGS)
+def test_any_json_array_loads_stably_or_fails_with_a_dataset_error(records, junk, mapping):
+    path = _file(".json", json.dumps(records, allow_nan=True).encode() + junk)
+    try:
+        data = _load_or_reject(path, **mapping)
+        if data is not None:
+            _check_stable(data, load_dataset(path, **mapping))
+    finally:
+        os.unlink(path)
+
+
+CELLS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+@PROPERTY
+@given(
+    header=st.lists(KEYS, max_size=5),
+    rows=st.lists(st.lists(CELLS, max_size=6), max_size=6),
+    junk=st.binary(max_size=6),
+    mapping=MAPPINGS,
+)
+def test_any_csv_text_loads_stably_or_fails_with_a_dataset_error(header, rows, junk, mapping):
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path = _file(".csv", text.getvalue().encode() + junk)
+    try:
+        data = _load_or_reject(path, **mapping)
+        if data is not None:
+            _check_stable(data, load_dataset(path, **mapping))
+    finally:
+        os.unlink(path)
