@@ -560,6 +560,9 @@ def estimate_search(
     plans = strategy_plan(search.strategy, space, tasks, size=size)
     open_ended = any(plan.high_slots is None for plan in plans)
     high_slots = [s for plan in plans for s in (plan.high_slots or ())][:size]
+    # At the end the runner may complete candidates a stage evaluated on a few tasks only.
+    if any(slot < tasks for slot in high_slots):
+        high_slots += [tasks] * min(search.finalists, len(high_slots))
     low_slots = [s for plan in plans for s in plan.low_slots][:size]
 
     budget = search.budget
