@@ -76,17 +76,30 @@ def stats_table(title: str, rows: Sequence[CandidateStats], *, limit: int | None
     return table
 
 
+def budget_line(result: SearchResult) -> str:
+    """What the search has spent over all its runs, and what is left of its budget."""
+    spend, budget = result.spend, result.budget
+    line = f"all runs: ${spend.dollars:.4f}, {spend.calls} model calls"
+    if spend.overrun:
+        line += f" (${spend.overrun:.4f} over what calls held: a model ignored its cap)"
+    if budget is None or budget.dollars is None:
+        return line + "; no dollar budget"
+    left = max(0.0, budget.dollars - spend.dollars)
+    return f"{line}; budget ${budget.dollars:g}, ${left:.4f} left ({left / budget.dollars:.0%})"
+
+
 def print_result(result: SearchResult, *, top: int = 8) -> None:
     """Print a search result: spend, the Pareto front, the leaders and the held-out test."""
     if result.simulated:
         console.print(f"[yellow]{SIMULATED_NOTE}[/yellow]")
-    spend = result.spend
+    now = result.spend_this_run
     console.print(
         f"search [bold]{escape(result.name)}[/bold] ({escape(result.strategy)}): "
-        f"{result.evaluations} evaluations asked, {spend.evaluations} run, {spend.calls} model "
-        f"calls ({spend.cached_calls} cached), ${spend.dollars:.4f} spent; "
+        f"{result.evaluations} evaluations asked, {now.evaluations} run now, {now.calls} model "
+        f"calls ({now.cached_calls} cached), ${now.dollars:.4f} spent now; "
         f"stopped: {escape(result.stop_reason)}"
     )
+    console.print(budget_line(result))
     console.print(
         f"objective: {escape(result.objective)}; {result.n_search_tasks} search tasks, "
         f"{result.n_test_tasks} held-out test tasks"
@@ -95,6 +108,8 @@ def print_result(result: SearchResult, *, top: int = 8) -> None:
     console.print(
         stats_table(f"Top {top} candidates (* = not every task)", result.candidates, limit=top)
     )
+    for line in result.account:
+        console.print(f"  {escape(line)}")
     if result.best_stats is None:
         console.print("[red]no candidate was evaluated on every search task[/red]")
         return
