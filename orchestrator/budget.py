@@ -291,6 +291,8 @@ class Hold:
     model: str | None
     group: Group | None = None
     thread: int = 0
+    scale: float = 1.0
+    """The overrun scale its amount was held with."""
 
 
 class BudgetLedger:
@@ -427,11 +429,11 @@ class BudgetLedger:
                     group.size = group.size + extra
                     group.held = group.held + amount
                     self._blocked.discard(group)
-                    return Hold(amount, model, group)
+                    return Hold(amount, model, group, scale=self.scale(model))
             elif self.pool.take(amount, self.budget):
                 self._loose = self._loose + amount
                 self._loose_threads[thread] = self._loose_threads.get(thread, 0) + 1
-                return Hold(amount, model, None, thread)
+                return Hold(amount, model, None, thread, scale=self.scale(model))
             if self._may_free(group, waiting_thread=thread if sync else None):
                 if group is not None:
                     self._blocked.add(group)
@@ -512,7 +514,7 @@ class BudgetLedger:
             return
         overrun = max(0.0, dollars - hold.amount.dollars)
         if overrun > 1e-12 and hold.model is not None and hold.amount.dollars > 0:
-            ratio = dollars / hold.amount.dollars * self.scale(hold.model)
+            ratio = dollars / (hold.amount.dollars / hold.scale)  # over the unscaled hold
             self._scale[hold.model] = max(self.scale(hold.model), ratio)
         self._finish_call(
             hold,

@@ -99,9 +99,12 @@ def log_to_optuna(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with contextlib.suppress(KeyError):
         optuna.delete_study(study_name=study_name, storage=storage)
-    study = optuna.create_study(
-        storage=storage, study_name=study_name, directions=list(LOG_STUDY_DIRECTIONS)
-    )
+    try:
+        study = optuna.create_study(
+            storage=storage, study_name=study_name, directions=list(LOG_STUDY_DIRECTIONS)
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        return 0  # another process of this search is writing the same log right now
     choices = [*topologies, "spec"]
     distribution = CategoricalDistribution(choices)
     trials = []

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import random
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -215,7 +217,7 @@ class Search:
             cached_calls=sum(r.cached_calls for r in fresh),
         )
         if trial is not None and self.search_id is not None:
-            self.store.update_trial(
+            self.store.update_trial_if_present(
                 self.search_id,
                 trial.number,
                 values=[stats.mean, stats.cost_per_task],
@@ -393,13 +395,14 @@ class Search:
             "budget": self.budget.model_dump() if self.budget else None,
             "seed": self.seed,
         }
+        config["runner"] = {"host": socket.gethostname(), "pid": os.getpid()}
         record = self.store.get_search(self.name)
         if record is None:
             record = self.store.create_search(
                 self.name, strategy=self.strategy.name, config=config
             )
-        else:
-            self._start_over(record.id)
+        elif not _running_elsewhere(record.status, record.config.get("runner")):
+            self._start_over(record.id)  # else another process runs it now: share its log
         self.search_id = record.id
         self.store.update_search(record.id, status="running", config=config)
         context = SearchContext(
@@ -504,6 +507,24 @@ class Search:
             stop_reason=stop_reason,
             wall_s=wall_s,
         )
+
+
+def _running_elsewhere(status: str, runner: Any) -> bool:
+    """Whether another live process on this machine is running the search now."""
+    if status != "running" or not isinstance(runner, dict):
+        return False
+    pid = runner.get("pid")
+    if runner.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _minus(a: Spend, b: Spend) -> Spend:

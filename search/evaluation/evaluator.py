@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
 import threading
 import time
 import weakref
@@ -134,6 +135,7 @@ class _Item(NamedTuple):
 
 
 _NOT_RUN = object()
+_GAVE_WAY = object()
 
 
 @dataclass
@@ -777,8 +779,13 @@ class Evaluator:
             record: EvalRecord | object = _NOT_RUN
             try:
                 record = await self._run_claimed(workflow, item, state)
+                while record is _GAVE_WAY and state.stop_reason is None:
+                    await asyncio.sleep(_ADMISSION_POLL_S)  # its paid calls are cached
+                    record = await self._run_claimed(workflow, item, state)
             finally:
                 _release(self.store, item.key, claim, record)
+            if record is _GAVE_WAY:
+                record = _NOT_RUN
         if not isinstance(record, EvalRecord):
             return item.position, record
         state.completed += 1
@@ -813,7 +820,8 @@ class Evaluator:
             # A call was refused: the run is incomplete, so it is not a result.
             if exc.final:
                 state.stop(self.ledger.stop_reason or f"budget: {exc}")
-            return _NOT_RUN
+                return _NOT_RUN
+            return _GAVE_WAY  # it made room for others: run it again once they are done
         finally:
             if held and not stored:
                 self.store.put_llm_calls(held)  # answered calls are paid for: keep them
@@ -827,7 +835,12 @@ class Evaluator:
             state.estimate = worst_case_run(
                 state.spec, question=longest, models=self.models or None, prices=self.prices
             )
-        return state.estimate
+        # A model that overran its holds has them scaled up; so has what its runs reserve.
+        scale = max((self.ledger.scale(a.model) for a in state.spec.agents), default=1.0)
+        if scale == 1.0:
+            return state.estimate
+        worst = state.estimate
+        return Amount(worst.dollars * scale, math.ceil(worst.tokens * scale), worst.calls, 0)
 
     async def _admit(self, state: _State) -> Group | None:
         while True:

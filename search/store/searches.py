@@ -233,6 +233,15 @@ class Searches(StoreBase):
             cursor = db.execute("DELETE FROM search_trials WHERE search_id = ?", (search_id,))
             return int(cursor.rowcount)
 
+    def update_trial_if_present(
+        self, search_id: int, number: int, **changes: Any
+    ) -> TrialRecord | None:
+        """:meth:`update_trial`, or ``None`` when another process has just removed the trial."""
+        try:
+            return self.update_trial(search_id, number, **changes)
+        except KeyError:
+            return None
+
     def get_trial(self, search_id: int, number: int) -> TrialRecord | None:
         """One trial, or ``None``."""
         with self.connection() as db:
