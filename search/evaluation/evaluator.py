@@ -96,7 +96,10 @@ class EvalSummary(Scored):
     evaluated: int = Field(description="Evaluations run now.")
     cached: int = Field(description="Evaluations served from the store, at no cost.")
     not_run: int = Field(description="Evaluations not run because evaluation stopped early.")
-    charged: float = Field(description="Dollars actually spent now (LLM-cache misses).")
+    charged: float = Field(
+        description="Dollars actually spent now (LLM-cache misses), runs the budget cut off "
+        "included."
+    )
     tokens: int = Field(description="Tokens of the runs made now (LLM-cache hits included).")
     calls: int = Field(description="Model calls that reached a model now.")
     cached_calls: int = Field(description="Model calls answered by the LLM-call cache now.")
@@ -151,6 +154,7 @@ class _State:
     records: list[EvalRecord] = field(default_factory=list)
     not_run: int = 0
     completed: int = 0
+    cut_off: float = 0.0  # dollars spent on runs a refused call left without a result
     estimate: Amount | None = None
     positions: dict[str, int] = field(default_factory=dict)
     dismissed: bool = False  # the caller stopped it: it has seen enough
@@ -817,7 +821,9 @@ class Evaluator:
             stored = True
             return record
         except BudgetExhaustedError as exc:
-            # A call was refused: the run is incomplete, so it is not a result.
+            # A call was refused: the run is incomplete, so it is not a result, but what
+            # it spent is spent (its answered calls are cached for a later run).
+            state.cut_off += group.totals()[0]
             if exc.final:
                 state.stop(self.ledger.stop_reason or f"budget: {exc}")
                 return _NOT_RUN
@@ -978,7 +984,7 @@ class Evaluator:
             evaluated=len(fresh),
             cached=len(records) - len(fresh),
             not_run=state.not_run,
-            charged=sum(r.charged for r in fresh),
+            charged=sum(r.charged for r in fresh) + state.cut_off,
             tokens=sum(r.usage.total_tokens for r in fresh),
             calls=sum(r.calls - r.cached_calls for r in fresh),
             cached_calls=sum(r.cached_calls for r in fresh),
