@@ -66,11 +66,15 @@ from search.evaluation.stats import (
     summarize,
     task_means,
 )
+from search.evaluation.target import EvalTarget, TargetRunner
 from search.store import EvalKey, EvalRecord, Store, get_store, hold_llm_calls
 
 __all__ = ["Evaluator", "EvalSummary", "EvalStream", "SyncEvalStream"]
 
 T = TypeVar("T")
+Evaluable = WorkflowSpec | EvalTarget
+"""What an evaluator runs: a workflow spec, or another :class:`EvalTarget` (a user's graph)."""
+_Deployed = DeployedWorkflow | TargetRunner
 
 COMPLETED = "completed"
 _ADMISSION_POLL_S = 0.01
@@ -145,7 +149,7 @@ _GAVE_WAY = object()
 class _State:
     """The bookkeeping of one stream."""
 
-    spec: WorkflowSpec
+    spec: Evaluable
     items: list[_Item]
     ordered: bool
     started: float = field(default_factory=time.perf_counter)
@@ -410,7 +414,7 @@ class Evaluator:
         self.show_progress = config.show_progress
         self.confidence = config.confidence
         self.tune_gc = config.tune_gc
-        self._deployed: dict[str, DeployedWorkflow] = {}
+        self._deployed: dict[str, _Deployed] = {}
         self._configs: dict[str, str] = {}
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
         self._semaphores = weakref.WeakKeyDictionary()
@@ -430,7 +434,7 @@ class Evaluator:
         """What this evaluator's ledger has spent (shared ledgers: everyone's)."""
         return self.ledger.spent
 
-    def config_digest(self, spec: WorkflowSpec) -> str:
+    def config_digest(self, spec: Evaluable) -> str:
         """Digest of what, besides the spec and the task, changes a result.
 
         It covers the fingerprints of the roles the spec uses (their prompt
@@ -443,6 +447,8 @@ class Evaluator:
         cached = self._configs.get(spec.hash)
         if cached is not None:
             return cached
+        if isinstance(spec, EvalTarget):
+            return self._target_digest(spec)
         models = {
             ref: model_fingerprint(self.models.get(ref, ref))
             for ref in sorted({a.model for a in spec.agents if a.model is not None})
@@ -457,7 +463,21 @@ class Evaluator:
             self._configs[spec.hash] = digest
         return digest
 
-    def key(self, spec: WorkflowSpec, task: Task, seed: int = 0) -> EvalKey:
+    def _target_digest(self, target: EvalTarget) -> str:
+        """:meth:`config_digest` of a target: its identity, its models and the metric."""
+        payload = {
+            "target": target.identity(),
+            "models": {
+                ref: model_fingerprint(self.models.get(ref, ref)) for ref in sorted(target.models)
+            },
+            "metric": self.metric.name,
+        }
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+        with self._lock:
+            self._configs[target.hash] = digest
+        return digest
+
+    def key(self, spec: Evaluable, task: Task, seed: int = 0) -> EvalKey:
         """The store key of ``spec`` on ``task`` with ``seed``.
 
         ``settings`` digests :meth:`config_digest` together with the task's
@@ -467,7 +487,7 @@ class Evaluator:
         settings = hashlib.sha256(f"{config}:{task.digest}".encode()).hexdigest()[:16]
         return EvalKey(spec.hash, self.dataset.name, task.id, seed, settings)
 
-    def seeds_for(self, spec: WorkflowSpec, seeds: Sequence[int] | None = None) -> list[int]:
+    def seeds_for(self, spec: Evaluable, seeds: Sequence[int] | None = None) -> list[int]:
         """The seeds ``spec`` is evaluated with.
 
         ``seeds`` as given; else one per repetition when an agent samples
@@ -475,7 +495,10 @@ class Evaluator:
         """
         if seeds is not None:
             return list(dict.fromkeys(int(s) for s in seeds))
-        sampled = any(agent.temperature > 0 for agent in spec.agents)
+        if isinstance(spec, EvalTarget):
+            sampled = spec.sampled
+        else:
+            sampled = any(agent.temperature > 0 for agent in spec.agents)
         count = self.repetitions if sampled else 1
         return [self.seed + i for i in range(count)]
 
@@ -502,9 +525,19 @@ class Evaluator:
                 resolved.append(task)
         return resolved
 
-    def _workflow(self, spec: WorkflowSpec) -> DeployedWorkflow:
+    def _workflow(self, spec: Evaluable) -> _Deployed:
         deployed = self._deployed.get(spec.hash)
-        if deployed is None:
+        if deployed is None and isinstance(spec, EvalTarget):
+            deployed = spec.deploy(
+                models=self.models or None,
+                cache=self.cache,
+                prices=self.prices,
+                call_timeout=self.call_timeout,
+                record_prompts=self.record_prompts,
+            )
+            with self._lock:
+                self._deployed[spec.hash] = deployed
+        elif deployed is None:
             deployed = deploy(
                 spec,
                 models=self.models or None,
@@ -529,7 +562,7 @@ class Evaluator:
 
     def astream(
         self,
-        spec: WorkflowSpec,
+        spec: Evaluable,
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -548,7 +581,8 @@ class Evaluator:
             ordered: Yield in task order instead of completion order.
         """
         self._workflow(spec)  # a spec that cannot compile fails here, before any spending
-        self.store.save_workflow(spec)
+        if isinstance(spec, WorkflowSpec):
+            self.store.save_workflow(spec)
         run_seeds = self.seeds_for(spec, seeds)
         items: list[_Item] = []
         for task in self._tasks(tasks):
@@ -558,7 +592,7 @@ class Evaluator:
 
     def stream(
         self,
-        spec: WorkflowSpec,
+        spec: Evaluable,
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -575,7 +609,7 @@ class Evaluator:
 
     async def aevaluate(
         self,
-        spec: WorkflowSpec,
+        spec: Evaluable,
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -589,7 +623,7 @@ class Evaluator:
 
     def evaluate(
         self,
-        spec: WorkflowSpec,
+        spec: Evaluable,
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -599,7 +633,7 @@ class Evaluator:
 
     async def aevaluate_many(
         self,
-        specs: Sequence[WorkflowSpec],
+        specs: Sequence[Evaluable],
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -611,7 +645,7 @@ class Evaluator:
 
     def evaluate_many(
         self,
-        specs: Sequence[WorkflowSpec],
+        specs: Sequence[Evaluable],
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -621,9 +655,7 @@ class Evaluator:
 
     # --- reading back ------------------------------------------------------------------
 
-    def stats(
-        self, spec: WorkflowSpec, *, tasks: Sequence[Task | str] | None = None
-    ) -> ScoreSummary:
+    def stats(self, spec: Evaluable, *, tasks: Sequence[Task | str] | None = None) -> ScoreSummary:
         """Stored mean, interval and cost of ``spec`` under this evaluator's settings."""
         task_ids = None if tasks is None else [t.id for t in self._tasks(tasks)]
         rows = self.store.score_rows(
@@ -632,7 +664,7 @@ class Evaluator:
         return summarize(rows, confidence=self.confidence)
 
     def scores(
-        self, spec: WorkflowSpec, *, tasks: Sequence[Task | str] | None = None
+        self, spec: Evaluable, *, tasks: Sequence[Task | str] | None = None
     ) -> dict[str, float]:
         """Stored per-task mean score of ``spec`` (seeds averaged) under these settings."""
         task_ids = None if tasks is None else [t.id for t in self._tasks(tasks)]
@@ -643,8 +675,8 @@ class Evaluator:
 
     def compare(
         self,
-        a: WorkflowSpec,
-        b: WorkflowSpec,
+        a: Evaluable,
+        b: Evaluable,
         *,
         tasks: Sequence[Task | str] | None = None,
         n_resamples: int = 10_000,
@@ -764,7 +796,7 @@ class Evaluator:
         return index < state.cutoff if state.ordered else index in fresh
 
     async def _run_item(
-        self, workflow: DeployedWorkflow, item: _Item, state: _State
+        self, workflow: _Deployed, item: _Item, state: _State
     ) -> tuple[int, EvalRecord | object]:
         async with self._semaphore():
             # After the reader stops an ordered stream, what its window had started still
@@ -803,7 +835,7 @@ class Evaluator:
         return item.position, record
 
     async def _run_claimed(
-        self, workflow: DeployedWorkflow, item: _Item, state: _State
+        self, workflow: _Deployed, item: _Item, state: _State
     ) -> EvalRecord | object:
         """Run one evaluation this evaluator holds the claim on; store it and its calls."""
         found = self.store.get_evaluation(item.key)  # finished while we waited for the claim
@@ -838,11 +870,21 @@ class Evaluator:
             return Amount()
         if state.estimate is None:
             longest = max((item.task.question for item in state.items), key=len, default="")
-            state.estimate = worst_case_run(
-                state.spec, question=longest, models=self.models or None, prices=self.prices
-            )
+            if isinstance(state.spec, EvalTarget):
+                state.estimate = state.spec.worst_case(
+                    question=longest, models=self.models or None, prices=self.prices
+                )
+            else:
+                state.estimate = worst_case_run(
+                    state.spec, question=longest, models=self.models or None, prices=self.prices
+                )
         # A model that overran its holds has them scaled up; so has what its runs reserve.
-        scale = max((self.ledger.scale(a.model) for a in state.spec.agents), default=1.0)
+        refs: Iterable[str | None] = (
+            state.spec.models
+            if isinstance(state.spec, EvalTarget)
+            else (a.model for a in state.spec.agents)
+        )
+        scale = max((self.ledger.scale(ref) for ref in refs), default=1.0)
         if scale == 1.0:
             return state.estimate
         worst = state.estimate
@@ -864,7 +906,7 @@ class Evaluator:
 
     async def _evaluate(
         self,
-        workflow: DeployedWorkflow,
+        workflow: _Deployed,
         item: _Item,
         ledger: CallLedger | None,
         group: Group,
