@@ -51,6 +51,7 @@ from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import Usage
 from search.evaluation.budget import Budget, estimate_evaluation, split_budget
 from search.space import Candidate, SearchSpace
+from search.strategies.auto import AutoStrategy
 from search.strategies.bandit import BanditStrategy
 from search.strategies.base import SearchStrategy
 from search.strategies.boad import BOADStrategy
@@ -291,6 +292,21 @@ def _knapsack_plan(strategy: KnapsackStrategy, space: SearchSpace, tasks: int) -
     )
 
 
+def _auto_plan(strategy: AutoStrategy, total: int, tasks: int) -> StagePlan:
+    n = min(total, strategy.max_candidates)
+    probe = min(strategy.probe, tasks)
+    fitted = min(n, strategy.min_fitted)
+    return StagePlan(
+        name=strategy.name,
+        summary=f"probes candidates on {probe} tasks and more while they could beat the "
+        f"leader, out of {n}; at most every one on every task, at least {fitted} probes "
+        "and one on every task",
+        high_slots=(tasks,) * n,
+        low_slots=(tasks,) + (probe,) * max(0, fitted - 1),
+        proposals=None,
+    )
+
+
 def strategy_plan(
     strategy: SearchStrategy, space: SearchSpace, tasks: int, *, size: int | None = None
 ) -> list[StagePlan]:
@@ -309,7 +325,9 @@ def strategy_plan(
     for index, stage in enumerate(stages):
         first = index == 0
         handed = None if first else min(keep, total)
-        if isinstance(stage, OptunaStrategy):
+        if isinstance(stage, AutoStrategy):
+            plans.append(_auto_plan(stage, total, tasks))
+        elif isinstance(stage, OptunaStrategy):
             plans.append(_optuna_plan(stage, total, tasks))
         elif isinstance(stage, BanditStrategy):
             plans.append(_bandit_plan(stage, total, tasks, handed=handed))

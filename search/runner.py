@@ -317,7 +317,7 @@ class Search:
                     break
                 batch.append(proposal)
             if not batch:
-                return stop_reason or "strategy finished"
+                return stop_reason or self._finished()
             outcomes = await asyncio.gather(*(self._evaluate(p) for p in batch))
             for outcome in outcomes:
                 stop_reason = self._told(outcome) or stop_reason
@@ -338,11 +338,15 @@ class Search:
                     break
                 inflight[asyncio.ensure_future(self._evaluate(proposal))] = proposal
             if not inflight:
-                return stop_reason or "strategy finished"
+                return stop_reason or self._finished()
             done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 del inflight[task]
                 stop_reason = stop_reason or self._told(task.result())
+
+    def _finished(self) -> str:
+        reason = self.strategy.finished()
+        return f"strategy finished: {reason}" if reason else "strategy finished"
 
     async def _finalise(self) -> str | None:
         """Complete the most promising partly-evaluated candidates, budget permitting.
@@ -577,7 +581,7 @@ def create_search(
     space: SearchSpace | Mapping[str, Any],
     dataset: Dataset | str | Path | Iterable[Mapping[str, Any]],
     metric: Metric | str | Callable[..., Any] = "numeric",
-    strategy: SearchStrategy | str = "tpe",
+    strategy: SearchStrategy | str = "auto",
     budget: Budget | Mapping[str, Any] | None = None,
     objective: Objective | None = None,
     store: Store | str | Path | None = "rolegraph.db",

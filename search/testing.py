@@ -82,6 +82,9 @@ class _Recorder(SearchStrategy):
     def front(self) -> list[str] | None:
         return self.inner.front()
 
+    def finished(self) -> str | None:
+        return self.inner.finished()
+
     def describe(self) -> dict[str, object]:
         return self.inner.describe()
 

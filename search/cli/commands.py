@@ -185,9 +185,13 @@ def search_command(
         workflow = deploy(result.best, models=prepared.models or None)
         answer = workflow.invoke(ask)
         console.print(f"\ndeployed winner ({result.best.hash}) answers: {escape(ask)}")
+        verdict = ""
+        if prepared.answer is not None and not question:
+            right = str(answer.answer).strip() == prepared.answer.strip()
+            verdict = "  right" if right else f"  wrong: the answer is {escape(prepared.answer)}"
         console.print(
             f"  -> [bold]{escape(str(answer.answer))}[/bold]  ({answer.calls} calls, "
-            f"${answer.cost:.6f})"
+            f"${answer.cost:.6f}){verdict}"
         )
 
 

@@ -59,17 +59,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             ],
             "fixed": {"single": {"temperature": 0.0}},
         },
-        "strategy": "tpe+bandit",
-        "strategy_options": {
-            "tpe__n_trials": 30,
-            "tpe__n_startup_trials": 10,
-            "bandit__min_tasks": 10,
-        },
+        "strategy": "auto",
         "budget": {"dollars": 5.0},
         "objective": {"point_value": 0.0005},
         "question": "Maya has 18 shells. Maya buys 4 bags with 6 shells in each. Maya gives "
         "away half of the shells. Maya loses 5 shells. How many shells does Maya "
         "have now?",
+        "answer": "16",
     },
 }
 """Bundled examples for ``rolegraph search --example NAME``."""
@@ -106,7 +102,9 @@ class SearchConfig(BaseModel):
         default=None, description="Metric name; default the benchmark's, else 'numeric'."
     )
     space: dict[str, Any] = Field(description="SearchSpace fields: topologies, pool, fixed.")
-    strategy: str = Field(default="tpe", description="Strategy name; 'a+b' chains stages.")
+    strategy: str = Field(
+        default="auto", description="Strategy name (default 'auto'); 'a+b' chains stages."
+    )
     strategy_options: dict[str, Any] = Field(
         default_factory=dict, description="Options of the strategy (stage__option in a pipeline)."
     )
@@ -117,6 +115,9 @@ class SearchConfig(BaseModel):
         default_factory=dict, description="Objective fields: point_value, max_cost_per_task."
     )
     question: str | None = Field(default=None, description="A question for the deployed winner.")
+    answer: str | None = Field(
+        default=None, description="The question's right answer, printed beside the winner's."
+    )
     store: str = Field(default="rolegraph.db", description="The SQLite store.")
     name: str | None = Field(default=None, description="Search name; the same name resumes.")
     seed: int = Field(default=0, description="Seed of the split and the strategy.")
@@ -145,6 +146,7 @@ class Prepared:
     search: Search
     question: str | None = None
     models: dict[str, BaseChatModel] = field(default_factory=dict)
+    answer: str | None = None
     rate_limit: float | None = None
 
 
@@ -396,5 +398,9 @@ def prepare(
         models=models or None,
     )
     return Prepared(
-        search=search, question=config.question, models=models, rate_limit=config.rate_limit
+        search=search,
+        question=config.question,
+        models=models,
+        rate_limit=config.rate_limit,
+        answer=config.answer,
     )

@@ -1,5 +1,6 @@
 """Search strategies behind one ask/tell interface, and a registry of them by name."""
 
+from search.strategies.auto import AutoStrategy, ValueModel
 from search.strategies.bandit import Arm, BanditStrategy
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 from search.strategies.boad import BOADStrategy
@@ -16,6 +17,8 @@ __all__ = [
     "Proposal",
     "Outcome",
     "Handover",
+    "AutoStrategy",
+    "ValueModel",
     "GridStrategy",
     "RandomStrategy",
     "OptunaStrategy",

@@ -143,6 +143,10 @@ class SearchStrategy(abc.ABC):
         """Which stage asked for ``proposal`` (this strategy, unless it composes others)."""
         return self.name
 
+    def finished(self) -> str | None:
+        """Why the strategy has nothing more to propose, once it knows (else ``None``)."""
+        return None
+
     def front(self) -> list[str] | None:
         """Hashes of the strategy's own Pareto front, if it keeps one (else the runner's)."""
         return None

@@ -80,6 +80,10 @@ class Pipeline(SearchStrategy):
         """What the last stage that ran hands over."""
         return self.current.handover(k)
 
+    def finished(self) -> str | None:
+        """Why the last stage finished, if it says."""
+        return self.current.finished()
+
     def front(self) -> list[str] | None:
         """The current stage's Pareto front, if it keeps one."""
         return self.current.front()

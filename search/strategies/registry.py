@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from search.errors import SearchError
+from search.strategies.auto import AutoStrategy
 from search.strategies.bandit import BanditStrategy
 from search.strategies.base import SearchStrategy
 from search.strategies.boad import BOADStrategy
@@ -20,6 +21,7 @@ from search.strategies.simple import GridStrategy, RandomStrategy
 __all__ = ["register_strategy", "get_strategy", "list_strategies"]
 
 _FACTORIES: dict[str, Callable[..., SearchStrategy]] = {
+    "auto": AutoStrategy,
     "random": RandomStrategy,
     "grid": GridStrategy,
     "tpe": lambda **kw: OptunaStrategy(sampler="tpe", **kw),

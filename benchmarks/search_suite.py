@@ -1,0 +1,591 @@
+"""The search suite: how much each strategy pays to find the true optimum, on many problems.
+
+Simulated benchmark (``sim:`` models; every number describes the simulator, not any
+LLM). A *problem* is a pool of simulated models (some drawn afresh, with random skill,
+price and family, within realistic tiers), a few topologies with their spaces, a task
+mix, and a cost ceiling placed at a quantile of the candidates' true costs. The suite
+has 12 problems generated from a seed, nobody tuned anything for, and the three
+hand-made ones of the earlier benchmark.
+
+For each problem:
+
+1. **Truth.** Every candidate runs on 1,000 fresh tasks (the truth set, which no search
+   sees). Its accuracy and cost there are its true ones; the true optimum is the most
+   accurate feasible candidate; the *target set* is every feasible candidate within two
+   accuracy points of it. Cached under ``benchmarks/.cache/suite/``.
+2. **Search table.** Every candidate also runs once on the search tasks, into the
+   problem's store, so strategy runs are served from it (their effort is counted all
+   the same: every evaluation asked for, stored or not, in number and in list-price
+   dollars).
+3. **Runs.** Each strategy searches with several seeds. It *reaches the target* when
+   its incumbent (its best feasible candidate, judged on its own evaluations) is in the
+   target set; its effort is what it had asked for then. A run that never gets there
+   counts the whole allowance (the exhaustive table's size).
+
+Speed-up is the median effort of random search over a strategy's, per problem; the
+summary is the geometric mean over problems. Baselines besides random search: the
+most expensive feasible candidate first (cost-greedy, by worst-case estimate), the best
+single model under the ceiling, and TPE.
+
+    python benchmarks/search_suite.py [--seeds 5] [--jobs 2] [--only random tpe auto]
+    python benchmarks/search_suite.py --quick       # one small problem, for the tests
+
+The last line is ``RESULT best_strategy=<name> speedup_dollars_vs_random=<x>
+speedup_evals_vs_random=<x> speedup_vs_tpe=<x> worse_than_random=<problems>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import hashlib
+import json
+import math
+import random
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from orchestrator.estimate import worst_case_run
+from orchestrator.sim import get_profile, register_profile
+from orchestrator.sim.profiles import PROFILES, SimProfile
+from search import Evaluator, Objective, SearchSpace, create_search
+from search.evaluation import bundled_dataset
+from search.runner import Search
+from search.settings import SearchSettings
+from search.strategies import Outcome, SearchStrategy, get_strategy
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache" / "suite"
+SIM_SOURCES = HERE.parent / "orchestrator" / "sim"
+# "Within two accuracy points": on 80 search tasks the standard error of a paired difference
+# between two good candidates is about two points, so no search can tell finer apart.
+TARGET = 0.02
+
+# Topologies a generated problem draws from, each with settings fixed to keep spaces small.
+MENU: dict[str, dict[str, Any]] = {
+    "single": {"temperature": 0.0},
+    "plan_solve": {},
+    "self_refine": {"rounds": 1, "plan": False},
+    "vote_ensemble": {"n": 3, "weighted": False},
+    "best_of_n": {"n": 3},
+    "debate": {"n": 3, "rounds": 1, "init": "plain", "confidence": False, "aggregate": "vote"},
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One search problem: a space, a task mix, and (once the truth is known) a ceiling."""
+
+    name: str
+    description: str
+    topologies: tuple[str, ...]
+    pool: tuple[str, ...]
+    fixed: dict[str, dict[str, Any]]
+    levels: tuple[str, ...]
+    data_seed: int
+    quantile: float | None = None  # where the ceiling goes among the candidates' costs
+    ceiling: float | None = None  # or a fixed ceiling (the hand-made problems)
+    profiles: tuple[SimProfile, ...] = ()  # generated models to register
+
+    @property
+    def space(self) -> SearchSpace:
+        register(self.profiles)
+        return SearchSpace(topologies=self.topologies, pool=list(self.pool), fixed=self.fixed)
+
+    def fingerprint(self, truth_tasks: int) -> str:
+        register(self.profiles)
+        sources = sorted(SIM_SOURCES.glob("*.py")) + sorted(SIM_SOURCES.glob("*.yaml"))
+        payload = {
+            "problem": [self.topologies, self.pool, self.fixed, self.levels, self.data_seed],
+            "profiles": [p.model_dump(mode="json") for p in self.profiles],
+            "pool": [get_profile(ref[4:]).model_dump(mode="json") for ref in self.pool],
+            "sim": [hashlib.sha256(path.read_bytes()).hexdigest() for path in sources],
+            "truth_tasks": truth_tasks,
+        }
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def register(profiles: Sequence[SimProfile]) -> None:
+    for profile in profiles:
+        register_profile(profile, replace=True)
+
+
+def hand_made() -> list[Problem]:
+    """The three settings of the earlier benchmark."""
+    return [
+        Problem(
+            name="cheap-teams",
+            description="four cheap-to-mid models, voting and judged ensembles",
+            topologies=("single", "vote_ensemble", "best_of_n"),
+            pool=("sim:atlas-nano", "sim:lynx-small", "sim:orca-small", "sim:atlas-mini"),
+            fixed={"single": {"temperature": 0.0}, "best_of_n": {"n": 3}},
+            levels=("easy", "medium", "hard"),
+            data_seed=11,
+            ceiling=0.0006,
+        ),
+        Problem(
+            name="refine-or-vote",
+            description="mid and large models; self-refine, plan-solve and voting",
+            topologies=("single", "plan_solve", "self_refine", "vote_ensemble"),
+            pool=("sim:atlas-nano", "sim:atlas-mini", "sim:orca-medium", "sim:lynx-large"),
+            fixed={
+                "single": {"temperature": 0.0},
+                "self_refine": {"plan": False, "rounds": 2},
+                "vote_ensemble": {"n": 3, "weighted": True},
+            },
+            levels=("easy", "medium", "hard"),
+            data_seed=11,
+            ceiling=0.0025,
+        ),
+        Problem(
+            name="hard-premium",
+            description="hard tasks; the premium model alone is over the ceiling",
+            topologies=("single", "self_refine", "best_of_n"),
+            pool=("sim:atlas-nano", "sim:lynx-small", "sim:atlas-mini", "sim:atlas-pro"),
+            fixed={
+                "single": {"temperature": 0.0},
+                "self_refine": {"plan": False, "rounds": 1},
+                "best_of_n": {"n": 2},
+            },
+            levels=("hard",),
+            data_seed=11,
+            ceiling=0.003,
+        ),
+    ]
+
+
+def _new_profile(rng: random.Random, name: str, family: str) -> SimProfile:
+    """A model like one of the built-in tiers, with its own skill, price and family."""
+    base = rng.choice(PROFILES)
+    values = base.model_dump()
+    skill = math.exp(rng.gauss(0.0, 0.35))  # > 1: more errors
+    for key in ("reasoning", "arithmetic"):
+        values[key] = round(1.0 - min(0.5, (1.0 - base.model_dump()[key]) * skill), 4)
+    price = math.exp(rng.gauss(0.0, 0.5))
+    for key in ("input_price", "output_price"):
+        values[key] = round(base.model_dump()[key] * price, 4)
+    values.update(name=name, family=family)
+    return SimProfile.model_validate(values)
+
+
+def generated(seed: int, count: int = 12) -> list[Problem]:
+    """``count`` problems drawn from ``seed``: pools, spaces, task mixes and ceilings."""
+    rng = random.Random(seed)
+    problems = []
+    builtin = [p.name for p in PROFILES]
+    for index in range(count):
+        size = rng.randint(3, 4)
+        fresh = rng.randint(1, 2)
+        profiles = []
+        for j in range(fresh):
+            family = rng.choice([rng.choice(PROFILES).family, f"fam{seed}x{index}x{j}"])
+            profiles.append(_new_profile(rng, f"gen{seed}-{index}-{j}", family))
+        chosen = rng.sample(builtin, size - fresh)
+        pool = tuple(f"sim:{n}" for n in [*chosen, *(p.name for p in profiles)])
+        topologies = tuple(sorted(rng.sample(sorted(MENU), rng.randint(2, 3))))
+        if "single" not in topologies and rng.random() < 0.6:
+            topologies = ("single", *topologies)
+        levels = tuple(sorted(rng.sample(["easy", "medium", "hard"], rng.randint(1, 3))))
+        problems.append(
+            Problem(
+                name=f"gen-{index:02d}",
+                description=f"{len(pool)} models ({fresh} drawn afresh), "
+                f"{'+'.join(topologies)}, {'/'.join(levels)} tasks",
+                topologies=topologies,
+                pool=pool,
+                fixed={t: MENU[t] for t in topologies if MENU[t]},
+                levels=levels,
+                data_seed=1000 + index,
+                quantile=round(rng.uniform(0.3, 0.9), 2),
+                profiles=tuple(profiles),
+            )
+        )
+    return problems
+
+
+def suite(args: argparse.Namespace) -> list[Problem]:
+    problems = [*hand_made(), *generated(args.problem_seed)]
+    if args.quick:
+        problems = [p for p in problems if p.name == "gen-03"]
+    if args.problems:
+        problems = [p for p in problems if p.name in set(args.problems)]
+    return problems
+
+
+# --- truth --------------------------------------------------------------------------------
+
+
+@dataclass
+class Truth:
+    """The true accuracy and cost of every candidate of a problem, and its target set."""
+
+    accuracy: dict[str, float]
+    cost: dict[str, float]
+    ceiling: float
+    search_evaluations: int  # the exhaustive table on the search tasks
+    search_dollars: float
+    worst: dict[str, float] = field(default_factory=dict)  # worst-case estimate per task
+    singles: dict[str, str] = field(default_factory=dict)  # hash -> model of single(model)
+
+    @property
+    def feasible(self) -> dict[str, bool]:
+        return {h: c <= self.ceiling for h, c in self.cost.items()}
+
+    @property
+    def optimum(self) -> str:
+        feasible = self.feasible
+        return max((h for h in self.accuracy if feasible[h]), key=lambda h: self.accuracy[h])
+
+    @property
+    def target(self) -> set[str]:
+        best = self.accuracy[self.optimum]
+        return {h for h, ok in self.feasible.items() if ok and self.accuracy[h] >= best - TARGET}
+
+    def reached(self, candidate: str | None) -> bool:
+        return candidate is not None and candidate in self.target
+
+
+def _evaluate_chunk(
+    payload: tuple[Problem, list[str], int, int],
+) -> dict[str, tuple[float, float]]:
+    """Accuracy and cost per task of some candidates (by hash) on the truth tasks."""
+    problem, hashes, n_tasks, concurrency = payload
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    space = problem.space
+    wanted = set(hashes)
+    candidates = [c for c in space.grid() if c.hash in wanted]
+    data = bundled_dataset(
+        "arithmetic", n=n_tasks, seed=problem.data_seed + 500_000, levels=problem.levels
+    )
+    out = {}
+    for candidate in candidates:
+        evaluator = Evaluator(data, "numeric", store=":memory:", max_concurrency=concurrency)
+        summary = evaluator.evaluate(candidate.spec)
+        out[candidate.hash] = (summary.mean, summary.cost_per_task)
+    return out
+
+
+def truth(problem: Problem, args: argparse.Namespace, pool: Any) -> Truth:
+    """The problem's truth (cached) and its search table (in its store)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{problem.name}-{problem.fingerprint(args.truth_tasks)}.json"
+    space = problem.space
+    candidates = list(space.grid())
+    if path.exists():
+        cached = json.loads(path.read_text())
+    else:
+        hashes = [c.hash for c in candidates]
+        chunks = [hashes[i :: args.jobs * 4] for i in range(args.jobs * 4)]
+        jobs = [(problem, chunk, args.truth_tasks, 32) for chunk in chunks if chunk]
+        cached = {}
+        for part in pool.map(_evaluate_chunk, jobs):
+            cached.update(part)
+        path.write_text(json.dumps(cached))
+    accuracy = {h: v[0] for h, v in cached.items()}
+    cost = {h: v[1] for h, v in cached.items()}
+    if problem.ceiling is not None:
+        ceiling = problem.ceiling
+    else:
+        ordered = sorted(cost.values())
+        ceiling = ordered[min(len(ordered) - 1, int(problem.quantile * len(ordered)))]
+    # The search table: every candidate on every search task, into the problem's store.
+    data = search_data(problem, args)
+    evaluator = Evaluator(data, "numeric", store=store_path(problem), max_concurrency=32)
+    summaries = evaluator.evaluate_many([c.spec for c in candidates])
+    longest = max((t.question for t in data), key=len)
+    worst = {c.hash: worst_case_run(c.spec, question=longest).dollars for c in candidates}
+    singles = {c.hash: c.params["model"] for c in candidates if c.topology == "single"}
+    return Truth(
+        accuracy=accuracy,
+        cost=cost,
+        ceiling=ceiling,
+        search_evaluations=sum(s.n for s in summaries),
+        search_dollars=sum(s.cost for s in summaries),
+        worst=worst,
+        singles=singles,
+    )
+
+
+def search_data(problem: Problem, args: argparse.Namespace) -> Any:
+    return bundled_dataset(
+        "arithmetic", n=args.search_tasks, seed=problem.data_seed, levels=problem.levels
+    )
+
+
+def store_path(problem: Problem) -> Path:
+    return CACHE / f"{problem.name}-search.db"
+
+
+# --- strategies ---------------------------------------------------------------------------
+
+
+def strategies() -> dict[str, Callable[[], SearchStrategy]]:
+    """Every strategy, with settings fixed up front (not tuned per problem)."""
+
+    def memory() -> optuna.storages.InMemoryStorage:
+        return optuna.storages.InMemoryStorage()
+
+    made: dict[str, Callable[[], SearchStrategy]] = {
+        "random": lambda: get_strategy("random"),
+        "tpe": lambda: get_strategy("tpe", n_trials=400, pruner="none", storage=memory()),
+        "tpe+wilcoxon": lambda: get_strategy("tpe", n_trials=400, storage=memory()),
+        "bandit": lambda: get_strategy("bandit", arms=64, min_tasks=10),
+        "tpe+bandit": lambda: get_strategy(
+            "tpe+bandit", tpe__n_trials=60, tpe__storage=memory(), bandit__min_tasks=10
+        ),
+        "mcts": lambda: get_strategy("mcts", iterations=10_000, persist=False),
+        "mcts-widen": lambda: get_strategy(
+            "mcts", iterations=10_000, persist=False, widening=1.0, backup="max"
+        ),
+        "knapsack+tpe": lambda: get_strategy(
+            "knapsack+tpe", tpe__n_trials=400, tpe__storage=memory()
+        ),
+    }
+    try:
+        get_strategy("auto")
+    except Exception:
+        return made
+    made["auto"] = lambda: get_strategy("auto")
+    return made
+
+
+@dataclass
+class Run:
+    """Effort (evaluations, dollars) when the target was first reached, and the regret curve."""
+
+    reached: tuple[float, float] | None
+    points: list[tuple[int, float, str | None]]  # evaluations, dollars, incumbent
+
+
+def run_strategy(problem: Problem, name: str, seed: int, truth: Truth, args: Any) -> Run:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    points: list[tuple[int, float, str | None]] = []
+
+    def track(search: Search, outcome: Outcome) -> None:
+        leader = search.leader()
+        points.append(
+            (search.evaluations, search.work_dollars, leader.workflow if leader else None)
+        )
+
+    search = create_search(
+        space=problem.space,
+        dataset=search_data(problem, args),
+        strategy=strategies()[name](),
+        store=store_path(problem),
+        name=f"{problem.name}-{name}-{seed}-{time.time_ns()}",
+        objective=Objective(max_cost_per_task=truth.ceiling),
+        seed=seed,
+        settings=SearchSettings(
+            split_seed=0,
+            test_size=args.test_size,
+            max_evaluations=truth.search_evaluations,
+            parallel=1,
+            isolated=True,
+        ),
+        callbacks=[track],
+        max_concurrency=1,
+    )
+    result = asyncio.run(search.arun())
+    if result.best is not None:  # after the finalists
+        points.append((result.evaluations, search.work_dollars, result.best.hash))
+    return Run(reached=_reached(points, truth), points=points)
+
+
+def _reached(points: Sequence[tuple[int, float, str | None]], truth: Truth) -> tuple | None:
+    for evaluations, dollars, incumbent in points:
+        if truth.reached(incumbent):
+            return float(evaluations), dollars
+    return None
+
+
+def cost_greedy(problem: Problem, truth: Truth, args: Any) -> Run:
+    """Most expensive (by worst-case estimate) first, each on every task; feasibility seen."""
+    n = truth.search_evaluations / len(truth.accuracy)
+    per_dollars = truth.search_dollars / truth.search_evaluations
+    points: list[tuple[int, float, str | None]] = []
+    best: str | None = None
+    evaluations, dollars = 0, 0.0
+    table_cost = _table_costs(problem)
+    for h in sorted(truth.worst, key=lambda h: -truth.worst[h]):
+        evaluations += int(n)
+        dollars += table_cost.get(h, per_dollars * n)
+        observed_feasible = truth.cost[h] <= truth.ceiling  # a full evaluation shows its cost
+        if observed_feasible and (best is None or truth.accuracy[h] > truth.accuracy[best]):
+            best = h
+        points.append((evaluations, dollars, best))
+    return Run(reached=_reached(points, truth), points=points)
+
+
+def best_single(problem: Problem, truth: Truth, args: Any) -> Run:
+    """Every single model under the ceiling, each on every task; then the best of them."""
+    n = truth.search_evaluations / len(truth.accuracy)
+    table_cost = _table_costs(problem)
+    points: list[tuple[int, float, str | None]] = []
+    best: str | None = None
+    evaluations, dollars = 0, 0.0
+    for h in truth.singles:
+        evaluations += int(n)
+        dollars += table_cost.get(h, 0.0)
+        if truth.cost[h] <= truth.ceiling and (
+            best is None or truth.accuracy[h] > truth.accuracy[best]
+        ):
+            best = h
+        points.append((evaluations, dollars, best))
+    return Run(reached=_reached(points, truth), points=points)
+
+
+def _table_costs(problem: Problem) -> dict[str, float]:
+    import sqlite3
+
+    with sqlite3.connect(store_path(problem)) as db:
+        rows = db.execute("SELECT workflow, sum(cost) FROM evaluations GROUP BY workflow")
+        return {h: c for h, c in rows}
+
+
+def _unit(problem_name: str, name: str, seed: int, truth: Truth, args: Any) -> Run:
+    problem = next(p for p in suite(args) if p.name == problem_name)
+    return run_strategy(problem, name, seed, truth, args)
+
+
+def _init(problems: Sequence[Problem], cache: Path) -> None:
+    global CACHE
+    CACHE = cache
+    for problem in problems:
+        register(problem.profiles)
+
+
+# --- reporting ----------------------------------------------------------------------------
+
+
+def _effort(run: Run, truth: Truth, which: int) -> float:
+    allowance = (truth.search_evaluations, truth.search_dollars)[which]
+    return run.reached[which] if run.reached is not None else allowance
+
+
+def _regret(run: Run, truth: Truth, share: float) -> float:
+    best = truth.accuracy[truth.optimum]
+    budget = share * truth.search_dollars
+    incumbent = None
+    for _, dollars, leader in run.points:
+        if dollars > budget:
+            break
+        incumbent = leader
+    if incumbent is None or not truth.feasible.get(incumbent, False):
+        return best
+    return best - truth.accuracy[incumbent]
+
+
+def _geo(values: Sequence[float]) -> float:
+    values = [v for v in values if v > 0 and math.isfinite(v)]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
+
+
+def main() -> None:
+    global CACHE
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", nargs="*", help="strategies to run (default: all)")
+    parser.add_argument("--problems", nargs="*", help="problems to run (default: all)")
+    parser.add_argument("--problem-seed", type=int, default=2026)
+    parser.add_argument("--truth-tasks", type=int, default=1000)
+    parser.add_argument("--search-tasks", type=int, default=100)
+    parser.add_argument("--test-size", type=float, default=0.2)
+    parser.add_argument("--quick", action="store_true", help="one small problem, for the tests")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="truth tables and stores")
+    args = parser.parse_args()
+    CACHE = args.cache
+    if args.quick:
+        args.seeds, args.truth_tasks, args.search_tasks, args.jobs = 1, 300, 100, 1
+        args.only = args.only or ["random", "auto"]
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    started = time.perf_counter()
+    problems = suite(args)
+    names = [n for n in strategies() if not args.only or n in args.only]
+    print(f"# search suite (simulated models), {len(problems)} problems, {args.seeds} seeds, "
+          f"truth {args.truth_tasks} tasks, search {args.search_tasks} tasks")  # fmt: skip
+    speed: dict[str, dict[str, list[float]]] = {n: {"$": [], "evals": []} for n in names}
+    vs_tpe: dict[str, list[float]] = {n: [] for n in names}
+    losses: dict[str, list[str]] = {n: [] for n in names}
+    with concurrent.futures.ProcessPoolExecutor(
+        args.jobs, initializer=_init, initargs=(problems, CACHE)
+    ) as pool:
+        for problem in problems:
+            t0 = time.perf_counter()
+            table = truth(problem, args, pool)
+            runs: dict[str, list[Run]] = {}
+            futures = {
+                (n, s): pool.submit(_unit, problem.name, n, s, table, args)
+                for n in names
+                for s in range(args.seeds)
+            }
+            for (n, _), future in futures.items():
+                runs.setdefault(n, []).append(future.result())
+            runs["cost-greedy"] = [cost_greedy(problem, table, args)]
+            runs["best-single"] = [best_single(problem, table, args)]
+            _report(problem, table, runs, names, speed, vs_tpe, losses, time.perf_counter() - t0)
+    print("\n## summary (geometric means over problems; speed-up = random's effort / its effort)")
+    rows = []
+    for n in names:
+        dollars, evals, tpe = _geo(speed[n]["$"]), _geo(speed[n]["evals"]), _geo(vs_tpe[n])
+        rows.append((n, dollars, evals, tpe, losses[n]))
+        lost = ", ".join(losses[n]) or "none"
+        print(f"{n:14} dollars x{dollars:.2f}  evaluations x{evals:.2f}  vs tpe x{tpe:.2f}  "
+              f"slower than random (dollars) on: {lost}")  # fmt: skip
+    best = max(rows, key=lambda r: r[1])
+    print(f"\nwall time {time.perf_counter() - started:.0f}s")
+    print(f"RESULT best_strategy={best[0]} speedup_dollars_vs_random={best[1]:.2f} "
+          f"speedup_evals_vs_random={best[2]:.2f} speedup_vs_tpe={best[3]:.2f} "
+          f"worse_than_random={len(best[4])}")  # fmt: skip
+
+
+def _report(
+    problem: Problem,
+    table: Truth,
+    runs: dict[str, list[Run]],
+    names: Sequence[str],
+    speed: dict[str, dict[str, list[float]]],
+    vs_tpe: dict[str, list[float]],
+    losses: dict[str, list[str]],
+    seconds: float,
+) -> None:
+    optimum = table.optimum
+    print(f"\n## {problem.name}: {problem.description}")
+    print(f"{len(table.accuracy)} candidates, ceiling ${table.ceiling:.6f}/task "
+          f"({sum(table.feasible.values())} feasible, {len(table.target)} in the target set), "
+          f"optimum accuracy {table.accuracy[optimum]:.3f} at ${table.cost[optimum]:.6f}; "
+          f"exhaustive search table {table.search_evaluations} evaluations, "
+          f"${table.search_dollars:.4f} ({seconds:.0f}s)")  # fmt: skip
+    print(f"{'strategy':14} {'evals':>8} {'$':>9} {'reached':>8} "
+          f"{'regret@5%':>9} {'@10%':>6} {'@25%':>6}")  # fmt: skip
+    median = {}
+    for n, done in runs.items():
+        evals = statistics.median(_effort(r, table, 0) for r in done)
+        dollars = statistics.median(_effort(r, table, 1) for r in done)
+        median[n] = (evals, dollars)
+        regrets = [
+            statistics.median(_regret(r, table, s) for r in done) for s in (0.05, 0.1, 0.25)
+        ]
+        reached = sum(r.reached is not None for r in done)
+        print(f"{n:14} {evals:>8.0f} {dollars:>9.4f} {reached:>4}/{len(done):<3} "
+              f"{regrets[0]:>9.3f} {regrets[1]:>6.3f} {regrets[2]:>6.3f}")  # fmt: skip
+    for n in names:
+        evals, dollars = median[n]
+        speed[n]["$"].append(median["random"][1] / dollars)
+        speed[n]["evals"].append(median["random"][0] / evals)
+        if "tpe" in median:
+            vs_tpe[n].append(median["tpe"][0] / evals)
+        if dollars > median["random"][1]:
+            losses[n].append(problem.name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,387 @@
+"""``strategy="auto"``: predict, probe cheaply, race paired against the leader, stop when sure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Any
+
+from search.space import Candidate
+from search.strategies.auto.value_model import Prediction, ValueModel, features
+from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+
+__all__ = ["AutoStrategy"]
+
+_PRIOR_VARIANCE = 0.25  # a coin's: what a score difference may vary by before data says otherwise
+
+
+@dataclass
+class _Arm:
+    """One candidate: its per-task scores and costs on the shared task order."""
+
+    candidate: Candidate
+    order: int
+    scores: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+    out: str = ""  # why it is out of the race; empty while it is in
+    busy: bool = False
+    parts: frozenset[str] = frozenset()
+
+    @property
+    def n(self) -> int:
+        return len(self.scores)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.scores.values()) / self.n if self.scores else 0.0
+
+    @property
+    def cost(self) -> float:
+        return sum(self.costs.values()) / self.n if self.costs else 0.0
+
+
+class AutoStrategy(SearchStrategy):
+    """The default search: a value model to rank, cheap probes, paired racing, a stated stop.
+
+    1. **Predict before paying.** A :class:`ValueModel` learns a candidate's
+       score and cost from its parts (topology, parameters, models) as results
+       come in. Candidates not run yet are ranked by its optimistic prediction;
+       before it has data, probes go first to candidates that cover parts not
+       seen yet, cheapest (by worst-case estimate) first.
+    2. **Cheap first, then more.** A candidate is run on a few tasks of the shared
+       task order, and on more (``eta`` times as many) only while it could still
+       beat the leader. The leader is the best candidate run on every task.
+    3. **Paired racing.** A challenger is compared with the leader on the same
+       tasks, so what both get right or wrong cancels out. It is out once the
+       upper confidence bound of its mean difference is below ``-tolerance``,
+       or once its cost is above the objective's ceiling at the same confidence.
+       A candidate never run is put out when the value model's upper bound for
+       it is below the leader (once ``min_fitted`` candidates were measured);
+       the stop reason counts those apart.
+    4. **A stated stop.** The search ends when every candidate is out, and says
+       so (:meth:`finished`); else the budget or the evaluation cap ends it.
+
+    Args:
+        confidence: One-sided confidence for putting a candidate out.
+        probe: Tasks in a candidate's first run.
+        eta: Growth of the tasks from one run of a candidate to its next.
+        tolerance: Score points a challenger may trail the leader by and still
+            be put out (0: only candidates surely worse are put out).
+        max_candidates: Largest space enumerated; a larger one is sampled to this size.
+        exploration: Weight of the value model's uncertainty in ranking unrun candidates.
+        min_fitted: Candidates measured before the value model may put out one never run.
+    """
+
+    name = "auto"
+
+    def __init__(
+        self,
+        *,
+        confidence: float = 0.95,
+        probe: int = 3,
+        eta: float = 2.0,
+        tolerance: float = 0.0,
+        max_candidates: int = 5000,
+        exploration: float = 1.0,
+        min_fitted: int = 8,
+    ) -> None:
+        """Configure the search; nothing runs yet."""
+        if not 0.5 < confidence < 1.0:
+            raise ValueError("confidence must be in (0.5, 1)")
+        if probe < 1:
+            raise ValueError("probe must be at least 1")
+        if eta <= 1.0:
+            raise ValueError("eta must be greater than 1")
+        if tolerance < 0:
+            raise ValueError("tolerance must be at least 0")
+        self.confidence = confidence
+        self.probe = probe
+        self.eta = eta
+        self.tolerance = tolerance
+        self.max_candidates = max_candidates
+        self.exploration = exploration
+        self.min_fitted = min_fitted
+        self._z = NormalDist().inv_cdf(confidence)
+
+    # --- setup ----------------------------------------------------------------------------
+
+    def setup(self, context: SearchContext) -> None:
+        """Enumerate (or sample) the candidates and plan the task rungs."""
+        super().setup(context)
+        if context.candidates:
+            pool: Sequence[Candidate] = context.candidates
+        elif context.space.combinations() <= self.max_candidates:
+            pool = list(context.space.grid(origin="auto"))
+        else:
+            pool = self._sampled(context)
+        self._arms = {c.hash: _Arm(c, i, parts=frozenset(features(c))) for i, c in enumerate(pool)}
+        self._tasks = context.task_ids
+        self._index = {task: i for i, task in enumerate(self._tasks)}
+        m = len(self._tasks)
+        rungs, size = [], float(min(self.probe, m))
+        while size < m:
+            rungs.append(int(size))
+            size = max(size + 1, size * self.eta)
+        self._rungs = [*dict.fromkeys(rungs), m]
+        self._model = ValueModel()
+        self._worst = {h: _worst_case(a.candidate) for h, a in self._arms.items()}
+        self._reason: str | None = None
+
+    def _sampled(self, context: SearchContext) -> list[Candidate]:
+        found: dict[str, Candidate] = {}
+        for _ in range(self.max_candidates * 4):
+            candidate = context.space.sample(context.rng, origin="auto")
+            found.setdefault(candidate.hash, candidate)
+            if len(found) >= self.max_candidates:
+                break
+        return list(found.values())
+
+    # --- statistics -----------------------------------------------------------------------
+
+    def _values(self, arm: _Arm) -> dict[str, float]:
+        """Per-task objective values: the score, less the cost's worth when it has one."""
+        point = self.context.objective.point_value
+        if point is None:
+            return arm.scores
+        return {t: s - arm.costs.get(t, 0.0) / point * 0.01 for t, s in arm.scores.items()}
+
+    def _value(self, arm: _Arm) -> float:
+        return self.context.objective.value(arm.mean, arm.cost)
+
+    def _leader(self) -> _Arm | None:
+        complete = [
+            a
+            for a in self._arms.values()
+            if a.n >= len(self._tasks) and self.context.objective.feasible(a.cost)
+        ]
+        return max(complete, key=lambda a: (self._value(a), -a.cost, -a.order), default=None)
+
+    def _gap_ucb(self, arm: _Arm, leader: _Arm) -> float:
+        """Upper confidence bound on (arm - leader) in value, over the tasks both have run."""
+        mine, theirs = self._values(arm), self._values(leader)
+        diffs = [mine[t] - theirs[t] for t in mine if t in theirs]
+        if not diffs:
+            return math.inf
+        n = len(diffs)
+        mean = sum(diffs) / n
+        spread = sum((d - mean) ** 2 for d in diffs)
+        variance = (spread + 2 * _PRIOR_VARIANCE) / (n + 1)  # shrunk towards a coin's
+        return mean + self._z * math.sqrt(variance / n)
+
+    def _over_ceiling(self, arm: _Arm) -> bool:
+        ceiling = self.context.objective.max_cost_per_task
+        if ceiling is None or not arm.costs:
+            return False
+        costs = list(arm.costs.values())
+        n = len(costs)
+        if n < 2:
+            return False
+        mean = sum(costs) / n
+        spread = math.sqrt(sum((c - mean) ** 2 for c in costs) / (n - 1))
+        return mean - _t_quantile(self._z, n - 1) * spread / math.sqrt(n) > ceiling
+
+    # --- choosing -------------------------------------------------------------------------
+
+    def _rule_out(self, leader: _Arm | None) -> None:
+        m = len(self._tasks)
+        for arm in self._arms.values():
+            if arm.out or arm.busy or arm is leader or arm.n == 0:
+                continue
+            if self._over_ceiling(arm):
+                arm.out = "over the cost ceiling"
+            elif arm.n >= m:
+                arm.out = "run on every task; below the leader"
+            elif leader is not None and self._gap_ucb(arm, leader) < -self.tolerance:
+                arm.out = "below the leader (paired)"
+
+    def _rule_out_unrun(self, leader: _Arm, fresh: list[_Arm]) -> list[_Arm]:
+        """Put out unrun candidates whose predicted upper bound is below the leader."""
+        if len(self._model) < self.min_fitted:
+            return fresh
+        threshold = self._value(leader) - self.tolerance
+        objective = self.context.objective
+        kept = []
+        for arm, predicted in zip(
+            fresh, self._model.predict([a.candidate for a in fresh]), strict=True
+        ):
+            if predicted is None:
+                kept.append(arm)
+                continue
+            bound = min(1.0, predicted.mean + self._z * predicted.sd)
+            if objective.point_value is not None:
+                bound = bound - predicted.cost / objective.point_value * 0.01
+            if bound < threshold:
+                arm.out = "below the leader (value model's bound, never run)"
+            else:
+                kept.append(arm)
+        return kept
+
+    def _priority(self, arm: _Arm, leader: _Arm | None, predicted: Prediction | None) -> float:
+        """How much ``arm`` could still be worth: an upper bound on its value."""
+        objective = self.context.objective
+        if arm.n == 0:
+            if predicted is None:
+                return math.inf
+            cost = predicted.cost
+            if not objective.feasible(cost * 0.5):  # predicted at twice the ceiling: last
+                return -1e6 - cost
+            optimistic = min(1.0, predicted.mean + self.exploration * predicted.sd)
+            value = (
+                optimistic if objective.point_value is None else objective.value(optimistic, cost)
+            )
+            return value if math.isfinite(value) else -1e3
+        if leader is not None:
+            return self._value(leader) + self._gap_ucb(arm, leader)
+        p = (sum(arm.scores.values()) + 1) / (arm.n + 2)
+        bound = min(1.0, arm.mean + self._z * math.sqrt(p * (1 - p) / arm.n))
+        value = objective.value(bound, arm.cost)
+        return value if math.isfinite(value) else objective.value(bound, 0.0) - 1.0
+
+    def _coverage_order(self, novel: list[_Arm], seen: set[str]) -> _Arm:
+        """The cheapest candidate (by worst-case estimate) that brings the most unseen parts."""
+        return max(
+            novel,
+            key=lambda a: (
+                sum(1 for name in a.parts if name not in seen),
+                -self._worst[a.candidate.hash],
+                -a.order,
+            ),
+        )
+
+    def _best_guess(self, waiting: list[_Arm]) -> _Arm:
+        """With no leader yet: the candidate the value model rates best, to run to the end."""
+        objective = self.context.objective
+        predictions = self._model.predict([a.candidate for a in waiting])
+
+        def rating(pair: tuple[_Arm, Prediction | None]) -> tuple[float, float, int]:
+            arm, predicted = pair
+            if predicted is None:
+                return (-math.inf, arm.n, -arm.order)
+            cost = arm.cost if arm.n else predicted.cost
+            value = objective.value(predicted.mean, cost)
+            if not math.isfinite(value):
+                value = -1.0 - cost  # predicted over the ceiling: only if nothing else is left
+            return (value, arm.n, -arm.order)
+
+        return max(zip(waiting, predictions, strict=True), key=rating)[0]
+
+    def ask(self) -> Proposal | None:
+        """The next candidate and tasks, or ``None`` (see :meth:`finished`)."""
+        leader = self._leader()
+        self._rule_out(leader)
+        contenders = [a for a in self._arms.values() if not a.out and a is not leader]
+        waiting = [a for a in contenders if not a.busy]
+        if not waiting:
+            if not contenders:
+                self._reason = self._finished_reason(leader)
+            return None
+        fresh = [a for a in waiting if a.n == 0]
+        seen = {name for a in self._arms.values() if a.n or a.busy for name in a.parts}
+        novel = [a for a in fresh if any(name not in seen for name in a.parts)]
+        if novel:  # every part is measured once before anything is ranked on it
+            chosen = self._coverage_order(novel, seen)
+        elif leader is None:  # the value model's best guess, run to the end to lead
+            chosen = self._best_guess(waiting)
+            chosen.busy = True
+            return Proposal(candidate=chosen.candidate, tasks=tuple(self._tasks[chosen.n :]))
+        else:
+            fresh = self._rule_out_unrun(leader, fresh)
+            waiting = [a for a in waiting if not a.out]
+            if not waiting:
+                return self.ask()
+            predictions = dict(
+                zip(
+                    (a.candidate.hash for a in fresh),
+                    self._model.predict([a.candidate for a in fresh]),
+                    strict=True,
+                )
+            )
+            chosen = max(
+                waiting,
+                key=lambda a: (
+                    self._priority(a, leader, predictions.get(a.candidate.hash)),
+                    -a.n,
+                    -self._worst[a.candidate.hash],
+                    -a.order,
+                ),
+            )
+        rung = next(r for r in self._rungs if r > chosen.n)
+        chosen.busy = True
+        tasks = tuple(self._tasks[chosen.n : rung])
+        return Proposal(candidate=chosen.candidate, tasks=tasks)
+
+    def _finished_reason(self, leader: _Arm | None) -> str:
+        outs: dict[str, int] = {}
+        for arm in self._arms.values():
+            if arm is not leader:
+                outs[arm.out or "unrun"] = outs.get(arm.out or "unrun", 0) + 1
+        detail = ", ".join(f"{count} {why}" for why, count in sorted(outs.items()))
+        level = f"{self.confidence:.0%}"
+        if leader is None:
+            return f"no candidate is feasible at {level} confidence ({detail})"
+        return (
+            f"the leader is the best at {level} confidence: every other candidate is out "
+            f"({detail})"
+        )
+
+    def finished(self) -> str | None:
+        """Why the search is over, once :meth:`ask` has nothing left to propose."""
+        return self._reason
+
+    def tell(self, outcome: Outcome) -> None:
+        """Record the scores and costs; update the value model."""
+        arm = self._arms.get(outcome.proposal.candidate.hash)
+        if arm is None:
+            return
+        arm.busy = False
+        per_task: dict[str, list[tuple[float, float]]] = {}
+        for record in outcome.records:
+            per_task.setdefault(record.task_id, []).append((record.score, record.cost))
+        for task, results in per_task.items():
+            arm.scores[task] = sum(s for s, _ in results) / len(results)
+            arm.costs[task] = sum(c for _, c in results) / len(results)
+        asked = outcome.proposal.tasks or ()
+        if any(task not in arm.scores for task in asked) and not outcome.records:
+            arm.out = f"could not be evaluated ({outcome.stop_reason})"
+        if arm.n:
+            self._model.observe(arm.candidate, mean=arm.mean, cost=arm.cost, n=arm.n)
+
+    def handover(self, k: int = 5) -> Handover:
+        """The best ``k`` candidates by value, the leader first."""
+        ranked = sorted(
+            (a for a in self._arms.values() if a.n),
+            key=lambda a: (a.n >= len(self._tasks), self._value(a)),
+            reverse=True,
+        )
+        return Handover(candidates=[a.candidate for a in ranked[:k]])
+
+    def describe(self) -> dict[str, Any]:
+        """Settings to record with the search."""
+        return {
+            "strategy": self.name,
+            "confidence": self.confidence,
+            "probe": self.probe,
+            "eta": self.eta,
+            "tolerance": self.tolerance,
+            "max_candidates": self.max_candidates,
+            "exploration": self.exploration,
+            "min_fitted": self.min_fitted,
+        }
+
+
+def _t_quantile(z: float, dof: int) -> float:
+    """Student's t quantile from the normal one (Cornish-Fisher; within 6% from 2 dof up)."""
+    return z + (z**3 + z) / (4 * dof) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
+
+
+def _worst_case(candidate: Candidate) -> float:
+    if candidate.spec is None:
+        return 0.0
+    from orchestrator.estimate import worst_case_run
+
+    try:
+        return worst_case_run(candidate.spec).dollars
+    except Exception:  # an estimate is a tie-break here, never a reason to fail
+        return 0.0

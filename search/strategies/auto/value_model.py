@@ -1,0 +1,126 @@
+"""Predict a candidate's accuracy and cost from its parts before paying for it.
+
+A candidate is described by what it is made of: its topology, each scalar
+parameter's value, and the share of its agents that each model serves. A
+ridge regression over those features, fitted on what the search has measured
+(each candidate weighted by its tasks), predicts the mean score and the log
+cost per task of candidates not run yet. Parts carry over between candidates:
+``vote(a, b, c)`` is predicted from what ``single(a)``, ``single(b)`` and other
+votes showed, which is how a search can rank hundreds of candidates after
+measuring a few dozen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from search.space import Candidate
+
+__all__ = ["features", "Prediction", "ValueModel"]
+
+
+def features(candidate: Candidate) -> dict[str, float]:
+    """The parts of ``candidate`` as named features (indicator or share)."""
+    out: dict[str, float] = {f"topology={candidate.topology or candidate.target.name}": 1.0}
+    for key, value in candidate.params.items():
+        if isinstance(value, bool | int | float | str) and isinstance(value, Hashable):
+            out[f"{key}={value}"] = 1.0
+    models = candidate.models
+    for model in models:
+        out[f"model={model}"] = out.get(f"model={model}", 0.0) + 1.0 / len(models)
+    return out
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A predicted mean score and cost per task, with the score's uncertainty."""
+
+    mean: float
+    """Predicted mean score, clipped to [0, 1]."""
+    sd: float
+    """Standard error of the predicted score."""
+    cost: float
+    """Predicted mean dollars per task."""
+
+
+class ValueModel:
+    """Ridge regressions of score and log cost on a candidate's parts.
+
+    Args:
+        ridge: The L2 penalty; larger values shrink towards the mean of what was seen.
+    """
+
+    def __init__(self, ridge: float = 1.0) -> None:
+        """Start with nothing seen."""
+        self.ridge = ridge
+        self._names: dict[str, int] = {}
+        self._rows: dict[str, tuple[dict[str, float], float, float, float]] = {}
+        self._fit: tuple[np.ndarray, np.ndarray, np.ndarray, float, float] | None = None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def observe(self, candidate: Candidate, *, mean: float, cost: float, n: int) -> None:
+        """Record (or update) a candidate's measured mean score and cost over ``n`` tasks."""
+        if n <= 0:
+            return
+        parts = features(candidate)
+        for name in parts:
+            self._names.setdefault(name, len(self._names))
+        self._rows[candidate.hash] = (parts, mean, math.log(max(cost, 1e-12)), float(n))
+        self._fit = None
+
+    def _matrix(self, rows: Iterable[dict[str, float]]) -> np.ndarray:
+        rows = list(rows)
+        matrix = np.zeros((len(rows), len(self._names) + 1))
+        matrix[:, 0] = 1.0
+        for i, parts in enumerate(rows):
+            for name, value in parts.items():
+                column = self._names.get(name)
+                if column is not None:
+                    matrix[i, column + 1] = value
+        return matrix
+
+    def _fitted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+        if self._fit is not None:
+            return self._fit
+        rows = list(self._rows.values())
+        x = self._matrix(r[0] for r in rows)
+        weights = np.array([r[3] for r in rows])
+        scores = np.array([r[1] for r in rows])
+        costs = np.array([r[2] for r in rows])
+        penalty = self.ridge * np.eye(x.shape[1])
+        penalty[0, 0] = 1e-9  # the intercept is not shrunk
+        gram = x.T @ (weights[:, None] * x) + penalty
+        inverse = np.linalg.pinv(gram)
+        beta_score = inverse @ (x.T @ (weights * scores))
+        beta_cost = inverse @ (x.T @ (weights * costs))
+        # Per-task noise of a score in [0, 1], from the residuals (at least a coin's quarter).
+        residual = scores - x @ beta_score
+        dof = max(1.0, float(weights.sum()) - x.shape[1])
+        noise = max(0.05, float((weights * residual**2).sum() / dof))
+        self._fit = (beta_score, beta_cost, inverse, noise, float(costs.max()))
+        return self._fit
+
+    def predict(self, candidates: Sequence[Candidate]) -> list[Prediction | None]:
+        """Predictions for ``candidates``; ``None`` for each while nothing has been seen."""
+        if not self._rows or not candidates:
+            return [None] * len(candidates)
+        beta_score, beta_cost, inverse, noise, log_cost_max = self._fitted()
+        x = self._matrix(features(c) for c in candidates)
+        means = np.clip(x @ beta_score, 0.0, 1.0)
+        # A part never seen has no column: its uncertainty is the prior's (about +-0.5).
+        unseen = np.array(
+            [any(name not in self._names for name in features(c)) for c in candidates]
+        )
+        spread = np.sqrt(np.maximum(noise * np.einsum("ij,jk,ik->i", x, inverse, x), 0.0))
+        spread = np.where(unseen, 0.5, spread)
+        costs = np.exp(np.minimum(x @ beta_cost, log_cost_max + 3.0))
+        return [
+            Prediction(mean=float(m), sd=float(s), cost=float(c))
+            for m, s, c in zip(means, spread, costs, strict=True)
+        ]

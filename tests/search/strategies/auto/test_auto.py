@@ -1,0 +1,56 @@
+"""``strategy="auto"``: finds the best candidate, stops with a stated reason, spends less."""
+
+from search import Budget, Objective, SearchSpace
+from search.runner import create_search
+from search.strategies import AutoStrategy, get_strategy
+from tests.search.strategies.helpers import POOL, run
+
+SPACE = SearchSpace(
+    topologies=["single", "self_refine", "vote_ensemble"],
+    pool=POOL,
+    fixed={
+        "single": {"temperature": 0.0},
+        "self_refine": {"rounds": 1, "plan": False},
+        "vote_ensemble": {"n": 3, "weighted": False},
+    },
+)
+
+
+def test_auto_is_the_default_strategy(tmp_path) -> None:
+    search = create_search(space=SPACE, dataset="bundled:arithmetic", store=tmp_path / "a.db")
+    assert search.strategy.name == "auto"
+
+
+def test_finds_the_best_and_says_why_it_stopped(tmp_path) -> None:
+    auto = run(tmp_path, AutoStrategy(), space=SPACE, store=tmp_path / "auto.db")
+    grid = run(tmp_path, get_strategy("grid"), space=SPACE, store=tmp_path / "grid.db")
+    assert auto.best is not None and grid.best is not None
+    assert "runner-ace" in auto.best_stats.label  # the near-perfect model
+    assert auto.stop_reason.startswith("strategy finished: the leader is the best at 95%")
+    assert "below the leader" in auto.stop_reason
+    # It led with the winner after a fraction of the exhaustive table's evaluations ...
+    found = next(step.evaluations for step in auto.history if step.best == auto.best.hash)
+    assert found < 0.25 * grid.evaluations
+    # ... and never spent more than the table to be sure (ties are run to the end).
+    assert auto.evaluations <= grid.evaluations
+
+
+def test_never_completes_a_candidate_over_the_ceiling(tmp_path) -> None:
+    ceiling = 0.0004  # under the premium model's price: the ace is out, cheap teams are in
+    result = run(
+        tmp_path,
+        AutoStrategy(),
+        space=SPACE,
+        objective=Objective(max_cost_per_task=ceiling),
+    )
+    assert result.best_stats is not None and result.best_stats.cost_per_task <= ceiling
+    over = [c for c in result.candidates if c.cost_per_task > 2 * ceiling]
+    assert over, "the space should hold candidates over the ceiling"
+    tasks = max(c.n_tasks for c in result.candidates)
+    assert all(c.n_tasks < tasks for c in over), "a candidate over the ceiling was run to the end"
+
+
+def test_a_budget_stops_it_with_the_budget_as_reason(tmp_path) -> None:
+    result = run(tmp_path, AutoStrategy(), space=SPACE, budget=Budget(evaluations=40))
+    assert result.spend.evaluations <= 40
+    assert "budget" in result.stop_reason

@@ -1,0 +1,35 @@
+"""``benchmarks/search_suite.py --quick`` runs end to end and reports what it measured."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_suite_runs_and_auto_reaches_the_optimum(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "benchmarks/search_suite.py", "--quick", "--cache", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "simulated" in out.splitlines()[0]
+    result = out.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"RESULT best_strategy=\S+ speedup_dollars_vs_random=\S+ speedup_evals_vs_random=\S+ "
+        r"speedup_vs_tpe=\S+ worse_than_random=\d+",
+        result,
+    ), result
+    row = next(line for line in out.splitlines() if line.startswith("auto "))
+    reached = re.search(r"(\d+)/(\d+)", row)
+    assert reached is not None and reached.group(1) == reached.group(2), row
+    # The truth table was cached where it was told to be.
+    assert list(tmp_path.glob("gen-03-*.json"))
