@@ -168,14 +168,17 @@ class BanditStrategy(SearchStrategy):
         while True:
             leaders, target = self._round_plan()
             if not leaders:
+                self._finished = "no arm is left in the race"
                 return None
             short = [arm for arm in leaders if arm.n < target]
             if not short:
                 if leaders[0].n >= self.n_tasks and len(leaders) == 1:
+                    self._finished = self._race_summary("its leader has run on every task")
                     return None
                 if any(arm.busy for arm in self._alive()):
                     return None
                 if target >= self.n_tasks and all(arm.n >= self.n_tasks for arm in leaders):
+                    self._finished = self._race_summary("every arm left has run on every task")
                     return None
                 self.round += 1
                 continue
@@ -187,6 +190,20 @@ class BanditStrategy(SearchStrategy):
             ids = tuple(self.context.task_ids[arm.n : end])
             arm.busy = True
             return Proposal(candidate=arm.candidate, tasks=ids, ordered=True)
+
+    def _race_summary(self, why: str) -> str:
+        arms = list(self.arms.values())
+        out = sum(not arm.alive for arm in arms)
+        waiting = sum(arm.alive and arm.n < self.n_tasks for arm in arms)
+        return (
+            f"the race is over: {why}; {out} of {len(arms)} arms were put out by "
+            f"confidence intervals, {waiting} were never run to the end (successive halving "
+            "kept them below the leaders)"
+        )
+
+    def finished(self) -> str | None:
+        """Why the race ended, once it has."""
+        return getattr(self, "_finished", None)
 
     def tell(self, outcome: Outcome) -> None:
         """Add the batch's scores and costs, then drop arms that are clearly worse."""

@@ -196,27 +196,28 @@ class AutoStrategy(SearchStrategy):
             elif leader is not None and self._gap_ucb(arm, leader) < -self.tolerance:
                 arm.out = "below the leader (paired)"
 
-    def _rule_out_unrun(self, leader: _Arm, fresh: list[_Arm]) -> list[_Arm]:
-        """Put out unrun candidates whose predicted upper bound is below the leader."""
+    def _deferred(self, leader: _Arm, fresh: list[_Arm]) -> set[str]:
+        """Unrun candidates whose predicted upper bound is now below the leader.
+
+        They wait rather than go out: the model is asked again at every step, and one whose
+        bound rises comes back. Only when nothing else is left are they put out.
+        """
         if len(self._model) < self.min_fitted:
-            return fresh
+            return set()
         threshold = self._value(leader) - self.tolerance
         objective = self.context.objective
-        kept = []
+        deferred = set()
         for arm, predicted in zip(
             fresh, self._model.predict([a.candidate for a in fresh]), strict=True
         ):
             if predicted is None:
-                kept.append(arm)
                 continue
             bound = min(1.0, predicted.mean + self._z * predicted.sd)
             if objective.point_value is not None:
                 bound = bound - predicted.cost / objective.point_value * 0.01
             if bound < threshold:
-                arm.out = "below the leader (value model's bound, never run)"
-            else:
-                kept.append(arm)
-        return kept
+                deferred.add(arm.candidate.hash)
+        return deferred
 
     def _priority(self, arm: _Arm, leader: _Arm | None, predicted: Prediction | None) -> float:
         """How much ``arm`` could still be worth: an upper bound on its value."""
@@ -287,10 +288,16 @@ class AutoStrategy(SearchStrategy):
             chosen.busy = True
             return Proposal(candidate=chosen.candidate, tasks=tuple(self._tasks[chosen.n :]))
         else:
-            fresh = self._rule_out_unrun(leader, fresh)
-            waiting = [a for a in waiting if not a.out]
-            if not waiting:
-                return self.ask()
+            deferred = self._deferred(leader, fresh)
+            if deferred:
+                fresh = [a for a in fresh if a.candidate.hash not in deferred]
+                waiting = [a for a in waiting if a.candidate.hash not in deferred]
+                if not waiting:
+                    if any(a.busy for a in contenders):
+                        return None  # what is running may change the leader or the model
+                    for arm in contenders:
+                        arm.out = "below the leader (value model's bound, never run)"
+                    return self.ask()
             predictions = dict(
                 zip(
                     (a.candidate.hash for a in fresh),

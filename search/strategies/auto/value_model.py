@@ -42,7 +42,7 @@ class Prediction:
     mean: float
     """Predicted mean score, clipped to [0, 1]."""
     sd: float
-    """Standard error of the predicted score."""
+    """Standard deviation of the candidate's score around the prediction."""
     cost: float
     """Predicted mean dollars per task."""
 
@@ -50,16 +50,22 @@ class Prediction:
 class ValueModel:
     """Ridge regressions of score and log cost on a candidate's parts.
 
+    The uncertainty of a prediction adds the fit's own to how far measured candidates
+    stray from what their parts predict (at least ``min_structural``).
+
     Args:
         ridge: The L2 penalty; larger values shrink towards the mean of what was seen.
+        min_structural: Least standard deviation of a candidate's score around its parts'
+            prediction.
     """
 
-    def __init__(self, ridge: float = 1.0) -> None:
+    def __init__(self, ridge: float = 1.0, min_structural: float = 0.04) -> None:
         """Start with nothing seen."""
         self.ridge = ridge
+        self.min_structural = min_structural
         self._names: dict[str, int] = {}
         self._rows: dict[str, tuple[dict[str, float], float, float, float]] = {}
-        self._fit: tuple[np.ndarray, np.ndarray, np.ndarray, float, float] | None = None
+        self._fit: tuple[np.ndarray, np.ndarray, np.ndarray, float, float, float] | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -85,7 +91,7 @@ class ValueModel:
                     matrix[i, column + 1] = value
         return matrix
 
-    def _fitted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    def _fitted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, float]:
         if self._fit is not None:
             return self._fit
         rows = list(self._rows.values())
@@ -99,25 +105,35 @@ class ValueModel:
         inverse = np.linalg.pinv(gram)
         beta_score = inverse @ (x.T @ (weights * scores))
         beta_cost = inverse @ (x.T @ (weights * costs))
-        # Per-task noise of a score in [0, 1], from the residuals (at least a coin's quarter).
+        # Two kinds of error: per-task noise (how far a measured mean strays from the
+        # candidate's own), and how far a candidate's own mean strays from what its parts
+        # predict (interactions the additive model misses). A new candidate's bound needs both.
         residual = scores - x @ beta_score
         dof = max(1.0, float(weights.sum()) - x.shape[1])
         noise = max(0.05, float((weights * residual**2).sum() / dof))
-        self._fit = (beta_score, beta_cost, inverse, noise, float(costs.max()))
+        # Leave-one-out residuals (r / (1 - leverage)): how far a candidate the fit has not
+        # seen strays, which is what a bound on an unrun candidate needs.
+        leverage = weights * np.einsum("ij,jk,ik->i", x, inverse, x)
+        held_out = residual / np.maximum(1.0 - leverage, 0.05)
+        sampling = np.clip(scores * (1 - scores), 0.01, 0.25) / weights
+        excess = held_out**2 - sampling
+        structural = max(self.min_structural**2, float(excess.mean()) if len(rows) > 1 else 0.0)
+        self._fit = (beta_score, beta_cost, inverse, noise, float(costs.max()), structural)
         return self._fit
 
     def predict(self, candidates: Sequence[Candidate]) -> list[Prediction | None]:
         """Predictions for ``candidates``; ``None`` for each while nothing has been seen."""
         if not self._rows or not candidates:
             return [None] * len(candidates)
-        beta_score, beta_cost, inverse, noise, log_cost_max = self._fitted()
+        beta_score, beta_cost, inverse, noise, log_cost_max, structural = self._fitted()
         x = self._matrix(features(c) for c in candidates)
         means = np.clip(x @ beta_score, 0.0, 1.0)
         # A part never seen has no column: its uncertainty is the prior's (about +-0.5).
         unseen = np.array(
             [any(name not in self._names for name in features(c)) for c in candidates]
         )
-        spread = np.sqrt(np.maximum(noise * np.einsum("ij,jk,ik->i", x, inverse, x), 0.0))
+        fitted = np.maximum(noise * np.einsum("ij,jk,ik->i", x, inverse, x), 0.0)
+        spread = np.sqrt(fitted + structural)
         spread = np.where(unseen, 0.5, spread)
         costs = np.exp(np.minimum(x @ beta_cost, log_cost_max + 3.0))
         return [

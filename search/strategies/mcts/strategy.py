@@ -544,17 +544,27 @@ class MCTSStrategy(SearchStrategy):
                 return self._propose(self._nodes[h])
         if self._expansions >= self.iterations:
             self._flush()
+            self._finished = f"{self.iterations} expansions done (iterations)"
             return None
         target = self.select()
         edit = self.expand(target) if target is not None else None
         if edit is None:
             self._flush()  # duplicates found while selecting are worth keeping
+            if not any(n.state == "pending" for n in self._nodes.values()):
+                self._finished = (
+                    f"no node of the tree ({len(self._nodes)} workflows) has an untried edit "
+                    "that selection can reach"
+                )
             return None
         return self._propose_new(self._nodes[edit.candidate.hash])
 
     def _reward(self, mean: float, cost_per_task: float) -> float:
         value = self.context.objective.value(mean, cost_per_task)
         return value if math.isfinite(value) else INFEASIBLE
+
+    def finished(self) -> str | None:
+        """Why the tree search stopped proposing, once it has."""
+        return getattr(self, "_finished", None)
 
     def incumbent(self) -> TreeNode | None:
         """The best node evaluated on every search task."""

@@ -237,10 +237,12 @@ class OptunaStrategy(SearchStrategy):
         a row the space is taken to be exhausted.
         """
         if self._evaluated() >= self.n_trials:
+            self._finished = f"{self.n_trials} trials done (n_trials)"
             return None
         known = self._known()
         if len(known) >= self._combinations:
-            return None  # every candidate has been tried
+            self._finished = "every candidate of the space has been tried"
+            return None
         running = {c.hash for c in (self._candidates[n] for n in self._trials)}
         for _ in range(self.max_repeats):
             trial = self.study.ask()
@@ -260,7 +262,16 @@ class OptunaStrategy(SearchStrategy):
             self._candidates[trial.number] = candidate
             self._trials[trial.number] = trial
             return Proposal(candidate=candidate, ordered=True, key=trial.number)
+        if not running:
+            self._finished = (
+                f"the sampler proposed {self.max_repeats} tried candidates in a row "
+                f"({len(known)} of {self._combinations} tried); raise max_repeats to go on"
+            )
         return None
+
+    def finished(self) -> str | None:
+        """Why the study stopped proposing: its trials are done, or the sampler repeats."""
+        return getattr(self, "_finished", None)
 
     def report(self, proposal: Proposal, record: EvalRecord, step: int) -> bool:
         """Report each task's score; ask the pruner whether to stop."""
