@@ -53,6 +53,18 @@ Concurrency = Annotated[
     int | None,
     typer.Option(min=1, help="Evaluations running at once. Config key: concurrency."),
 ]
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        is_flag=False,
+        flag_value="local",
+        metavar="[ADDRESS]",
+        help="Run evaluations on Ray workers (pip install 'rolegraph[ray]'): --ray alone "
+        "starts a local Ray instance (or joins RAY_ADDRESS); --ray ray://head:10001 joins "
+        "a cluster. Config key: evaluation.executor / evaluation.ray_address.",
+    ),
+]
 StorePath = Annotated[Path, typer.Option(help="SQLite store.")]
 
 
@@ -76,6 +88,13 @@ def _prepare(
 ) -> tuple[Prepared, str | None]:
     settings, source = _settings(example, config)
     overrides = dict(options)
+    ray_address = overrides.pop("ray", None)
+    if ray_address is not None:
+        evaluation = dict(settings.get("evaluation") or {})
+        evaluation["executor"] = "ray"
+        if ray_address != "local":
+            evaluation["ray_address"] = ray_address
+        overrides["evaluation"] = evaluation
     if overrides.get("budget") is not None:
         overrides["budget"] = {"dollars": overrides["budget"]}
     if overrides.get("store") is not None:
@@ -115,6 +134,7 @@ def search_command(
     seed: Seed = None,
     rate_limit: RateLimit = None,
     concurrency: Concurrency = None,
+    ray: RayOption = None,
     out: Annotated[Path | None, typer.Option(help="Also write the result as JSON here.")] = None,
     report: Annotated[
         Path | None,
@@ -148,6 +168,7 @@ def search_command(
         seed=seed,
         rate_limit=rate_limit,
         concurrency=concurrency,
+        ray=ray,
     )
     if dry_run:
         _estimate(prepared, real_store)

@@ -29,7 +29,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Mappi
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
@@ -55,6 +55,7 @@ from search.evaluation.budget import (
     get_ledger,
 )
 from search.evaluation.datasets import Dataset, Task, load_dataset
+from search.evaluation.executors import Executor, get_executor
 from search.evaluation.metrics import Metric, MetricError, get_metric
 from search.evaluation.scoring import ascore
 from search.evaluation.settings import EvalOptions, EvalSettings, settings_from
@@ -66,7 +67,7 @@ from search.evaluation.stats import (
     summarize,
     task_means,
 )
-from search.store import EvalKey, EvalRecord, Store, get_store, hold_llm_calls
+from search.store import EvalKey, EvalRecord, Store, get_store
 
 __all__ = ["Evaluator", "EvalSummary", "EvalStream", "SyncEvalStream"]
 
@@ -356,6 +357,9 @@ class Evaluator:
         models: Chat model instances to use for model references in specs.
         prices: Price table for cost accounting.
         allow_test: Allow evaluating a test split, which is reserved for final numbers.
+        executor: ``"local"`` or ``"ray"`` (``settings.executor``; with ``ray_address=``
+            and the other ``ray_*`` settings), or another evaluator's executor to share
+            its Ray workers (same dataset name, metric and models).
         **options: Any field of ``EvalSettings`` or its ``RetrySettings`` as a plain
             keyword, e.g. ``max_concurrency=32, call_timeout=None, max_retries=5``.
 
@@ -375,9 +379,13 @@ class Evaluator:
         models: Mapping[str, BaseChatModel] | None = None,
         prices: PriceTable | None = None,
         allow_test: bool = False,
+        executor: Executor | Literal["local", "ray"] | None = None,
         **options: Unpack[EvalOptions],
     ) -> None:
         """Configure the evaluator; nothing runs yet."""
+        if isinstance(executor, str):
+            options["executor"] = executor
+            executor = None
         self.settings = settings_from(settings, **options)
         self.dataset = load_dataset(dataset)
         if self.dataset.partition == "test" and not allow_test:
@@ -406,6 +414,8 @@ class Evaluator:
         self.show_progress = config.show_progress
         self.confidence = config.confidence
         self.tune_gc = config.tune_gc
+        # Where workflows run (this process, or Ray workers); see search.evaluation.executors.
+        self.executor: Executor = executor or get_executor(config)
         self._deployed: dict[str, DeployedWorkflow] = {}
         self._configs: dict[str, str] = {}
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
@@ -418,6 +428,10 @@ class Evaluator:
             f"Evaluator(dataset={self.dataset.name!r}, metric={self.metric.name!r}, "
             f"store={self.store!r})"
         )
+
+    def close(self) -> None:
+        """Release the executor's workers (Ray actors); the store stays open."""
+        self.executor.close()
 
     # --- identity ----------------------------------------------------------------------
 
@@ -802,8 +816,8 @@ class Evaluator:
         self, workflow: DeployedWorkflow, item: _Item, state: _State
     ) -> EvalRecord | object:
         """Run one evaluation this evaluator holds the claim on; store it and its calls."""
-        found = self.store.get_evaluation(item.key)  # finished while we waited for the claim
-        if found is not None and not (found.failed and found.transient):
+        found = self.store.get_final_evaluation(item.key)  # finished while we waited for it
+        if found is not None:
             return found
         group = await self._admit(state)
         if group is None:
@@ -811,9 +825,9 @@ class Evaluator:
         held: list[tuple[Any, ...]] = []
         stored = False
         try:
-            with hold_llm_calls() as held:
-                record = await self._evaluate(workflow, item, self.ledger.scoped(group), group)
-            self.store.put_evaluation(record, calls=held)
+            record = await self.executor.run(self, workflow, item, group, held)
+            # Committed before it counts as finished (with the others that finished now).
+            await self.store.aput_evaluation(record, calls=held)
             stored = True
             return record
         except BudgetExhaustedError as exc:
@@ -951,10 +965,11 @@ class Evaluator:
                 error_type="MetricError",
             )
         explained = scored.reason is not None and scored.score < 1.0
-        return EvalRecord(
+        # Every field was made here and checked above: no validation on the hot path.
+        return EvalRecord.model_construct(
             **base,
             **fields,
-            score=scored.score,
+            score=float(scored.score),
             error=scored.reason if explained else None,  # why it lost points; not a failure
             error_type=(scored.outcome or "scored") if explained else None,
         )
@@ -1000,8 +1015,7 @@ _FLIGHTS_LOCK = threading.Lock()
 
 
 def _flight(store: Store, key: EvalKey) -> tuple[str, EvalKey]:
-    place = f"memory:{id(store)}" if store.in_memory else str(Path(store.path).resolve())
-    return place, key
+    return store.identity, key
 
 
 def _claim(store: Store, key: EvalKey) -> Future[EvalRecord | None] | None:
