@@ -2,14 +2,15 @@
 
 Runs each setting on the same bundled arithmetic tasks (mixed easy/medium/hard)
 and prints a Markdown table: accuracy with a 95% Wilson interval, accuracy per
-level, mean cost per task in USD and model calls per task. Then it checks the
-three effects that make topology search worth doing, each as a paired
-difference on the same tasks with a 95% interval, and ends with one
+level, mean cost per task in USD and model calls per task. Then it reports
+three effects a topology search might exploit, each as a paired difference on
+the same tasks with a 95% interval, says whether each holds on the simulator
+(calibrated to published figures, ``docs/simulator.md``), and ends with one
 machine-readable ``RESULT`` line.
 
 SIMULATED MODEL: these numbers describe rolegraph's simulator, not any LLM.
 
-    python benchmarks/topology_table.py                  # the full table (about 2 minutes)
+    python benchmarks/topology_table.py                  # the full table (about 4 minutes)
     python benchmarks/topology_table.py --tasks 150      # quicker, wider intervals
     python benchmarks/topology_table.py --only vote      # settings whose label contains "vote"
     python benchmarks/topology_table.py --pictures       # Mermaid pictures of every builder
@@ -82,6 +83,15 @@ SETTINGS: list[Setting] = [
         )
         for k, verifiers in ((1, (PRO, MINI, NANO, ORCA_S)), (2, (PRO, NANO)))
         for v in verifiers
+    ),
+    # intrinsic self-refine: one model solves, verifies and revises
+    *(
+        Setting(
+            f"refine {m.removeprefix('sim:atlas-')} self-verified, k=2",
+            "self_refine",
+            {"solver": m, "verifier": m, "rectifier": m, "rounds": 2},
+        )
+        for m in (NANO, PRO)
     ),
     Setting(
         "refine nano+plan, verifier mini, k=2",

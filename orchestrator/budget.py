@@ -611,8 +611,11 @@ class BudgetLedger:
             self._lock.notify_all()
 
     def add_spent(self, group: Group, spent: Spend) -> None:
-        """Count in ``group`` what its calls spent elsewhere (on a remote worker, under a
-        ledger of its own whose limit was this group's reservation)."""
+        """Count in ``group`` what its calls spent elsewhere.
+
+        Used for a remote worker, whose calls ran under a ledger of its own whose
+        limit was this group's reservation.
+        """
         with self._lock:
             group.spent = group.spent + spent
             self._lock.notify_all()

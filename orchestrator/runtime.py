@@ -720,7 +720,7 @@ class AgentNode:
         """The run's answer, its totals and its turn of the conversation."""
         records = [*turn.trace, trace]
         answer = output.answer
-        update = {
+        update: dict[str, Any] = {
             "answer": answer,
             "confidence": output.confidence,
             "usage": _total_usage(records),

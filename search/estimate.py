@@ -544,8 +544,8 @@ def estimate_search(
     resolved: dict[str, BaseChatModel] = {}
     costs = [
         _candidate_cost(
-            c.spec,
-            seeds=len(evaluator.seeds_for(c.spec)),
+            c.workflow,
+            seeds=len(evaluator.seeds_for(c.workflow)),
             longest=longest,
             mean_chars=mean_chars,
             prices=prices,

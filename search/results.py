@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator import WorkflowSpec
 from search.evaluation.budget import Budget, Spend
 from search.evaluation.stats import Scored
+from search.graphs.config import GraphConfig
 
 __all__ = ["CandidateStats", "TestReport", "Step", "SearchResult", "pareto_front"]
 
@@ -72,6 +73,11 @@ class SearchResult(BaseModel):
     objective: str = Field(description="The objective, in words.")
     simulated: bool = Field(description="Whether any model was a simulated 'sim:' model.")
     best: WorkflowSpec | None = Field(description="The chosen workflow; deploy it.")
+    best_graph: GraphConfig | None = Field(
+        default=None,
+        description="In a search over your own LangGraph graph (search.graphs.GraphSpace), "
+        "the chosen settings: slot models and parameters. Deploy it with the space.",
+    )
     best_stats: CandidateStats | None = Field(description="Its search-task statistics.")
     test: TestReport | None = Field(default=None, description="Its held-out test numbers.")
     front: tuple[CandidateStats, ...] = Field(

@@ -24,6 +24,9 @@ from search.evaluation.evaluator import Evaluator
 from search.evaluation.metrics import Metric
 from search.evaluation.settings import EvalSettings
 from search.evaluation.stats import ScoreSummary
+from search.graphs.candidate import GraphTarget
+from search.graphs.config import GraphConfig
+from search.graphs.space import GraphSpace
 from search.objective import Objective
 from search.results import CandidateStats, SearchResult, Step, TestReport, pareto_front
 from search.settings import SearchSettings
@@ -151,7 +154,7 @@ class Search:
             tasks = [task for task in tasks if task.id in asked]
         found = None
         if tasks:
-            summary = self.evaluator.stats(candidate.spec, tasks=tasks)
+            summary = self.evaluator.stats(candidate.target, tasks=tasks)
             if summary.n_tasks:
                 found = CandidateStats(
                     **_identity(candidate),
@@ -188,7 +191,7 @@ class Search:
         tasks, held, capped = self._hold_evaluations(candidate, asked)
         records = []
         pruned = False
-        stream = self.evaluator.astream(candidate.spec, tasks=tasks, ordered=proposal.ordered)
+        stream = self.evaluator.astream(candidate.target, tasks=tasks, ordered=proposal.ordered)
         try:
             async with stream:
                 async for record in stream:
@@ -258,7 +261,7 @@ class Search:
         Returns the tasks to run, the evaluations held for them, and whether
         the cap cut the proposal short.
         """
-        seeds = len(self.evaluator.seeds_for(candidate.spec))
+        seeds = len(self.evaluator.seeds_for(candidate.target))
         if self.max_evaluations is None:
             return tasks, 0, False
         left = self.max_evaluations - self.evaluations - self._held_evaluations
@@ -458,12 +461,13 @@ class Search:
         complete = [s for s in ranked if s.complete]
         feasible = [s for s in complete if self.objective.feasible(s.cost_per_task)]
         best_stats = feasible[0] if feasible else None
-        best = self._seen[best_stats.workflow].spec if best_stats else None
+        winner = self._seen[best_stats.workflow] if best_stats else None
+        best = winner.spec if winner else None
         test = None
-        if best is not None and self.test_tasks:
-            summary = await self.test_evaluator.aevaluate(best)
+        if winner is not None and self.test_tasks:
+            summary = await self.test_evaluator.aevaluate(winner.target)
             test = TestReport(
-                workflow=best.hash,
+                workflow=winner.hash,
                 score=summary.score,
                 spent=summary.charged,
                 stop_reason=summary.stop_reason,
@@ -474,11 +478,11 @@ class Search:
                 url,
                 self.name,
                 ranked,
-                specs={h: c.spec.to_json(indent=None) for h, c in self._seen.items()},
+                specs={h: c.target.to_json(indent=None) for h, c in self._seen.items()},
                 stages=self._stage_of,
                 topologies=self.space.topologies,
             )
-        models = {a.model or "" for c in self._seen.values() for a in c.spec.agents}
+        models = {m for c in self._seen.values() for m in c.models}
         spend = self.ledger.spent + self.test_ledger.spent
         return SearchResult(
             search_id=self.search_id,
@@ -489,6 +493,7 @@ class Search:
             objective=self.objective.describe(),
             simulated=any(m.startswith("sim:") for m in models | set(self.space.pool.models)),
             best=best,
+            best_graph=_graph_config(winner),
             best_stats=best_stats,
             test=test,
             front=tuple(self._front(complete)),
@@ -550,6 +555,12 @@ def _identity(candidate: Candidate) -> dict[str, Any]:
         "params": candidate.params,
         "origin": candidate.origin,
     }
+
+
+def _graph_config(candidate: Candidate | None) -> GraphConfig | None:
+    """The settings of a graph candidate (``None`` for a workflow spec)."""
+    graph = candidate.graph if candidate is not None else None
+    return graph.config if isinstance(graph, GraphTarget) else None
 
 
 def _empty_stats(candidate: Candidate) -> CandidateStats:
@@ -649,6 +660,8 @@ def create_search(
     if strategy_options and not isinstance(strategy, str):
         raise SearchError("strategy options apply to a strategy given by name only")
     chosen = get_strategy(strategy, **strategy_options) if isinstance(strategy, str) else strategy
+    if isinstance(resolved_space, GraphSpace):
+        resolved_space.check_strategy(chosen)
     resolved_store = get_store(store)
     split_seed = search_settings.split_seed
     search_name = name or (

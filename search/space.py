@@ -12,6 +12,7 @@ from orchestrator import WorkflowSpec
 from orchestrator.errors import SpecError
 from orchestrator.models import check_model_ref
 from orchestrator.pricing import Price, PriceTable, default_prices
+from search.evaluation.target import EvalTarget
 from topologies import SpaceError, get_topology
 from topologies.params import TrialLike
 
@@ -90,25 +91,69 @@ class ComponentPool(BaseModel):
 
 
 class Candidate(BaseModel):
-    """One point of the space: a workflow spec, and where it came from."""
+    """One point of the space: a workflow spec (or another target), and where it came from.
 
-    model_config = ConfigDict(frozen=True)
+    Candidates of a :class:`SearchSpace` hold a ``spec``. Candidates of a space
+    over something else, such as a user's own LangGraph graph
+    (:class:`search.graphs.GraphSpace`), hold that as ``graph`` and no spec.
+    """
 
-    spec: WorkflowSpec = Field(description="The workflow to evaluate.")
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    spec: WorkflowSpec | None = Field(default=None, description="The workflow to evaluate.")
+    graph: EvalTarget | None = Field(
+        default=None, description="What to evaluate when it is not a workflow spec."
+    )
     topology: str | None = Field(default=None, description="Registered topology, if any.")
     params: dict[str, Any] = Field(default_factory=dict, description="Its parameters.")
     origin: str = Field(default="", description="What proposed it (strategy, edit, seed).")
 
+    @model_validator(mode="after")
+    def _one_target(self) -> Candidate:
+        if (self.spec is None) == (self.graph is None):
+            raise SpaceError("a candidate holds either a workflow spec or a graph target")
+        return self
+
+    @property
+    def target(self) -> WorkflowSpec | EvalTarget:
+        """What the evaluator runs: the spec, or the graph target."""
+        if self.spec is not None:
+            return self.spec
+        assert self.graph is not None  # the validator saw to it
+        return self.graph
+
+    @property
+    def workflow(self) -> WorkflowSpec:
+        """The workflow spec.
+
+        Raises:
+            SpaceError: The candidate is a graph target, not a workflow (strategies that
+                edit workflows, such as MCTS, do not apply to it).
+        """
+        if self.spec is None:
+            raise SpaceError(
+                f"candidate {self.label!r} is a graph, not a workflow spec; strategies that "
+                "edit workflow topologies (mcts, knapsack, boad) do not apply to it"
+            )
+        return self.spec
+
     @property
     def hash(self) -> str:
-        """The spec's content hash: equal specs are one candidate."""
-        return self.spec.hash
+        """The content hash of what it runs: equal specs (or graph settings) are one candidate."""
+        return self.target.hash
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The model references it uses."""
+        if self.spec is None:
+            return self.graph.models if self.graph is not None else ()
+        return tuple(a.model for a in self.spec.agents if a.model is not None)
 
     @property
     def label(self) -> str:
         """A short human-readable description."""
         if self.topology is None:
-            return self.spec.name
+            return self.target.name
         shown = ", ".join(f"{k}={_short(self.params[k])}" for k in _param_order(self))
         return f"{self.topology}({shown})"
 
@@ -119,6 +164,8 @@ def _param_order(candidate: Candidate) -> list[str]:
     A candidate built from the space and one restored from the store may hold
     their parameters in different dict orders; labels must not depend on that.
     """
+    if candidate.graph is not None:
+        return list(candidate.params)  # a graph's slots, then its parameters, as declared
     try:
         declared = get_topology(candidate.topology or "").space.names
     except KeyError:  # a topology not registered in this process
@@ -283,9 +330,9 @@ class SearchSpace(BaseModel):
         Used to enqueue hand-designed or previously found candidates.
         """
         if candidate.topology is None:
-            if candidate.spec.hash not in {s.hash for s in self.extra}:
+            if candidate.hash not in {s.hash for s in self.extra}:
                 raise SpaceError("a candidate without a topology must be one of the space's specs")
-            return {TOPOLOGY_PARAM: f"{_EXTRA}{candidate.spec.hash}"}
+            return {TOPOLOGY_PARAM: f"{_EXTRA}{candidate.hash}"}
         space, fixed = self._free(candidate.topology)
         out: dict[str, Any] = {TOPOLOGY_PARAM: candidate.topology}
         prefix = f"{candidate.topology}."

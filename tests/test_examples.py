@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("script", ["quickstart.py", "custom_search.py"])
+@pytest.mark.parametrize("script", ["quickstart.py", "custom_search.py", "existing_langgraph.py"])
 def test_example_runs(tmp_path, script):
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / script)],

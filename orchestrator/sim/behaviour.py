@@ -1,61 +1,42 @@
 """How a simulated model answers each role prompt.
 
-The simulator reads only the prompt text. It recognises the role from the
-``Task:`` line of rolegraph's templates, reads the question and the sections
-the role receives (plan, candidates, critique), works out the true answer by
-parsing the question, and then decides, with seeded randomness, whether this
-model gets it right.
+The simulator reads only the prompt text (:mod:`orchestrator.sim.reading`),
+works out the true answer by parsing the question, and then decides, with
+seeded randomness, what this model says.
 
-Correctness uses a Gaussian copula: a model is right when
-``Phi(z) < p``, where ``z`` mixes a latent shared by every model on the task,
-one shared by the model's family, and one private to the call. Models of one
-family therefore fail together, and when they fail they often give the same
-wrong answer, which is what makes homogeneous ensembles saturate.
+* **Whether it is right** follows a Gaussian copula: a call is right when
+  ``Phi(z) < p``, with ``p`` from the profile's per-step skills and the task's
+  number of steps, and ``z`` a mix of latents shared by every model on the
+  task, by the model's family, by every call of the model, by calls with the
+  same prompt, and one private to the sample whose share grows with the
+  temperature (none at temperature 0). Models of one family therefore fail
+  together; samples of one model even more so, which is what makes a
+  same-model vote saturate.
+* **Which wrong answer** it gives is drawn the same way from the task's
+  ranked list of tempting wrong workings (dropped or swapped steps), so
+  failing models often agree on the wrong answer, within a family most.
+* **Checking** is done the way models do it: a verifier, judge, rectifier or
+  aggregator works the problem itself (with the same shared latents) and
+  compares. A model checking its own family's work shares its blind spots.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import math
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.answers import normalize_answer, plurality
-from orchestrator.sim.profiles import SimProfile
+from orchestrator.sim.profiles import SimProfile, get_family
+from orchestrator.sim.reading import Prompt
 from orchestrator.sim.tasks import Problem, Step, plan_steps, read_plan, read_problem
 
-__all__ = ["Prompt", "Reply", "read_prompt", "respond"]
-
-_TASKS = {
-    "solve": "solve",
-    "plan": "plan",
-    "verify": "verify",
-    "revise": "revise",
-    "choose": "choose",
-    "combine": "combine",
-}
-_TASK_LINE = re.compile(r"^\s*Task:\s*(\w+)", re.MULTILINE)
-_PEER = re.compile(r"^-\s*([^:]+):\s*(.+?)(?:\s*\(confidence ([0-9.]+)\))?\s*$")
-_NUMBERED = re.compile(r"^(\d+)\.\s*(.+?)\s*$")
-
-
-@dataclass
-class Prompt:
-    """What the simulator understood of a prompt."""
-
-    task: str
-    question: str
-    plan: str | None = None
-    focus: str | None = None
-    peers: list[tuple[str, str, float | None]] = field(default_factory=list)
-    candidate: str | None = None
-    critique: str | None = None
-    feedback: str | None = None
-    options: list[str] = field(default_factory=list)
-    tool_result: str | None = None
+__all__ = ["Reply", "respond"]
 
 
 @dataclass
@@ -66,43 +47,6 @@ class Reply:
     reasoning_tokens: int
     tool_call: dict[str, Any] | None = None
     style: str = "json"  # "json", "prose" or "garbled"
-
-
-def _sections(text: str) -> dict[str, str]:
-    sections: dict[str, list[str]] = {"": []}
-    current = ""
-    for line in text.splitlines():
-        if line.startswith("## "):
-            current = line[3:].strip().lower()
-            sections[current] = []
-        else:
-            sections[current].append(line)
-    return {key: "\n".join(lines).strip() for key, lines in sections.items()}
-
-
-def read_prompt(human: str, tool_result: str | None = None) -> Prompt:
-    """Parse the last user message of a role prompt."""
-    match = _TASK_LINE.search(human)
-    task = _TASKS.get(match.group(1).lower(), "solve") if match else "solve"
-    sections = _sections(human)
-    question = sections.get("question") or sections[""]
-    prompt = Prompt(task=task, question=question.strip(), tool_result=tool_result)
-    prompt.plan = sections.get("plan") or None
-    prompt.focus = sections.get("your sub-task") or None
-    prompt.candidate = sections.get("candidate answer") or None
-    prompt.critique = sections.get("critique") or None
-    prompt.feedback = sections.get("feedback on the previous attempt") or None
-    for key in ("answers from other agents", "workers' answers"):
-        for line in sections.get(key, "").splitlines():
-            peer = _PEER.match(line.strip())
-            if peer:
-                conf = float(peer.group(3)) if peer.group(3) else None
-                prompt.peers.append((peer.group(1).strip(), peer.group(2).strip(), conf))
-    for line in sections.get("candidates", "").splitlines():
-        numbered = _NUMBERED.match(line.strip())
-        if numbered:
-            prompt.options.append(numbered.group(2))
-    return prompt
 
 
 # --- randomness ---------------------------------------------------------------------------
@@ -118,97 +62,260 @@ def _seed(*parts: object) -> int:
     return int.from_bytes(digest, "big")
 
 
-@functools.lru_cache(maxsize=65536)
 def _gauss(*parts: object) -> float:
-    # Shared latents are drawn again by every call on the same task: memoise them.
     return random.Random(_seed(*parts)).gauss(0.0, 1.0)
+
+
+@functools.lru_cache(maxsize=65536)
+def _shared_gauss(*parts: object) -> float:
+    # Latents shared across calls are drawn again by every call on a task: memoise them.
+    return _gauss(*parts)
 
 
 def _phi(z: float) -> float:
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
+def _ranked(rng: random.Random, found: list[int]) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Shuffle candidate answers and give them Dirichlet weights, largest first (cumulative)."""
+    rng.shuffle(found)
+    weights = sorted((rng.gammavariate(0.3, 1.0) + 1e-9 for _ in found), reverse=True)
+    total = sum(weights)
+    cumulative, running = [], 0.0
+    for weight in weights:
+        running += weight / total
+        cumulative.append(running)
+    cumulative[-1] = 1.0
+    return tuple(found), tuple(cumulative)
+
+
+_SWAPS: dict[str, str] = {"add": "sub", "sub": "add", "mul": "add", "div": "mul"}
+
+
+def _plausible(answer: int, truth: int) -> bool:
+    # Nobody answers "how many" with a negative count: a working that goes below zero is
+    # noticed and redone. (Bare expressions with a negative result keep negative slips.)
+    return answer >= 0 or truth < 0
+
+
+@functools.lru_cache(maxsize=4096)
+def _mistakes(problem: Problem) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """The task's tempting misreadings, most tempting first, with cumulative weights.
+
+    Each wrong working drops a step or swaps its operation. How tempting each
+    is differs from task to task (a Dirichlet draw), as misreadings do.
+    """
+    steps = list(problem.steps)
+    truth = problem.answer
+    found: list[int] = []
+    for j, step in enumerate(steps):
+        swapped = Step(_SWAPS[step.kind], step.amount)  # type: ignore[arg-type]
+        variants = [[*steps[:j], swapped, *steps[j + 1 :]]]
+        if len(steps) > 1:
+            variants.append(steps[:j] + steps[j + 1 :])
+        for variant in variants:
+            answer = Problem(problem.start, tuple(variant)).answer
+            if answer != truth and answer not in found and _plausible(answer, truth):
+                found.append(answer)
+    for k in (1, 2, 3):
+        if len(found) >= 2:
+            break
+        if truth + k not in found:
+            found.append(truth + k)
+    return _ranked(random.Random(_seed("mistakes", repr(problem))), found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _slips(problem: Problem) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """The task's likely calculation slips (one step a little off), most likely first."""
+    steps = list(problem.steps)
+    truth = problem.answer
+    found: list[int] = []
+    for j, step in enumerate(steps):
+        for delta in (-10, -2, -1, 1, 2, 10):
+            slipped = Step(step.kind, max(1, step.amount + delta))
+            answer = Problem(problem.start, (*steps[:j], slipped, *steps[j + 1 :])).answer
+            if answer != truth and answer not in found and _plausible(answer, truth):
+                found.append(answer)
+    for k in (1, 2, 3):
+        if len(found) >= 2:
+            break
+        if truth + k not in found:
+            found.append(truth + k)
+    return _ranked(random.Random(_seed("slips", repr(problem))), found)
+
+
+_FOCUS = re.compile(r"\bpart\s+([\d.]+)\s+of\s+(\d+)\b", re.IGNORECASE)
+
+
+def _focused_steps(focus: str | None, steps: int) -> int:
+    """How many of the task's steps a "part i of n" sub-task covers (0 for other text)."""
+    if not focus or steps <= 0:
+        return 0
+    found = _FOCUS.search(focus)
+    if found is None:
+        return 0
+    count = int(found.group(2))
+    labels = [int(x) for x in found.group(1).split(".") if x.isdigit()]
+    if count <= 0 or not labels:
+        return 0
+    breadth = max(1, round(count ** (1.0 / len(labels))))
+    index = 0
+    for label in labels:
+        index = index * breadth + (label - 1)
+    index = min(max(index, 0), count - 1)
+    return math.floor((index + 1) * steps / count) - math.floor(index * steps / count)
+
+
+def _diversity(temperature: float) -> float:
+    """How much of the sampling noise a temperature lets through (0 at 0, 1 at 1).
+
+    Concave below 1: the usual sampling temperatures (0.5 to 1) already give
+    most of the diversity self-consistency needs.
+    """
+    if temperature <= 0.0:
+        return 0.0
+    return math.sqrt(temperature) if temperature <= 1.0 else temperature
+
+
 class _Mind:
     """One call's view of a task: the truth, and seeded draws for every decision."""
 
     def __init__(
-        self, profile: SimProfile, problem: Problem | None, question: str, key: str
+        self,
+        profile: SimProfile,
+        problem: Problem | None,
+        question: str,
+        *,
+        prompt_key: str,
+        sample_key: str,
+        temperature: float,
     ) -> None:
         self.profile = profile
+        self.family = get_family(profile.family)
         self.problem = problem
-        self.question = question
         # The task's identity for every shared draw. Keyed on the parsed problem, not the
-        # prompt's question section: each role's template lays that section out differently
-        # (the solver's swallows its reply instructions), and a model family must err on the
-        # same tasks, the same way, whichever role it plays.
+        # prompt's question section: each role's template lays that section out differently,
+        # and a model must err on the same tasks, the same way, whichever role it plays.
         self.task = repr(problem) if problem else " ".join(question.split())
-        self.rng = random.Random(_seed("call", key))
+        self.prompt_key = prompt_key
+        self.sample_key = sample_key
+        self.temperature = max(0.0, temperature)
+        self.rng = random.Random(_seed("call", profile.name, sample_key, prompt_key))
         self.truth = str(problem.answer) if problem else None
         self.difficulty = problem.difficulty if problem else 3
 
-    def latent(self, skill: str) -> float:
-        """A uniform draw correlated with the family's and every model's draws on this task."""
+    # -- latents
+
+    def _mix(self, shared: list[tuple[float, float]], private: str, private_share: float) -> float:
         p = self.profile
-        shared_task = _gauss("task", self.task, skill)
-        shared_family = _gauss("family", p.family, self.task, skill)
-        private = self.rng.gauss(0.0, 1.0)
-        z = (
-            math.sqrt(p.task_correlation) * shared_task
-            + math.sqrt(p.family_correlation) * shared_family
-            + math.sqrt(1.0 - p.task_correlation - p.family_correlation) * private
-        )
+        parts = [
+            *shared,
+            (p.prompt_sensitivity, _gauss("prompt", p.name, self.prompt_key, private)),
+        ]
+        sampling = private_share * _diversity(self.temperature)
+        if sampling > 0.0:
+            parts.append(
+                (sampling, _gauss("sample", p.name, self.sample_key, self.prompt_key, private))
+            )
+        total = sum(weight for weight, _ in parts)
+        if total <= 0.0:
+            return 0.5
+        z = sum(math.sqrt(weight) * value for weight, value in parts) / math.sqrt(total)
         return _phi(z)
 
-    def family_mistake(self, family: str | None = None) -> Problem | None:
-        """The wrong working this family typically produces on this task."""
-        if self.problem is None:
-            return None
-        rng = random.Random(_seed("mistake", family or self.profile.family, self.task))
-        return _mistake(self.problem, rng, "reasoning")
+    def latent(self, skill: str) -> float:
+        """A uniform draw correlated with other calls on this task, as the profile says."""
+        p = self.profile
+        shared = [
+            (p.task_correlation, _shared_gauss("task", self.task, skill)),
+            (p.error_correlation, _shared_gauss("family", p.family, self.task, skill)),
+            (p.model_correlation, _shared_gauss("model", p.name, self.task, skill)),
+        ]
+        return self._mix(shared, skill, p.sampling_share)
 
-    def wrong(self, kind: str) -> Problem | None:
-        """A wrong working: the family's typical one, or one of this call's own."""
-        if self.problem is None:
-            return None
-        if kind == "reasoning" and self.rng.random() < self.profile.family_mistake_share:
-            return self.family_mistake()
-        return _mistake(self.problem, self.rng, kind)
+    def _tempting(self, skill: str) -> float:
+        """A uniform draw shared the way wrong answers are: by the task, family and model."""
+        p = self.profile
+        shared = [
+            (p.common_mistakes, _shared_gauss("mistake", self.task, skill)),
+            (
+                self.family.mistake_correlation,
+                _shared_gauss("mistake", p.family, self.task, skill),
+            ),
+            (p.model_correlation, _shared_gauss("mistake", p.name, self.task, skill)),
+        ]
+        rest = 1.0 - sum(weight for weight, _ in shared) - p.prompt_sensitivity
+        return self._mix(shared, skill, max(rest, 0.05))
+
+    def _pick(self, ranked: tuple[tuple[int, ...], tuple[float, ...]], skill: str) -> str:
+        answers, cumulative = ranked
+        u = self._tempting(skill)
+        return str(answers[min(bisect.bisect_left(cumulative, u), len(answers) - 1)])
+
+    def mistake(self) -> str | None:
+        """A tempting wrong answer, drawn so that failing models often agree on it."""
+        return None if self.problem is None else self._pick(_mistakes(self.problem), "mistake")
+
+    def slip(self) -> str | None:
+        """A calculation slip: one step a little off; common slips are shared too."""
+        return None if self.problem is None else self._pick(_slips(self.problem), "slip")
+
+    # -- helpers
 
     def is_true(self, answer: str | None) -> bool:
         return self.truth is not None and normalize_answer(answer) == self.truth
 
     def confidence(self, right: bool) -> float:
-        gap = self.profile.calibration
-        mean = 0.72 + 0.2 * gap if right else 0.72 - 0.3 * gap
-        # Poorly calibrated models are also noisier: their stated confidence tells a
-        # right answer from a wrong one only weakly (verbalised confidence of small models).
-        spread = 0.06 + 0.14 * (1.0 - gap)
-        return round(min(0.99, max(0.05, self.rng.gauss(mean, spread))), 2)
+        """A stated confidence: overconfident, and only weakly higher when right.
+
+        Verbalised confidence separates right from wrong answers poorly (Xiong et
+        al., 2024); ``calibration`` sets how far apart the two are, in standard
+        deviations (1.2 x calibration), around an overconfident 0.8.
+        """
+        sd = 0.08
+        mean = 0.8 + (1.2 * self.profile.calibration * sd if right else 0.0)
+        return round(min(0.99, max(0.05, self.rng.gauss(mean, sd))), 2)
 
     def tokens(self, per_step: int, extra: int = 0) -> int:
         base = per_step * self.difficulty + extra
         return max(1, int(base * self.profile.verbosity * self.rng.uniform(0.8, 1.2)))
 
-
-def _mistake(problem: Problem, rng: random.Random, kind: str) -> Problem:
-    steps = list(problem.steps)
-    truth = problem.answer
-    if steps:
-        j = rng.randrange(len(steps))
-        step = steps[j]
-        if kind == "reasoning":
-            if rng.random() < 0.5 and len(steps) > 1:
-                del steps[j]
-            else:
-                swapped = {"add": "sub", "sub": "add", "mul": "add", "div": "mul"}[step.kind]
-                steps[j] = Step(swapped, step.amount)  # type: ignore[arg-type]
-        else:
-            slip = rng.choice([-10, -2, -1, 1, 2, 10])
-            steps[j] = Step(step.kind, max(1, step.amount + slip))
-    candidate = Problem(problem.start, tuple(steps))
-    if candidate.answer == truth:
-        candidate = Problem(problem.start + rng.choice([1, 2, 3]), tuple(steps))
-    return candidate
+    def work(
+        self,
+        *,
+        plan: str | None = None,
+        focus: str | None = None,
+        calculator: bool = False,
+    ) -> str | None:
+        """Work the problem out: the answer this model reaches on its own."""
+        p = self.profile
+        if self.problem is None:
+            return str(self.rng.randint(1, 100))
+        d = self.difficulty
+        miss_reason, miss_arith = 1.0 - p.reasoning, 1.0 - p.arithmetic
+        if calculator:
+            miss_arith *= 0.05
+        if self.temperature > 1.0:
+            miss_arith = min(1.0, miss_arith + p.hot_slip * (self.temperature - 1.0))
+        followed = read_plan(plan) if plan else None
+        if followed is not None and d > 1:
+            if str(followed.answer) == self.truth:
+                miss_reason *= 1.0 - p.plan_gain
+            elif self.rng.random() < p.plan_trust:
+                return str(followed.answer)
+        focused = _focused_steps(focus, d)
+        keep = 1.0 - p.focus_gain
+        p_reason = (1.0 - miss_reason) ** (d - focused) * (1.0 - miss_reason * keep) ** focused
+        p_arith = (1.0 - miss_arith) ** (d - focused) * (1.0 - miss_arith * keep) ** focused
+        if self.latent("reason") < p_reason * p_arith:
+            return self.truth
+        fail_reason, fail_arith = 1.0 - p_reason, 1.0 - p_arith
+        # Whether the error is a misreading or a slip depends on the task as much as on the
+        # model: a task with a tempting misreading trips every model the same way.
+        if self._tempting("kind") * (fail_reason + fail_arith) < fail_reason:
+            return self.mistake()
+        return self.slip()
 
 
 def _expression(problem: Problem) -> str:
@@ -219,61 +326,47 @@ def _expression(problem: Problem) -> str:
     return text
 
 
+def _same(left: str | None, right: str | None) -> bool:
+    return left is not None and normalize_answer(left) == normalize_answer(right)
+
+
 # --- roles --------------------------------------------------------------------------------
 
 
 def _solve(mind: _Mind, prompt: Prompt, calculator: bool) -> tuple[str | None, float]:
-    p = mind.profile
-    if mind.problem is None:
-        return str(mind.rng.randint(1, 100)), 0.1
-    d = mind.difficulty
-    reasoning = p.reasoning
-    arithmetic = 1.0 - (1.0 - p.arithmetic) * 0.05 if calculator else p.arithmetic
-    plan = read_plan(prompt.plan) if prompt.plan else None
-    if plan is not None and d > 1:
-        if str(plan.answer) == mind.truth:
-            reasoning = 1.0 - (1.0 - reasoning) * (1.0 - p.plan_gain)
-        elif mind.rng.random() < p.plan_trust:
-            return str(plan.answer), mind.confidence(False)
-    p_reason, p_arith = reasoning**d, arithmetic**d
-    if mind.latent("reason") < p_reason * p_arith:
-        answer = mind.truth
-    else:
-        miss_reason, miss_arith = 1.0 - p_reason, 1.0 - p_arith
-        kind = (
-            "reasoning"
-            if mind.rng.random() * (miss_reason + miss_arith) < miss_reason
-            else "arithmetic"
-        )
-        wrong = mind.wrong(kind)
-        answer = str(wrong.answer) if wrong else None
-    right = mind.is_true(answer)
-    confidence = mind.confidence(right)
+    answer = mind.work(plan=prompt.plan, focus=prompt.focus, calculator=calculator)
     if prompt.peers:
-        answer = _debate(mind, prompt, answer, confidence)
-        right = mind.is_true(answer)
-        confidence = mind.confidence(right)
-    return answer, confidence
+        answer = _debate(mind, prompt, answer)
+    return answer, mind.confidence(mind.is_true(answer))
 
 
-def _debate(mind: _Mind, prompt: Prompt, own: str | None, own_conf: float) -> str | None:
-    """Update an answer after seeing peers': recognise a right one, or follow the weight."""
+def _debate(mind: _Mind, prompt: Prompt, own: str | None) -> str | None:
+    """Update an answer after reading peers': conform to them, or recognise a right one.
+
+    Conforming re-draws the answer from the answers shown (weighted by stated
+    confidence when shown): on average it keeps correctness where it was, as
+    debate does ("Debate or Vote", Choi et al., 2025). Recognising a right
+    peer answer its own working missed is the model's ``insight``.
+    """
     p = mind.profile
     shown = any(conf is not None for _, _, conf in prompt.peers)
-    answers = [answer for _, answer, _ in prompt.peers]
-    recognises = mind.rng.random() < p.insight * 0.97 ** (mind.difficulty - 1)
-    if not mind.is_true(own) and any(mind.is_true(a) for a in answers) and recognises:
-        return mind.truth
-    ballots = [(own, own_conf if shown else 1.0)]
+    ballots: list[tuple[str | None, float]] = [(own, 1.0)]
     ballots += [
         (answer, (conf if conf is not None else 0.5) if shown else 1.0)
         for _, answer, conf in prompt.peers
     ]
-    top, _, tally = plurality(ballots)
-    own_key, top_key = normalize_answer(own), normalize_answer(top)
-    stronger = top_key != own_key and tally.get(top_key, 0.0) > tally.get(own_key, 0.0)
-    if stronger and mind.rng.random() < p.persuadability:
-        return top
+    if mind.rng.random() < p.persuadability:
+        total = sum(weight for _, weight in ballots)
+        pick = mind.rng.random() * total
+        for answer, weight in ballots:
+            pick -= weight
+            if pick <= 0:
+                return answer
+        return ballots[-1][0]
+    answers = [answer for _, answer, _ in prompt.peers]
+    recognises = mind.rng.random() < p.insight * 0.97 ** (mind.difficulty - 1)
+    if not mind.is_true(own) and any(mind.is_true(a) for a in answers) and recognises:
+        return mind.truth
     return own
 
 
@@ -281,10 +374,10 @@ def _plan(mind: _Mind, prompt: Prompt) -> list[str]:
     p = mind.profile
     if mind.problem is None:
         return ["Read the question carefully.", "Compute the result."]
-    if mind.latent("reason") < p.reasoning**mind.difficulty:
-        chosen = mind.problem
-    else:
-        chosen = mind.wrong("reasoning") or mind.problem
+    chosen = mind.problem
+    if mind.latent("reason") >= p.reasoning**mind.difficulty:
+        wrong = _working_for(mind, mind.mistake())
+        chosen = wrong or mind.problem
     steps = plan_steps(chosen.start, chosen.steps)
     if prompt.feedback:
         # A plan rewritten after feedback is never the same text: it says what to watch,
@@ -293,40 +386,38 @@ def _plan(mind: _Mind, prompt: Prompt) -> list[str]:
     return steps
 
 
+def _working_for(mind: _Mind, answer: str | None) -> Problem | None:
+    """A working (dropped or swapped step) that yields ``answer``, if one does."""
+    if mind.problem is None or answer is None:
+        return None
+    steps = list(mind.problem.steps)
+    for j, step in enumerate(steps):
+        swapped = Step(_SWAPS[step.kind], step.amount)  # type: ignore[arg-type]
+        for variant in ([*steps[:j], swapped, *steps[j + 1 :]], steps[:j] + steps[j + 1 :]):
+            candidate = Problem(mind.problem.start, tuple(variant))
+            if str(candidate.answer) == answer:
+                return candidate
+    return _closest_working(mind, answer)
+
+
 def _verify(mind: _Mind, prompt: Prompt) -> tuple[str, str]:
+    """Recompute, compare, and reject when the two disagree (or, rarely, when they agree)."""
     p = mind.profile
-    right = mind.is_true(prompt.candidate)
     if mind.truth is None:
         return "accept", ""
-    if right:
-        reject = mind.latent("judge") < p.verifier_fpr
-    else:
-        tpr = p.verifier_tpr * 0.98 ** (mind.difficulty - 1)
-        typical = mind.family_mistake()
-        if typical is not None and normalize_answer(prompt.candidate) == str(typical.answer):
-            tpr *= 1.0 - p.blind_spot
-        reject = mind.latent("judge") < tpr
+    own = mind.work()
+    agree = _same(own, prompt.candidate)
+    reject = mind.rng.random() < (p.verifier_fpr if agree else p.verifier_tpr)
     if not reject:
         return "accept", "No error found."
     # A rejection names a step whether or not the error is real: a verifier that is wrong
-    # is wrong with conviction, so the wording gives the rectifier no hint. It also states
-    # the result it recomputed, so its feedback is only as good as its own skill.
+    # is wrong with conviction. When it disagrees it states the result it got, so its
+    # feedback is only as good as its own working.
     step = mind.rng.randint(1, max(1, mind.difficulty))
     critique = f"Step {step} is wrong: {prompt.candidate} does not follow from the question."
-    own = _recompute(mind, candidate_right=right)
-    if own is not None and normalize_answer(own) != normalize_answer(prompt.candidate):
+    if not agree and own is not None:
         critique += f" I get {own}."
     return "reject", critique
-
-
-def _recompute(mind: _Mind, *, candidate_right: bool) -> str | None:
-    """The result a rejecting verifier worked out itself (never the candidate it rejected)."""
-    p = mind.profile
-    skill = (p.reasoning * p.arithmetic) ** mind.difficulty
-    if not candidate_right and mind.latent("reason") < skill:
-        return mind.truth
-    wrong = mind.wrong("reasoning")
-    return str(wrong.answer) if wrong else None
 
 
 _SUGGESTED = re.compile(r"\bI get (-?\d[\d,]*(?:\.\d+)?)")
@@ -338,58 +429,106 @@ def _revise(mind: _Mind, prompt: Prompt) -> tuple[str | None, float]:
     if mind.truth is None:
         return candidate, 0.3
     specific = bool(prompt.critique and re.search(r"\bStep \d+", prompt.critique))
+    weight = 1.0 if specific else 0.6
     found = _SUGGESTED.search(prompt.critique or "")
     suggested = found.group(1) if found else None
-    if mind.is_true(candidate):
-        # Sycophancy: a critique that names an error is believed more than a vague one,
-        # and a critic's own (wrong) result is taken over as the fix.
-        if mind.rng.random() < p.break_rate * (1.0 if specific else 0.5):
-            wrong = mind.wrong("reasoning")
-            candidate = suggested or (str(wrong.answer) if wrong else candidate)
-    elif suggested is not None and mind.rng.random() < (
-        p.fix_rate if mind.is_true(suggested) else p.break_rate
-    ):
+    if suggested is not None and _same(suggested, candidate):
+        suggested = None
+    own = mind.work()
+    if suggested is not None:
         # Feedback that carries a result is taken up as often as a right fix is found, or
-        # a misleading one believed; either way the critique, not its own skill, decides.
-        candidate = suggested
-    elif mind.latent("reason") < p.fix_rate * (1.0 if specific else 0.6):
-        candidate = mind.truth
-    elif mind.rng.random() < 0.5:
-        wrong = mind.wrong("arithmetic")
-        candidate = str(wrong.answer) if wrong else candidate
+        # a misleading one believed (sycophancy): the critique, more than its own skill,
+        # decides.
+        take = p.fix_rate if mind.is_true(suggested) else p.break_rate
+        if _same(own, suggested):
+            take = max(take, p.fix_rate)
+        if mind.rng.random() < take:
+            candidate = suggested
+    elif not _same(own, candidate):
+        # Its own working disagrees with the candidate: rewrite it with its own result, right
+        # (a fix) or wrong (a break), as readily as the critique is specific.
+        take = p.fix_rate if mind.is_true(own) else p.break_rate
+        if mind.rng.random() < take * weight:
+            candidate = own
+    elif mind.rng.random() < 0.5 * p.break_rate * weight:
+        # It agrees with the candidate yet is told it is wrong: sometimes it changes it anyway.
+        candidate = mind.mistake() if mind.is_true(candidate) else candidate
     return candidate, mind.confidence(mind.is_true(candidate))
 
 
+def _plausibility(mind: _Mind, answer: str) -> float:
+    # A judge's stable sense of which of two answers looks better when it cannot tell:
+    # the same whichever order they are shown in.
+    return _gauss("plausible", mind.profile.family, mind.task, normalize_answer(answer))
+
+
 def _choose(mind: _Mind, prompt: Prompt) -> tuple[int, str]:
+    """Pick a candidate: the one its own working agrees with, else by position or looks.
+
+    Position bias applies only when its own working settles nothing, which is
+    why it is strong between two answers of similar quality and weak when one
+    is plainly right (Zheng et al., 2023; Shi et al., 2024).
+    """
     p = mind.profile
     options = prompt.options
     if not options:
         return 1, "No candidates were given."
+    own = mind.work()
+    matching = [i for i, answer in enumerate(options, 1) if _same(own, answer)]
     right = [i for i, answer in enumerate(options, 1) if mind.is_true(answer)]
-    popular, _, _ = plurality((answer, 1.0) for answer in options)
-    most = next(
-        i for i, a in enumerate(options, 1) if normalize_answer(a) == normalize_answer(popular)
+    if matching and mind.rng.random() < p.judge_accuracy:
+        return matching[0], "It matches my own working."
+    recognition = p.insight * 0.97 ** (mind.difficulty - 1)
+    if right and not matching and mind.rng.random() < recognition:
+        return right[0], "On checking, its steps hold."
+    if mind.rng.random() < p.position_bias:
+        return 1, "It is the most convincing."
+    # Otherwise it goes by looks, the same in either order: an answer repeated among the
+    # candidates, then the wrong answer it would give itself (self-preference: what its
+    # own family tends to say looks right to it), then a stable impression.
+    tempting = mind.mistake()
+    counts = [sum(_same(a, b) for b in options) for a in options]
+    best = max(
+        range(len(options)),
+        key=lambda i: (counts[i], _same(tempting, options[i]), _plausibility(mind, options[i])),
     )
-    if right and mind.latent("judge") < p.judge_accuracy * 0.98 ** (mind.difficulty - 1):
-        return right[0], "It matches my own working."
-    wrong = [i for i in range(1, len(options) + 1) if i not in right] or [most]
-    pick = most if most in wrong and mind.rng.random() < 0.6 else mind.rng.choice(wrong)
-    return pick, "It looks the most consistent."
+    return best + 1, "It looks the most consistent."
 
 
 def _combine(mind: _Mind, prompt: Prompt) -> tuple[str | None, float]:
+    """Combine workers' answers: its own working if a worker agrees, else the plurality.
+
+    Like Universal Self-Consistency, the aggregator lands on a clear majority
+    and so matches a vote. Without one, it goes by its own working when a
+    worker agrees with it, which helps when it is right and hurts when it is
+    not (it can abandon a right plurality).
+    """
     p = mind.profile
     if not prompt.peers:
         return _solve(mind, prompt, calculator=False)
     answers = [answer for _, answer, _ in prompt.peers]
-    shown = any(conf is not None for _, _, conf in prompt.peers)
-    top, _, _ = plurality(
-        (answer, (conf if conf is not None else 0.5) if shown else 1.0)
-        for _, answer, conf in prompt.peers
-    )
-    answer = top
-    missed = not mind.is_true(top) and any(mind.is_true(a) for a in answers)
-    if missed and mind.latent("judge") < max(p.insight, 0.8 * p.judge_accuracy):
+    # It counts answers (the most consistent one, as in Universal Self-Consistency);
+    # stated confidences only break ties.
+    _, _, counts = plurality((answer, 1.0) for answer in answers)
+    _, _, weights = plurality((answer, conf or 0.0) for _, answer, conf in prompt.peers)
+    if not counts:
+        return None, mind.confidence(False)
+    best = max(counts, key=lambda key: (counts[key], weights.get(key, 0.0)))
+    top = next(a for a in answers if normalize_answer(a) == best)
+    share = counts[best] / sum(counts.values())
+    if share > 0.5 and len(answers) > 2:
+        return top, mind.confidence(mind.is_true(top))  # a clear majority stands
+    own = mind.work(plan=prompt.plan)
+    answer: str | None = top
+    # The weaker the plurality, the more it checks the work itself.
+    checks = p.judge_accuracy * (1.0 - share if len(answers) > 2 else 1.0)
+    if any(_same(own, a) for a in answers) and mind.rng.random() < checks:
+        answer = next(a for a in answers if _same(own, a))
+    elif (
+        not mind.is_true(top)
+        and any(mind.is_true(a) for a in answers)
+        and mind.rng.random() < p.insight * 0.97 ** (mind.difficulty - 1)
+    ):
         answer = mind.truth
     return answer, mind.confidence(mind.is_true(answer))
 
@@ -398,7 +537,9 @@ def respond(
     profile: SimProfile,
     prompt: Prompt,
     *,
-    call_key: str,
+    prompt_key: str,
+    sample_key: str = "",
+    temperature: float = 0.0,
     calculator: str | None = None,
 ) -> Reply:
     """Decide the reply of ``profile`` to ``prompt``.
@@ -406,11 +547,20 @@ def respond(
     Args:
         profile: The simulated model.
         prompt: The parsed prompt.
-        call_key: Identifies this call's private randomness.
+        prompt_key: Identifies the prompt's content (see :func:`content_key`).
+        sample_key: Identifies the sample at a temperature above 0; ignored at 0.
+        temperature: The sampling temperature.
         calculator: Name of a bound calculator tool the model may call.
     """
     problem = _read_problem(prompt.question)
-    mind = _Mind(profile, problem, prompt.question, call_key)
+    mind = _Mind(
+        profile,
+        problem,
+        prompt.question,
+        prompt_key=prompt_key,
+        sample_key=sample_key if temperature > 0 else "",
+        temperature=temperature,
+    )
     style = "json"
     roll = mind.rng.random()
     if roll < profile.garble_rate:
@@ -446,7 +596,7 @@ def respond(
         answer, _ = _solve(mind, prompt, calculator=True)
         working: Problem = problem
         if answer is not None and not mind.is_true(answer):
-            working = _closest_working(mind, answer) or problem
+            working = _working_for(mind, normalize_answer(answer)) or problem
         call = {"name": calculator, "args": {"expression": _expression(working)}}
         return Reply({}, mind.tokens(15), tool_call=call)
     answer, conf = _solve(mind, prompt, calculator=False)
@@ -454,10 +604,7 @@ def respond(
 
 
 def _closest_working(mind: _Mind, answer: str) -> Problem | None:
-    """A working that evaluates to ``answer``, so the tool call matches the decision."""
-    for candidate in (mind.family_mistake(),):
-        if candidate is not None and str(candidate.answer) == normalize_answer(answer):
-            return candidate
+    """A working that evaluates to ``answer``: the true one with a correction appended."""
     if mind.problem is None:
         return None
     try:

@@ -12,15 +12,22 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, SecretStr
 
-from orchestrator.sim.behaviour import Reply, read_prompt, respond
+from orchestrator.sim.behaviour import Reply, respond
 from orchestrator.sim.profiles import SimProfile, get_profile
+from orchestrator.sim.reading import content_key, read_prompt
 
 __all__ = ["SimChatModel"]
 
@@ -60,12 +67,15 @@ class SimChatModel(BaseChatModel):
 
     It computes the true answer from the question text (it never sees an
     answer key) and then errs the way its :class:`SimProfile` says: per-model
-    skill and price, correlated mistakes within a model family, noisy
-    verifiers, judges and rectifiers, helpful but costly planners, and a
-    latency model. Replies are deterministic for a given prompt; at a
-    temperature above 0 they also depend on ``seed`` and on the calling
-    agent, run seed and round (from rolegraph's call metadata). Its numbers
-    describe the simulator, not any real LLM.
+    skill and price, correlated mistakes within a model family, verifiers,
+    judges and rectifiers that check by working the problem themselves,
+    helpful but costly planners, and a latency model. At temperature 0 a
+    reply depends only on the model and the prompt's content. Above 0 it
+    also depends on which sample the call is: ``seed`` plus the call
+    metadata's ``rolegraph_sample`` (rolegraph's id of the draw, shared by
+    candidates that make the same call), or, without it, the run seed, agent
+    and round. Output is cut at ``max_tokens`` (``finish_reason="length"``).
+    Its numbers describe the simulator, not any real LLM.
 
     Example:
         >>> model = SimChatModel(model="atlas-mini")
@@ -78,9 +88,13 @@ class SimChatModel(BaseChatModel):
 
     model: str = Field(default="atlas-mini", alias="model_name", description="Profile name.")
     temperature: float = Field(
-        default=0.0, description="Above 0, each agent and seed samples independently."
+        default=0.0,
+        description="0 answers a prompt the same way every time; higher values add "
+        "sampling noise (more diverse answers at the same mean accuracy up to 1).",
     )
-    max_tokens: int | None = Field(default=None, description="Accepted for compatibility.")
+    max_tokens: int | None = Field(
+        default=None, description="Most output tokens (hidden reasoning included) per reply."
+    )
     timeout: float | None = Field(default=None, description="Accepted for compatibility.")
     stop: list[str] | None = Field(default=None, description="Accepted for compatibility.")
     max_retries: int = Field(default=2, description="Accepted for compatibility.")
@@ -97,7 +111,14 @@ class SimChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.model, "temperature": self.temperature, "seed": self.seed}
+        params: dict[str, Any] = {
+            "model": self.model,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
+        if self.max_tokens is not None:
+            params["max_tokens"] = self.max_tokens  # it changes the reply: part of the cache key
+        return params
 
     @property
     def sim_profile(self) -> SimProfile:
@@ -145,31 +166,38 @@ class SimChatModel(BaseChatModel):
     ) -> tuple[AIMessage, float]:
         profile = get_profile(kwargs.get("model", self.model))
         temperature = float(kwargs.get("temperature", self.temperature))
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
         tools: list[dict[str, Any]] = kwargs.get("tools") or []
         human = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
         human_text = _text(human) if human is not None else ""
+        system = "\n".join(_text(m) for m in messages if isinstance(m, SystemMessage))
         tool_result = next(
             (_text(m) for m in reversed(messages) if isinstance(m, ToolMessage)), None
         )
         prompt = read_prompt(human_text, tool_result)
-
-        transcript = "\n".join(_text(m) for m in messages)
-        digest = hashlib.blake2b(transcript.encode(), digest_size=12).hexdigest()
-        if temperature > 0:
-            sample = f"{self.seed}|{metadata.get('rolegraph_seed', 0)}|"
-            sample += str(metadata.get("rolegraph_agent") or metadata.get("langgraph_node", ""))
-            sample += f"|{metadata.get('rolegraph_round', 1)}"
-        else:
-            sample = ""
         calculator, contract = self._pick_tools(tools, kwargs.get("tool_choice"))
         reply = respond(
             profile,
             prompt,
-            call_key=f"{profile.name}|{sample}|{digest}",
+            prompt_key=content_key(prompt, system),
+            sample_key=self._sample_key(metadata) if temperature > 0 else "",
+            temperature=temperature,
             calculator=calculator if tool_result is None else None,
         )
-        message = self._message(profile, reply, contract, transcript)
+        transcript = "\n".join(_text(m) for m in messages)
+        message = self._message(profile, reply, contract, transcript, max_tokens)
         return message, message.response_metadata["simulated_latency_s"]
+
+    def _sample_key(self, metadata: dict[str, Any]) -> str:
+        """Which draw a sampled call is: rolegraph's sample id, else seed, agent and round."""
+        sample = metadata.get("rolegraph_sample")
+        if sample is not None:
+            return f"{self.seed}|{sample}"
+        agent = metadata.get("rolegraph_agent") or metadata.get("langgraph_node", "")
+        return (
+            f"{self.seed}|{metadata.get('rolegraph_seed', 0)}|{agent}"
+            f"|{metadata.get('rolegraph_round', 1)}"
+        )
 
     @staticmethod
     def _pick_tools(
@@ -192,7 +220,12 @@ class SimChatModel(BaseChatModel):
         return calculator, contract
 
     def _message(
-        self, profile: SimProfile, reply: Reply, contract: str | None, transcript: str
+        self,
+        profile: SimProfile,
+        reply: Reply,
+        contract: str | None,
+        transcript: str,
+        max_tokens: int | None,
     ) -> AIMessage:
         tool_calls: list[dict[str, Any]] = []
         if reply.tool_call is not None:
@@ -209,9 +242,21 @@ class SimChatModel(BaseChatModel):
             content = _prose(reply.fields)
         else:
             content = json.dumps(reply.fields)
-        visible = len(content) + sum(len(json.dumps(c["args"])) for c in tool_calls)
+        reasoning = reply.reasoning_tokens
+        finish = "tool_calls" if tool_calls else "stop"
+        visible_text = content + "".join(json.dumps(c["args"]) for c in tool_calls)
+        visible = max(1, math.ceil(len(visible_text) / 4))
+        if max_tokens is not None and reasoning + visible > max(1, int(max_tokens)):
+            # The cap cuts the hidden reasoning first, then the reply: what is left is the
+            # start of the text, and a structured reply loses its tool call (as real APIs do).
+            budget = max(1, int(max_tokens))
+            reasoning = min(reasoning, budget)
+            content = visible_text[: 4 * (budget - reasoning)]
+            tool_calls = []
+            visible = math.ceil(len(content) / 4)
+            finish = "length"
         input_tokens = max(1, math.ceil(len(transcript) / 4))
-        output_tokens = max(1, math.ceil(visible / 4)) + reply.reasoning_tokens
+        output_tokens = max(1, visible + reasoning)
         latency = profile.latency_s + profile.seconds_per_token * output_tokens
         return AIMessage(
             content=content,
@@ -220,12 +265,12 @@ class SimChatModel(BaseChatModel):
                 "input_tokens": input_tokens,
                 "output_tokens": output_tokens,
                 "total_tokens": input_tokens + output_tokens,
-                "output_token_details": {"reasoning": reply.reasoning_tokens},
+                "output_token_details": {"reasoning": reasoning},
             },
             response_metadata={
                 "model_name": f"sim:{profile.name}",
                 "model_provider": "sim",
-                "finish_reason": "tool_calls" if tool_calls else "stop",
+                "finish_reason": finish,
                 "simulated_latency_s": round(latency, 4),
             },
         )

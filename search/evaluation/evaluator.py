@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
 
+from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field
@@ -67,11 +68,15 @@ from search.evaluation.stats import (
     summarize,
     task_means,
 )
+from search.evaluation.target import EvalTarget, TargetRunner
 from search.store import EvalKey, EvalRecord, Store, get_store
 
 __all__ = ["Evaluator", "EvalSummary", "EvalStream", "SyncEvalStream"]
 
 T = TypeVar("T")
+Evaluable = WorkflowSpec | EvalTarget
+"""What an evaluator runs: a workflow spec, or another :class:`EvalTarget` (a user's graph)."""
+_Deployed = DeployedWorkflow | TargetRunner
 
 COMPLETED = "completed"
 _ADMISSION_POLL_S = 0.01
@@ -97,7 +102,10 @@ class EvalSummary(Scored):
     evaluated: int = Field(description="Evaluations run now.")
     cached: int = Field(description="Evaluations served from the store, at no cost.")
     not_run: int = Field(description="Evaluations not run because evaluation stopped early.")
-    charged: float = Field(description="Dollars actually spent now (LLM-cache misses).")
+    charged: float = Field(
+        description="Dollars actually spent now (LLM-cache misses), runs the budget cut off "
+        "included."
+    )
     tokens: int = Field(description="Tokens of the runs made now (LLM-cache hits included).")
     calls: int = Field(description="Model calls that reached a model now.")
     cached_calls: int = Field(description="Model calls answered by the LLM-call cache now.")
@@ -143,7 +151,7 @@ _GAVE_WAY = object()
 class _State:
     """The bookkeeping of one stream."""
 
-    spec: WorkflowSpec
+    spec: Evaluable
     items: list[_Item]
     ordered: bool
     started: float = field(default_factory=time.perf_counter)
@@ -152,6 +160,7 @@ class _State:
     records: list[EvalRecord] = field(default_factory=list)
     not_run: int = 0
     completed: int = 0
+    cut_off: float = 0.0  # dollars spent on runs a refused call left without a result
     estimate: Amount | None = None
     positions: dict[str, int] = field(default_factory=dict)
     dismissed: bool = False  # the caller stopped it: it has seen enough
@@ -383,10 +392,10 @@ class Evaluator:
         **options: Unpack[EvalOptions],
     ) -> None:
         """Configure the evaluator; nothing runs yet."""
+        chosen = {"executor": executor} if isinstance(executor, str) else {}
         if isinstance(executor, str):
-            options["executor"] = executor
             executor = None
-        self.settings = settings_from(settings, **options)
+        self.settings = settings_from(settings, **options, **chosen)
         self.dataset = load_dataset(dataset)
         if self.dataset.partition == "test" and not allow_test:
             raise ValueError(
@@ -399,7 +408,7 @@ class Evaluator:
             check(self.dataset)  # e.g. code tasks without tests: refused before any call
         self.store = get_store(store)
         config = self.settings
-        self.cache = self.store.llm_cache() if config.cache_calls else None
+        self.cache: BaseCache | None = self.store.llm_cache() if config.cache_calls else None
         self.max_concurrency = config.max_concurrency
         self.call_timeout = config.call_timeout
         self.retry = config.retry.policy()
@@ -416,7 +425,7 @@ class Evaluator:
         self.tune_gc = config.tune_gc
         # Where workflows run (this process, or Ray workers); see search.evaluation.executors.
         self.executor: Executor = executor or get_executor(config)
-        self._deployed: dict[str, DeployedWorkflow] = {}
+        self._deployed: dict[str, _Deployed] = {}
         self._configs: dict[str, str] = {}
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
         self._semaphores = weakref.WeakKeyDictionary()
@@ -440,7 +449,7 @@ class Evaluator:
         """What this evaluator's ledger has spent (shared ledgers: everyone's)."""
         return self.ledger.spent
 
-    def config_digest(self, spec: WorkflowSpec) -> str:
+    def config_digest(self, spec: Evaluable) -> str:
         """Digest of what, besides the spec and the task, changes a result.
 
         It covers the fingerprints of the roles the spec uses (their prompt
@@ -453,6 +462,8 @@ class Evaluator:
         cached = self._configs.get(spec.hash)
         if cached is not None:
             return cached
+        if isinstance(spec, EvalTarget):
+            return self._target_digest(spec)
         models = {
             ref: model_fingerprint(self.models.get(ref, ref))
             for ref in sorted({a.model for a in spec.agents if a.model is not None})
@@ -467,7 +478,21 @@ class Evaluator:
             self._configs[spec.hash] = digest
         return digest
 
-    def key(self, spec: WorkflowSpec, task: Task, seed: int = 0) -> EvalKey:
+    def _target_digest(self, target: EvalTarget) -> str:
+        """:meth:`config_digest` of a target: its identity, its models and the metric."""
+        payload = {
+            "target": target.identity(),
+            "models": {
+                ref: model_fingerprint(self.models.get(ref, ref)) for ref in sorted(target.models)
+            },
+            "metric": self.metric.name,
+        }
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+        with self._lock:
+            self._configs[target.hash] = digest
+        return digest
+
+    def key(self, spec: Evaluable, task: Task, seed: int = 0) -> EvalKey:
         """The store key of ``spec`` on ``task`` with ``seed``.
 
         ``settings`` digests :meth:`config_digest` together with the task's
@@ -477,7 +502,7 @@ class Evaluator:
         settings = hashlib.sha256(f"{config}:{task.digest}".encode()).hexdigest()[:16]
         return EvalKey(spec.hash, self.dataset.name, task.id, seed, settings)
 
-    def seeds_for(self, spec: WorkflowSpec, seeds: Sequence[int] | None = None) -> list[int]:
+    def seeds_for(self, spec: Evaluable, seeds: Sequence[int] | None = None) -> list[int]:
         """The seeds ``spec`` is evaluated with.
 
         ``seeds`` as given; else one per repetition when an agent samples
@@ -485,7 +510,10 @@ class Evaluator:
         """
         if seeds is not None:
             return list(dict.fromkeys(int(s) for s in seeds))
-        sampled = any(agent.temperature > 0 for agent in spec.agents)
+        if isinstance(spec, EvalTarget):
+            sampled = spec.sampled
+        else:
+            sampled = any(agent.temperature > 0 for agent in spec.agents)
         count = self.repetitions if sampled else 1
         return [self.seed + i for i in range(count)]
 
@@ -512,9 +540,19 @@ class Evaluator:
                 resolved.append(task)
         return resolved
 
-    def _workflow(self, spec: WorkflowSpec) -> DeployedWorkflow:
+    def _workflow(self, spec: Evaluable) -> _Deployed:
         deployed = self._deployed.get(spec.hash)
-        if deployed is None:
+        if deployed is None and isinstance(spec, EvalTarget):
+            deployed = spec.deploy(
+                models=self.models or None,
+                cache=self.cache,
+                prices=self.prices,
+                call_timeout=self.call_timeout,
+                record_prompts=self.record_prompts,
+            )
+            with self._lock:
+                self._deployed[spec.hash] = deployed
+        elif deployed is None:
             deployed = deploy(
                 spec,
                 models=self.models or None,
@@ -539,7 +577,7 @@ class Evaluator:
 
     def astream(
         self,
-        spec: WorkflowSpec,
+        spec: Evaluable,
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -557,8 +595,10 @@ class Evaluator:
             seeds: Explicit seeds; default :meth:`seeds_for`.
             ordered: Yield in task order instead of completion order.
         """
+        self.executor.check(spec)  # what the executor cannot run fails here, before any spending
         self._workflow(spec)  # a spec that cannot compile fails here, before any spending
-        self.store.save_workflow(spec)
+        if isinstance(spec, WorkflowSpec):
+            self.store.save_workflow(spec)
         run_seeds = self.seeds_for(spec, seeds)
         items: list[_Item] = []
         for task in self._tasks(tasks):
@@ -568,7 +608,7 @@ class Evaluator:
 
     def stream(
         self,
-        spec: WorkflowSpec,
+        spec: Evaluable,
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -585,7 +625,7 @@ class Evaluator:
 
     async def aevaluate(
         self,
-        spec: WorkflowSpec,
+        spec: Evaluable,
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -599,7 +639,7 @@ class Evaluator:
 
     def evaluate(
         self,
-        spec: WorkflowSpec,
+        spec: Evaluable,
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -609,7 +649,7 @@ class Evaluator:
 
     async def aevaluate_many(
         self,
-        specs: Sequence[WorkflowSpec],
+        specs: Sequence[Evaluable],
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -621,7 +661,7 @@ class Evaluator:
 
     def evaluate_many(
         self,
-        specs: Sequence[WorkflowSpec],
+        specs: Sequence[Evaluable],
         *,
         tasks: Dataset | Sequence[Task | str] | None = None,
         seeds: Sequence[int] | None = None,
@@ -631,9 +671,7 @@ class Evaluator:
 
     # --- reading back ------------------------------------------------------------------
 
-    def stats(
-        self, spec: WorkflowSpec, *, tasks: Sequence[Task | str] | None = None
-    ) -> ScoreSummary:
+    def stats(self, spec: Evaluable, *, tasks: Sequence[Task | str] | None = None) -> ScoreSummary:
         """Stored mean, interval and cost of ``spec`` under this evaluator's settings."""
         task_ids = None if tasks is None else [t.id for t in self._tasks(tasks)]
         rows = self.store.score_rows(
@@ -642,7 +680,7 @@ class Evaluator:
         return summarize(rows, confidence=self.confidence)
 
     def scores(
-        self, spec: WorkflowSpec, *, tasks: Sequence[Task | str] | None = None
+        self, spec: Evaluable, *, tasks: Sequence[Task | str] | None = None
     ) -> dict[str, float]:
         """Stored per-task mean score of ``spec`` (seeds averaged) under these settings."""
         task_ids = None if tasks is None else [t.id for t in self._tasks(tasks)]
@@ -653,8 +691,8 @@ class Evaluator:
 
     def compare(
         self,
-        a: WorkflowSpec,
-        b: WorkflowSpec,
+        a: Evaluable,
+        b: Evaluable,
         *,
         tasks: Sequence[Task | str] | None = None,
         n_resamples: int = 10_000,
@@ -774,7 +812,7 @@ class Evaluator:
         return index < state.cutoff if state.ordered else index in fresh
 
     async def _run_item(
-        self, workflow: DeployedWorkflow, item: _Item, state: _State
+        self, workflow: _Deployed, item: _Item, state: _State
     ) -> tuple[int, EvalRecord | object]:
         async with self._semaphore():
             # After the reader stops an ordered stream, what its window had started still
@@ -813,7 +851,7 @@ class Evaluator:
         return item.position, record
 
     async def _run_claimed(
-        self, workflow: DeployedWorkflow, item: _Item, state: _State
+        self, workflow: _Deployed, item: _Item, state: _State
     ) -> EvalRecord | object:
         """Run one evaluation this evaluator holds the claim on; store it and its calls."""
         found = self.store.get_final_evaluation(item.key)  # finished while we waited for it
@@ -831,7 +869,9 @@ class Evaluator:
             stored = True
             return record
         except BudgetExhaustedError as exc:
-            # A call was refused: the run is incomplete, so it is not a result.
+            # A call was refused: the run is incomplete, so it is not a result, but what
+            # it spent is spent (its answered calls are cached for a later run).
+            state.cut_off += group.totals()[0]
             if exc.final:
                 state.stop(self.ledger.stop_reason or f"budget: {exc}")
                 return _NOT_RUN
@@ -846,11 +886,21 @@ class Evaluator:
             return Amount()
         if state.estimate is None:
             longest = max((item.task.question for item in state.items), key=len, default="")
-            state.estimate = worst_case_run(
-                state.spec, question=longest, models=self.models or None, prices=self.prices
-            )
+            if isinstance(state.spec, EvalTarget):
+                state.estimate = state.spec.worst_case(
+                    question=longest, models=self.models or None, prices=self.prices
+                )
+            else:
+                state.estimate = worst_case_run(
+                    state.spec, question=longest, models=self.models or None, prices=self.prices
+                )
         # A model that overran its holds has them scaled up; so has what its runs reserve.
-        scale = max((self.ledger.scale(a.model) for a in state.spec.agents), default=1.0)
+        refs: Iterable[str | None] = (
+            state.spec.models
+            if isinstance(state.spec, EvalTarget)
+            else (a.model for a in state.spec.agents)
+        )
+        scale = max((self.ledger.scale(ref) for ref in refs), default=1.0)
         if scale == 1.0:
             return state.estimate
         worst = state.estimate
@@ -872,7 +922,7 @@ class Evaluator:
 
     async def _evaluate(
         self,
-        workflow: DeployedWorkflow,
+        workflow: _Deployed,
         item: _Item,
         ledger: CallLedger | None,
         group: Group,
@@ -993,7 +1043,7 @@ class Evaluator:
             evaluated=len(fresh),
             cached=len(records) - len(fresh),
             not_run=state.not_run,
-            charged=sum(r.charged for r in fresh),
+            charged=sum(r.charged for r in fresh) + state.cut_off,
             tokens=sum(r.usage.total_tokens for r in fresh),
             calls=sum(r.calls - r.cached_calls for r in fresh),
             cached_calls=sum(r.cached_calls for r in fresh),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import importlib
 import math
 import os
@@ -35,12 +36,12 @@ from orchestrator.budget import Amount, Budget, BudgetLedger, Group, Spend
 from orchestrator.errors import BudgetExhaustedError, MissingIntegrationError
 from orchestrator.pricing import PriceTable
 from orchestrator.spec import WorkflowSpec
+from search.errors import SettingsError
 from search.store import EvalRecord, Store, hold_llm_calls
 from search.store.cache import held_lookup, llm_key
 
 if TYPE_CHECKING:
-    from orchestrator.deploy import DeployedWorkflow
-    from search.evaluation.evaluator import Evaluator, _Item
+    from search.evaluation.evaluator import Evaluable, Evaluator, _Deployed, _Item
     from search.evaluation.settings import EvalSettings
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "get_executor", "import_ray"]
@@ -74,7 +75,7 @@ class Executor(abc.ABC):
     async def run(
         self,
         evaluator: Evaluator,
-        workflow: DeployedWorkflow,
+        workflow: _Deployed,
         item: _Item,
         group: Group,
         held: list[tuple[Any, ...]],
@@ -83,6 +84,13 @@ class Executor(abc.ABC):
 
         Raises:
             BudgetExhaustedError: A call did not fit; the run is incomplete.
+        """
+
+    def check(self, spec: Evaluable) -> None:  # noqa: B027 - an optional hook
+        """Refuse, before anything runs, a candidate this executor cannot run.
+
+        Raises:
+            SettingsError: It cannot run ``spec``.
         """
 
     def close(self) -> None:  # noqa: B027 - an optional hook
@@ -95,7 +103,7 @@ class LocalExecutor(Executor):
     async def run(
         self,
         evaluator: Evaluator,
-        workflow: DeployedWorkflow,
+        workflow: _Deployed,
         item: _Item,
         group: Group,
         held: list[tuple[Any, ...]],
@@ -182,7 +190,9 @@ class _CallCacheReader:
 
     def lookup(self, key: str) -> str | None:
         with self.store.connection() as db:
-            row = db.conn.execute("SELECT response FROM llm_calls WHERE key = ?", (key,)).fetchone()
+            row = db.conn.execute(
+                "SELECT response FROM llm_calls WHERE key = ?", (key,)
+            ).fetchone()
         return row[0] if row else None
 
 
@@ -221,9 +231,7 @@ class _EvalWorker:
         """This worker's process id (tests kill it)."""
         return os.getpid()
 
-    async def run(
-        self, spec: WorkflowSpec, config: str, item: _Item, limit: Amount
-    ) -> _Outcome:
+    async def run(self, spec: WorkflowSpec, config: str, item: _Item, limit: Amount) -> _Outcome:
         ev = self.evaluator
         ev._configs.setdefault(spec.hash, config)  # the driver's digest, whatever this node has
         workflow = ev._workflow(spec)  # compiled once per spec hash in this worker
@@ -262,6 +270,19 @@ class RayExecutor(Executor):
         self._load: list[int] = []
         self._reader: Any = None
         self._blueprint: Any = None
+
+    def check(self, spec: Evaluable) -> None:
+        """Only workflow specs run on Ray workers.
+
+        Raises:
+            SettingsError: ``spec`` is another kind of target (a user's LangGraph graph),
+                whose factory and models may not exist on the workers.
+        """
+        if not isinstance(spec, WorkflowSpec):
+            raise SettingsError(
+                f"executor='ray' runs workflow specs only, not {type(spec).__name__} "
+                f"{spec.name!r}: evaluate graph targets with executor='local'"
+            )
 
     # --- the pool -------------------------------------------------------------------------
 
@@ -350,7 +371,7 @@ class RayExecutor(Executor):
     async def run(
         self,
         evaluator: Evaluator,
-        workflow: DeployedWorkflow,
+        workflow: _Deployed,
         item: _Item,
         group: Group,
         held: list[tuple[Any, ...]],
@@ -398,10 +419,8 @@ class RayExecutor(Executor):
         """Stop the workers (the Ray instance itself is left running)."""
         ray = self.ray
         for actor in [*self._workers, *([self._reader] if self._reader is not None else [])]:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 ray.kill(actor)
-            except Exception:  # noqa: S110 - already gone
-                pass
         self._workers, self._load, self._reader = [], [], None
 
 
@@ -410,7 +429,7 @@ def _all_of(amount: Amount) -> Spend:
 
 
 def _worker_failure(
-    evaluator: Evaluator, workflow: DeployedWorkflow, item: _Item, exc: BaseException
+    evaluator: Evaluator, workflow: _Deployed, item: _Item, exc: BaseException
 ) -> EvalRecord:
     task = item.task
     return EvalRecord(

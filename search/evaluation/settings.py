@@ -204,7 +204,6 @@ class EvalOptions(TypedDict, total=False):
     backoff: float
     max_backoff: float
     jitter: bool
-    executor: Literal["local", "ray"]
     ray_address: str | None
     ray_workers: int | None
     ray_num_cpus: float

@@ -71,7 +71,13 @@ def held_update(prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> bo
 
 
 def _row(prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> tuple[Any, ...]:
-    return (llm_key(prompt, llm_string), llm_string, prompt, _encode_generations(return_val), now())
+    return (
+        llm_key(prompt, llm_string),
+        llm_string,
+        prompt,
+        _encode_generations(return_val),
+        now(),
+    )
 
 
 def _encode_generations(value: RETURN_VAL_TYPE) -> str:
@@ -131,7 +137,7 @@ class LLMCallCache(BaseCache):
         return _decode_generations(found[0]) if found else None
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        """Store generations; the row is committed at once (or held, see :func:`hold_llm_calls`)."""
+        """Store generations: committed at once, or held (:func:`hold_llm_calls`)."""
         if not held_update(prompt, llm_string, return_val):
             self.store.write_rows([(LLM_INSERT, _row(prompt, llm_string, return_val))])
 

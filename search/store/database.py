@@ -76,8 +76,10 @@ class StoreBase:
 
     @functools.cached_property
     def identity(self) -> str:
-        """Where the data lives: the resolved file (two handles on one file agree), or this
-        object for an in-memory store."""
+        """Where the data lives: the resolved file, or this object when in memory.
+
+        Two handles on one file agree.
+        """
         return f"memory:{id(self)}" if self.in_memory else str(Path(self.target).resolve())
 
     @functools.cached_property

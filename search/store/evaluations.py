@@ -181,9 +181,10 @@ class Evaluations(StoreBase):
     async def aput_evaluation(
         self, record: EvalRecord, *, calls: Sequence[tuple[Any, ...]] = ()
     ) -> None:
-        """Async :meth:`put_evaluation`: committed before this returns, with the other
-        evaluations that finished in the same turn of the event loop
-        (:class:`~search.store.database.GroupCommit`).
+        """Async :meth:`put_evaluation`: committed before this returns.
+
+        It is committed with the other evaluations that finished in the same turn
+        of the event loop (:class:`~search.store.database.GroupCommit`).
         """
         await self.group_commit.awrite(
             [*((LLM_INSERT, row) for row in calls), (_EVAL_INSERT, self._eval_row(record))]

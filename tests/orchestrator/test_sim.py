@@ -13,6 +13,7 @@ from orchestrator.roles import RoleInputs, SolverOutput, get_role
 from orchestrator.sim import (
     SimChatModel,
     SimProfile,
+    SimProfileError,
     arithmetic_tasks,
     get_profile,
     read_problem,
@@ -167,8 +168,11 @@ def test_verifier_rates_follow_the_profile():
             rejected += '"reject"' in model.invoke(verifier.render(inputs)).content
         return rejected / len(tasks)
 
-    assert reject_rate(strong, wrong=True) > 0.8 > reject_rate(weak, wrong=True)
-    assert reject_rate(strong, wrong=False) < 0.1 < reject_rate(weak, wrong=False)
+    # A verifier rejects what its own working disagrees with: a strong one catches more
+    # wrong answers and flags fewer right ones.
+    assert reject_rate(strong, wrong=True) > reject_rate(weak, wrong=True) + 0.15
+    assert reject_rate(strong, wrong=False) < 0.15
+    assert reject_rate(strong, wrong=False) + 0.08 < reject_rate(weak, wrong=False)
 
 
 def test_custom_profiles_are_plain_data():
@@ -188,11 +192,8 @@ def test_custom_profiles_are_plain_data():
 
 
 def test_profiles_reject_impossible_correlations():
-    with pytest.raises(ValueError, match="below 1"):
-        get_profile("atlas-mini").model_validate(
-            {
-                **get_profile("atlas-mini").model_dump(),
-                "family_correlation": 0.9,
-                "task_correlation": 0.2,
-            }
-        )
+    impossible = get_profile("atlas-mini").model_copy(
+        update={"name": "test-impossible", "family_correlation": 0.9, "task_correlation": 0.2}
+    )
+    with pytest.raises(SimProfileError, match="below 1"):
+        register_profile(impossible)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from orchestrator import deploy
+from orchestrator.sim import get_profile, register_profile
 from search import Budget
 from search.errors import SettingsError
 from search.objective import Objective
@@ -19,13 +20,22 @@ from search.strategies import (
 )
 from topologies import single
 
-POOL = ["sim:atlas-nano", "sim:orca-small", "sim:atlas-mini", "sim:atlas-pro"]
-BEST = single(model="sim:atlas-pro").hash
+# The calibrated simulator's tiers are as close as real ones (atlas-pro errs about half as
+# often as atlas-nano), too close to rank reliably on 42 tasks; these tests need a clear best,
+# so the top of the pool is atlas-pro made near-perfect (same price).
+register_profile(
+    get_profile("atlas-pro").model_copy(
+        update={"name": "runner-ace", "reasoning": 0.999, "arithmetic": 0.9995}
+    ),
+    replace=True,
+)
+POOL = ["sim:atlas-nano", "sim:orca-small", "sim:atlas-mini", "sim:runner-ace"]
+BEST = single(model="sim:runner-ace").hash
 DATA = "bundled:arithmetic"
 
 
 def small_space() -> SearchSpace:
-    """Four single solvers; atlas-pro is clearly the most accurate (simulated)."""
+    """Four single solvers; runner-ace is clearly the most accurate (simulated)."""
     return SearchSpace(topologies=["single"], pool=POOL, fixed={"single": {"temperature": 0.0}})
 
 
@@ -149,7 +159,7 @@ def test_an_isolated_search_judges_only_what_it_asked_for(tmp_path):
 
 
 def test_a_cost_ceiling_changes_the_winner(tmp_path):
-    objective = Objective(max_cost_per_task=0.0002)  # atlas-pro costs more than this
+    objective = Objective(max_cost_per_task=0.0002)  # runner-ace costs more than this
     result = run(tmp_path, "grid", objective=objective)
     assert result.best.hash != BEST
     assert result.best_stats.cost_per_task <= 0.0002

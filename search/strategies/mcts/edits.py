@@ -169,7 +169,7 @@ def _main_model(candidate: Candidate, space: SearchSpace) -> str:
             return value
         if isinstance(value, list | tuple) and value and value[0] in space.pool.models:
             return str(value[0])
-    for agent in candidate.spec.agents:
+    for agent in candidate.workflow.agents:
         if agent.model in space.pool.models:
             return agent.model
     return median_model(space)
@@ -256,7 +256,7 @@ class EditOperator(abc.ABC):
     def rebuild(self, parent: Candidate, detail: str, **update: Any) -> Edit | None:
         """The edit that replaces fields of a hand-designed spec, or ``None`` if invalid."""
         try:
-            spec = parent.spec.model_copy(update=update)
+            spec = parent.workflow.model_copy(update=update)
         except (RolegraphError, ValueError):
             return None
         if spec.hash == parent.hash:
@@ -553,7 +553,7 @@ class _LoopBound(EditOperator):
 
     def _spec_loops(self, candidate: Candidate) -> list[Edit]:
         edits: list[Edit] = []
-        loops = candidate.spec.loops
+        loops = candidate.workflow.loops
         for i, loop in enumerate(loops):
             if loop.max_rounds is None:
                 continue
@@ -717,7 +717,7 @@ class SwapModel(EditOperator):
 
     def _spec_agents(self, candidate: Candidate, pool: Sequence[str]) -> list[Edit]:
         edits: list[Edit] = []
-        agents = candidate.spec.agents
+        agents = candidate.workflow.agents
         for i, agent in enumerate(agents):
             if agent.model is None:
                 continue

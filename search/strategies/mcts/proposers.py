@@ -290,7 +290,7 @@ class LLMProposer(Proposer):
             f"${_number(request.cost_per_task, 6)} per task.",
         ]
         if self.diagram:
-            lines += ["", "Diagram (Mermaid):", request.candidate.spec.to_mermaid()]
+            lines += ["", "Diagram (Mermaid):", request.candidate.workflow.to_mermaid()]
         used = {edit.operator for edit in edits}
         lines += ["", "Operators:"]
         lines += [f"- {name}: {text}" for name, text in request.operators.items() if name in used]
@@ -380,9 +380,9 @@ def _clean(text: str) -> str:
 
 def _added_models(edit: Edit, parent: Candidate | None) -> set[str]:
     """Models the edit brings in (full references and short names)."""
-    after = Counter(a.model for a in edit.candidate.spec.agents if a.model)
+    after = Counter(a.model for a in edit.candidate.workflow.agents if a.model)
     if parent is not None:
-        after -= Counter(a.model for a in parent.spec.agents if a.model)
+        after -= Counter(a.model for a in parent.workflow.agents if a.model)
     refs = {str(m).lower() for m in after}
     return refs | {ref.split(":", 1)[1] for ref in refs if ":" in ref}
 

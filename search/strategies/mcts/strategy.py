@@ -723,7 +723,7 @@ def seed_candidate(space: SearchSpace) -> Candidate:
             return candidate
         options.append(candidate)
     if options:
-        return min(options, key=lambda c: len(c.spec.agents))
+        return min(options, key=lambda c: len(c.workflow.agents))
     if space.extra:
         return Candidate(spec=space.extra[0], origin="seed")
     raise SpaceError("no seed workflow could be built from this space")

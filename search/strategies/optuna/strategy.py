@@ -255,7 +255,8 @@ class OptunaStrategy(SearchStrategy):
                 else:
                     self.study.tell(trial, state=TrialState.PRUNED)
                 continue
-            trial.set_user_attr("spec", candidate.spec.to_json(indent=None))
+            if candidate.spec is not None:
+                trial.set_user_attr("spec", candidate.spec.to_json(indent=None))
             self._candidates[trial.number] = candidate
             self._trials[trial.number] = trial
             return Proposal(candidate=candidate, ordered=True, key=trial.number)
@@ -304,8 +305,12 @@ class OptunaStrategy(SearchStrategy):
         if found is not None:
             return found
         spec = trial.user_attrs.get("spec")
-        if spec is None:
-            return None
+        if spec is None:  # a candidate the space rebuilds from the trial's parameters
+            try:
+                fixed = optuna.trial.FixedTrial(trial.params)
+                return self.context.space.suggest(fixed, origin=self.name)
+            except (ValueError, KeyError):
+                return None
         return Candidate(spec=WorkflowSpec.from_json(spec), origin=self.name)
 
     def front(self) -> list[str] | None:

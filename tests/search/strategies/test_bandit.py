@@ -7,9 +7,9 @@ from search.runner import create_search
 from search.strategies import BanditStrategy
 from topologies import single
 
-from .helpers import DATA, TASKS, context, outcome, single_space
+from .helpers import DATA, POOL, TASKS, context, outcome, single_space
 
-BEST = single(model="sim:atlas-pro").hash
+BEST = single(model=POOL[3]).hash
 
 NANO, ORCA, MINI, PRO = single_space().pool.models
 ACCURACY = {NANO: 0.2, ORCA: 0.4, MINI: 0.7, PRO: 1.0}

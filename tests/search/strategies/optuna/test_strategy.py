@@ -14,7 +14,7 @@ from topologies import single
 
 from ..helpers import DATA, POOL, TASKS, context, outcome, run, single_space
 
-BEST = single(model="sim:atlas-pro").hash
+BEST = single(model=POOL[3]).hash
 ACCURACY = {"sim:atlas-nano": 0.3, "sim:orca-small": 0.4, "sim:atlas-mini": 0.7}
 
 
@@ -95,11 +95,11 @@ def test_the_optuna_study_lives_in_the_store(tmp_path):
     evaluated = [t for t in study.trials if not t.user_attrs.get("repeat")]
     assert len(evaluated) == 4  # the space has four candidates; repeats are not re-evaluated
     spec = study.trials[0].user_attrs["spec"]
-    assert "atlas" in spec and study.trials[0].user_attrs["label"].startswith("single(")
+    assert "sim:" in spec and study.trials[0].user_attrs["label"].startswith("single(")
 
 
 def test_seeds_are_tried_first(tmp_path):
-    strategy = OptunaStrategy(n_trials=3, seeds=[{"topology": "single", "model": "sim:atlas-pro"}])
+    strategy = OptunaStrategy(n_trials=3, seeds=[{"topology": "single", "model": POOL[3]}])
     run(tmp_path, strategy, name="seeded")
     study = optuna.load_study(study_name="seeded", storage=f"sqlite:///{tmp_path / 'rg.db'}")
     assert study.trials[0].user_attrs["hash"] == BEST

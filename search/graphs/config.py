@@ -1,0 +1,106 @@
+"""The chosen settings of a user's graph, as a file the user's own code loads.
+
+A graph search's winner is a :class:`GraphConfig`: which model each slot
+gets and the value of each declared parameter. Save it as JSON, and load it
+where the graph is built, with or without rolegraph's search around it:
+
+Example:
+    >>> config = GraphConfig(graph="research-team", version="1",
+    ...                      models={"writer": "sim:atlas-mini"}, params={"max_reviews": 1})
+    >>> config.runnable_config()["configurable"]["writer_model"]
+    'sim:atlas-mini'
+    >>> GraphConfig.model_validate_json(config.to_json()) == config
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.models import resolve_model
+
+__all__ = ["GraphConfig", "load_config"]
+
+
+class GraphConfig(BaseModel):
+    """Settings of one graph: a model per slot and a value per declared parameter."""
+
+    model_config = ConfigDict(frozen=True)
+
+    graph: str = Field(description="The graph's name.")
+    version: str = Field(description="The graph's version (given, or a hash of its code).")
+    models: dict[str, str] = Field(description="Model reference of each slot.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Value of each declared parameter."
+    )
+    form: Literal["factory", "configurable"] = Field(
+        default="factory",
+        description="'factory': build(models, **params); 'configurable': a compiled graph "
+        "whose init_chat_model models read '<prefix>_model' from the run's config.",
+    )
+    prefixes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Configurable form: each slot's config_prefix (default: the slot's name).",
+    )
+
+    def chat_models(
+        self, models: Mapping[str, BaseChatModel] | None = None
+    ) -> dict[str, BaseChatModel]:
+        """A chat model per slot, resolved from its reference (``models`` overrides any).
+
+        Raises:
+            UnknownModelError: A reference names no known provider.
+            MissingIntegrationError: A provider's package is not installed.
+        """
+        given = dict(models or {})
+        return {slot: given.get(ref) or resolve_model(ref) for slot, ref in self.models.items()}
+
+    def build(
+        self,
+        factory: Callable[..., Any],
+        *,
+        models: Mapping[str, BaseChatModel] | None = None,
+    ) -> Any:
+        """Call your graph factory with these settings: ``factory(chat_models, **params)``."""
+        return factory(self.chat_models(models), **self.params)
+
+    def runnable_config(self) -> RunnableConfig:
+        """The config that selects these settings in a configurable graph.
+
+        Pass it to ``graph.invoke(input, config)`` (or ``graph.with_config(...)``):
+        each slot's ``<prefix>_model`` key holds its model reference, and each
+        parameter is a ``configurable`` key of its own name. A ``sim:`` model
+        needs rolegraph's provider registered (:func:`search.graphs.register_providers`).
+        """
+        configurable: dict[str, Any] = dict(self.params)
+        for slot, ref in self.models.items():
+            prefix = self.prefixes.get(slot, slot).rstrip("_")
+            configurable[f"{prefix}_model"] = ref
+        return {"configurable": configurable}
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """JSON text of the settings."""
+        return self.model_dump_json(indent=indent)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the settings to ``path`` as JSON."""
+        target = Path(path)
+        target.write_text(self.to_json() + "\n", encoding="utf-8")
+        return target
+
+
+def load_config(path: str | Path) -> GraphConfig:
+    """Read settings saved by :meth:`GraphConfig.save` (or ``rolegraph``'s export).
+
+    Example:
+        >>> config = load_config("best.json")            # doctest: +SKIP
+        >>> graph = config.build(build)                  # your factory, these models
+        >>> graph = my_graph.with_config(config.runnable_config())  # a configurable graph
+    """
+    return GraphConfig.model_validate_json(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,247 @@
+"""Running a user's graph at chosen settings: the evaluator's runner, and the deployed winner."""
+
+from __future__ import annotations
+
+import time
+import uuid
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from langchain_core.caches import BaseCache
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable, RunnableConfig
+
+from orchestrator.budget import output_cap
+from orchestrator.models import bind_output_cap, resolve_model
+from orchestrator.pricing import PriceTable, default_prices
+from orchestrator.runtime import CONTEXT_KEY, CallLedger, RunContext, ScopedCache
+from orchestrator.trace import RunResult
+from search.graphs.config import GraphConfig
+from search.graphs.errors import GraphSpaceError, UntrackedCallsWarning
+from search.graphs.models import PROVIDER, GraphRun, TrackedChatModel, register_providers, running
+
+if TYPE_CHECKING:
+    from search.graphs.candidate import GraphTarget
+
+__all__ = ["DeployedGraph"]
+
+GraphRunInput = str | Mapping[str, Any]
+
+
+def _question(value: GraphRunInput) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("question"), str):
+        return value["question"]
+    raise TypeError("a deployed graph takes a question string or a mapping with a 'question' key")
+
+
+class DeployedGraph(Runnable[GraphRunInput, RunResult]):
+    """Your own graph with the chosen models and parameters, run the way rolegraph runs it.
+
+    ``dg("question")`` returns the answer (read with the space's output
+    function); ``invoke``/``ainvoke`` return a :class:`~orchestrator.trace.RunResult`
+    whose trace has one :class:`~orchestrator.trace.NodeTrace` per model call
+    (the node that made it, the slot as its role, tokens, cost, cache hit).
+    Calls hold their worst case on ``ledger`` when one is given and go through
+    ``cache``. :attr:`graph` is the graph itself (a factory's graph built with
+    the slot models; a configurable graph as given), for LangGraph's own API.
+
+    Example:
+        >>> dg = space.deploy(result.best_graph)   # doctest: +SKIP
+        >>> dg("What is 2 + 3?")                    # doctest: +SKIP
+        '5'
+    """
+
+    def __init__(
+        self,
+        target: GraphTarget,
+        graph: Any,
+        models: Mapping[str, TrackedChatModel],
+        *,
+        seed: int = 0,
+        ledger: CallLedger | None = None,
+        record_prompts: bool = True,
+        call_timeout: float | None = None,
+    ) -> None:
+        """Prefer :meth:`create` (or :meth:`search.graphs.GraphSpace.deploy`)."""
+        self.target = target
+        self.graph = graph
+        self.models = dict(models)
+        self.seed = seed
+        self.ledger = ledger
+        self.record_prompts = record_prompts
+        self.call_timeout = call_timeout
+        self.name = target.name
+
+    @classmethod
+    def create(
+        cls,
+        target: GraphTarget,
+        *,
+        models: Mapping[str, BaseChatModel] | None = None,
+        cache: BaseCache | None = None,
+        prices: PriceTable | None = None,
+        call_timeout: float | None = None,
+        record_prompts: bool = True,
+        seed: int = 0,
+        ledger: CallLedger | None = None,
+    ) -> DeployedGraph:
+        """Wrap each slot's model (capped, cached, tracked) and build or configure the graph.
+
+        Raises:
+            GraphSpaceError: The factory did not return a runnable graph.
+        """
+        source, config = target.source, target.config
+        given = dict(models or {})
+        table = prices or default_prices()
+        scoped = ScopedCache(cache) if cache is not None else None
+        tracked: dict[str, TrackedChatModel] = {}
+        for slot, ref in config.models.items():
+            base = given.get(ref) or resolve_model(ref)
+            cap = output_cap(source.max_tokens, base)
+            base, _ = bind_output_cap(base, cap)  # the cap a call holds is the cap it is made with
+            tracked[slot] = TrackedChatModel.wrap(
+                base,
+                slot=slot,
+                ref=ref,
+                output_cap=cap,
+                prices=table,
+                cache=scoped if scoped is not None else False,
+            )
+        if source.build is not None:
+            graph = source.build(dict(tracked), **config.params)
+            if not callable(getattr(graph, "ainvoke", None)):
+                raise GraphSpaceError(
+                    f"the factory of graph {source.name!r} returned {type(graph).__name__}, "
+                    "not a compiled graph; end it with `return builder.compile()`"
+                )
+        else:
+            register_providers()
+            graph = source.graph
+        return cls(
+            target,
+            graph,
+            tracked,
+            seed=seed,
+            ledger=ledger,
+            record_prompts=record_prompts,
+            call_timeout=call_timeout,
+        )
+
+    # --- identity -----------------------------------------------------------------------
+
+    @property
+    def spec(self) -> GraphTarget:
+        """What it runs (the evaluator keys its results by ``spec.hash``)."""
+        return self.target
+
+    @property
+    def config(self) -> GraphConfig:
+        """The settings it runs with."""
+        return self.target.config
+
+    @property
+    def InputType(self) -> type[str]:  # noqa: N802 - Runnable API name
+        """Input: a question string (or ``{"question": ...}``)."""
+        return str
+
+    @property
+    def OutputType(self) -> type[RunResult]:  # noqa: N802 - Runnable API name
+        """Output: a :class:`RunResult`."""
+        return RunResult
+
+    def __repr__(self) -> str:
+        return f"DeployedGraph(name={self.name!r}, hash={self.target.hash!r})"
+
+    # --- running ------------------------------------------------------------------------
+
+    def _prepare(
+        self, value: GraphRunInput, config: RunnableConfig | None, seed: int | None
+    ) -> tuple[str, RunnableConfig, GraphRun]:
+        question = _question(value)
+        run_config: dict[str, Any] = dict(config or {})
+        configurable = dict(run_config.get("configurable") or {})
+        context = configurable.get(CONTEXT_KEY)
+        if not isinstance(context, RunContext):
+            run_seed = seed if seed is not None else configurable.get("seed", self.seed)
+            context = RunContext(
+                seed=int(run_seed), ledger=self.ledger, record_prompts=self.record_prompts
+            )
+        source, settings = self.target.source, self.target.config
+        if source.build is None:
+            # A configurable graph: its init_chat_model models read these keys.
+            for slot in settings.models:
+                prefix = source.prefixes.get(slot, slot).rstrip("_")
+                configurable[f"{prefix}_model"] = f"{PROVIDER}:{slot}"
+                configurable[f"{prefix}_model_provider"] = PROVIDER
+            configurable.update(settings.params)
+        if getattr(self.graph, "checkpointer", None) is not None:
+            configurable.setdefault("thread_id", uuid.uuid4().hex)
+        run_config["configurable"] = configurable
+        run_config.setdefault("run_name", self.name)
+        run = GraphRun(
+            ledger=context.ledger,
+            seed=context.seed,
+            record_prompts=context.record_prompts,
+            call_timeout=self.call_timeout,
+            models=self.models,
+        )
+        return question, cast(RunnableConfig, run_config), run
+
+    def _result(self, question: str, state: Any, run: GraphRun) -> RunResult:
+        answer = self.target.source.output(state if isinstance(state, Mapping) else {})
+        result = RunResult.from_nodes(
+            question=question,
+            answer=answer,
+            confidence=None,
+            workflow=self.target.hash,
+            seed=run.seed,
+            nodes=run.nodes,
+            latency_s=time.perf_counter() - run.started,
+        )
+        if answer and result.calls == 0:
+            warnings.warn(
+                f"graph {self.name!r} answered, but made no model call through the models "
+                "rolegraph gave it: it creates its own chat model clients, so their usage "
+                "and costs are missing (not held against the budget, cached, charged or "
+                "traced). Build every model from the `models` mapping your factory receives "
+                "(or from the configurable init_chat_model slots).",
+                UntrackedCallsWarning,
+                stacklevel=3,
+            )
+        elif answer and result.usage.total_tokens == 0:
+            warnings.warn(
+                f"graph {self.name!r} answered, but its models reported no usage_metadata, "
+                "so its token counts and costs are missing",
+                UntrackedCallsWarning,
+                stacklevel=3,
+            )
+        return result
+
+    def invoke(
+        self, input: GraphRunInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> RunResult:
+        """Run once and return the answer with one trace entry per model call."""
+        question, run_config, run = self._prepare(input, config, kwargs.get("seed"))
+        with running(run):
+            state = self.graph.invoke(self.target.source.input(question), run_config)
+        return self._result(question, state, run)
+
+    async def ainvoke(
+        self, input: GraphRunInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> RunResult:
+        """Async :meth:`invoke`."""
+        question, run_config, run = self._prepare(input, config, kwargs.get("seed"))
+        with running(run):
+            state = await self.graph.ainvoke(self.target.source.input(question), run_config)
+        return self._result(question, state, run)
+
+    def __call__(self, question: str, *, seed: int | None = None) -> str | None:
+        """Answer ``question``."""
+        return self.invoke(question, seed=seed).answer
+
+    async def acall(self, question: str, *, seed: int | None = None) -> str | None:
+        """Async ``__call__``."""
+        return (await self.ainvoke(question, seed=seed)).answer

@@ -1,0 +1,428 @@
+"""The chat models a user's graph is given: every call held, charged, cached and traced.
+
+:class:`TrackedChatModel` wraps the chat model chosen for one slot. Each call
+through it (``invoke``, ``ainvoke``, ``stream``, ``batch``, and after
+``bind_tools`` or ``with_structured_output`` too):
+
+1. holds its worst case on the run's budget ledger before it starts: its
+   prompt (:func:`~orchestrator.budget.estimate_input_tokens`) plus the output
+   cap bound on the model (:func:`~orchestrator.models.bind_output_cap`);
+2. goes through the store's LLM-call cache, under the model's own llm string,
+   so a graph's calls and rolegraph's own workflows share entries; sampled
+   calls (temperature > 0) are scoped by run seed, slot, node and call number,
+   as rolegraph's agents are;
+3. is charged from the reply's ``usage_metadata`` at the price table's price
+   (cache hits cost nothing), and an overrun of its hold is recorded;
+4. leaves a :class:`~orchestrator.trace.NodeTrace` in the run's trace, named
+   after the LangGraph node that made it, with the slot as its role.
+
+The run it belongs to is a :class:`GraphRun`, set for the duration of one
+graph invocation by :class:`~search.graphs.deploy.DeployedGraph`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatResult
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, ensure_config
+from pydantic import ConfigDict, Field
+
+from orchestrator.budget import estimate_input_tokens
+from orchestrator.errors import ModelTimeoutError
+from orchestrator.parsing import message_text
+from orchestrator.pricing import PriceTable, default_prices
+from orchestrator.runtime import CallLedger
+from orchestrator.trace import NodeTrace, Usage
+
+__all__ = [
+    "GraphRun",
+    "TrackedChatModel",
+    "current_run",
+    "running",
+    "register_providers",
+    "PROVIDER",
+]
+
+_RUN: ContextVar[GraphRun | None] = ContextVar("rolegraph_graph_run", default=None)
+_SCOPE: ContextVar[str] = ContextVar("rolegraph_graph_sample_scope", default="")
+_CAP_KWARGS = ("max_tokens", "max_output_tokens", "max_completion_tokens", "num_predict")
+
+
+@dataclass
+class GraphRun:
+    """One invocation of a user's graph: its budget ledger, seed, and the calls it made."""
+
+    ledger: CallLedger | None = None
+    seed: int = 0
+    record_prompts: bool = True
+    call_timeout: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+    models: dict[str, TrackedChatModel] = field(default_factory=dict)
+    """The slot models of this run (the configurable form looks them up here)."""
+    nodes: list[NodeTrace] = field(default_factory=list)
+    _rounds: dict[tuple[str, str], int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_round(self, node: str, slot: str) -> int:
+        """Count one more call of ``slot`` from ``node`` in this run (1, 2, ...)."""
+        with self._lock:
+            count = self._rounds.get((node, slot), 0) + 1
+            self._rounds[(node, slot)] = count
+            return count
+
+    def record(self, node: NodeTrace) -> None:
+        """Add one call's trace."""
+        with self._lock:
+            self.nodes.append(node)
+
+
+def current_run() -> GraphRun | None:
+    """The graph run this code runs in, if any."""
+    return _RUN.get()
+
+
+@contextlib.contextmanager
+def running(run: GraphRun) -> Iterator[GraphRun]:
+    """Make ``run`` the current graph run inside the block (and what it starts)."""
+    token = _RUN.set(run)
+    try:
+        yield run
+    finally:
+        _RUN.reset(token)
+
+
+@dataclass
+class _Call:
+    node: str
+    step: int
+    round: int
+    hold: Any
+    started: float
+    messages: list[BaseMessage]
+
+
+class TrackedChatModel(BaseChatModel):
+    """A slot's chat model, wrapped so rolegraph can hold, charge, cache and trace its calls.
+
+    Build it with :meth:`wrap`; the model it wraps should already carry its
+    output cap. Outside a :class:`GraphRun` it passes calls through (through
+    its cache, if it has one) and records nothing.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    inner: BaseChatModel = Field(description="The chat model that answers.")
+    slot: str = Field(description="The slot of the user's graph it fills.")
+    ref: str = Field(description="Model reference, for prices, budgets and traces.")
+    output_cap: int = Field(description="Output tokens a call is made (and held) with.")
+    prices: PriceTable = Field(
+        default_factory=default_prices, description="Prices for holds and charges."
+    )
+
+    @classmethod
+    def wrap(
+        cls,
+        model: BaseChatModel,
+        *,
+        slot: str,
+        ref: str,
+        output_cap: int,
+        prices: PriceTable | None = None,
+        cache: Any = False,
+    ) -> TrackedChatModel:
+        """Wrap ``model`` for ``slot``; ``cache`` is a LangChain cache, or False for none."""
+        return cls(
+            inner=model,
+            slot=slot,
+            ref=ref,
+            output_cap=output_cap,
+            prices=prices or default_prices(),
+            cache=cache,
+            rate_limiter=model.rate_limiter,
+        )
+
+    # --- what it is -------------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return self.inner._llm_type
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return dict(self.inner._identifying_params)
+
+    def _get_llm_string(self, stop: list[str] | None = None, **kwargs: Any) -> str:
+        # The inner model's own string: a graph's calls share cache entries with any other
+        # call of the same model and prompt. Sampled calls add their draw.
+        return self.inner._get_llm_string(stop=stop, **kwargs) + _SCOPE.get()
+
+    @property
+    def temperature(self) -> float | None:
+        """The wrapped model's temperature, if it has one."""
+        value = getattr(self.inner, "temperature", None)
+        return float(value) if isinstance(value, int | float) else None
+
+    @property
+    def sampled(self) -> bool:
+        """Whether its calls sample (temperature above 0)."""
+        return (self.temperature or 0.0) > 0
+
+    def bind_tools(
+        self, tools: Sequence[Any], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools the way the wrapped model formats them, on this model."""
+        bound = self.inner.bind_tools(tools, **kwargs)
+        if isinstance(bound, RunnableBinding) and bound.bound is self.inner:
+            return self.bind(**bound.kwargs).with_config(bound.config)
+        raise NotImplementedError(
+            f"{type(self.inner).__name__}.bind_tools does not return a plain binding, so "
+            "rolegraph cannot track its calls; bind tools on a model whose bind_tools does"
+        )
+
+    # --- generation: the wrapped model answers ----------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self.inner._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await self.inner._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    # --- calls: hold, cache, charge, trace --------------------------------------------
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Call the model once: held, cached, charged and traced in the current run."""
+        run = _RUN.get()
+        if run is None:
+            return super().invoke(input, config, stop=stop, **kwargs)
+        config = ensure_config(config)
+        call = self._begin(run, input, config, kwargs)
+        if run.ledger is not None:
+            call.hold = run.ledger.reserve(**self._worst(call.messages, kwargs))
+        token = _SCOPE.set(self._scope(run, call))
+        try:
+            reply = super().invoke(input, self._config(config, run, call), stop=stop, **kwargs)
+        except BaseException as exc:
+            self._fail(run, call, exc)
+            raise
+        finally:
+            _SCOPE.reset(token)
+        self._finish(run, call, reply)
+        return reply
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Async :meth:`invoke`."""
+        run = _RUN.get()
+        if run is None:
+            return await super().ainvoke(input, config, stop=stop, **kwargs)
+        config = ensure_config(config)
+        call = self._begin(run, input, config, kwargs)
+        if run.ledger is not None:
+            call.hold = await run.ledger.areserve(**self._worst(call.messages, kwargs))
+        token = _SCOPE.set(self._scope(run, call))
+        try:
+            async with asyncio.timeout(run.call_timeout):
+                reply = await super().ainvoke(
+                    input, self._config(config, run, call), stop=stop, **kwargs
+                )
+        except TimeoutError as exc:
+            self._fail(run, call, exc)
+            raise ModelTimeoutError(
+                f"slot {self.slot!r}: model {self.ref} did not answer within {run.call_timeout}s"
+            ) from exc
+        except BaseException as exc:
+            self._fail(run, call, exc)
+            raise
+        finally:
+            _SCOPE.reset(token)
+        self._finish(run, call, reply)
+        return reply
+
+    def _begin(
+        self, run: GraphRun, input: LanguageModelInput, config: RunnableConfig, kwargs: Any
+    ) -> _Call:
+        metadata = config.get("metadata") or {}
+        node = str(metadata.get("langgraph_node") or self.slot)
+        return _Call(
+            node=node,
+            step=int(metadata.get("langgraph_step") or 0),
+            round=run.next_round(node, self.slot),
+            hold=None,
+            started=time.perf_counter(),
+            messages=self._convert_input(input).to_messages(),
+        )
+
+    def _cap(self, kwargs: Any) -> int:
+        for name in _CAP_KWARGS:
+            value = kwargs.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+        return self.output_cap
+
+    def worst_case(self, messages: Sequence[BaseMessage], cap: int | None = None) -> Usage:
+        """What one call with these messages may use: their input and the output cap."""
+        chars = sum(
+            len(message_text(m)) if isinstance(m, AIMessage) else len(str(m.content))
+            for m in messages
+        )
+        inp = estimate_input_tokens(chars)
+        out = cap or self.output_cap
+        return Usage(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
+
+    def _worst(self, messages: Sequence[BaseMessage], kwargs: Any) -> dict[str, Any]:
+        worst = self.worst_case(messages, self._cap(kwargs))
+        return {
+            "tokens": worst.total_tokens,
+            "dollars": self.prices.cost(self.ref, worst),
+            "model": self.ref,
+        }
+
+    def _scope(self, run: GraphRun, call: _Call) -> str:
+        if not self.sampled:
+            return ""  # deterministic: every run and seed may share the entry
+        return f"|rolegraph-sample={run.seed}:{self.slot}:{call.node}:{call.round}"
+
+    def _config(self, config: RunnableConfig, run: GraphRun, call: _Call) -> RunnableConfig:
+        metadata = {
+            **(config.get("metadata") or {}),
+            "rolegraph_agent": f"{call.node}:{self.slot}",
+            "rolegraph_role": self.slot,
+            "rolegraph_seed": run.seed,
+            "rolegraph_round": call.round,
+        }
+        return {**config, "metadata": metadata}
+
+    def _fail(self, run: GraphRun, call: _Call, exc: BaseException) -> None:
+        if run.ledger is None or call.hold is None:
+            return
+        if isinstance(exc, TimeoutError | asyncio.CancelledError | KeyboardInterrupt):
+            run.ledger.charge(call.hold)  # the request was sent: it may be billed
+        else:
+            run.ledger.release(call.hold)
+
+    def _finish(self, run: GraphRun, call: _Call, reply: AIMessage) -> None:
+        usage = Usage.from_metadata(reply.usage_metadata)
+        cached = bool(reply.response_metadata.get("rolegraph_cached"))
+        cost = self.prices.cost(self.ref, usage)
+        overrun = 0.0
+        if run.ledger is not None and call.hold is not None:
+            held = getattr(getattr(call.hold, "amount", None), "dollars", None)
+            if not cached and held is not None and cost > held + 1e-12:
+                overrun = cost - held  # the reply was longer than its cap allowed
+            run.ledger.settle(
+                call.hold, usage=usage, dollars=0.0 if cached else cost, cached=cached
+            )
+        now = time.perf_counter()
+        run.record(
+            NodeTrace(
+                agent=call.node,
+                role=self.slot,
+                model=self.ref,
+                step=call.step,
+                round=call.round,
+                prompt=(
+                    [{"role": m.type, "content": str(m.content)} for m in call.messages]
+                    if run.record_prompts
+                    else []
+                ),
+                raw=message_text(reply),
+                calls=1,
+                cached_calls=1 if cached else 0,
+                usage=usage,
+                cost=cost,
+                charged=0.0 if cached else cost,
+                overrun=overrun,
+                latency_s=now - call.started,
+                started_s=call.started - run.started,
+            )
+        )
+
+
+# --- the configurable form: LangChain's init_chat_model builds the slot models ------------
+
+PROVIDER = "rolegraph"
+"""The ``init_chat_model`` provider whose model ``rolegraph:<slot>`` is a slot's tracked model."""
+
+
+def _slot_model(cls: type[BaseChatModel], model: str, **kwargs: Any) -> BaseChatModel:
+    slot = model.removeprefix(f"{PROVIDER}:")
+    run = _RUN.get()
+    if run is None or slot not in run.models:
+        from search.graphs.errors import GraphSpaceError
+
+        raise GraphSpaceError(
+            f"model '{PROVIDER}:{slot}' exists only while rolegraph runs the graph; outside a "
+            "run, give the slot a real model reference, e.g. with GraphConfig.runnable_config()"
+        )
+    return run.models[slot]
+
+
+def _make(cls: type[BaseChatModel], model: str, **kwargs: Any) -> BaseChatModel:
+    return cls(**{"model": model, **kwargs})
+
+
+def register_providers() -> None:
+    """Teach LangChain's ``init_chat_model`` rolegraph's providers (idempotent).
+
+    ``sim`` builds rolegraph's simulated models (``init_chat_model("sim:atlas-mini")``),
+    and ``rolegraph`` hands a configurable graph the tracked model of a slot while
+    rolegraph runs it. LangChain keeps no public registry of providers, so this adds
+    them to the table ``init_chat_model`` reads.
+
+    Raises:
+        MissingIntegrationError: The ``langchain`` package is missing, or its version keeps
+            no provider table (use the factory form of ``GraphSpace`` then).
+    """
+    from orchestrator.errors import MissingIntegrationError
+
+    try:
+        from langchain.chat_models import base
+    except ImportError as exc:
+        raise MissingIntegrationError(
+            "configurable graphs (init_chat_model) need the langchain package: "
+            "pip install 'rolegraph[langchain]', or build the graph from a factory"
+        ) from exc
+    table = getattr(base, "_BUILTIN_PROVIDERS", None)
+    if not isinstance(table, dict):
+        raise MissingIntegrationError(
+            "this version of langchain keeps no provider table for init_chat_model; build "
+            "the graph from a factory, GraphSpace(build=...), instead"
+        )
+    table.setdefault("sim", ("orchestrator.sim", "SimChatModel", _make))
+    table.setdefault(PROVIDER, (__name__, "TrackedChatModel", _slot_model))
