@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.markup import escape
 
 from orchestrator.cli import fail, handle_errors
@@ -53,14 +54,33 @@ Concurrency = Annotated[
     int | None,
     typer.Option(min=1, help="Evaluations running at once. Config key: concurrency."),
 ]
+_RAY_HERE = "local"
+
+
+class _OptionalValueCommand(typer.core.TyperCommand):
+    """A command whose ``--ray`` takes an optional value: ``--ray`` alone means ``local``.
+
+    Typer has no options with an optional value, so a bare ``--ray`` (last, or
+    followed by another option) is given its value before the arguments are parsed.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse ``args`` after filling in a bare ``--ray``."""
+        filled: list[str] = []
+        for index, arg in enumerate(args):
+            filled.append(arg)
+            following = args[index + 1] if index + 1 < len(args) else None
+            if arg == "--ray" and (following is None or following.startswith("-")):
+                filled.append(_RAY_HERE)
+        return super().parse_args(ctx, filled)
+
+
 RayOption = Annotated[
     str | None,
     typer.Option(
         "--ray",
-        is_flag=False,
-        flag_value="local",
         metavar="[ADDRESS]",
-        help="Run evaluations on Ray workers (pip install 'rolegraph[ray]'): --ray alone "
+        help="Run evaluations on Ray workers (pip install 'rolegraph\\[ray]'): --ray alone "
         "starts a local Ray instance (or joins RAY_ADDRESS); --ray ray://head:10001 joins "
         "a cluster. Config key: evaluation.executor / evaluation.ray_address.",
     ),
@@ -92,7 +112,7 @@ def _prepare(
     if ray_address is not None:
         evaluation = dict(settings.get("evaluation") or {})
         evaluation["executor"] = "ray"
-        if ray_address != "local":
+        if ray_address != _RAY_HERE:
             evaluation["ray_address"] = ray_address
         overrides["evaluation"] = evaluation
     if overrides.get("budget") is not None:
@@ -360,7 +380,7 @@ def report_command(
 
 def register(app: typer.Typer) -> None:
     """Add the search commands to the ``rolegraph`` app."""
-    app.command("search")(search_command)
+    app.command("search", cls=_OptionalValueCommand)(search_command)
     app.command("estimate")(estimate_command)
     app.command("show")(show_command)
     app.command("export")(export_command)

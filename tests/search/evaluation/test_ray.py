@@ -4,18 +4,26 @@ Runs on a local Ray instance (two CPUs, two worker actors) with simulated models
 """
 
 import asyncio
+import json
 import os
 import signal
 import sys
 
 import pytest
+from typer.testing import CliRunner
 
 from orchestrator import SimChatModel
 from orchestrator.errors import MissingIntegrationError
 from search import Budget, Evaluator, bundled_dataset, create_search
+from search.cli import app
+from search.cli.commands import _prepare
+from search.errors import SettingsError
 from search.evaluation.executors import LocalExecutor, RayExecutor, get_executor
 from search.evaluation.settings import EvalSettings
+from search.graphs import GraphSpace
+from tests.search.graphs.conftest import build_pair
 from topologies import plan_solve, self_refine, single
+from topologies.params import Categorical
 
 ray = pytest.importorskip("ray")
 
@@ -142,7 +150,11 @@ def test_the_budget_is_never_exceeded_on_ray(cluster, tmp_path):
     data = bundled_dataset("arithmetic", n=40)
     budget = Budget(dollars=0.004)
     ev = Evaluator(
-        data, "numeric", store=tmp_path / "ray.db", budget=budget, max_concurrency=8,
+        data,
+        "numeric",
+        store=tmp_path / "ray.db",
+        budget=budget,
+        max_concurrency=8,
         executor="ray",
     )
     try:
@@ -153,7 +165,33 @@ def test_the_budget_is_never_exceeded_on_ray(cluster, tmp_path):
     assert 0 < summary.evaluated < 40
     assert ev.ledger.spent.dollars <= budget.dollars
     assert sum(r.charged for r in summary.records) <= budget.dollars
-    assert ev.ledger.spent.dollars == pytest.approx(sum(r.charged for r in summary.records))
+    # What the ledger counts is what was charged: the records, and the runs a refused
+    # call cut off (their answered calls are paid for).
+    assert summary.charged <= budget.dollars
+    assert ev.ledger.spent.dollars == pytest.approx(summary.charged)
+    assert summary.charged >= sum(r.charged for r in summary.records)
+
+
+def test_graph_targets_are_refused_with_a_named_error_before_anything_runs(tmp_path):
+    space = GraphSpace(
+        build=build_pair,
+        slots=["solver", "checker"],
+        pool=["sim:atlas-nano", "sim:atlas-mini"],
+        params=[Categorical(name="check", choices=("yes", "no"))],
+        name="pair",
+        version="1",
+        max_tokens=256,
+    )
+    graph = space.point(solver="sim:atlas-mini", checker="sim:atlas-mini", check="yes").graph
+    data = bundled_dataset("arithmetic", n=4)
+    ev = Evaluator(data, "numeric", store=tmp_path / "ray.db", executor="ray")
+    with pytest.raises(SettingsError, match=r"executor='ray' runs workflow specs only.*'local'"):
+        ev.evaluate(graph)
+    assert ev.executor.workers == []  # nothing was started
+    assert ev.store.count_evaluations() == 0
+    # The local executor runs the same graph target.
+    local = Evaluator(data, "numeric", store=tmp_path / "local.db")
+    assert local.evaluate(graph).evaluated == 4
 
 
 def test_settings_place_workers_on_resources():
@@ -170,3 +208,31 @@ def test_missing_ray_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MissingIntegrationError, match=r"pip install 'rolegraph\[ray\]'"):
         Evaluator(bundled_dataset("arithmetic", n=4), "numeric", executor="ray")
+
+
+def test_the_cli_runs_a_search_on_ray_with_the_local_result(cluster, tmp_path):
+    config = tmp_path / "search.json"
+    config.write_text(
+        json.dumps(
+            {
+                "dataset": {"bundled": "arithmetic", "n": 12, "seed": 2},
+                "space": {"topologies": ["single"], "pool": ["sim:atlas-nano", "sim:atlas-pro"]},
+                "strategy": "grid",
+                "budget": {"dollars": 1.0},
+            }
+        )
+    )
+    outputs = {}
+    for label, flags in (("local", []), ("ray", ["--ray"])):
+        out = tmp_path / f"{label}.json"
+        store = tmp_path / f"{label}.db"
+        args = ["search", "--config", str(config), "--store", str(store), "--out", str(out)]
+        result = CliRunner().invoke(app, [*args, *flags], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        outputs[label] = json.loads(out.read_text())
+    assert outputs["ray"]["best"] == outputs["local"]["best"]
+    # --ray ADDRESS joins a cluster; the executor connects with the first evaluation.
+    prepared, _ = _prepare(None, config, estimate_only=True, ray="ray://head:10001")
+    settings = prepared.search.evaluator.settings
+    assert (settings.executor, settings.ray_address) == ("ray", "ray://head:10001")
+    assert isinstance(prepared.search.evaluator.executor, RayExecutor)
