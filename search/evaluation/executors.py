@@ -226,10 +226,16 @@ class _EvalWorker:
         )
         self.evaluator.cache = _RemoteCallCache(reader) if plan.settings.cache_calls else None
         self.limited = plan.limited
+        self.running = 0
+        self.cancelled = 0
 
     def pid(self) -> int:
         """This worker's process id (tests kill it)."""
         return os.getpid()
+
+    def activity(self) -> tuple[int, int]:
+        """(evaluations running now, evaluations a stop cancelled while they ran)."""
+        return self.running, self.cancelled
 
     async def run(self, spec: WorkflowSpec, config: str, item: _Item, limit: Amount) -> _Outcome:
         ev = self.evaluator
@@ -243,12 +249,17 @@ class _EvalWorker:
         assert group is not None  # the limit is the reservation itself: it fits
         exhausted = None
         record = None
+        self.running += 1
         with hold_llm_calls() as rows:
             try:
                 record = await ev._evaluate(workflow, item, ledger.scoped(group), group)
             except BudgetExhaustedError as exc:
                 exhausted = str(exc)
+            except asyncio.CancelledError:  # ray.cancel from the driver: a stop
+                self.cancelled += 1
+                raise
             finally:
+                self.running -= 1
                 ledger.finish(group)
         spent = ledger.spent.model_copy(update={"evaluations": 0})
         return _Outcome(record, list(rows), spent, exhausted)
@@ -353,7 +364,9 @@ class RayExecutor(Executor):
             resources=dict(settings.ray_resources) or None,
             max_restarts=-1,
             max_task_retries=settings.ray_max_retries,
-            max_concurrency=per_worker,
+            # Two more than its share of evaluations (the driver never sends a worker more
+            # than its share): pid() and activity() answer while evaluations run.
+            max_concurrency=per_worker + 2,
         )
         # Held here, so a restarted worker can always read its constructor's arguments.
         self._blueprint = ray.put(blueprint)

@@ -172,6 +172,58 @@ def test_the_budget_is_never_exceeded_on_ray(cluster, tmp_path):
     assert summary.charged >= sum(r.charged for r in summary.records)
 
 
+def test_a_stop_cancels_the_outstanding_ray_tasks(cluster, tmp_path):
+    slow = SimChatModel(model="atlas-mini", latency_scale=100.0)  # about 30 s per call
+    budget = Budget(dollars=1.0)
+    ev = Evaluator(
+        bundled_dataset("arithmetic", n=8),
+        "numeric",
+        store=tmp_path / "ray.db",
+        budget=budget,
+        models={"sim:atlas-mini": slow},
+        max_concurrency=4,
+        executor="ray",
+    )
+
+    async def stopped():
+        async def activity():
+            counts = [await worker.activity.remote() for worker in ev.executor.workers]
+            return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+        async def until_running():
+            for _ in range(600):
+                if ev.executor.workers and (await activity())[0] == 4:
+                    break
+                await asyncio.sleep(0.05)  # until all four call the model on the workers
+            raise KeyboardInterrupt
+
+        run = asyncio.ensure_future(ev.aevaluate(single()))
+        try:
+            await until_running()
+        except KeyboardInterrupt:
+            run.cancel()  # what Ctrl-C does to a running search
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        for _ in range(100):  # Ray delivers the cancel to the workers shortly
+            running, cancelled = await activity()
+            if cancelled == 4:
+                break
+            await asyncio.sleep(0.1)
+        return running, cancelled
+
+    try:
+        running, cancelled = asyncio.run(stopped())
+    finally:
+        ev.close()
+    # The four running evaluations were cancelled on their workers; nothing was stored.
+    assert (running, cancelled) == (0, 4)
+    assert ev.store.count_evaluations() == 0
+    # What they may have spent is unknown to the driver: their holds count, within the budget.
+    assert 0 < ev.ledger.spent.dollars <= budget.dollars
+    _, reserved = ev.ledger.pool.totals()
+    assert reserved.dollars == pytest.approx(0.0)
+
+
 def test_graph_targets_are_refused_with_a_named_error_before_anything_runs(tmp_path):
     space = GraphSpace(
         build=build_pair,
