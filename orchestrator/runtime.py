@@ -484,7 +484,7 @@ class AgentNode:
         )
         inp = estimate_input_tokens(chars)
         out = self.max_output_tokens
-        return Usage.model_construct(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
+        return Usage(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
 
     def _hold(self, messages: Sequence[BaseMessage]) -> tuple[int, float]:
         worst = self.worst_case(messages)

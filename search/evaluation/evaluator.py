@@ -1015,8 +1015,7 @@ class Evaluator:
                 error_type="MetricError",
             )
         explained = scored.reason is not None and scored.score < 1.0
-        # Every field was made here and checked above: no validation on the hot path.
-        return EvalRecord.model_construct(
+        return EvalRecord(
             **base,
             **fields,
             score=float(scored.score),
