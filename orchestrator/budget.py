@@ -141,7 +141,11 @@ class Spend(BaseModel):
     )
 
     def __add__(self, other: Spend) -> Spend:
-        return Spend(**{k: getattr(self, k) + getattr(other, k) for k in Spend.model_fields})
+        # Validated construction: pydantic-core's validator is faster than model_construct.
+        return Spend(**{k: getattr(self, k) + getattr(other, k) for k in _SPEND_FIELDS})
+
+
+_SPEND_FIELDS = tuple(Spend.model_fields)
 
 
 class Amount(NamedTuple):
@@ -602,6 +606,16 @@ class BudgetLedger:
             self._blocked.discard(group)
             spent = group.spent.model_copy(update={"evaluations": 1})
             self.pool.settle(group.size, spent)
+            self._lock.notify_all()
+
+    def add_spent(self, group: Group, spent: Spend) -> None:
+        """Count in ``group`` what its calls spent elsewhere.
+
+        Used for a remote worker, whose calls ran under a ledger of its own whose
+        limit was this group's reservation.
+        """
+        with self._lock:
+            group.spent = group.spent + spent
             self._lock.notify_all()
 
     def scoped(self, group: Group) -> _GroupLedger:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.caches import BaseCache
@@ -13,6 +14,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer, RetryPolicy
 
 from orchestrator.budget import output_cap
+from orchestrator.linear import ChainRunner, is_chain
 from orchestrator.models import bind_output_cap, resolve_model, with_settings
 from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.roles import get_role
@@ -28,7 +30,7 @@ from orchestrator.runtime import (
 from orchestrator.spec import WorkflowSpec
 from orchestrator.tools import get_tool
 
-__all__ = ["compile_workflow", "DEFAULT_RETRY"]
+__all__ = ["compile_workflow", "compile_parts", "CompiledParts", "DEFAULT_RETRY"]
 
 
 def _node_runnable(node: AgentNode, name: str) -> Runnable[Any, Any]:
@@ -70,6 +72,16 @@ def _sample_indexes(spec: WorkflowSpec) -> dict[str, int]:
     return indexes
 
 
+@dataclass(frozen=True)
+class CompiledParts:
+    """A compiled workflow graph, and the lean runner of the same nodes where it is a chain."""
+
+    graph: CompiledStateGraph
+    """The LangGraph graph."""
+    chain: ChainRunner | None
+    """Runs the graph's nodes in order without the Pregel loop; ``None`` unless a chain."""
+
+
 def compile_workflow(
     spec: WorkflowSpec,
     *,
@@ -109,12 +121,42 @@ def compile_workflow(
     Returns:
         The compiled graph.
     """
+    return compile_parts(
+        spec,
+        models=models,
+        cache=cache,
+        prices=prices,
+        checkpointer=checkpointer,
+        retry=retry,
+        call_timeout=call_timeout,
+        name=name,
+    ).graph
+
+
+def compile_parts(
+    spec: WorkflowSpec,
+    *,
+    models: Mapping[str, BaseChatModel] | None = None,
+    cache: BaseCache | None = None,
+    prices: PriceTable | None = None,
+    checkpointer: Checkpointer = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
+    call_timeout: float | None = None,
+    name: str | None = None,
+) -> CompiledParts:
+    """:func:`compile_workflow`, with the chain runner of the same nodes where ``spec`` is a chain.
+
+    The runner (:class:`~orchestrator.linear.ChainRunner`) shares the graph's
+    nodes, so both give the same results; :func:`~orchestrator.deploy` uses it
+    for runs nothing observes.
+    """
     structure = spec.structure
     prices = prices or default_prices()
     overrides = dict(models or {})
     scoped = ScopedCache(cache) if cache is not None else None
     roles = {agent.name: get_role(agent.role) for agent in spec.agents}
     samples = _sample_indexes(spec)
+    nodes: dict[str, AgentNode] = {}
 
     builder = StateGraph(RunState, input_schema=WorkflowInput, output_schema=WorkflowOutput)
     for agent in spec.agents:
@@ -144,6 +186,7 @@ def compile_workflow(
             clears_answer=agent.name == structure.entries[0],
             sample_index=samples[agent.name],
         )
+        nodes[agent.name] = node
         builder.add_node(
             agent.name,
             _node_runnable(node, agent.name),
@@ -173,4 +216,5 @@ def compile_workflow(
         builder.add_edge(structure.exit, END)
 
     graph = builder.compile(checkpointer=checkpointer, name=name or spec.name)
-    return graph.with_config(recursion_limit=max(25, structure.max_steps))
+    chain = ChainRunner([nodes[n] for n in structure.order], retry) if is_chain(spec) else None
+    return CompiledParts(graph.with_config(recursion_limit=max(25, structure.max_steps)), chain)

@@ -17,7 +17,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer, RetryPolicy
 from langgraph.types import StreamMode as LangGraphStreamMode
 
-from orchestrator.compile import DEFAULT_RETRY, compile_workflow
+from orchestrator.compile import DEFAULT_RETRY, compile_parts
+from orchestrator.linear import ChainRunner, unobserved
 from orchestrator.pricing import PriceTable
 from orchestrator.runtime import ANSWER_TAG, CONTEXT_KEY, CallLedger, RunContext
 from orchestrator.spec import WorkflowSpec
@@ -85,10 +86,13 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
         seed: int = 0,
         ledger: CallLedger | None = None,
         record_prompts: bool = True,
+        chain: ChainRunner | None = None,
     ) -> None:
         """Wrap a graph compiled from ``spec``; prefer :func:`deploy`."""
         self.spec = spec
         self.graph = graph
+        # A chain's runs that nothing observes skip the Pregel loop (orchestrator.linear).
+        self.chain = chain if graph.checkpointer is None else None
         self.seed = seed
         self.ledger = ledger
         self.record_prompts = record_prompts
@@ -171,7 +175,10 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
     ) -> RunResult:
         """Run once and return the answer with its trace."""
         question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
-        final = self.graph.invoke(state, config)
+        if self.chain is not None and unobserved(config):
+            final = self.chain.invoke(state, config)
+        else:
+            final = self.graph.invoke(state, config)
         return self._result(question, final, context)
 
     async def ainvoke(
@@ -179,7 +186,10 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
     ) -> RunResult:
         """Async :meth:`invoke`."""
         question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
-        final = await self.graph.ainvoke(state, config)
+        if self.chain is not None and unobserved(config):
+            final = await self.chain.ainvoke(state, config)
+        else:
+            final = await self.graph.ainvoke(state, config)
         return self._result(question, final, context)
 
     def stream(
@@ -292,7 +302,7 @@ def deploy(
         record_prompts: Keep the prompt messages in each node's trace.
     """
     resolved = load_spec(spec)
-    graph = compile_workflow(
+    parts = compile_parts(
         resolved,
         models=models,
         cache=cache,
@@ -302,5 +312,10 @@ def deploy(
         call_timeout=call_timeout,
     )
     return DeployedWorkflow(
-        resolved, graph, seed=seed, ledger=ledger, record_prompts=record_prompts
+        resolved,
+        parts.graph,
+        seed=seed,
+        ledger=ledger,
+        record_prompts=record_prompts,
+        chain=parts.chain,
     )

@@ -21,6 +21,7 @@ from langchain_core.messages import (
 )
 from langchain_core.outputs import ChatGeneration
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.base import RunnableBindingBase
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.graph.message import add_messages
@@ -43,6 +44,7 @@ from orchestrator.trace import NodeTraceRecord, Usage, UsageRecord
 
 __all__ = [
     "CONTEXT_KEY",
+    "CHAIN_KEY",
     "ANSWER_TAG",
     "RunContext",
     "CallLedger",
@@ -66,6 +68,10 @@ Filter LangGraph's ``stream_mode="messages"`` on it to stream the answer's token
 """
 
 _SCOPE: ContextVar[str] = ContextVar("rolegraph_cache_scope", default="")
+
+CHAIN_KEY = "__rolegraph_chain"
+"""Set in ``config["configurable"]`` by the chain runner (:mod:`orchestrator.linear`): no
+thread keeps the run's conversation, so the exit agent does not write it."""
 
 
 @runtime_checkable
@@ -329,6 +335,7 @@ class _Turn:
     trace: Sequence[NodeTraceRecord]
     inputs: RoleInputs
     started: float
+    conversation: bool = True
 
 
 class AgentNode:
@@ -395,6 +402,19 @@ class AgentNode:
                 self.mode = "text"
                 self.runnable = model
         self.max_output_tokens = output_cap(agent.max_tokens, model)
+        # A plain binding (tools, tool_choice) only merges its empty config into ours on
+        # every call: call what it binds with its arguments instead. Same call, less work.
+        self._target: Runnable[Any, Any] | None = self.runnable
+        self._target_kwargs: dict[str, Any] = {}
+        runnable = self.runnable
+        if (
+            isinstance(runnable, RunnableBindingBase)
+            and type(runnable).ainvoke is RunnableBindingBase.ainvoke
+            and type(runnable).invoke is RunnableBindingBase.invoke
+            and not runnable.config
+            and not runnable.config_factories
+        ):
+            self._target, self._target_kwargs = runnable.bound, dict(runnable.kwargs)
 
     # --- inputs -----------------------------------------------------------------------
 
@@ -464,7 +484,7 @@ class AgentNode:
         )
         inp = estimate_input_tokens(chars)
         out = self.max_output_tokens
-        return Usage.model_construct(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
+        return Usage(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
 
     def _hold(self, messages: Sequence[BaseMessage]) -> tuple[int, float]:
         worst = self.worst_case(messages)
@@ -553,11 +573,11 @@ class AgentNode:
     def _invoke(
         self, call: _Call, messages: list[BaseMessage], config: RunnableConfig, context: RunContext
     ) -> None:
-        assert self.runnable is not None
+        assert self._target is not None
         for _ in range(self.max_tool_rounds + 1):
             hold = self._reserve(context, messages)
             try:
-                result = self.runnable.invoke(messages, config)
+                result = self._target.invoke(messages, config, **self._target_kwargs)
             except BaseException as exc:
                 self._release(context, hold, exc)
                 raise
@@ -573,12 +593,12 @@ class AgentNode:
     async def _ainvoke(
         self, call: _Call, messages: list[BaseMessage], config: RunnableConfig, context: RunContext
     ) -> None:
-        assert self.runnable is not None
+        assert self._target is not None
         for _ in range(self.max_tool_rounds + 1):
             hold = await self._areserve(context, messages)
             try:
                 async with asyncio.timeout(self.call_timeout):
-                    result = await self.runnable.ainvoke(messages, config)
+                    result = await self._target.ainvoke(messages, config, **self._target_kwargs)
             except TimeoutError as exc:
                 self._release(context, hold, exc)
                 limit = f"within {self.call_timeout}s" if self.call_timeout else f"({exc})"
@@ -603,9 +623,8 @@ class AgentNode:
         started = time.perf_counter()
         # Without a RunContext (a run through LangGraph's own API) the run's start is
         # unknown: each node's ``started_s`` is then 0 and its step orders it.
-        context = (config.get("configurable") or {}).get(CONTEXT_KEY) or RunContext(
-            started=started
-        )
+        configurable = config.get("configurable") or {}
+        context = configurable.get(CONTEXT_KEY) or RunContext(started=started)
         step = int((config.get("metadata") or {}).get("langgraph_step", 0))
         outputs: Mapping[str, Sequence[Emitted]] = state.get("outputs") or {}
         trace: Sequence[NodeTraceRecord] = ()
@@ -627,6 +646,7 @@ class AgentNode:
             trace=trace,
             inputs=self.gather(question, outputs, kind=context.task_kind),
             started=started,
+            conversation=CHAIN_KEY not in configurable,
         )
 
     def _finish(
@@ -700,13 +720,15 @@ class AgentNode:
         """The run's answer, its totals and its turn of the conversation."""
         records = [*turn.trace, trace]
         answer = output.answer
-        return {
+        update: dict[str, Any] = {
             "answer": answer,
             "confidence": output.confidence,
             "usage": _total_usage(records),
             "cost": sum(r["cost"] for r in records),
-            "messages": [HumanMessage(turn.question), AIMessage(answer or "")],
         }
+        if turn.conversation:
+            update["messages"] = [HumanMessage(turn.question), AIMessage(answer or "")]
+        return update
 
     def _decide_without_model(self, inputs: RoleInputs) -> tuple[AgentOutput | None, str | None]:
         options = self.agent.options

@@ -72,8 +72,8 @@ class Usage(BaseModel):
         out = int(metadata.get("output_tokens") or 0)
         details_in = metadata.get("input_token_details") or {}
         details_out = metadata.get("output_token_details") or {}
-        # model_construct: these are ints we just made; on every model call's path.
-        return cls.model_construct(
+        # Validated: pydantic-core is faster than model_construct's Python loop.
+        return cls(
             input_tokens=inp,
             output_tokens=out,
             total_tokens=int(metadata.get("total_tokens") or inp + out),
@@ -82,7 +82,7 @@ class Usage(BaseModel):
         )
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage.model_construct(
+        return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             total_tokens=self.total_tokens + other.total_tokens,

@@ -11,7 +11,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
@@ -102,7 +102,12 @@ class Search:
         }
         self.evaluator = Evaluator(splits.train, metric, budget=self.ledger, **common)
         self.test_evaluator = Evaluator(
-            splits.test, metric, budget=self.test_ledger, allow_test=True, **common
+            splits.test,
+            metric,
+            budget=self.test_ledger,
+            allow_test=True,
+            executor=self.evaluator.executor,  # one pool of Ray workers, not two
+            **common,
         )
         self.evaluations = 0
         self.work_dollars = 0.0  # list price of every evaluation asked for, stored ones too
@@ -592,6 +597,8 @@ def create_search(
     evaluation: EvalSettings | None = None,
     max_evaluations: int | None = None,
     max_concurrency: int | None = None,
+    executor: Literal["local", "ray"] | None = None,
+    ray_address: str | None = None,
     test_size: float | None = None,
     models: Mapping[str, BaseChatModel] | None = None,
     prices: PriceTable | None = None,
@@ -619,6 +626,9 @@ def create_search(
             concurrency, timeouts, retries, repetitions, ...).
         max_evaluations: Shortcut for ``settings.max_evaluations``.
         max_concurrency: Shortcut for ``evaluation.max_concurrency``.
+        executor: Shortcut for ``evaluation.executor``: ``"ray"`` runs evaluations on Ray
+            workers (``pip install 'rolegraph[ray]'``; see ``docs/scaling.md``).
+        ray_address: Shortcut for ``evaluation.ray_address``, e.g. ``"ray://head:10001"``.
         test_size: Shortcut for ``settings.test_size``.
         models: Model instances for references in specs.
         prices: Price table for cost accounting.
@@ -636,7 +646,7 @@ def create_search(
         **_given(max_evaluations=max_evaluations, test_size=test_size)
     )
     eval_settings = (evaluation or EvalSettings()).replace(
-        **_given(max_concurrency=max_concurrency)
+        **_given(max_concurrency=max_concurrency, executor=executor, ray_address=ray_address)
     )
     resolved_space = space if isinstance(space, SearchSpace) else SearchSpace(**space)
     data = load_dataset(dataset)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.markup import escape
 
 from orchestrator.cli import fail, handle_errors
@@ -53,6 +54,37 @@ Concurrency = Annotated[
     int | None,
     typer.Option(min=1, help="Evaluations running at once. Config key: concurrency."),
 ]
+_RAY_HERE = "local"
+
+
+class _OptionalValueCommand(typer.core.TyperCommand):
+    """A command whose ``--ray`` takes an optional value: ``--ray`` alone means ``local``.
+
+    Typer has no options with an optional value, so a bare ``--ray`` (last, or
+    followed by another option) is given its value before the arguments are parsed.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse ``args`` after filling in a bare ``--ray``."""
+        filled: list[str] = []
+        for index, arg in enumerate(args):
+            filled.append(arg)
+            following = args[index + 1] if index + 1 < len(args) else None
+            if arg == "--ray" and (following is None or following.startswith("-")):
+                filled.append(_RAY_HERE)
+        return super().parse_args(ctx, filled)
+
+
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Run evaluations on Ray workers (pip install 'rolegraph\\[ray]'): --ray alone "
+        "starts a local Ray instance (or joins RAY_ADDRESS); --ray ray://head:10001 joins "
+        "a cluster. Config key: evaluation.executor / evaluation.ray_address.",
+    ),
+]
 StorePath = Annotated[Path, typer.Option(help="SQLite store.")]
 
 
@@ -76,6 +108,13 @@ def _prepare(
 ) -> tuple[Prepared, str | None]:
     settings, source = _settings(example, config)
     overrides = dict(options)
+    ray_address = overrides.pop("ray", None)
+    if ray_address is not None:
+        evaluation = dict(settings.get("evaluation") or {})
+        evaluation["executor"] = "ray"
+        if ray_address != _RAY_HERE:
+            evaluation["ray_address"] = ray_address
+        overrides["evaluation"] = evaluation
     if overrides.get("budget") is not None:
         overrides["budget"] = {"dollars": overrides["budget"]}
     if overrides.get("store") is not None:
@@ -115,6 +154,7 @@ def search_command(
     seed: Seed = None,
     rate_limit: RateLimit = None,
     concurrency: Concurrency = None,
+    ray: RayOption = None,
     out: Annotated[Path | None, typer.Option(help="Also write the result as JSON here.")] = None,
     report: Annotated[
         Path | None,
@@ -148,6 +188,7 @@ def search_command(
         seed=seed,
         rate_limit=rate_limit,
         concurrency=concurrency,
+        ray=ray,
     )
     if dry_run:
         _estimate(prepared, real_store)
@@ -343,7 +384,7 @@ def report_command(
 
 def register(app: typer.Typer) -> None:
     """Add the search commands to the ``rolegraph`` app."""
-    app.command("search")(search_command)
+    app.command("search", cls=_OptionalValueCommand)(search_command)
     app.command("estimate")(estimate_command)
     app.command("show")(show_command)
     app.command("export")(export_command)

@@ -29,8 +29,9 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Mappi
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
+from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field
@@ -55,6 +56,7 @@ from search.evaluation.budget import (
     get_ledger,
 )
 from search.evaluation.datasets import Dataset, Task, load_dataset
+from search.evaluation.executors import Executor, get_executor
 from search.evaluation.metrics import Metric, MetricError, get_metric
 from search.evaluation.scoring import ascore
 from search.evaluation.settings import EvalOptions, EvalSettings, settings_from
@@ -67,7 +69,7 @@ from search.evaluation.stats import (
     task_means,
 )
 from search.evaluation.target import EvalTarget, TargetRunner
-from search.store import EvalKey, EvalRecord, Store, get_store, hold_llm_calls
+from search.store import EvalKey, EvalRecord, Store, get_store
 
 __all__ = ["Evaluator", "EvalSummary", "EvalStream", "SyncEvalStream"]
 
@@ -364,6 +366,9 @@ class Evaluator:
         models: Chat model instances to use for model references in specs.
         prices: Price table for cost accounting.
         allow_test: Allow evaluating a test split, which is reserved for final numbers.
+        executor: ``"local"`` or ``"ray"`` (``settings.executor``; with ``ray_address=``
+            and the other ``ray_*`` settings), or another evaluator's executor to share
+            its Ray workers (same dataset name, metric and models).
         **options: Any field of ``EvalSettings`` or its ``RetrySettings`` as a plain
             keyword, e.g. ``max_concurrency=32, call_timeout=None, max_retries=5``.
 
@@ -383,10 +388,14 @@ class Evaluator:
         models: Mapping[str, BaseChatModel] | None = None,
         prices: PriceTable | None = None,
         allow_test: bool = False,
+        executor: Executor | Literal["local", "ray"] | None = None,
         **options: Unpack[EvalOptions],
     ) -> None:
         """Configure the evaluator; nothing runs yet."""
-        self.settings = settings_from(settings, **options)
+        chosen = {"executor": executor} if isinstance(executor, str) else {}
+        if isinstance(executor, str):
+            executor = None
+        self.settings = settings_from(settings, **options, **chosen)
         self.dataset = load_dataset(dataset)
         if self.dataset.partition == "test" and not allow_test:
             raise ValueError(
@@ -399,7 +408,7 @@ class Evaluator:
             check(self.dataset)  # e.g. code tasks without tests: refused before any call
         self.store = get_store(store)
         config = self.settings
-        self.cache = self.store.llm_cache() if config.cache_calls else None
+        self.cache: BaseCache | None = self.store.llm_cache() if config.cache_calls else None
         self.max_concurrency = config.max_concurrency
         self.call_timeout = config.call_timeout
         self.retry = config.retry.policy()
@@ -414,6 +423,8 @@ class Evaluator:
         self.show_progress = config.show_progress
         self.confidence = config.confidence
         self.tune_gc = config.tune_gc
+        # Where workflows run (this process, or Ray workers); see search.evaluation.executors.
+        self.executor: Executor = executor or get_executor(config)
         self._deployed: dict[str, _Deployed] = {}
         self._configs: dict[str, str] = {}
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
@@ -426,6 +437,10 @@ class Evaluator:
             f"Evaluator(dataset={self.dataset.name!r}, metric={self.metric.name!r}, "
             f"store={self.store!r})"
         )
+
+    def close(self) -> None:
+        """Release the executor's workers (Ray actors); the store stays open."""
+        self.executor.close()
 
     # --- identity ----------------------------------------------------------------------
 
@@ -580,6 +595,7 @@ class Evaluator:
             seeds: Explicit seeds; default :meth:`seeds_for`.
             ordered: Yield in task order instead of completion order.
         """
+        self.executor.check(spec)  # what the executor cannot run fails here, before any spending
         self._workflow(spec)  # a spec that cannot compile fails here, before any spending
         if isinstance(spec, WorkflowSpec):
             self.store.save_workflow(spec)
@@ -838,8 +854,8 @@ class Evaluator:
         self, workflow: _Deployed, item: _Item, state: _State
     ) -> EvalRecord | object:
         """Run one evaluation this evaluator holds the claim on; store it and its calls."""
-        found = self.store.get_evaluation(item.key)  # finished while we waited for the claim
-        if found is not None and not (found.failed and found.transient):
+        found = self.store.get_final_evaluation(item.key)  # finished while we waited for it
+        if found is not None:
             return found
         group = await self._admit(state)
         if group is None:
@@ -847,9 +863,9 @@ class Evaluator:
         held: list[tuple[Any, ...]] = []
         stored = False
         try:
-            with hold_llm_calls() as held:
-                record = await self._evaluate(workflow, item, self.ledger.scoped(group), group)
-            self.store.put_evaluation(record, calls=held)
+            record = await self.executor.run(self, workflow, item, group, held)
+            # Committed before it counts as finished (with the others that finished now).
+            await self.store.aput_evaluation(record, calls=held)
             stored = True
             return record
         except BudgetExhaustedError as exc:
@@ -1002,7 +1018,7 @@ class Evaluator:
         return EvalRecord(
             **base,
             **fields,
-            score=scored.score,
+            score=float(scored.score),
             error=scored.reason if explained else None,  # why it lost points; not a failure
             error_type=(scored.outcome or "scored") if explained else None,
         )
@@ -1048,8 +1064,7 @@ _FLIGHTS_LOCK = threading.Lock()
 
 
 def _flight(store: Store, key: EvalKey) -> tuple[str, EvalKey]:
-    place = f"memory:{id(store)}" if store.in_memory else str(Path(store.path).resolve())
-    return place, key
+    return store.identity, key
 
 
 def _claim(store: Store, key: EvalKey) -> Future[EvalRecord | None] | None:

@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Self, TypedDict
+from typing import Any, Literal, Self, TypedDict
 
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -139,6 +139,51 @@ class EvalSettings(Settings):
         strict=False,  # a plain mapping (from a config file) is accepted and validated
         description="Retries of transient failures.",
     )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where workflows run: 'local' (this process, on asyncio) or 'ray' (Ray "
+        "workers; the store, the budget ledger and the call cache stay here). Needs "
+        "pip install 'rolegraph[ray]'.",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray cluster to join ('auto', 'ray://head:10001'); None joins the "
+        "one this process already started, or starts a local one.",
+    )
+    ray_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Ray worker actors; None: as many as the cluster's CPUs (or GPUs, or "
+        "custom resources) allow at ray_num_cpus / ray_num_gpus / ray_resources each.",
+    )
+    ray_num_cpus: float = Field(
+        default=1.0, ge=0, description="CPUs each Ray worker reserves (Ray's num_cpus)."
+    )
+    ray_num_gpus: float = Field(
+        default=0.0,
+        ge=0,
+        description="GPUs each Ray worker reserves (Ray's num_gpus), e.g. 1 for a worker that "
+        "serves a local model on its node's GPU.",
+    )
+    ray_resources: dict[str, float] = Field(
+        default_factory=dict,
+        strict=False,
+        description="Custom Ray resources each worker needs, e.g. {'llm_server': 1}.",
+    )
+    ray_max_retries: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="Times Ray runs an evaluation again on a restarted worker after the "
+        "worker process died.",
+    )
+    ray_setup: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+        description="'module:function' each Ray worker calls once before evaluating: register "
+        "the custom roles, tools, simulated profiles or prices your specs use there.",
+    )
 
 
 class EvalOptions(TypedDict, total=False):
@@ -159,6 +204,13 @@ class EvalOptions(TypedDict, total=False):
     backoff: float
     max_backoff: float
     jitter: bool
+    ray_address: str | None
+    ray_workers: int | None
+    ray_num_cpus: float
+    ray_num_gpus: float
+    ray_resources: dict[str, float]
+    ray_max_retries: int
+    ray_setup: str | None
 
 
 def settings_from(settings: EvalSettings | None, **overrides: Any) -> EvalSettings:

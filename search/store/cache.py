@@ -18,7 +18,7 @@ from search.store.records import now
 if TYPE_CHECKING:
     from search.store.database import StoreBase
 
-__all__ = ["LLMCallCache", "hold_llm_calls", "LLM_INSERT"]
+__all__ = ["LLMCallCache", "hold_llm_calls", "held_lookup", "held_update", "llm_key", "LLM_INSERT"]
 
 LLM_INSERT = (
     "INSERT OR REPLACE INTO llm_calls (key, llm_string, prompt, response, created_at)"
@@ -43,6 +43,41 @@ def hold_llm_calls() -> Iterator[list[tuple[Any, ...]]]:
         yield held
     finally:
         _HELD_CALLS.reset(token)
+
+
+def llm_key(prompt: str, llm_string: str) -> str:
+    """The ``llm_calls`` key of a call: a digest of the model's settings and the prompt."""
+    digest = hashlib.sha256(llm_string.encode())
+    digest.update(b"\x00")
+    digest.update(prompt.encode())
+    return digest.hexdigest()[:32]
+
+
+def held_lookup(key: str) -> RETURN_VAL_TYPE | None:
+    """A call held back in this task (:func:`hold_llm_calls`) under ``key``, or ``None``."""
+    for row in _HELD_CALLS.get() or ():
+        if row[0] == key:
+            return _decode_generations(row[3])
+    return None
+
+
+def held_update(prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> bool:
+    """Hold a call's row in this task's list; ``False`` when no :func:`hold_llm_calls` is open."""
+    held = _HELD_CALLS.get()
+    if held is None:
+        return False
+    held.append(_row(prompt, llm_string, return_val))
+    return True
+
+
+def _row(prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> tuple[Any, ...]:
+    return (
+        llm_key(prompt, llm_string),
+        llm_string,
+        prompt,
+        _encode_generations(return_val),
+        now(),
+    )
 
 
 def _encode_generations(value: RETURN_VAL_TYPE) -> str:
@@ -87,35 +122,24 @@ class LLMCallCache(BaseCache):
 
     @staticmethod
     def _key(prompt: str, llm_string: str) -> str:
-        digest = hashlib.sha256(llm_string.encode())
-        digest.update(b"\x00")
-        digest.update(prompt.encode())
-        return digest.hexdigest()[:32]
+        return llm_key(prompt, llm_string)
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         """The cached generations for ``prompt`` under ``llm_string``, or ``None``."""
-        key = self._key(prompt, llm_string)
-        for row in _HELD_CALLS.get() or ():
-            if row[0] == key:
-                return _decode_generations(row[3])
+        key = llm_key(prompt, llm_string)
+        held = held_lookup(key)
+        if held is not None:
+            return held
         with self.store.connection() as db:
-            found = db.execute("SELECT response FROM llm_calls WHERE key = ?", (key,)).fetchone()
+            found = db.conn.execute(
+                "SELECT response FROM llm_calls WHERE key = ?", (key,)
+            ).fetchone()
         return _decode_generations(found[0]) if found else None
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        """Store generations; the row is committed at once."""
-        row = (
-            self._key(prompt, llm_string),
-            llm_string,
-            prompt,
-            _encode_generations(return_val),
-            now(),
-        )
-        held = _HELD_CALLS.get()
-        if held is not None:
-            held.append(row)
-        else:
-            self.store.write_rows([(LLM_INSERT, row)])
+        """Store generations: committed at once, or held (:func:`hold_llm_calls`)."""
+        if not held_update(prompt, llm_string, return_val):
+            self.store.write_rows([(LLM_INSERT, _row(prompt, llm_string, return_val))])
 
     def clear(self, **kwargs: Any) -> None:
         """Delete every cached call."""

@@ -2,13 +2,16 @@
 
 One SQLite file (or ``":memory:"``) through sqlite-utils, in WAL mode with a
 busy timeout: each thread gets its own connection, several processes can read
-and write at once, and every write is committed before it returns, so a killed
-process loses only the work that was in flight.
+and write at once, and every write is committed before it returns (or, for
+the async writes of :class:`GroupCommit`, before the awaiting task resumes), so
+a killed process loses only the work that was in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
@@ -23,7 +26,7 @@ from search.errors import StoreError
 if TYPE_CHECKING:
     import sqlite_utils
 
-__all__ = ["StoreBase", "SCHEMA_VERSION", "parse_location"]
+__all__ = ["StoreBase", "GroupCommit", "SCHEMA_VERSION", "parse_location"]
 
 SCHEMA_VERSION = 1
 
@@ -70,6 +73,19 @@ class StoreBase:
     def path(self) -> str:
         """The database file, or ``":memory:"``."""
         return self.target
+
+    @functools.cached_property
+    def identity(self) -> str:
+        """Where the data lives: the resolved file, or this object when in memory.
+
+        Two handles on one file agree.
+        """
+        return f"memory:{id(self)}" if self.in_memory else str(Path(self.target).resolve())
+
+    @functools.cached_property
+    def group_commit(self) -> GroupCommit:
+        """The store's group committer for async writers (:class:`GroupCommit`)."""
+        return GroupCommit(self)
 
     def __repr__(self) -> str:
         return f"Store({self.target!r})"
@@ -287,5 +303,76 @@ class StoreBase:
     def write_rows(self, rows: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
         """Run ``(sql, parameters)`` statements in one committed transaction."""
         with self._write() as db:
+            conn = db.conn
             for sql, row in rows:
-                db.execute(sql, row)
+                conn.execute(sql, row)
+
+
+_Batch = list[tuple[Sequence[tuple[str, tuple[Any, ...]]], "asyncio.Future[None]"]]
+
+
+class GroupCommit:
+    """Commits the writes of many async tasks together: one transaction per event-loop turn.
+
+    :meth:`awrite` queues a task's statements and waits until they are
+    committed. The first write of a turn schedules a flush for the end of that
+    turn (``loop.call_soon``); the flush commits every statement queued by then
+    in one transaction and wakes their writers. So each write is still
+    committed before its writer goes on, exactly as with
+    :meth:`StoreBase.write_rows`, and a process killed at any point loses only
+    writes whose tasks had not resumed, i.e. work still in flight. What changes
+    is the cost: with 64 evaluations finishing together, one commit instead of 64.
+    Batches grow by themselves when the process is busy, as more tasks finish
+    in each turn.
+
+    Args:
+        store: The store to write to.
+    """
+
+    def __init__(self, store: StoreBase) -> None:
+        """Bind to ``store``; batches are kept per event loop."""
+        self.store = store
+        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch]
+        self._batches = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    async def awrite(self, rows: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """Queue ``(sql, parameters)`` statements; return once they are committed.
+
+        They are committed together (all or none), in one transaction with the
+        other writes of this turn of the event loop.
+
+        Raises:
+            sqlite3.Error: The transaction failed; nothing of it was committed.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            batch = self._batches.get(loop)
+            if batch is None:
+                batch = self._batches[loop] = []
+                loop.call_soon(self._flush, loop)
+            batch.append((rows, future))
+        await future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            batch = self._batches.pop(loop, [])
+        if not batch:
+            return
+        try:
+            with self.store._write() as db:
+                conn = db.conn
+                for rows, _ in batch:
+                    for sql, row in rows:
+                        conn.execute(sql, row)
+        except BaseException as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)

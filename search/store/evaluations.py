@@ -178,6 +178,18 @@ class Evaluations(StoreBase):
             [*((LLM_INSERT, row) for row in calls), (_EVAL_INSERT, self._eval_row(record))]
         )
 
+    async def aput_evaluation(
+        self, record: EvalRecord, *, calls: Sequence[tuple[Any, ...]] = ()
+    ) -> None:
+        """Async :meth:`put_evaluation`: committed before this returns.
+
+        It is committed with the other evaluations that finished in the same turn
+        of the event loop (:class:`~search.store.database.GroupCommit`).
+        """
+        await self.group_commit.awrite(
+            [*((LLM_INSERT, row) for row in calls), (_EVAL_INSERT, self._eval_row(record))]
+        )
+
     def put_llm_calls(self, calls: Sequence[tuple[Any, ...]]) -> None:
         """Commit LLM-cache rows held back by :func:`hold_llm_calls`, in one transaction."""
         if calls:
@@ -188,6 +200,19 @@ class Evaluations(StoreBase):
         with self.connection() as db:
             rows = list(db.query(f"SELECT * FROM evaluations WHERE {_KEY_WHERE}", tuple(key)))
         return self._eval_record(rows[0], cached=True) if rows else None
+
+    def get_final_evaluation(self, key: EvalKey | Sequence[Any]) -> EvalRecord | None:
+        """The evaluation stored under ``key`` unless it is missing or a transient failure.
+
+        A cheap probe first: on the path of every new evaluation, which is usually missing.
+        """
+        with self.connection() as db:
+            found = db.conn.execute(
+                f"SELECT transient, failed FROM evaluations WHERE {_KEY_WHERE}", tuple(key)
+            ).fetchone()
+        if found is None or (found[0] and found[1]):
+            return None
+        return self.get_evaluation(key)
 
     def get_evaluations(self, keys: Iterable[EvalKey]) -> dict[EvalKey, EvalRecord]:
         """The stored evaluations among ``keys``, in one read per workflow and dataset."""

@@ -1,0 +1,474 @@
+"""Where evaluations run: in this process, or on Ray workers.
+
+The evaluator always keeps what must stay consistent: the strategy's view of
+results, the store, the budget ledger and the LLM-call cache. An executor only
+runs one admitted evaluation (a workflow on a task, scored by the metric) and
+hands back its record and the model calls it made.
+
+- :class:`LocalExecutor` runs it on this process's event loop.
+- :class:`RayExecutor` (``EvalSettings(executor="ray")``, ``pip install
+  'rolegraph[ray]'``) sends it to a pool of Ray actors. Each actor compiles a
+  workflow once per spec hash and runs it under a ledger of its own whose
+  limit is the reservation the evaluation was admitted with here, so a worker
+  can never spend more than its hold. It returns the record, what its calls
+  spent and their LLM-cache rows; the evaluator commits them and settles the
+  budget. A worker that dies is restarted by Ray and its evaluation run again
+  (``ray_max_retries``), inside the same reservation, and settled once. Workers
+  read the call cache through one reader actor on this node (file stores
+  only), so calls the store has answered are free on the cluster too.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import importlib
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+
+from orchestrator.budget import Amount, Budget, BudgetLedger, Group, Spend
+from orchestrator.errors import BudgetExhaustedError, MissingIntegrationError
+from orchestrator.pricing import PriceTable
+from orchestrator.spec import WorkflowSpec
+from search.errors import SettingsError
+from search.store import EvalRecord, Store, hold_llm_calls
+from search.store.cache import held_lookup, llm_key
+
+if TYPE_CHECKING:
+    from search.evaluation.evaluator import Evaluable, Evaluator, _Deployed, _Item
+    from search.evaluation.settings import EvalSettings
+
+__all__ = ["Executor", "LocalExecutor", "RayExecutor", "get_executor", "import_ray"]
+
+_INSTALL = "pip install 'rolegraph[ray]'"
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or an error that says how to install it.
+
+    Raises:
+        MissingIntegrationError: Ray is not installed.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise MissingIntegrationError(
+            f"executor='ray' needs Ray, which is not installed: {_INSTALL}"
+        ) from None
+    return ray
+
+
+class Executor(abc.ABC):
+    """Runs one admitted evaluation and returns its record.
+
+    ``held`` receives the LLM-cache rows of the calls it made (the evaluator
+    commits them with the record, or alone if the run did not finish).
+    """
+
+    @abc.abstractmethod
+    async def run(
+        self,
+        evaluator: Evaluator,
+        workflow: _Deployed,
+        item: _Item,
+        group: Group,
+        held: list[tuple[Any, ...]],
+    ) -> EvalRecord:
+        """Run ``item`` inside ``group`` (its budget reservation).
+
+        Raises:
+            BudgetExhaustedError: A call did not fit; the run is incomplete.
+        """
+
+    def check(self, spec: Evaluable) -> None:  # noqa: B027 - an optional hook
+        """Refuse, before anything runs, a candidate this executor cannot run.
+
+        Raises:
+            SettingsError: It cannot run ``spec``.
+        """
+
+    def close(self) -> None:  # noqa: B027 - an optional hook
+        """Release what the executor holds (workers, connections)."""
+
+
+class LocalExecutor(Executor):
+    """Runs evaluations on this process's event loop."""
+
+    async def run(
+        self,
+        evaluator: Evaluator,
+        workflow: _Deployed,
+        item: _Item,
+        group: Group,
+        held: list[tuple[Any, ...]],
+    ) -> EvalRecord:
+        """Run the workflow here; its calls hold their worst case inside ``group``."""
+        with hold_llm_calls() as rows:
+            try:
+                return await evaluator._evaluate(
+                    workflow, item, evaluator.ledger.scoped(group), group
+                )
+            finally:
+                held.extend(rows)
+
+
+# --- Ray ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Blueprint:
+    """What a worker needs to build its own evaluator (sent once per actor)."""
+
+    dataset: Any
+    metric: Any
+    settings: EvalSettings
+    models: Mapping[str, Any]
+    prices: tuple[dict[str, Any], str] | None
+    limited: tuple[str, ...]  # the budget's limited resources
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a worker sends back for one evaluation."""
+
+    record: EvalRecord | None
+    rows: list[tuple[Any, ...]]
+    spent: Spend
+    exhausted: str | None = None
+
+
+class _RemoteCallCache(BaseCache):
+    """A worker's LLM-call cache: its own unsaved calls first, then the driver's store."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        key = llm_key(prompt, llm_string)
+        found = held_lookup(key)
+        if found is not None or self.reader is None:
+            return found
+        ray = import_ray()
+        return _decode(ray.get(self.reader.lookup.remote(key)))
+
+    async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        key = llm_key(prompt, llm_string)
+        found = held_lookup(key)
+        if found is not None or self.reader is None:
+            return found
+        return _decode(await self.reader.lookup.remote(key))
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        from search.store.cache import held_update
+
+        held_update(prompt, llm_string, return_val)
+
+    async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        self.update(prompt, llm_string, return_val)
+
+    def clear(self, **kwargs: Any) -> None:
+        """Workers never clear the driver's cache."""
+
+
+def _decode(text: str | None) -> RETURN_VAL_TYPE | None:
+    from search.store.cache import _decode_generations
+
+    return _decode_generations(text) if text is not None else None
+
+
+class _CallCacheReader:
+    """A Ray actor on the driver's node that answers LLM-cache lookups from the store file."""
+
+    def __init__(self, path: str) -> None:
+        self.store = Store(path)
+
+    def lookup(self, key: str) -> str | None:
+        with self.store.connection() as db:
+            row = db.conn.execute(
+                "SELECT response FROM llm_calls WHERE key = ?", (key,)
+            ).fetchone()
+        return row[0] if row else None
+
+
+class _EvalWorker:
+    """A Ray actor that runs evaluations with an evaluator of its own (no store, no budget)."""
+
+    def __init__(self, blueprint: bytes, reader: Any) -> None:
+        import cloudpickle
+
+        plan: _Blueprint = cloudpickle.loads(blueprint)
+        if plan.settings.ray_setup:
+            module, _, name = plan.settings.ray_setup.partition(":")
+            setup: Any = importlib.import_module(module)
+            for part in name.split("."):
+                setup = getattr(setup, part)
+            setup()
+        from search.evaluation.evaluator import Evaluator
+
+        prices = None
+        if plan.prices is not None:
+            table, on_missing = plan.prices
+            prices = PriceTable(table, on_missing=on_missing)
+        self.evaluator = Evaluator(
+            plan.dataset,
+            plan.metric,
+            store=None,
+            settings=plan.settings.replace(executor="local", cache_calls=False),
+            models=plan.models,
+            prices=prices,
+            allow_test=True,
+        )
+        self.evaluator.cache = _RemoteCallCache(reader) if plan.settings.cache_calls else None
+        self.limited = plan.limited
+        self.running = 0
+        self.cancelled = 0
+
+    def pid(self) -> int:
+        """This worker's process id (tests kill it)."""
+        return os.getpid()
+
+    def activity(self) -> tuple[int, int]:
+        """(evaluations running now, evaluations a stop cancelled while they ran)."""
+        return self.running, self.cancelled
+
+    async def run(self, spec: WorkflowSpec, config: str, item: _Item, limit: Amount) -> _Outcome:
+        ev = self.evaluator
+        ev._configs.setdefault(spec.hash, config)  # the driver's digest, whatever this node has
+        workflow = ev._workflow(spec)  # compiled once per spec hash in this worker
+        budget = Budget(
+            **{name: getattr(limit, name) for name in self.limited if name != "evaluations"}
+        )
+        ledger = BudgetLedger(budget)
+        group = ledger.admit(limit)
+        assert group is not None  # the limit is the reservation itself: it fits
+        exhausted = None
+        record = None
+        self.running += 1
+        with hold_llm_calls() as rows:
+            try:
+                record = await ev._evaluate(workflow, item, ledger.scoped(group), group)
+            except BudgetExhaustedError as exc:
+                exhausted = str(exc)
+            except asyncio.CancelledError:  # ray.cancel from the driver: a stop
+                self.cancelled += 1
+                raise
+            finally:
+                self.running -= 1
+                ledger.finish(group)
+        spent = ledger.spent.model_copy(update={"evaluations": 0})
+        return _Outcome(record, list(rows), spent, exhausted)
+
+
+class RayExecutor(Executor):
+    """Runs evaluations on a pool of Ray actors; see the module docstring.
+
+    Args:
+        settings: The evaluator's settings (``ray_*`` fields: address, workers,
+            resources, retries, setup hook).
+    """
+
+    def __init__(self, settings: EvalSettings) -> None:
+        """Check that Ray is installed; the pool starts with the first evaluation."""
+        self.ray = import_ray()
+        self.settings = settings
+        self._workers: list[Any] = []
+        self._load: list[int] = []
+        self._reader: Any = None
+        self._blueprint: Any = None
+
+    def check(self, spec: Evaluable) -> None:
+        """Only workflow specs run on Ray workers.
+
+        Raises:
+            SettingsError: ``spec`` is another kind of target (a user's LangGraph graph),
+                whose factory and models may not exist on the workers.
+        """
+        if not isinstance(spec, WorkflowSpec):
+            raise SettingsError(
+                f"executor='ray' runs workflow specs only, not {type(spec).__name__} "
+                f"{spec.name!r}: evaluate graph targets with executor='local'"
+            )
+
+    # --- the pool -------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        ray = self.ray
+        if not ray.is_initialized():
+            ray.init(
+                address=self.settings.ray_address,
+                ignore_reinit_error=True,
+                include_dashboard=False,
+                logging_level="WARNING",
+                log_to_driver=False,
+            )
+
+    def _count(self) -> int:
+        settings = self.settings
+        if settings.ray_workers is not None:
+            return settings.ray_workers
+        available = self.ray.cluster_resources()
+        wanted = {"CPU": settings.ray_num_cpus, "GPU": settings.ray_num_gpus}
+        wanted.update(settings.ray_resources)
+        fits = [
+            math.floor(available.get(name, 0.0) / need)
+            for name, need in wanted.items()
+            if need > 0
+        ]
+        return max(1, min(fits)) if fits else 1
+
+    def _start(self, evaluator: Evaluator) -> None:
+        import cloudpickle
+
+        ray = self.ray
+        self._connect()
+        settings = self.settings
+        prices = evaluator.prices
+        plan = _Blueprint(
+            dataset=evaluator.dataset,
+            metric=evaluator.metric,
+            settings=settings.replace(show_progress=False),
+            models=dict(evaluator.models),
+            prices=(dict(prices._prices), prices.on_missing) if prices is not None else None,
+            limited=tuple(
+                name
+                for name in ("dollars", "tokens", "calls", "evaluations")
+                if getattr(evaluator.ledger.budget, name) is not None
+            ),
+        )
+        if self._reader is None and not evaluator.store.in_memory and settings.cache_calls:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            here = ray.get_runtime_context().get_node_id()
+            self._reader = (
+                ray.remote(_CallCacheReader)
+                .options(
+                    num_cpus=0,
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False),
+                    max_restarts=-1,
+                    max_task_retries=-1,
+                )
+                .remote(str(evaluator.store.path))
+            )
+        blueprint = cloudpickle.dumps(plan)
+        count = self._count()
+        per_worker = max(1, math.ceil(evaluator.max_concurrency / count))
+        actor = ray.remote(_EvalWorker).options(
+            num_cpus=settings.ray_num_cpus,
+            num_gpus=settings.ray_num_gpus,
+            resources=dict(settings.ray_resources) or None,
+            max_restarts=-1,
+            max_task_retries=settings.ray_max_retries,
+            # Two more than its share of evaluations (the driver never sends a worker more
+            # than its share): pid() and activity() answer while evaluations run.
+            max_concurrency=per_worker + 2,
+        )
+        # Held here, so a restarted worker can always read its constructor's arguments.
+        self._blueprint = ray.put(blueprint)
+        self._workers = [actor.remote(self._blueprint, self._reader) for _ in range(count)]
+        self._load = [0] * count
+
+    @property
+    def workers(self) -> list[Any]:
+        """The worker actor handles (empty until the first evaluation)."""
+        return list(self._workers)
+
+    def _pick(self) -> int:
+        return min(range(len(self._workers)), key=self._load.__getitem__)
+
+    async def run(
+        self,
+        evaluator: Evaluator,
+        workflow: _Deployed,
+        item: _Item,
+        group: Group,
+        held: list[tuple[Any, ...]],
+    ) -> EvalRecord:
+        """Dispatch to the least busy worker; store nothing here, settle what it spent."""
+        if not self._workers:
+            self._start(evaluator)
+        ray = self.ray
+        index = self._pick()
+        self._load[index] += 1
+        spec = workflow.spec
+        ref = self._workers[index].run.remote(
+            spec, evaluator.config_digest(spec), item, group.size
+        )
+        try:
+            outcome: _Outcome = await ref
+        except asyncio.CancelledError:
+            # A hard stop: Ray cancels the task (a queued one never starts). What its calls
+            # spent is unknown here, so its whole reservation counts as spent.
+            ray.cancel(ref)
+            evaluator.ledger.add_spent(group, _all_of(group.size))
+            raise
+        except ray.exceptions.RayTaskError as exc:
+            evaluator.ledger.add_spent(group, _all_of(group.size))
+            raise exc.as_instanceof_cause() from None  # a bug, not a fault: show it
+        except ray.exceptions.RayActorError as exc:
+            # The worker died more often than ray_max_retries allows: a failure worth another
+            # try later. What its attempts spent is unknown here: its reservation counts.
+            evaluator.ledger.add_spent(group, _all_of(group.size))
+            return _worker_failure(evaluator, workflow, item, exc)
+        finally:
+            self._load[index] -= 1
+        held.extend(outcome.rows)
+        evaluator.ledger.add_spent(group, outcome.spent)
+        if outcome.exhausted is not None:
+            raise BudgetExhaustedError(
+                f"on a Ray worker, a call did not fit its evaluation's reservation: "
+                f"{outcome.exhausted}",
+                resource="dollars",
+            )
+        assert outcome.record is not None
+        return outcome.record
+
+    def close(self) -> None:
+        """Stop the workers (the Ray instance itself is left running)."""
+        ray = self.ray
+        for actor in [*self._workers, *([self._reader] if self._reader is not None else [])]:
+            with contextlib.suppress(Exception):  # already gone
+                ray.kill(actor)
+        self._workers, self._load, self._reader = [], [], None
+
+
+def _all_of(amount: Amount) -> Spend:
+    return Spend(dollars=amount.dollars, tokens=amount.tokens, calls=amount.calls)
+
+
+def _worker_failure(
+    evaluator: Evaluator, workflow: _Deployed, item: _Item, exc: BaseException
+) -> EvalRecord:
+    task = item.task
+    return EvalRecord(
+        workflow=workflow.spec.hash,
+        dataset=evaluator.dataset.name,
+        task_id=task.id,
+        seed=item.seed,
+        settings=item.key.settings,
+        config=evaluator.config_digest(workflow.spec),
+        task_digest=task.digest,
+        metric=evaluator.metric.name,
+        expected=task.answer,
+        score=evaluator.failure_score,
+        failed=True,
+        error=f"WorkerError: the Ray worker failed after its retries: {exc}",
+        error_type="WorkerError",
+        transient=True,
+    )
+
+
+def get_executor(settings: EvalSettings) -> Executor:
+    """The executor ``settings.executor`` names.
+
+    Raises:
+        MissingIntegrationError: ``"ray"`` without Ray installed.
+    """
+    if settings.executor == "ray":
+        return RayExecutor(settings)
+    return LocalExecutor()
