@@ -200,7 +200,7 @@ class _EvalWorker:
     """A Ray actor that runs evaluations with an evaluator of its own (no store, no budget)."""
 
     def __init__(self, blueprint: bytes, reader: Any) -> None:
-        import cloudpickle
+        from ray import cloudpickle  # Ray ships its own
 
         plan: _Blueprint = cloudpickle.loads(blueprint)
         if plan.settings.ray_setup:
@@ -323,7 +323,7 @@ class RayExecutor(Executor):
         return max(1, min(fits)) if fits else 1
 
     def _start(self, evaluator: Evaluator) -> None:
-        import cloudpickle
+        from ray import cloudpickle  # Ray ships its own
 
         ray = self.ray
         self._connect()

@@ -9,12 +9,14 @@ from statistics import NormalDist
 from typing import Any
 
 from search.space import Candidate
+from search.store import EvalRecord
 from search.strategies.auto.value_model import Prediction, ValueModel, features
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 
 __all__ = ["AutoStrategy"]
 
 _PRIOR_VARIANCE = 0.25  # a coin's: what a score difference may vary by before data says otherwise
+_PRIOR_TASKS = 4  # how many tasks the value model's guess for a candidate is worth
 
 
 @dataclass
@@ -84,7 +86,7 @@ class AutoStrategy(SearchStrategy):
         eta: float = 2.0,
         tolerance: float = 0.0,
         max_candidates: int = 5000,
-        exploration: float = 1.0,
+        exploration: float = 0.5,
         min_fitted: int = 8,
     ) -> None:
         """Configure the search; nothing runs yet."""
@@ -128,6 +130,7 @@ class AutoStrategy(SearchStrategy):
         self._model = ValueModel()
         self._worst = {h: _worst_case(a.candidate) for h, a in self._arms.items()}
         self._reason: str | None = None
+        self._running: dict[int, list[float]] = {}  # costs of runs in flight, by proposal
 
     def _sampled(self, context: SearchContext) -> list[Candidate]:
         found: dict[str, Candidate] = {}
@@ -158,29 +161,28 @@ class AutoStrategy(SearchStrategy):
         ]
         return max(complete, key=lambda a: (self._value(a), -a.cost, -a.order), default=None)
 
-    def _gap_ucb(self, arm: _Arm, leader: _Arm) -> float:
-        """Upper confidence bound on (arm - leader) in value, over the tasks both have run."""
+    def _gap(self, arm: _Arm, leader: _Arm) -> tuple[float, float, int]:
+        """Mean and standard error of (arm - leader) in value, on the tasks both have run."""
         mine, theirs = self._values(arm), self._values(leader)
         diffs = [mine[t] - theirs[t] for t in mine if t in theirs]
-        if not diffs:
-            return math.inf
         n = len(diffs)
+        if not n:
+            return 0.0, math.inf, 0
         mean = sum(diffs) / n
         spread = sum((d - mean) ** 2 for d in diffs)
         variance = (spread + 2 * _PRIOR_VARIANCE) / (n + 1)  # shrunk towards a coin's
-        return mean + self._z * math.sqrt(variance / n)
+        return mean, math.sqrt(variance / n), n
+
+    def _gap_ucb(self, arm: _Arm, leader: _Arm) -> float:
+        """Upper confidence bound on (arm - leader) in value, over the tasks both have run."""
+        mean, error, _ = self._gap(arm, leader)
+        return mean + self._z * error
 
     def _over_ceiling(self, arm: _Arm) -> bool:
         ceiling = self.context.objective.max_cost_per_task
-        if ceiling is None or not arm.costs:
+        if ceiling is None:
             return False
-        costs = list(arm.costs.values())
-        n = len(costs)
-        if n < 2:
-            return False
-        mean = sum(costs) / n
-        spread = math.sqrt(sum((c - mean) ** 2 for c in costs) / (n - 1))
-        return mean - _t_quantile(self._z, n - 1) * spread / math.sqrt(n) > ceiling
+        return _over(list(arm.costs.values()), ceiling, self._z)
 
     # --- choosing -------------------------------------------------------------------------
 
@@ -234,7 +236,14 @@ class AutoStrategy(SearchStrategy):
             )
             return value if math.isfinite(value) else -1e3
         if leader is not None:
-            return self._value(leader) + self._gap_ucb(arm, leader)
+            # Best first: the measured gap, shrunk towards the model's guess while it rests
+            # on a few tasks, plus a little optimism. Ruling out uses the full bound.
+            mean, error, n = self._gap(arm, leader)
+            if predicted is not None and n:
+                guess = objective.value(predicted.mean, arm.cost) - self._value(leader)
+                if math.isfinite(guess):
+                    mean = (n * mean + _PRIOR_TASKS * guess) / (n + _PRIOR_TASKS)
+            return self._value(leader) + mean + self.exploration * error
         p = (sum(arm.scores.values()) + 1) / (arm.n + 2)
         bound = min(1.0, arm.mean + self._z * math.sqrt(p * (1 - p) / arm.n))
         value = objective.value(bound, arm.cost)
@@ -300,8 +309,8 @@ class AutoStrategy(SearchStrategy):
                     return self.ask()
             predictions = dict(
                 zip(
-                    (a.candidate.hash for a in fresh),
-                    self._model.predict([a.candidate for a in fresh]),
+                    (a.candidate.hash for a in waiting),
+                    self._model.predict([a.candidate for a in waiting]),
                     strict=True,
                 )
             )
@@ -333,6 +342,19 @@ class AutoStrategy(SearchStrategy):
             f"({detail})"
         )
 
+    def report(self, proposal: Proposal, record: EvalRecord, step: int) -> bool:
+        """Stop a run early once its cost is over the ceiling at the set confidence."""
+        ceiling = self.context.objective.max_cost_per_task
+        if ceiling is None:
+            return False
+        costs = self._running.setdefault(id(proposal), [])
+        costs.append(record.cost)
+        arm = self._arms.get(proposal.candidate.hash)
+        if arm is None:
+            return False
+        seen = [*arm.costs.values(), *costs]
+        return _over(seen, ceiling, self._z)
+
     def finished(self) -> str | None:
         """Why the search is over, once :meth:`ask` has nothing left to propose."""
         return self._reason
@@ -343,6 +365,7 @@ class AutoStrategy(SearchStrategy):
         if arm is None:
             return
         arm.busy = False
+        self._running.pop(id(outcome.proposal), None)
         per_task: dict[str, list[tuple[float, float]]] = {}
         for record in outcome.records:
             per_task.setdefault(record.task_id, []).append((record.score, record.cost))
@@ -376,6 +399,16 @@ class AutoStrategy(SearchStrategy):
             "exploration": self.exploration,
             "min_fitted": self.min_fitted,
         }
+
+
+def _over(costs: Sequence[float], ceiling: float, z: float) -> bool:
+    """Whether the mean cost is above ``ceiling``: its lower bound (Student's t) is."""
+    n = len(costs)
+    if n < 3:
+        return False
+    mean = sum(costs) / n
+    spread = math.sqrt(sum((c - mean) ** 2 for c in costs) / (n - 1))
+    return mean - _t_quantile(z, n - 1) * spread / math.sqrt(n) > ceiling
 
 
 def _t_quantile(z: float, dof: int) -> float:
