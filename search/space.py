@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -137,7 +138,7 @@ class Candidate(BaseModel):
             )
         return self.spec
 
-    @property
+    @cached_property
     def hash(self) -> str:
         """The content hash of what it runs: equal specs (or graph settings) are one candidate."""
         return self.target.hash

@@ -25,6 +25,7 @@ class _Arm:
 
     candidate: Candidate
     order: int
+    key: str = ""  # the candidate's hash, looked up often
     scores: dict[str, float] = field(default_factory=dict)
     costs: dict[str, float] = field(default_factory=dict)
     out: str = ""  # why it is out of the race; empty while it is in
@@ -59,9 +60,9 @@ class AutoStrategy(SearchStrategy):
        tasks, so what both get right or wrong cancels out. It is out once the
        upper confidence bound of its mean difference is below ``-tolerance``,
        or once its cost is above the objective's ceiling at the same confidence.
-       A candidate never run is put out when the value model's upper bound for
-       it is below the leader (once ``min_fitted`` candidates were measured);
-       the stop reason counts those apart.
+       In a space larger than ``predict_out_above``, a candidate never run is put
+       out when the value model's upper bound for it is below the leader (once
+       ``min_fitted`` candidates were measured); the stop reason counts those apart.
     4. **A stated stop.** The search ends when every candidate is out, and says
        so (:meth:`finished`); else the budget or the evaluation cap ends it.
 
@@ -74,6 +75,10 @@ class AutoStrategy(SearchStrategy):
         max_candidates: Largest space enumerated; a larger one is sampled to this size.
         exploration: Weight of the value model's uncertainty in ranking unrun candidates.
         min_fitted: Candidates measured before the value model may put out one never run.
+        predict_out_above: Only spaces with more candidates than this let the value model
+            put out candidates without running them; smaller ones run every candidate on
+            at least ``probe`` tasks, because a model of parts can miss an interaction
+            (a judge that picks the best answer is worth more than its share of agents).
     """
 
     name = "auto"
@@ -82,12 +87,13 @@ class AutoStrategy(SearchStrategy):
         self,
         *,
         confidence: float = 0.95,
-        probe: int = 3,
+        probe: int = 6,
         eta: float = 2.0,
         tolerance: float = 0.0,
         max_candidates: int = 5000,
         exploration: float = 0.5,
         min_fitted: int = 8,
+        predict_out_above: int = 500,
     ) -> None:
         """Configure the search; nothing runs yet."""
         if not 0.5 < confidence < 1.0:
@@ -105,6 +111,7 @@ class AutoStrategy(SearchStrategy):
         self.max_candidates = max_candidates
         self.exploration = exploration
         self.min_fitted = min_fitted
+        self.predict_out_above = predict_out_above
         self._z = NormalDist().inv_cdf(confidence)
 
     # --- setup ----------------------------------------------------------------------------
@@ -118,7 +125,10 @@ class AutoStrategy(SearchStrategy):
             pool = list(context.space.grid(origin="auto"))
         else:
             pool = self._sampled(context)
-        self._arms = {c.hash: _Arm(c, i, parts=frozenset(features(c))) for i, c in enumerate(pool)}
+        self._arms = {
+            c.hash: _Arm(c, i, key=c.hash, parts=frozenset(features(c)))
+            for i, c in enumerate(pool)
+        }
         self._tasks = context.task_ids
         self._index = {task: i for i, task in enumerate(self._tasks)}
         m = len(self._tasks)
@@ -204,7 +214,7 @@ class AutoStrategy(SearchStrategy):
         They wait rather than go out: the model is asked again at every step, and one whose
         bound rises comes back. Only when nothing else is left are they put out.
         """
-        if len(self._model) < self.min_fitted:
+        if len(self._model) < self.min_fitted or len(self._arms) <= self.predict_out_above:
             return set()
         threshold = self._value(leader) - self.tolerance
         objective = self.context.objective
@@ -218,7 +228,7 @@ class AutoStrategy(SearchStrategy):
             if objective.point_value is not None:
                 bound = bound - predicted.cost / objective.point_value * 0.01
             if bound < threshold:
-                deferred.add(arm.candidate.hash)
+                deferred.add(arm.key)
         return deferred
 
     def _priority(self, arm: _Arm, leader: _Arm | None, predicted: Prediction | None) -> float:
@@ -255,7 +265,7 @@ class AutoStrategy(SearchStrategy):
             novel,
             key=lambda a: (
                 sum(1 for name in a.parts if name not in seen),
-                -self._worst[a.candidate.hash],
+                -self._worst[a.key],
                 -a.order,
             ),
         )
@@ -299,8 +309,8 @@ class AutoStrategy(SearchStrategy):
         else:
             deferred = self._deferred(leader, fresh)
             if deferred:
-                fresh = [a for a in fresh if a.candidate.hash not in deferred]
-                waiting = [a for a in waiting if a.candidate.hash not in deferred]
+                fresh = [a for a in fresh if a.key not in deferred]
+                waiting = [a for a in waiting if a.key not in deferred]
                 if not waiting:
                     if any(a.busy for a in contenders):
                         return None  # what is running may change the leader or the model
@@ -309,7 +319,7 @@ class AutoStrategy(SearchStrategy):
                     return self.ask()
             predictions = dict(
                 zip(
-                    (a.candidate.hash for a in waiting),
+                    (a.key for a in waiting),
                     self._model.predict([a.candidate for a in waiting]),
                     strict=True,
                 )
@@ -317,9 +327,9 @@ class AutoStrategy(SearchStrategy):
             chosen = max(
                 waiting,
                 key=lambda a: (
-                    self._priority(a, leader, predictions.get(a.candidate.hash)),
+                    self._priority(a, leader, predictions.get(a.key)),
                     -a.n,
-                    -self._worst[a.candidate.hash],
+                    -self._worst[a.key],
                     -a.order,
                 ),
             )
@@ -398,6 +408,7 @@ class AutoStrategy(SearchStrategy):
             "max_candidates": self.max_candidates,
             "exploration": self.exploration,
             "min_fitted": self.min_fitted,
+            "predict_out_above": self.predict_out_above,
         }
 
 

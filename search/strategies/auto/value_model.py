@@ -66,6 +66,33 @@ class ValueModel:
         self._names: dict[str, int] = {}
         self._rows: dict[str, tuple[dict[str, float], float, float, float]] = {}
         self._fit: tuple[np.ndarray, np.ndarray, np.ndarray, float, float, float] | None = None
+        self._parts: dict[str, dict[str, float]] = {}  # features by candidate hash
+        self._rows_of: dict[str, tuple[int, np.ndarray]] = {}  # (columns then, row) by hash
+        self._seen: set[str] = set()  # candidates all of whose parts have been measured
+
+    def _features(self, candidate: Candidate) -> dict[str, float]:
+        found = self._parts.get(candidate.hash)
+        if found is None:
+            found = self._parts[candidate.hash] = features(candidate)
+        return found
+
+    def _known(self, candidate: Candidate) -> bool:
+        """Whether every part of ``candidate`` has been seen (once true, it stays true)."""
+        if candidate.hash in self._seen:
+            return True
+        if all(name in self._names for name in self._features(candidate)):
+            self._seen.add(candidate.hash)
+            return True
+        return False
+
+    def _row(self, candidate: Candidate) -> np.ndarray:
+        """A candidate's design row; rebuilt only when new features have appeared since."""
+        cached = self._rows_of.get(candidate.hash)
+        if cached is not None and cached[0] == len(self._names):
+            return cached[1]
+        row = self._matrix([self._features(candidate)])[0]
+        self._rows_of[candidate.hash] = (len(self._names), row)
+        return row
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -74,7 +101,7 @@ class ValueModel:
         """Record (or update) a candidate's measured mean score and cost over ``n`` tasks."""
         if n <= 0:
             return
-        parts = features(candidate)
+        parts = self._features(candidate)
         for name in parts:
             self._names.setdefault(name, len(self._names))
         self._rows[candidate.hash] = (parts, mean, math.log(max(cost, 1e-12)), float(n))
@@ -113,7 +140,7 @@ class ValueModel:
         noise = max(0.05, float((weights * residual**2).sum() / dof))
         # Leave-one-out residuals (r / (1 - leverage)): how far a candidate the fit has not
         # seen strays, which is what a bound on an unrun candidate needs.
-        leverage = weights * np.einsum("ij,jk,ik->i", x, inverse, x)
+        leverage = weights * ((x @ inverse) * x).sum(axis=1)
         held_out = residual / np.maximum(1.0 - leverage, 0.05)
         sampling = np.clip(scores * (1 - scores), 0.01, 0.25) / weights
         excess = held_out**2 - sampling
@@ -126,13 +153,11 @@ class ValueModel:
         if not self._rows or not candidates:
             return [None] * len(candidates)
         beta_score, beta_cost, inverse, noise, log_cost_max, structural = self._fitted()
-        x = self._matrix(features(c) for c in candidates)
+        x = np.stack([self._row(c) for c in candidates])
         means = np.clip(x @ beta_score, 0.0, 1.0)
         # A part never seen has no column: its uncertainty is the prior's (about +-0.5).
-        unseen = np.array(
-            [any(name not in self._names for name in features(c)) for c in candidates]
-        )
-        fitted = np.maximum(noise * np.einsum("ij,jk,ik->i", x, inverse, x), 0.0)
+        unseen = np.array([not self._known(c) for c in candidates])
+        fitted = np.maximum(noise * ((x @ inverse) * x).sum(axis=1), 0.0)
         spread = np.sqrt(fitted + structural)
         spread = np.where(unseen, 0.5, spread)
         costs = np.exp(np.minimum(x @ beta_cost, log_cost_max + 3.0))
