@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
 
+import numpy as np
+
 from search.space import Candidate
 from search.store import EvalRecord
 from search.strategies.auto.value_model import Prediction, ValueModel, features
@@ -141,6 +143,7 @@ class AutoStrategy(SearchStrategy):
         self._worst = {h: _worst_case(a.candidate) for h, a in self._arms.items()}
         self._reason: str | None = None
         self._running: dict[int, list[float]] = {}  # costs of runs in flight, by proposal
+        self._covered = False  # every part of the space has been measured once
 
     def _sampled(self, context: SearchContext) -> list[Candidate]:
         found: dict[str, Candidate] = {}
@@ -208,28 +211,25 @@ class AutoStrategy(SearchStrategy):
             elif leader is not None and self._gap_ucb(arm, leader) < -self.tolerance:
                 arm.out = "below the leader (paired)"
 
-    def _deferred(self, leader: _Arm, fresh: list[_Arm]) -> set[str]:
-        """Unrun candidates whose predicted upper bound is now below the leader.
+    def _bounds(self, means: np.ndarray, sds: np.ndarray, costs: np.ndarray) -> np.ndarray:
+        """Upper bounds on the value of unrun candidates, from the value model."""
+        bound = np.minimum(1.0, means + self._z * sds)
+        point = self.context.objective.point_value
+        return bound - costs / point * 0.01 if point is not None else bound
 
-        They wait rather than go out: the model is asked again at every step, and one whose
-        bound rises comes back. Only when nothing else is left are they put out.
-        """
-        if len(self._model) < self.min_fitted or len(self._arms) <= self.predict_out_above:
-            return set()
-        threshold = self._value(leader) - self.tolerance
+    def _fresh_priorities(
+        self, means: np.ndarray, sds: np.ndarray, costs: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`_priority` of unrun candidates, all at once."""
         objective = self.context.objective
-        deferred = set()
-        for arm, predicted in zip(
-            fresh, self._model.predict([a.candidate for a in fresh]), strict=True
-        ):
-            if predicted is None:
-                continue
-            bound = min(1.0, predicted.mean + self._z * predicted.sd)
-            if objective.point_value is not None:
-                bound = bound - predicted.cost / objective.point_value * 0.01
-            if bound < threshold:
-                deferred.add(arm.key)
-        return deferred
+        optimistic = np.minimum(1.0, means + self.exploration * sds)
+        if objective.point_value is not None:
+            optimistic = optimistic - costs / objective.point_value * 0.01
+        ceiling = objective.max_cost_per_task
+        if ceiling is None:
+            return optimistic
+        # Predicted at twice the ceiling: last, cheapest first.
+        return np.where(costs * 0.5 <= ceiling, optimistic, -1e6 - costs)
 
     def _priority(self, arm: _Arm, leader: _Arm | None, predicted: Prediction | None) -> float:
         """How much ``arm`` could still be worth: an upper bound on its value."""
@@ -297,9 +297,12 @@ class AutoStrategy(SearchStrategy):
             if not contenders:
                 self._reason = self._finished_reason(leader)
             return None
-        fresh = [a for a in waiting if a.n == 0]
-        seen = {name for a in self._arms.values() if a.n or a.busy for name in a.parts}
-        novel = [a for a in fresh if any(name not in seen for name in a.parts)]
+        novel: list[_Arm] = []
+        seen: set[str] = set()
+        if not self._covered:
+            seen = {name for a in self._arms.values() if a.n or a.busy for name in a.parts}
+            novel = [a for a in waiting if a.n == 0 and not a.parts <= seen]
+            self._covered = not novel
         if novel:  # every part is measured once before anything is ranked on it
             chosen = self._coverage_order(novel, seen)
         elif leader is None:  # the value model's best guess, run to the end to lead
@@ -307,27 +310,34 @@ class AutoStrategy(SearchStrategy):
             chosen.busy = True
             return Proposal(candidate=chosen.candidate, tasks=tuple(self._tasks[chosen.n :]))
         else:
-            deferred = self._deferred(leader, fresh)
-            if deferred:
-                fresh = [a for a in fresh if a.key not in deferred]
-                waiting = [a for a in waiting if a.key not in deferred]
-                if not waiting:
+            arrays = self._model.predict_arrays([a.candidate for a in waiting])
+            assert arrays is not None  # every part was measured: the model has data
+            means, sds, costs = arrays
+            unrun = np.array([a.n == 0 for a in waiting])
+            if len(self._model) >= self.min_fitted and len(self._arms) > self.predict_out_above:
+                # Unrun candidates bounded below the leader wait (they come back when the
+                # model changes its mind); only when nothing else is left do they go out.
+                threshold = self._value(leader) - self.tolerance
+                deferred = unrun & (self._bounds(means, sds, costs) < threshold)
+                if deferred.all():
                     if any(a.busy for a in contenders):
                         return None  # what is running may change the leader or the model
                     for arm in contenders:
                         arm.out = "below the leader (value model's bound, never run)"
                     return self.ask()
-            predictions = dict(
-                zip(
-                    (a.key for a in waiting),
-                    self._model.predict([a.candidate for a in waiting]),
-                    strict=True,
-                )
-            )
+            else:
+                deferred = np.zeros(len(waiting), dtype=bool)
+            priority = self._fresh_priorities(means, sds, costs)
+            index = {a.key: i for i, a in enumerate(waiting)}
+            for i, arm in enumerate(waiting):
+                if not unrun[i]:
+                    predicted = Prediction(float(means[i]), float(sds[i]), float(costs[i]))
+                    priority[i] = self._priority(arm, leader, predicted)
+            priority[deferred] = -np.inf
             chosen = max(
-                waiting,
+                (a for i, a in enumerate(waiting) if not deferred[i]),
                 key=lambda a: (
-                    self._priority(a, leader, predictions.get(a.key)),
+                    priority[index[a.key]],
                     -a.n,
                     -self._worst[a.key],
                     -a.order,

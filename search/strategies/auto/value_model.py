@@ -150,18 +150,27 @@ class ValueModel:
 
     def predict(self, candidates: Sequence[Candidate]) -> list[Prediction | None]:
         """Predictions for ``candidates``; ``None`` for each while nothing has been seen."""
-        if not self._rows or not candidates:
+        arrays = self.predict_arrays(candidates)
+        if arrays is None:
             return [None] * len(candidates)
+        return [
+            Prediction(mean=float(m), sd=float(s), cost=float(c))
+            for m, s, c in zip(*arrays, strict=True)
+        ]
+
+    def predict_arrays(
+        self, candidates: Sequence[Candidate]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """:meth:`predict` as arrays (means, standard deviations, costs); ``None`` before data."""
+        if not self._rows or not candidates:
+            return None
         beta_score, beta_cost, inverse, noise, log_cost_max, structural = self._fitted()
         x = np.stack([self._row(c) for c in candidates])
         means = np.clip(x @ beta_score, 0.0, 1.0)
-        # A part never seen has no column: its uncertainty is the prior's (about +-0.5).
-        unseen = np.array([not self._known(c) for c in candidates])
         fitted = np.maximum(noise * ((x @ inverse) * x).sum(axis=1), 0.0)
         spread = np.sqrt(fitted + structural)
+        # A part never seen has no column: its uncertainty is the prior's (about +-0.5).
+        unseen = np.array([not self._known(c) for c in candidates])
         spread = np.where(unseen, 0.5, spread)
         costs = np.exp(np.minimum(x @ beta_cost, log_cost_max + 3.0))
-        return [
-            Prediction(mean=float(m), sd=float(s), cost=float(c))
-            for m, s, c in zip(means, spread, costs, strict=True)
-        ]
+        return means, spread, costs
