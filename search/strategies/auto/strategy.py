@@ -57,7 +57,9 @@ class AutoStrategy(SearchStrategy):
        seen yet, cheapest (by worst-case estimate) first.
     2. **Cheap first, then more.** A candidate is run on a few tasks of the shared
        task order, and on more (``eta`` times as many) only while it could still
-       beat the leader. The leader is the best candidate run on every task.
+       beat the leader. The leader is the best candidate run on every task; until
+       there is one, the value model's best guess is run on every task (stopped as
+       soon as its cost is over the ceiling).
     3. **Paired racing.** A challenger is compared with the leader on the same
        tasks, so what both get right or wrong cancels out. It is out once the
        upper confidence bound of its mean difference is below ``-tolerance``,
@@ -132,7 +134,6 @@ class AutoStrategy(SearchStrategy):
             for i, c in enumerate(pool)
         }
         self._tasks = context.task_ids
-        self._index = {task: i for i, task in enumerate(self._tasks)}
         m = len(self._tasks)
         rungs, size = [], float(min(self.probe, m))
         while size < m:
@@ -232,19 +233,8 @@ class AutoStrategy(SearchStrategy):
         return np.where(costs * 0.5 <= ceiling, optimistic, -1e6 - costs)
 
     def _priority(self, arm: _Arm, leader: _Arm | None, predicted: Prediction | None) -> float:
-        """How much ``arm`` could still be worth: an upper bound on its value."""
+        """Which run candidate to give more tasks: best first, with a little optimism."""
         objective = self.context.objective
-        if arm.n == 0:
-            if predicted is None:
-                return math.inf
-            cost = predicted.cost
-            if not objective.feasible(cost * 0.5):  # predicted at twice the ceiling: last
-                return -1e6 - cost
-            optimistic = min(1.0, predicted.mean + self.exploration * predicted.sd)
-            value = (
-                optimistic if objective.point_value is None else objective.value(optimistic, cost)
-            )
-            return value if math.isfinite(value) else -1e3
         if leader is not None:
             # Best first: the measured gap, shrunk towards the model's guess while it rests
             # on a few tasks, plus a little optimism. Ruling out uses the full bound.
