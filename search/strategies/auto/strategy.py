@@ -187,11 +187,6 @@ class AutoStrategy(SearchStrategy):
         variance = (spread + 2 * _PRIOR_VARIANCE) / (n + 1)  # shrunk towards a coin's
         return mean, math.sqrt(variance / n), n
 
-    def _gap_ucb(self, arm: _Arm, leader: _Arm) -> float:
-        """Upper confidence bound on (arm - leader) in value, over the tasks both have run."""
-        mean, error, _ = self._gap(arm, leader)
-        return mean + self._z * error
-
     def _over_ceiling(self, arm: _Arm) -> bool:
         ceiling = self.context.objective.max_cost_per_task
         if ceiling is None:
@@ -200,8 +195,13 @@ class AutoStrategy(SearchStrategy):
 
     # --- choosing -------------------------------------------------------------------------
 
-    def _rule_out(self, leader: _Arm | None) -> None:
+    def _rule_out(self, leader: _Arm | None) -> dict[str, tuple[float, float, int]]:
+        """Put out what is over the ceiling, complete or surely below the leader.
+
+        Returns the paired gap to the leader (:meth:`_gap`) of each run candidate left in.
+        """
         m = len(self._tasks)
+        gaps = {}
         for arm in self._arms.values():
             if arm.out or arm.busy or arm is leader or arm.n == 0:
                 continue
@@ -209,8 +209,11 @@ class AutoStrategy(SearchStrategy):
                 arm.out = "over the cost ceiling"
             elif arm.n >= m:
                 arm.out = "run on every task; below the leader"
-            elif leader is not None and self._gap_ucb(arm, leader) < -self.tolerance:
-                arm.out = "below the leader (paired)"
+            elif leader is not None:
+                mean, error, _ = gaps[arm.key] = self._gap(arm, leader)
+                if mean + self._z * error < -self.tolerance:
+                    arm.out = "below the leader (paired)"
+        return gaps
 
     def _bounds(self, means: np.ndarray, sds: np.ndarray, costs: np.ndarray) -> np.ndarray:
         """Upper bounds on the value of unrun candidates, from the value model."""
@@ -232,22 +235,19 @@ class AutoStrategy(SearchStrategy):
         # Predicted at twice the ceiling: last, cheapest first.
         return np.where(costs * 0.5 <= ceiling, optimistic, -1e6 - costs)
 
-    def _priority(self, arm: _Arm, leader: _Arm | None, predicted: Prediction | None) -> float:
-        """Which run candidate to give more tasks: best first, with a little optimism."""
-        objective = self.context.objective
-        if leader is not None:
-            # Best first: the measured gap, shrunk towards the model's guess while it rests
-            # on a few tasks, plus a little optimism. Ruling out uses the full bound.
-            mean, error, n = self._gap(arm, leader)
-            if predicted is not None and n:
-                guess = objective.value(predicted.mean, arm.cost) - self._value(leader)
-                if math.isfinite(guess):
-                    mean = (n * mean + _PRIOR_TASKS * guess) / (n + _PRIOR_TASKS)
-            return self._value(leader) + mean + self.exploration * error
-        p = (sum(arm.scores.values()) + 1) / (arm.n + 2)
-        bound = min(1.0, arm.mean + self._z * math.sqrt(p * (1 - p) / arm.n))
-        value = objective.value(bound, arm.cost)
-        return value if math.isfinite(value) else objective.value(bound, 0.0) - 1.0
+    def _priority(
+        self, arm: _Arm, leader: _Arm, gap: tuple[float, float, int], predicted: float
+    ) -> float:
+        """Which run candidate to give more tasks: best first, with a little optimism.
+
+        The measured gap to the leader is shrunk towards the value model's guess
+        (``predicted`` score) while it rests on a few tasks; ruling out uses the full bound.
+        """
+        mean, error, n = gap
+        guess = self.context.objective.value(predicted, arm.cost) - self._value(leader)
+        if math.isfinite(guess):
+            mean = (n * mean + _PRIOR_TASKS * guess) / (n + _PRIOR_TASKS)
+        return self._value(leader) + mean + self.exploration * error
 
     def _coverage_order(self, novel: list[_Arm], seen: set[str]) -> _Arm:
         """The cheapest candidate (by worst-case estimate) that brings the most unseen parts."""
@@ -280,7 +280,7 @@ class AutoStrategy(SearchStrategy):
     def ask(self) -> Proposal | None:
         """The next candidate and tasks, or ``None`` (see :meth:`finished`)."""
         leader = self._leader()
-        self._rule_out(leader)
+        gaps = self._rule_out(leader)
         contenders = [a for a in self._arms.values() if not a.out and a is not leader]
         waiting = [a for a in contenders if not a.busy]
         if not waiting:
@@ -318,21 +318,19 @@ class AutoStrategy(SearchStrategy):
             else:
                 deferred = np.zeros(len(waiting), dtype=bool)
             priority = self._fresh_priorities(means, sds, costs)
-            index = {a.key: i for i, a in enumerate(waiting)}
             for i, arm in enumerate(waiting):
                 if not unrun[i]:
-                    predicted = Prediction(float(means[i]), float(sds[i]), float(costs[i]))
-                    priority[i] = self._priority(arm, leader, predicted)
-            priority[deferred] = -np.inf
-            chosen = max(
-                (a for i, a in enumerate(waiting) if not deferred[i]),
-                key=lambda a: (
-                    priority[index[a.key]],
-                    -a.n,
-                    -self._worst[a.key],
-                    -a.order,
+                    priority[i] = self._priority(arm, leader, gaps[arm.key], float(means[i]))
+            best = max(
+                (i for i in range(len(waiting)) if not deferred[i]),
+                key=lambda i: (
+                    priority[i],
+                    -waiting[i].n,
+                    -self._worst[waiting[i].key],
+                    -waiting[i].order,
                 ),
             )
+            chosen = waiting[best]
         rung = next(r for r in self._rungs if r > chosen.n)
         chosen.busy = True
         tasks = tuple(self._tasks[chosen.n : rung])
