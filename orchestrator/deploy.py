@@ -19,8 +19,9 @@ from langgraph.types import StreamMode as LangGraphStreamMode
 
 from orchestrator.compile import DEFAULT_RETRY, compile_parts
 from orchestrator.linear import ChainRunner, unobserved
+from orchestrator.metering import CallLedger
 from orchestrator.pricing import PriceTable
-from orchestrator.runtime import ANSWER_TAG, CONTEXT_KEY, CallLedger, RunContext
+from orchestrator.runtime import ANSWER_TAG, CONTEXT_KEY, RunContext
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import NodeTrace, RunResult
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Protocol, runtime_checkable
+from functools import partial
+from typing import Annotated, Any
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.language_models import BaseChatModel
@@ -29,12 +29,19 @@ from langgraph.types import default_retry_on  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from orchestrator.budget import DEFAULT_TOOL_ROUNDS, estimate_input_tokens, output_cap
+from orchestrator.budget import DEFAULT_TOOL_ROUNDS, output_cap
 from orchestrator.errors import (
     BudgetExhaustedError,
     MissingIntegrationError,
-    ModelTimeoutError,
     SpecError,
+)
+from orchestrator.metering import (
+    CACHED_KEY,
+    CallLedger,
+    Metered,
+    ametered,
+    metered,
+    worst_case,
 )
 from orchestrator.parsing import OutputParseError, message_text, parse_reply
 from orchestrator.pricing import PriceTable
@@ -47,7 +54,6 @@ __all__ = [
     "CHAIN_KEY",
     "ANSWER_TAG",
     "RunContext",
-    "CallLedger",
     "Emitted",
     "RunState",
     "NodeState",
@@ -72,34 +78,6 @@ _SCOPE: ContextVar[str] = ContextVar("rolegraph_cache_scope", default="")
 CHAIN_KEY = "__rolegraph_chain"
 """Set in ``config["configurable"]`` by the chain runner (:mod:`orchestrator.linear`): no
 thread keeps the run's conversation, so the exit agent does not write it."""
-
-
-@runtime_checkable
-class CallLedger(Protocol):
-    """Budget hook consulted before every model call that may cost money.
-
-    :class:`orchestrator.budget.BudgetLedger` implements it.
-    """
-
-    def reserve(self, *, tokens: int, dollars: float, model: str | None = None) -> Any:
-        """Hold a call's worst case, or raise ``BudgetExhaustedError``."""
-        ...
-
-    async def areserve(self, *, tokens: int, dollars: float, model: str | None = None) -> Any:
-        """Async :meth:`reserve`; waits without blocking the event loop."""
-        ...
-
-    def settle(self, reservation: Any, *, usage: Usage, dollars: float, cached: bool) -> None:
-        """Replace a hold with what the call really used; cached calls cost nothing."""
-        ...
-
-    def charge(self, reservation: Any) -> None:
-        """Count a call whose outcome is unknown (timed out, cancelled) as its whole hold."""
-        ...
-
-    def release(self, reservation: Any) -> None:
-        """Drop the hold of a call that failed without being answered."""
-        ...
 
 
 @dataclass
@@ -242,7 +220,7 @@ class ScopedCache(BaseCache):
         for generation in value:
             if isinstance(generation, ChatGeneration):
                 message = generation.message
-                metadata = {**message.response_metadata, "rolegraph_cached": True}
+                metadata = {**message.response_metadata, CACHED_KEY: True}
                 generation = generation.model_copy(
                     update={"message": message.model_copy(update={"response_metadata": metadata})}
                 )
@@ -476,52 +454,13 @@ class AgentNode:
 
     # --- model calls ------------------------------------------------------------------
 
-    def worst_case(self, messages: Sequence[BaseMessage]) -> Usage:
-        """What one call with these messages may use: their input and the output cap."""
-        chars = sum(
-            len(message_text(m)) if isinstance(m, AIMessage) else len(str(m.content))
-            for m in messages
-        )
-        inp = estimate_input_tokens(chars)
-        out = self.max_output_tokens
-        return Usage(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
-
-    def _hold(self, messages: Sequence[BaseMessage]) -> tuple[int, float]:
-        worst = self.worst_case(messages)
-        return worst.total_tokens, self.prices.cost(self.agent.model, worst)
-
-    def _reserve(self, context: RunContext, messages: Sequence[BaseMessage]) -> Any:
-        if context.ledger is None:
-            return None
-        tokens, dollars = self._hold(messages)
-        return context.ledger.reserve(tokens=tokens, dollars=dollars, model=self.agent.model)
-
-    async def _areserve(self, context: RunContext, messages: Sequence[BaseMessage]) -> Any:
-        if context.ledger is None:
-            return None
-        tokens, dollars = self._hold(messages)
-        return await context.ledger.areserve(
-            tokens=tokens, dollars=dollars, model=self.agent.model
-        )
-
-    def _account(self, call: _Call, context: RunContext, hold: Any, reply: AIMessage) -> None:
-        usage = Usage.from_metadata(reply.usage_metadata)
-        cached = bool(reply.response_metadata.get("rolegraph_cached"))
-        cost = self.prices.cost(self.agent.model, usage)
-        call.usage = call.usage + usage
-        call.cost += cost
+    def _account(self, call: _Call, done: Metered) -> None:
+        call.usage = call.usage + done.usage
+        call.cost += done.cost
+        call.charged += done.charged
+        call.overrun += done.overrun
         call.calls += 1
-        if cached:
-            call.cached_calls += 1
-        else:
-            call.charged += cost
-        if context.ledger is not None:
-            held = getattr(getattr(hold, "amount", None), "dollars", None)
-            if not cached and held is not None and cost > held + 1e-12:
-                call.overrun += cost - held  # the reply was longer than its cap allowed
-            context.ledger.settle(
-                hold, usage=usage, dollars=0.0 if cached else cost, cached=cached
-            )
+        call.cached_calls += done.cached
 
     def _config(
         self, config: RunnableConfig, context: RunContext, inputs: RoleInputs
@@ -554,20 +493,10 @@ class AgentNode:
     def _tool_calls(self, reply: AIMessage) -> list[ToolCall]:
         return [c for c in reply.tool_calls if c["name"] in self.tools]
 
-    def _release(self, context: RunContext, hold: Any, exc: BaseException) -> None:
-        if context.ledger is None:
-            return
-        if isinstance(exc, TimeoutError | asyncio.CancelledError | KeyboardInterrupt):
-            context.ledger.charge(hold)  # the request was sent: it may be billed
-        else:
-            context.ledger.release(hold)
-
-    def _received(
-        self, call: _Call, context: RunContext, hold: Any, result: Any
-    ) -> tuple[AIMessage, list[ToolCall]]:
-        """Parse and bill one reply; return it with the tool calls still to run."""
-        reply = self._unpack(call, result)
-        self._account(call, context, hold, reply)
+    def _received(self, call: _Call, done: Metered) -> tuple[AIMessage, list[ToolCall]]:
+        """Parse and account one reply; return it with the tool calls still to run."""
+        reply = self._unpack(call, done.reply)
+        self._account(call, done)
         return reply, (self._tool_calls(reply) if self.mode == "tools" else [])
 
     def _invoke(
@@ -575,13 +504,14 @@ class AgentNode:
     ) -> None:
         assert self._target is not None
         for _ in range(self.max_tool_rounds + 1):
-            hold = self._reserve(context, messages)
-            try:
-                result = self._target.invoke(messages, config, **self._target_kwargs)
-            except BaseException as exc:
-                self._release(context, hold, exc)
-                raise
-            reply, pending = self._received(call, context, hold, result)
+            done = metered(
+                partial(self._target.invoke, messages, config, **self._target_kwargs),
+                ledger=context.ledger,
+                prices=self.prices,
+                model=self.agent.model,
+                worst=worst_case(messages, self.max_output_tokens),
+            )
+            reply, pending = self._received(call, done)
             if not pending:
                 return
             messages = [*messages, reply]
@@ -595,20 +525,16 @@ class AgentNode:
     ) -> None:
         assert self._target is not None
         for _ in range(self.max_tool_rounds + 1):
-            hold = await self._areserve(context, messages)
-            try:
-                async with asyncio.timeout(self.call_timeout):
-                    result = await self._target.ainvoke(messages, config, **self._target_kwargs)
-            except TimeoutError as exc:
-                self._release(context, hold, exc)
-                limit = f"within {self.call_timeout}s" if self.call_timeout else f"({exc})"
-                raise ModelTimeoutError(
-                    f"agent {self.agent.name!r}: model {self.agent.model} did not answer {limit}"
-                ) from exc
-            except BaseException as exc:
-                self._release(context, hold, exc)
-                raise
-            reply, pending = self._received(call, context, hold, result)
+            done = await ametered(
+                partial(self._target.ainvoke, messages, config, **self._target_kwargs),
+                ledger=context.ledger,
+                prices=self.prices,
+                model=self.agent.model,
+                worst=worst_case(messages, self.max_output_tokens),
+                timeout=self.call_timeout,
+                caller=f"agent {self.agent.name!r}",
+            )
+            reply, pending = self._received(call, done)
             if not pending:
                 return
             messages = [*messages, reply]

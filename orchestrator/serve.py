@@ -43,7 +43,8 @@ from orchestrator.errors import (
     ServeConfigError,
     SpecFormatError,
 )
-from orchestrator.runtime import CONTEXT_KEY, CallLedger, RunContext
+from orchestrator.metering import CallLedger
+from orchestrator.runtime import CONTEXT_KEY, RunContext
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import RunResult
 

@@ -40,11 +40,12 @@ from typing_extensions import Unpack
 from orchestrator.deploy import DeployedWorkflow, deploy
 from orchestrator.errors import BudgetExhaustedError
 from orchestrator.estimate import worst_case_run
+from orchestrator.metering import CallLedger
 from orchestrator.models import model_fingerprint
 from orchestrator.perf import tuned_gc
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import get_role
-from orchestrator.runtime import CONTEXT_KEY, CallLedger, RunContext, is_transient
+from orchestrator.runtime import CONTEXT_KEY, RunContext, is_transient
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import RunResult, Usage
 from search.evaluation.budget import (

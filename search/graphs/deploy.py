@@ -13,9 +13,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from orchestrator.budget import output_cap
+from orchestrator.metering import CallLedger
 from orchestrator.models import bind_output_cap, resolve_model
 from orchestrator.pricing import PriceTable, default_prices
-from orchestrator.runtime import CONTEXT_KEY, CallLedger, RunContext, ScopedCache
+from orchestrator.runtime import CONTEXT_KEY, RunContext, ScopedCache
 from orchestrator.trace import RunResult
 from search.graphs.config import GraphConfig
 from search.graphs.errors import GraphSpaceError, UntrackedCallsWarning

@@ -22,13 +22,13 @@ graph invocation by :class:`~search.graphs.deploy.DeployedGraph`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -38,12 +38,10 @@ from langchain_core.outputs import ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field
 
-from orchestrator.budget import estimate_input_tokens
-from orchestrator.errors import ModelTimeoutError
+from orchestrator.metering import CallLedger, Metered, ametered, metered, worst_case
 from orchestrator.parsing import message_text
 from orchestrator.pricing import PriceTable, default_prices
-from orchestrator.runtime import CallLedger
-from orchestrator.trace import NodeTrace, Usage
+from orchestrator.trace import NodeTrace
 
 __all__ = [
     "GraphRun",
@@ -107,7 +105,6 @@ class _Call:
     node: str
     step: int
     round: int
-    hold: Any
     started: float
     messages: list[BaseMessage]
 
@@ -226,18 +223,26 @@ class TrackedChatModel(BaseChatModel):
             return super().invoke(input, config, stop=stop, **kwargs)
         config = ensure_config(config)
         call = self._begin(run, input, config, kwargs)
-        if run.ledger is not None:
-            call.hold = run.ledger.reserve(**self._worst(call.messages, kwargs))
         token = _SCOPE.set(self._scope(run, call))
         try:
-            reply = super().invoke(input, self._config(config, run, call), stop=stop, **kwargs)
-        except BaseException as exc:
-            self._fail(run, call, exc)
-            raise
+            done = metered(
+                partial(
+                    BaseChatModel.invoke,
+                    self,
+                    input,
+                    self._config(config, run, call),
+                    stop=stop,
+                    **kwargs,
+                ),
+                ledger=run.ledger,
+                prices=self.prices,
+                model=self.ref,
+                worst=worst_case(call.messages, self._cap(kwargs)),
+            )
         finally:
             _SCOPE.reset(token)
-        self._finish(run, call, reply)
-        return reply
+        self._finish(run, call, done)
+        return done.reply
 
     async def ainvoke(
         self,
@@ -253,26 +258,28 @@ class TrackedChatModel(BaseChatModel):
             return await super().ainvoke(input, config, stop=stop, **kwargs)
         config = ensure_config(config)
         call = self._begin(run, input, config, kwargs)
-        if run.ledger is not None:
-            call.hold = await run.ledger.areserve(**self._worst(call.messages, kwargs))
         token = _SCOPE.set(self._scope(run, call))
         try:
-            async with asyncio.timeout(run.call_timeout):
-                reply = await super().ainvoke(
-                    input, self._config(config, run, call), stop=stop, **kwargs
-                )
-        except TimeoutError as exc:
-            self._fail(run, call, exc)
-            raise ModelTimeoutError(
-                f"slot {self.slot!r}: model {self.ref} did not answer within {run.call_timeout}s"
-            ) from exc
-        except BaseException as exc:
-            self._fail(run, call, exc)
-            raise
+            done = await ametered(
+                partial(
+                    BaseChatModel.ainvoke,
+                    self,
+                    input,
+                    self._config(config, run, call),
+                    stop=stop,
+                    **kwargs,
+                ),
+                ledger=run.ledger,
+                prices=self.prices,
+                model=self.ref,
+                worst=worst_case(call.messages, self._cap(kwargs)),
+                timeout=run.call_timeout,
+                caller=f"slot {self.slot!r}",
+            )
         finally:
             _SCOPE.reset(token)
-        self._finish(run, call, reply)
-        return reply
+        self._finish(run, call, done)
+        return done.reply
 
     def _begin(
         self, run: GraphRun, input: LanguageModelInput, config: RunnableConfig, kwargs: Any
@@ -283,7 +290,6 @@ class TrackedChatModel(BaseChatModel):
             node=node,
             step=int(metadata.get("langgraph_step") or 0),
             round=run.next_round(node, self.slot),
-            hold=None,
             started=time.perf_counter(),
             messages=self._convert_input(input).to_messages(),
         )
@@ -294,24 +300,6 @@ class TrackedChatModel(BaseChatModel):
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 return value
         return self.output_cap
-
-    def worst_case(self, messages: Sequence[BaseMessage], cap: int | None = None) -> Usage:
-        """What one call with these messages may use: their input and the output cap."""
-        chars = sum(
-            len(message_text(m)) if isinstance(m, AIMessage) else len(str(m.content))
-            for m in messages
-        )
-        inp = estimate_input_tokens(chars)
-        out = cap or self.output_cap
-        return Usage(input_tokens=inp, output_tokens=out, total_tokens=inp + out)
-
-    def _worst(self, messages: Sequence[BaseMessage], kwargs: Any) -> dict[str, Any]:
-        worst = self.worst_case(messages, self._cap(kwargs))
-        return {
-            "tokens": worst.total_tokens,
-            "dollars": self.prices.cost(self.ref, worst),
-            "model": self.ref,
-        }
 
     def _scope(self, run: GraphRun, call: _Call) -> str:
         if not self.sampled:
@@ -328,26 +316,7 @@ class TrackedChatModel(BaseChatModel):
         }
         return {**config, "metadata": metadata}
 
-    def _fail(self, run: GraphRun, call: _Call, exc: BaseException) -> None:
-        if run.ledger is None or call.hold is None:
-            return
-        if isinstance(exc, TimeoutError | asyncio.CancelledError | KeyboardInterrupt):
-            run.ledger.charge(call.hold)  # the request was sent: it may be billed
-        else:
-            run.ledger.release(call.hold)
-
-    def _finish(self, run: GraphRun, call: _Call, reply: AIMessage) -> None:
-        usage = Usage.from_metadata(reply.usage_metadata)
-        cached = bool(reply.response_metadata.get("rolegraph_cached"))
-        cost = self.prices.cost(self.ref, usage)
-        overrun = 0.0
-        if run.ledger is not None and call.hold is not None:
-            held = getattr(getattr(call.hold, "amount", None), "dollars", None)
-            if not cached and held is not None and cost > held + 1e-12:
-                overrun = cost - held  # the reply was longer than its cap allowed
-            run.ledger.settle(
-                call.hold, usage=usage, dollars=0.0 if cached else cost, cached=cached
-            )
+    def _finish(self, run: GraphRun, call: _Call, done: Metered) -> None:
         now = time.perf_counter()
         run.record(
             NodeTrace(
@@ -361,13 +330,13 @@ class TrackedChatModel(BaseChatModel):
                     if run.record_prompts
                     else []
                 ),
-                raw=message_text(reply),
+                raw=message_text(done.reply),
                 calls=1,
-                cached_calls=1 if cached else 0,
-                usage=usage,
-                cost=cost,
-                charged=0.0 if cached else cost,
-                overrun=overrun,
+                cached_calls=1 if done.cached else 0,
+                usage=done.usage,
+                cost=done.cost,
+                charged=done.charged,
+                overrun=done.overrun,
                 latency_s=now - call.started,
                 started_s=call.started - run.started,
             )

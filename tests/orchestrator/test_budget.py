@@ -16,7 +16,7 @@ from orchestrator.budget import (
     output_cap,
 )
 from orchestrator.errors import BudgetExhaustedError
-from orchestrator.runtime import CallLedger
+from orchestrator.metering import CallLedger
 from orchestrator.testing import ScriptedChatModel
 from orchestrator.trace import Usage
 

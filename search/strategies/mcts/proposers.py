@@ -23,6 +23,7 @@ import math
 import random
 import re
 from collections import Counter
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -30,6 +31,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orchestrator.errors import BudgetExhaustedError
+from orchestrator.metering import metered, worst_case
 from orchestrator.models import model_ref, resolve_model
 from orchestrator.parsing import OutputParseError, message_text, parse_text
 from orchestrator.pricing import default_prices
@@ -331,33 +333,17 @@ class LLMProposer(Proposer):
         return EditChoice(edit=picked, proposer=self.name, reason=reason)
 
     def _invoke(self, messages: list[BaseMessage]) -> AIMessage:
-        hold = None
-        if self._ledger is not None:
-            chars = sum(len(str(m.content)) for m in messages)
-            estimate = Usage(
-                input_tokens=chars // 3 + 16,
-                output_tokens=self.max_output_tokens,
-                total_tokens=chars // 3 + 16 + self.max_output_tokens,
-            )
-            hold = self._ledger.reserve(
-                tokens=estimate.total_tokens, dollars=self._prices.cost(self.model_name, estimate)
-            )
-        try:
-            reply = self.model.invoke(messages)
-        except BaseException:
-            if hold is not None and self._ledger is not None:
-                self._ledger.release(hold)
-            raise
-        if not isinstance(reply, AIMessage):
-            reply = AIMessage(content=str(getattr(reply, "content", reply)))
-        usage = Usage.from_metadata(reply.usage_metadata)
-        dollars = self._prices.cost(self.model_name, usage)
+        done = metered(
+            partial(self.model.invoke, messages),
+            ledger=self._ledger,
+            prices=self._prices,
+            model=self.model_name,
+            worst=worst_case(messages, self.max_output_tokens),
+        )
         self.calls += 1
-        self.usage = self.usage + usage
-        self.cost += dollars
-        if hold is not None and self._ledger is not None:
-            self._ledger.settle(hold, usage=usage, dollars=dollars, cached=False)
-        return reply
+        self.usage = self.usage + done.usage
+        self.cost += done.cost
+        return done.reply
 
     def _fall_back(self, request: EditRequest, rng: random.Random, why: str) -> EditChoice:
         self.fallbacks.append(why)

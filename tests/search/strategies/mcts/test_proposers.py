@@ -219,3 +219,28 @@ def test_match_edit_narrows_an_operator_by_the_model_it_brings_in():
     key, _ = match_edit("add_verifier with atlas-nano", EDITS, random.Random(0), parent=START)
     assert key == f"add_verifier(self_refine verifier={NANO})"
     assert match_edit("nothing", (), random.Random(0)) == (None, "no edit to choose from")
+
+
+def test_a_proposer_call_that_times_out_is_charged_its_hold_like_an_agents():
+    # One budget rule for every model call (orchestrator.metering): a call cut off after it
+    # was sent may be billed, so its whole hold is charged, not released.
+    def slow(prompt):
+        raise TimeoutError("no reply in time")
+
+    ledger = BudgetLedger(dollars=1.0)
+    llm, _ = proposer(slow)
+    data = bundled_dataset("arithmetic", n=6, seed=0)
+    llm.setup(
+        SearchContext(
+            space=SPACE,
+            tasks=data.tasks,
+            objective=Objective(),
+            rng=random.Random(0),
+            ledger=ledger,
+            stats=lambda c: None,
+        )
+    )
+    choice = llm.choose(request(), random.Random(0))
+    assert choice.fallback and "TimeoutError" in choice.reason
+    assert ledger.spent.calls == 1 and ledger.spent.dollars > 0
+    assert ledger.spent.tokens >= llm.max_output_tokens

@@ -1,0 +1,202 @@
+"""One model call, metered: held on the budget, made, charged, and what it used.
+
+Every model call rolegraph makes or watches goes through :func:`metered` (or
+:func:`ametered`): a workflow's agents, the tracked slot models of a user's
+graph, and the LLM edit proposer of MCTS. The rule for one call is written
+here once:
+
+1. Before the call, hold its worst case (:func:`worst_case`: the prompt's
+   estimated input tokens plus the output cap) on the run's
+   :class:`CallLedger`, which may refuse it (``BudgetExhaustedError``).
+2. A reply is charged what its ``usage_metadata`` says at the price table's
+   price; a reply the LLM-call cache served costs nothing; a reply longer than
+   its hold is charged in full and its overrun recorded.
+3. A call cut off after it was sent (a timeout, a cancel, an interrupt) may be
+   billed by the provider, so it is charged its whole hold; any other failure
+   sent nothing billable, so its hold is released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+from orchestrator.budget import estimate_input_tokens
+from orchestrator.errors import ModelTimeoutError
+from orchestrator.parsing import message_text
+from orchestrator.pricing import PriceTable
+from orchestrator.trace import Usage
+
+__all__ = ["CallLedger", "Metered", "metered", "ametered", "worst_case", "CACHED_KEY"]
+
+CACHED_KEY = "rolegraph_cached"
+"""``response_metadata`` key that marks a reply served by the LLM-call cache."""
+
+_CUT_OFF = (TimeoutError, asyncio.CancelledError, KeyboardInterrupt)
+
+
+@runtime_checkable
+class CallLedger(Protocol):
+    """Budget hook consulted before every model call that may cost money.
+
+    :class:`orchestrator.budget.BudgetLedger` implements it.
+    """
+
+    def reserve(self, *, tokens: int, dollars: float, model: str | None = None) -> Any:
+        """Hold a call's worst case, or raise ``BudgetExhaustedError``."""
+        ...
+
+    async def areserve(self, *, tokens: int, dollars: float, model: str | None = None) -> Any:
+        """Async :meth:`reserve`; waits without blocking the event loop."""
+        ...
+
+    def settle(self, reservation: Any, *, usage: Usage, dollars: float, cached: bool) -> None:
+        """Replace a hold with what the call really used; cached calls cost nothing."""
+        ...
+
+    def charge(self, reservation: Any) -> None:
+        """Count a call whose outcome is unknown (timed out, cancelled) as its whole hold."""
+        ...
+
+    def release(self, reservation: Any) -> None:
+        """Drop the hold of a call that failed without being answered."""
+        ...
+
+
+def worst_case(messages: Sequence[BaseMessage], output_cap: int) -> Usage:
+    """What one call with these messages may use: their input and the output cap."""
+    chars = sum(
+        len(message_text(m)) if isinstance(m, AIMessage) else len(str(m.content)) for m in messages
+    )
+    inp = estimate_input_tokens(chars)
+    return Usage(input_tokens=inp, output_tokens=output_cap, total_tokens=inp + output_cap)
+
+
+@dataclass(frozen=True, slots=True)
+class Metered:
+    """One answered call: the reply and what it used and cost."""
+
+    reply: AIMessage
+    usage: Usage
+    cost: float
+    """At list price, cache hits included."""
+    charged: float
+    """What the budget was charged: 0 for a cache hit."""
+    cached: bool
+    overrun: float
+    """Dollars the reply cost beyond its hold (it ignored its output cap)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Meter:
+    ledger: CallLedger | None
+    prices: PriceTable
+    model: str | None
+    worst: Usage
+
+    def hold(self) -> Any:
+        if self.ledger is None:
+            return None
+        dollars = self.prices.cost(self.model, self.worst)
+        return self.ledger.reserve(
+            tokens=self.worst.total_tokens, dollars=dollars, model=self.model
+        )
+
+    async def ahold(self) -> Any:
+        if self.ledger is None:
+            return None
+        dollars = self.prices.cost(self.model, self.worst)
+        return await self.ledger.areserve(
+            tokens=self.worst.total_tokens, dollars=dollars, model=self.model
+        )
+
+    def failed(self, hold: Any, exc: BaseException) -> None:
+        if self.ledger is None or hold is None:
+            return
+        if isinstance(exc, _CUT_OFF):
+            self.ledger.charge(hold)  # the request was sent: it may be billed
+        else:
+            self.ledger.release(hold)
+
+    def answered(self, hold: Any, result: Any) -> Metered:
+        reply = result if isinstance(result, AIMessage) else _as_message(result)
+        usage = Usage.from_metadata(reply.usage_metadata)
+        cached = bool(reply.response_metadata.get(CACHED_KEY))
+        cost = self.prices.cost(self.model, usage)
+        charged = 0.0 if cached else cost
+        overrun = 0.0
+        if self.ledger is not None and hold is not None:
+            held = getattr(getattr(hold, "amount", None), "dollars", None)
+            if not cached and held is not None and cost > held + 1e-12:
+                overrun = cost - held  # the reply was longer than its cap allowed
+            self.ledger.settle(hold, usage=usage, dollars=charged, cached=cached)
+        return Metered(reply, usage, cost, charged, cached, overrun)
+
+
+def _as_message(result: Any) -> AIMessage:
+    return AIMessage(content=str(getattr(result, "content", result)))
+
+
+def metered(
+    call: Callable[[], Any],
+    *,
+    ledger: CallLedger | None,
+    prices: PriceTable,
+    model: str | None,
+    worst: Usage,
+) -> Metered:
+    """Make one model call under the budget rule of this module.
+
+    Args:
+        call: Makes the call and returns the reply (an ``AIMessage``).
+        ledger: The run's budget ledger; without one nothing is held.
+        prices: Turns usage into dollars.
+        model: The model's reference (prices, holds, overrun scales).
+        worst: What the call may use (:func:`worst_case`).
+
+    Raises:
+        BudgetExhaustedError: The worst case does not fit; nothing was called.
+    """
+    meter = _Meter(ledger, prices, model, worst)
+    hold = meter.hold()
+    try:
+        result = call()
+    except BaseException as exc:
+        meter.failed(hold, exc)
+        raise
+    return meter.answered(hold, result)
+
+
+async def ametered(
+    call: Callable[[], Awaitable[Any]],
+    *,
+    ledger: CallLedger | None,
+    prices: PriceTable,
+    model: str | None,
+    worst: Usage,
+    timeout: float | None = None,
+    caller: str = "a call",
+) -> Metered:
+    """Async :func:`metered`, with a time limit on the call.
+
+    Raises:
+        BudgetExhaustedError: The worst case does not fit; nothing was called.
+        ModelTimeoutError: No reply within ``timeout`` seconds (charged its hold).
+    """
+    meter = _Meter(ledger, prices, model, worst)
+    hold = await meter.ahold()
+    try:
+        async with asyncio.timeout(timeout):
+            result = await call()
+    except TimeoutError as exc:
+        meter.failed(hold, exc)
+        limit = f"within {timeout}s" if timeout else f"({exc})"
+        raise ModelTimeoutError(f"{caller}: model {model} did not answer {limit}") from exc
+    except BaseException as exc:
+        meter.failed(hold, exc)
+        raise
+    return meter.answered(hold, result)
