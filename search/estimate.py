@@ -50,7 +50,7 @@ from orchestrator.roles import get_role
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import Usage
 from search.evaluation.budget import Budget, estimate_evaluation, split_budget
-from search.space import Candidate, SearchSpace
+from search.space import Candidate, Space
 from search.strategies.auto import AutoStrategy
 from search.strategies.bandit import BanditStrategy
 from search.strategies.base import SearchStrategy
@@ -278,7 +278,7 @@ def _boad_plan(strategy: BOADStrategy, tasks: int) -> StagePlan:
     )
 
 
-def _knapsack_plan(strategy: KnapsackStrategy, space: SearchSpace, tasks: int) -> StagePlan:
+def _knapsack_plan(strategy: KnapsackStrategy, space: Space, tasks: int) -> StagePlan:
     probe = min(strategy.probe_tasks, tasks)
     components = len(space.pool.models)
     everyone = strategy.mode == "offline"
@@ -308,7 +308,7 @@ def _auto_plan(strategy: AutoStrategy, total: int, tasks: int) -> StagePlan:
 
 
 def strategy_plan(
-    strategy: SearchStrategy, space: SearchSpace, tasks: int, *, size: int | None = None
+    strategy: SearchStrategy, space: Space, tasks: int, *, size: int | None = None
 ) -> list[StagePlan]:
     """Each stage's plan: how many candidates it may propose and on how many tasks.
 
@@ -459,7 +459,7 @@ def _candidate_cost(
     )
 
 
-def _candidates(space: SearchSpace, limit: int, seed: int) -> tuple[list[Candidate], int, bool]:
+def _candidates(space: Space, limit: int, seed: int) -> tuple[list[Candidate], int, bool]:
     """The space's candidates (or a seeded sample of a big one), its size, and if exact."""
     combinations = space.combinations()
     if combinations <= limit:

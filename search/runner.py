@@ -26,11 +26,10 @@ from search.evaluation.settings import EvalSettings
 from search.evaluation.stats import ScoreSummary
 from search.graphs.candidate import GraphTarget
 from search.graphs.config import GraphConfig
-from search.graphs.space import GraphSpace
 from search.objective import Objective
 from search.results import CandidateStats, SearchResult, Step, TestReport, pareto_front
 from search.settings import SearchSettings
-from search.space import Candidate, SearchSpace
+from search.space import Candidate, SearchSpace, Space
 from search.store import Store, StorePool, get_store
 from search.strategies.base import Outcome, Proposal, SearchContext, SearchStrategy
 
@@ -38,7 +37,7 @@ __all__ = ["Search", "create_search", "SearchError"]
 
 
 class Search:
-    """A topology search over a :class:`SearchSpace` on a dataset, under a budget.
+    """A topology search over a :class:`Space` on a dataset, under a budget.
 
     Build one with :func:`create_search`. :meth:`run` (or :meth:`arun`) asks the
     strategy for proposals, evaluates them through one :class:`Evaluator`
@@ -56,7 +55,7 @@ class Search:
     def __init__(
         self,
         *,
-        space: SearchSpace,
+        space: Space,
         dataset: Dataset,
         metric: Metric | str | Callable[..., Any],
         strategy: SearchStrategy,
@@ -583,7 +582,7 @@ def _digest(*parts: Any) -> str:
 
 def create_search(
     *,
-    space: SearchSpace | Mapping[str, Any],
+    space: Space | Mapping[str, Any],
     dataset: Dataset | str | Path | Iterable[Mapping[str, Any]],
     metric: Metric | str | Callable[..., Any] = "numeric",
     strategy: SearchStrategy | str = "auto",
@@ -608,7 +607,8 @@ def create_search(
     """Set up a topology search. Nothing is evaluated until :meth:`Search.run`.
 
     Args:
-        space: A :class:`SearchSpace`, or its fields as a mapping.
+        space: A :class:`~search.space.SearchSpace` (or its fields as a mapping), or a
+            :class:`~search.graphs.GraphSpace`.
         dataset: Tasks: a :class:`Dataset`, a file, ``"bundled:arithmetic"`` or records.
         metric: ``"numeric"``, ``"exact"``, ``"f1"``, or a callable returning [0, 1].
         strategy: A strategy object, or a name (``"tpe"``, ``"nsga2"``, ``"random"``,
@@ -648,7 +648,7 @@ def create_search(
     eval_settings = (evaluation or EvalSettings()).replace(
         **_given(max_concurrency=max_concurrency, executor=executor, ray_address=ray_address)
     )
-    resolved_space = space if isinstance(space, SearchSpace) else SearchSpace(**space)
+    resolved_space = space if isinstance(space, Space) else SearchSpace(**space)
     data = load_dataset(dataset)
     if len(data) < 4:
         raise SearchError(
@@ -664,8 +664,7 @@ def create_search(
     if strategy_options and not isinstance(strategy, str):
         raise SearchError("strategy options apply to a strategy given by name only")
     chosen = get_strategy(strategy, **strategy_options) if isinstance(strategy, str) else strategy
-    if isinstance(resolved_space, GraphSpace):
-        resolved_space.check_strategy(chosen)
+    resolved_space.check_strategy(chosen)
     resolved_store = get_store(store)
     split_seed = search_settings.split_seed
     search_name = name or (

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import abc
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,7 +18,7 @@ from search.evaluation.target import EvalTarget
 from topologies import SpaceError, get_topology
 from topologies.params import TrialLike
 
-__all__ = ["Component", "ComponentPool", "Candidate", "SearchSpace", "TOPOLOGY_PARAM"]
+__all__ = ["Component", "ComponentPool", "Candidate", "Space", "SearchSpace", "TOPOLOGY_PARAM"]
 
 TOPOLOGY_PARAM = "topology"
 """Name of the Optuna parameter that picks the topology."""
@@ -186,7 +187,84 @@ def _short(value: Any) -> str:
     return text.split(":", 1)[1] if text.startswith("sim:") else text
 
 
-class SearchSpace(BaseModel):
+class Space(BaseModel, abc.ABC):
+    """What a search explores: candidates built over a pool of models.
+
+    Strategies see only this face. Its two kinds are :class:`SearchSpace`
+    (rolegraph's registered topologies) and :class:`search.graphs.GraphSpace`
+    (a user's own LangGraph graph). Each also has ``topologies``: the names a
+    candidate's ``topology`` takes (a graph space has one, the graph's name).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    pool: ComponentPool = Field(description="Models any agent slot may take.")
+
+    if TYPE_CHECKING:  # a field of one kind, a property of the other
+
+        @property
+        def topologies(self) -> tuple[str, ...]:
+            """The names a candidate's ``topology`` takes."""
+            ...
+
+    @model_validator(mode="before")
+    @classmethod
+    def _coerce_pool(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("pool"), list | tuple):
+            data = {**data, "pool": ComponentPool.of(data["pool"])}
+        return data
+
+    @abc.abstractmethod
+    def candidate(
+        self, topology: str, params: Mapping[str, Any] | None = None, *, origin: str = ""
+    ) -> Candidate:
+        """The candidate of ``topology`` with ``params``.
+
+        Raises:
+            SpaceError: The topology is not in the space or a parameter is invalid.
+        """
+
+    @abc.abstractmethod
+    def grid(self, *, origin: str = "grid") -> Iterator[Candidate]:
+        """Every candidate, once per distinct hash."""
+
+    @abc.abstractmethod
+    def size(self) -> int:
+        """Number of distinct candidates."""
+
+    @abc.abstractmethod
+    def combinations(self) -> int:
+        """Number of parameter combinations: an upper bound on :meth:`size` that is cheap."""
+
+    @abc.abstractmethod
+    def sample(self, rng: random.Random, *, origin: str = "random") -> Candidate:
+        """A random candidate."""
+
+    @abc.abstractmethod
+    def suggest(self, trial: TrialLike, *, origin: str = "optuna") -> Candidate:
+        """Ask an Optuna trial for a candidate (define-by-run)."""
+
+    @abc.abstractmethod
+    def trial_params(self, candidate: Candidate) -> dict[str, Any]:
+        """The Optuna parameters that make :meth:`suggest` return ``candidate``."""
+
+    @abc.abstractmethod
+    def narrow(self, models: Sequence[str]) -> Space:
+        """The same space over a smaller pool (what a knapsack stage hands on)."""
+
+    def check_strategy(self, strategy: Any) -> None:
+        """Refuse, before anything runs, a strategy that cannot search this space.
+
+        Raises:
+            SpaceError: It cannot.
+        """
+
+    def describe(self) -> dict[str, Any]:
+        """The space as JSON data (what a search records)."""
+        return self.model_dump(mode="json")
+
+
+class SearchSpace(Space):
     """Topologies x parameters x component pool, plus any hand-designed specs.
 
     Every candidate maps to exactly one spec (and so one hash). Optuna sees a
@@ -200,10 +278,7 @@ class SearchSpace(BaseModel):
         True
     """
 
-    model_config = ConfigDict(frozen=True)
-
     topologies: tuple[str, ...] = Field(description="Registered topology names.")
-    pool: ComponentPool = Field(description="Models any agent slot may take.")
     fixed: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Per topology, parameters held fixed instead of searched.",
@@ -215,12 +290,8 @@ class SearchSpace(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _coerce(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            pool = data.get("pool")
-            if isinstance(pool, list | tuple):
-                data = {**data, "pool": ComponentPool.of(pool)}
-            if isinstance(data.get("topologies"), str):
-                data = {**data, "topologies": (data["topologies"],)}
+        if isinstance(data, dict) and isinstance(data.get("topologies"), str):
+            data = {**data, "topologies": (data["topologies"],)}
         return data
 
     @model_validator(mode="after")
@@ -353,3 +424,17 @@ class SearchSpace(BaseModel):
     def narrow(self, models: Sequence[str]) -> SearchSpace:
         """The same space over a smaller pool (what a knapsack stage hands on)."""
         return self.model_copy(update={"pool": self.pool.restrict(models)})
+
+
+def topology_space(space: Space, *, strategy: str) -> SearchSpace:
+    """``space`` as a space of rolegraph topologies, for strategies that edit workflows.
+
+    Raises:
+        SpaceError: It is another kind of space (a user's graph).
+    """
+    if isinstance(space, SearchSpace):
+        return space
+    raise SpaceError(
+        f"strategy {strategy!r} edits rolegraph workflow topologies and cannot search "
+        f"{type(space).__name__} {'/'.join(space.topologies)!r}"
+    )

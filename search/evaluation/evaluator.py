@@ -29,7 +29,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Mappi
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, TypeVar
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
@@ -37,16 +37,12 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field
 from typing_extensions import Unpack
 
-from orchestrator.deploy import DeployedWorkflow, deploy
 from orchestrator.errors import BudgetExhaustedError
-from orchestrator.estimate import worst_case_run
 from orchestrator.metering import CallLedger
 from orchestrator.models import model_fingerprint
 from orchestrator.perf import tuned_gc
 from orchestrator.pricing import PriceTable
-from orchestrator.roles import get_role
 from orchestrator.runtime import CONTEXT_KEY, RunContext, is_transient
-from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import RunResult, Usage
 from search.evaluation.budget import (
     Amount,
@@ -58,6 +54,7 @@ from search.evaluation.budget import (
 )
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.executors import Executor, get_executor
+from search.evaluation.jobs import EvalJob
 from search.evaluation.metrics import Metric, MetricError, get_metric
 from search.evaluation.scoring import ascore
 from search.evaluation.settings import EvalOptions, EvalSettings, settings_from
@@ -69,15 +66,12 @@ from search.evaluation.stats import (
     summarize,
     task_means,
 )
-from search.evaluation.target import EvalTarget, TargetRunner
+from search.evaluation.target import EvalTarget, Evaluable, TargetRunner, as_target
 from search.store import EvalKey, EvalRecord, Store, get_store
 
 __all__ = ["Evaluator", "EvalSummary", "EvalStream", "SyncEvalStream"]
 
 T = TypeVar("T")
-Evaluable = WorkflowSpec | EvalTarget
-"""What an evaluator runs: a workflow spec, or another :class:`EvalTarget` (a user's graph)."""
-_Deployed = DeployedWorkflow | TargetRunner
 
 COMPLETED = "completed"
 _ADMISSION_POLL_S = 0.01
@@ -137,13 +131,6 @@ class EvalSummary(Scored):
         return task_means((r.task_id, r.score) for r in self.records)
 
 
-class _Item(NamedTuple):
-    position: int
-    task: Task
-    seed: int
-    key: EvalKey
-
-
 _NOT_RUN = object()
 _GAVE_WAY = object()
 
@@ -152,8 +139,8 @@ _GAVE_WAY = object()
 class _State:
     """The bookkeeping of one stream."""
 
-    spec: Evaluable
-    items: list[_Item]
+    target: EvalTarget
+    items: list[EvalJob]
     ordered: bool
     started: float = field(default_factory=time.perf_counter)
     stop_reason: str | None = None
@@ -426,7 +413,7 @@ class Evaluator:
         self.tune_gc = config.tune_gc
         # Where workflows run (this process, or Ray workers); see search.evaluation.executors.
         self.executor: Executor = executor or get_executor(config)
-        self._deployed: dict[str, _Deployed] = {}
+        self._deployed: dict[str, TargetRunner] = {}
         self._configs: dict[str, str] = {}
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
         self._semaphores = weakref.WeakKeyDictionary()
@@ -451,36 +438,19 @@ class Evaluator:
         return self.ledger.spent
 
     def config_digest(self, spec: Evaluable) -> str:
-        """Digest of what, besides the spec and the task, changes a result.
+        """Digest of what, besides the target and the task, changes a result.
 
-        It covers the fingerprints of the roles the spec uses (their prompt
-        templates and output contracts), each model's fingerprint
-        (:func:`orchestrator.models.model_fingerprint`: its settings, and what
-        its provider says identifies it, e.g. a simulated profile), and the
-        metric's name. Retries, timeouts and concurrency are left out: they
-        change whether a run fails, not what a successful run answers.
+        It covers the target's identity (for a spec: the fingerprints of the
+        roles it uses, their prompt templates and output contracts), each
+        model's fingerprint (:func:`orchestrator.models.model_fingerprint`: its
+        settings, and what its provider says identifies it, e.g. a simulated
+        profile), and the metric's name. Retries, timeouts and concurrency are
+        left out: they change whether a run fails, not what a successful run answers.
         """
         cached = self._configs.get(spec.hash)
         if cached is not None:
             return cached
-        if isinstance(spec, EvalTarget):
-            return self._target_digest(spec)
-        models = {
-            ref: model_fingerprint(self.models.get(ref, ref))
-            for ref in sorted({a.model for a in spec.agents if a.model is not None})
-        }
-        payload = {
-            "roles": {r: get_role(r).fingerprint for r in sorted({a.role for a in spec.agents})},
-            "models": models,
-            "metric": self.metric.name,
-        }
-        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-        with self._lock:
-            self._configs[spec.hash] = digest
-        return digest
-
-    def _target_digest(self, target: EvalTarget) -> str:
-        """:meth:`config_digest` of a target: its identity, its models and the metric."""
+        target = as_target(spec)
         payload = {
             "target": target.identity(),
             "models": {
@@ -511,11 +481,7 @@ class Evaluator:
         """
         if seeds is not None:
             return list(dict.fromkeys(int(s) for s in seeds))
-        if isinstance(spec, EvalTarget):
-            sampled = spec.sampled
-        else:
-            sampled = any(agent.temperature > 0 for agent in spec.agents)
-        count = self.repetitions if sampled else 1
+        count = self.repetitions if as_target(spec).sampled else 1
         return [self.seed + i for i in range(count)]
 
     def _tasks(self, tasks: Dataset | Sequence[Task | str] | None) -> list[Task]:
@@ -541,31 +507,21 @@ class Evaluator:
                 resolved.append(task)
         return resolved
 
-    def _workflow(self, spec: Evaluable) -> _Deployed:
-        deployed = self._deployed.get(spec.hash)
-        if deployed is None and isinstance(spec, EvalTarget):
-            deployed = spec.deploy(
+    def _runner(self, target: EvalTarget) -> TargetRunner:
+        """``target`` deployed once per hash (a spec compiled), shared by its evaluations."""
+        runner = self._deployed.get(target.hash)
+        if runner is None:
+            runner = target.deploy(
                 models=self.models or None,
                 cache=self.cache,
                 prices=self.prices,
                 call_timeout=self.call_timeout,
                 record_prompts=self.record_prompts,
-            )
-            with self._lock:
-                self._deployed[spec.hash] = deployed
-        elif deployed is None:
-            deployed = deploy(
-                spec,
-                models=self.models or None,
-                cache=self.cache,
-                prices=self.prices,
                 retry=self.retry,
-                call_timeout=self.call_timeout,
-                record_prompts=self.record_prompts,
             )
             with self._lock:
-                self._deployed[spec.hash] = deployed
-        return deployed
+                self._deployed[target.hash] = runner
+        return runner
 
     def _semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -596,16 +552,17 @@ class Evaluator:
             seeds: Explicit seeds; default :meth:`seeds_for`.
             ordered: Yield in task order instead of completion order.
         """
-        self.executor.check(spec)  # what the executor cannot run fails here, before any spending
-        self._workflow(spec)  # a spec that cannot compile fails here, before any spending
-        if isinstance(spec, WorkflowSpec):
-            self.store.save_workflow(spec)
-        run_seeds = self.seeds_for(spec, seeds)
-        items: list[_Item] = []
+        target = as_target(spec)
+        self.executor.check(target)  # what the executor cannot run fails here, before spending
+        self._runner(target)  # a spec that cannot compile fails here, before any spending
+        target.persist(self.store)
+        config = self.config_digest(target)
+        jobs: list[EvalJob] = []
         for task in self._tasks(tasks):
-            for seed in run_seeds:
-                items.append(_Item(len(items), task, seed, self.key(spec, task, seed)))
-        return EvalStream(self, _State(spec=spec, items=items, ordered=ordered))
+            for seed in self.seeds_for(target, seeds):
+                key = self.key(target, task, seed)
+                jobs.append(EvalJob(len(jobs), target, task, seed, key, config))
+        return EvalStream(self, _State(target=target, items=jobs, ordered=ordered))
 
     def stream(
         self,
@@ -723,9 +680,8 @@ class Evaluator:
                     yield record
 
     async def _records(self, state: _State) -> AsyncGenerator[EvalRecord, None]:
-        workflow = self._workflow(state.spec)
         stored = self.store.get_evaluations(item.key for item in state.items)
-        todo: list[_Item] = []
+        todo: list[EvalJob] = []
         ready: dict[int, EvalRecord | object] = {}
         # Once the caller stops the stream, stored results not given out yet are dropped:
         # they cost nothing, but it has seen enough and an isolated search must not count
@@ -741,7 +697,7 @@ class Evaluator:
             else:
                 todo.append(item)
         progress = (
-            self._progress.add(state.spec.name, len(state.items)) if self.show_progress else None
+            self._progress.add(state.target.name, len(state.items)) if self.show_progress else None
         )
         pending: set[asyncio.Future[tuple[int, EvalRecord | object]]] = set()
         finished: asyncio.Queue[asyncio.Future[tuple[int, EvalRecord | object]]]
@@ -763,7 +719,7 @@ class Evaluator:
                         and queue[-1].position >= state.next_index + self.max_concurrency
                     ):
                         break
-                    future = asyncio.ensure_future(self._run_item(workflow, queue.pop(), state))
+                    future = asyncio.ensure_future(self._run_item(queue.pop(), state))
                     future.add_done_callback(finished.put_nowait)
                     pending.add(future)
                 if state.ordered and state.next_index in ready:
@@ -812,9 +768,7 @@ class Evaluator:
             return True
         return index < state.cutoff if state.ordered else index in fresh
 
-    async def _run_item(
-        self, workflow: _Deployed, item: _Item, state: _State
-    ) -> tuple[int, EvalRecord | object]:
+    async def _run_item(self, item: EvalJob, state: _State) -> tuple[int, EvalRecord | object]:
         async with self._semaphore():
             # After the reader stops an ordered stream, what its window had started still
             # runs (whether it got a slot yet or not): the records it gives never depend on
@@ -831,10 +785,10 @@ class Evaluator:
                     return item.position, shared
             record: EvalRecord | object = _NOT_RUN
             try:
-                record = await self._run_claimed(workflow, item, state)
+                record = await self._run_claimed(item, state)
                 while record is _GAVE_WAY and state.stop_reason is None:
                     await asyncio.sleep(_ADMISSION_POLL_S)  # its paid calls are cached
-                    record = await self._run_claimed(workflow, item, state)
+                    record = await self._run_claimed(item, state)
             finally:
                 _release(self.store, item.key, claim, record)
             if record is _GAVE_WAY:
@@ -851,9 +805,7 @@ class Evaluator:
                 )
         return item.position, record
 
-    async def _run_claimed(
-        self, workflow: _Deployed, item: _Item, state: _State
-    ) -> EvalRecord | object:
+    async def _run_claimed(self, item: EvalJob, state: _State) -> EvalRecord | object:
         """Run one evaluation this evaluator holds the claim on; store it and its calls."""
         found = self.store.get_final_evaluation(item.key)  # finished while we waited for it
         if found is not None:
@@ -864,7 +816,7 @@ class Evaluator:
         held: list[tuple[Any, ...]] = []
         stored = False
         try:
-            record = await self.executor.run(self, workflow, item, group, held)
+            record = await self.executor.run(item, self, group, held)
             # Committed before it counts as finished (with the others that finished now).
             await self.store.aput_evaluation(record, calls=held)
             stored = True
@@ -887,21 +839,11 @@ class Evaluator:
             return Amount()
         if state.estimate is None:
             longest = max((item.task.question for item in state.items), key=len, default="")
-            if isinstance(state.spec, EvalTarget):
-                state.estimate = state.spec.worst_case(
-                    question=longest, models=self.models or None, prices=self.prices
-                )
-            else:
-                state.estimate = worst_case_run(
-                    state.spec, question=longest, models=self.models or None, prices=self.prices
-                )
+            state.estimate = state.target.worst_case(
+                question=longest, models=self.models or None, prices=self.prices
+            )
         # A model that overran its holds has them scaled up; so has what its runs reserve.
-        refs: Iterable[str | None] = (
-            state.spec.models
-            if isinstance(state.spec, EvalTarget)
-            else (a.model for a in state.spec.agents)
-        )
-        scale = max((self.ledger.scale(ref) for ref in refs), default=1.0)
+        scale = max((self.ledger.scale(ref) for ref in state.target.models), default=1.0)
         if scale == 1.0:
             return state.estimate
         worst = state.estimate
@@ -921,16 +863,47 @@ class Evaluator:
             if state.stop_reason is not None:
                 return None
 
-    async def _evaluate(
-        self,
-        workflow: _Deployed,
-        item: _Item,
-        ledger: CallLedger | None,
-        group: Group,
+    def _base(self, job: EvalJob) -> dict[str, Any]:
+        """The fields every record of ``job`` carries, whatever its outcome."""
+        task = job.task
+        return {
+            "workflow": job.target.hash,
+            "dataset": self.dataset.name,
+            "task_id": task.id,
+            "seed": job.seed,
+            "settings": job.key.settings,
+            "config": job.config,
+            "task_digest": task.digest,
+            "metric": self.metric.name,
+            "expected": task.answer,
+        }
+
+    def failed_record(
+        self, job: EvalJob, *, error: str, error_type: str, **fields: Any
     ) -> EvalRecord:
-        task, spec = item.task, workflow.spec
+        """The record of a ``job`` that did not finish: ``error`` says why."""
+        return EvalRecord(
+            **self._base(job),
+            score=self.failure_score,
+            failed=True,
+            error=error,
+            error_type=error_type,
+            **fields,
+        )
+
+    async def run_job(self, job: EvalJob, ledger: CallLedger | None, group: Group) -> EvalRecord:
+        """Run one admitted evaluation and score it; executors call this.
+
+        Its model calls hold their worst case on ``ledger``, inside ``group`` (the
+        evaluation's admission). A failure after retries is a failed record.
+
+        Raises:
+            BudgetExhaustedError: A call did not fit; the run is incomplete.
+        """
+        task = job.task
+        runner = self._runner(job.target)
         context = RunContext(
-            seed=item.seed,
+            seed=job.seed,
             ledger=ledger,
             record_prompts=self.record_prompts,
             task_kind=task.kind,
@@ -938,34 +911,21 @@ class Evaluator:
         config: RunnableConfig = {
             "configurable": {CONTEXT_KEY: context},
             "metadata": {
-                "rolegraph_workflow": spec.hash,
+                "rolegraph_workflow": job.target.hash,
                 "rolegraph_dataset": self.dataset.name,
                 "rolegraph_task": task.id,
             },
         }
-        base: dict[str, Any] = {
-            "workflow": spec.hash,
-            "dataset": self.dataset.name,
-            "task_id": task.id,
-            "seed": item.seed,
-            "settings": item.key.settings,
-            "config": self.config_digest(spec),
-            "task_digest": task.digest,
-            "metric": self.metric.name,
-            "expected": task.answer,
-        }
         started = time.perf_counter()
         try:
-            result = await workflow.ainvoke(task.question, config=config)
+            result = await runner.ainvoke(task.question, config=config)
         except BudgetExhaustedError:
             raise
         except Exception as exc:
             # Retries are done (LangGraph's RetryPolicy): record the failure with its error.
             dollars, tokens, calls = group.totals()
-            return EvalRecord(
-                **base,
-                score=self.failure_score,
-                failed=True,
+            return self.failed_record(
+                job,
                 error=f"{type(exc).__name__}: {exc}",
                 error_type=type(exc).__name__,
                 transient=is_transient(exc),
@@ -975,7 +935,7 @@ class Evaluator:
                 calls=calls,
                 latency_s=time.perf_counter() - started,
             )
-        return await self._record(base, task, result)
+        return await self._record(self._base(job), task, result)
 
     async def _record(self, base: dict[str, Any], task: Task, result: RunResult) -> EvalRecord:
         answer = result.answer
@@ -1033,11 +993,11 @@ class Evaluator:
                 kind = record.error_type or "error"
                 errors[kind] = errors.get(kind, 0) + 1
         return EvalSummary(
-            workflow=state.spec.hash,
-            name=state.spec.name,
+            workflow=state.target.hash,
+            name=state.target.name,
             dataset=self.dataset.name,
             metric=self.metric.name,
-            config=self.config_digest(state.spec),
+            config=self.config_digest(state.target),
             score=summarize(records, confidence=self.confidence),
             errors=errors,
             evaluated=len(fresh),

@@ -35,13 +35,14 @@ from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from orchestrator.budget import Amount, Budget, BudgetLedger, Group, Spend
 from orchestrator.errors import BudgetExhaustedError, MissingIntegrationError
 from orchestrator.pricing import PriceTable
-from orchestrator.spec import WorkflowSpec
 from search.errors import SettingsError
+from search.evaluation.jobs import EvalJob
+from search.evaluation.target import EvalTarget
 from search.store import EvalRecord, Store, hold_llm_calls
 from search.store.cache import held_lookup, llm_key
 
 if TYPE_CHECKING:
-    from search.evaluation.evaluator import Evaluable, Evaluator, _Deployed, _Item
+    from search.evaluation.evaluator import Evaluator
     from search.evaluation.settings import EvalSettings
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "get_executor", "import_ray"]
@@ -67,6 +68,9 @@ def import_ray() -> Any:
 class Executor(abc.ABC):
     """Runs one admitted evaluation and returns its record.
 
+    It receives the :class:`~search.evaluation.jobs.EvalJob` and the evaluator
+    that admitted it, and runs the job with the evaluator's public
+    :meth:`~search.evaluation.Evaluator.run_job` (or a worker's own evaluator's).
     ``held`` receives the LLM-cache rows of the calls it made (the evaluator
     commits them with the record, or alone if the run did not finish).
     """
@@ -74,23 +78,22 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     async def run(
         self,
+        job: EvalJob,
         evaluator: Evaluator,
-        workflow: _Deployed,
-        item: _Item,
         group: Group,
         held: list[tuple[Any, ...]],
     ) -> EvalRecord:
-        """Run ``item`` inside ``group`` (its budget reservation).
+        """Run ``job`` inside ``group`` (its budget reservation).
 
         Raises:
             BudgetExhaustedError: A call did not fit; the run is incomplete.
         """
 
-    def check(self, spec: Evaluable) -> None:  # noqa: B027 - an optional hook
-        """Refuse, before anything runs, a candidate this executor cannot run.
+    def check(self, target: EvalTarget) -> None:  # noqa: B027 - an optional hook
+        """Refuse, before anything runs, a target this executor cannot run.
 
         Raises:
-            SettingsError: It cannot run ``spec``.
+            SettingsError: It cannot run ``target``.
         """
 
     def close(self) -> None:  # noqa: B027 - an optional hook
@@ -102,18 +105,15 @@ class LocalExecutor(Executor):
 
     async def run(
         self,
+        job: EvalJob,
         evaluator: Evaluator,
-        workflow: _Deployed,
-        item: _Item,
         group: Group,
         held: list[tuple[Any, ...]],
     ) -> EvalRecord:
-        """Run the workflow here; its calls hold their worst case inside ``group``."""
+        """Run the job here; its calls hold their worst case inside ``group``."""
         with hold_llm_calls() as rows:
             try:
-                return await evaluator._evaluate(
-                    workflow, item, evaluator.ledger.scoped(group), group
-                )
+                return await evaluator.run_job(job, evaluator.ledger.scoped(group), group)
             finally:
                 held.extend(rows)
 
@@ -237,10 +237,8 @@ class _EvalWorker:
         """(evaluations running now, evaluations a stop cancelled while they ran)."""
         return self.running, self.cancelled
 
-    async def run(self, spec: WorkflowSpec, config: str, item: _Item, limit: Amount) -> _Outcome:
-        ev = self.evaluator
-        ev._configs.setdefault(spec.hash, config)  # the driver's digest, whatever this node has
-        workflow = ev._workflow(spec)  # compiled once per spec hash in this worker
+    async def run(self, job: EvalJob, limit: Amount) -> _Outcome:
+        ev = self.evaluator  # it deploys (compiles) each target once per hash in this worker
         budget = Budget(
             **{name: getattr(limit, name) for name in self.limited if name != "evaluations"}
         )
@@ -252,7 +250,7 @@ class _EvalWorker:
         self.running += 1
         with hold_llm_calls() as rows:
             try:
-                record = await ev._evaluate(workflow, item, ledger.scoped(group), group)
+                record = await ev.run_job(job, ledger.scoped(group), group)
             except BudgetExhaustedError as exc:
                 exhausted = str(exc)
             except asyncio.CancelledError:  # ray.cancel from the driver: a stop
@@ -282,17 +280,18 @@ class RayExecutor(Executor):
         self._reader: Any = None
         self._blueprint: Any = None
 
-    def check(self, spec: Evaluable) -> None:
-        """Only workflow specs run on Ray workers.
+    def check(self, target: EvalTarget) -> None:
+        """Only targets that a worker can rebuild from a pickled copy run on Ray.
 
         Raises:
-            SettingsError: ``spec`` is another kind of target (a user's LangGraph graph),
-                whose factory and models may not exist on the workers.
+            SettingsError: ``target`` is not portable (e.g. a graph given as a compiled
+                instance rather than a factory, which may not exist on the workers).
         """
-        if not isinstance(spec, WorkflowSpec):
+        if not target.portable:
             raise SettingsError(
-                f"executor='ray' runs workflow specs only, not {type(spec).__name__} "
-                f"{spec.name!r}: evaluate graph targets with executor='local'"
+                f"executor='ray' runs portable targets only, and {target.name!r} "
+                f"({type(target).__name__}) is not: give a graph as a factory function "
+                "defined in an importable module, or evaluate it with executor='local'"
             )
 
     # --- the pool -------------------------------------------------------------------------
@@ -383,9 +382,8 @@ class RayExecutor(Executor):
 
     async def run(
         self,
+        job: EvalJob,
         evaluator: Evaluator,
-        workflow: _Deployed,
-        item: _Item,
         group: Group,
         held: list[tuple[Any, ...]],
     ) -> EvalRecord:
@@ -395,10 +393,7 @@ class RayExecutor(Executor):
         ray = self.ray
         index = self._pick()
         self._load[index] += 1
-        spec = workflow.spec
-        ref = self._workers[index].run.remote(
-            spec, evaluator.config_digest(spec), item, group.size
-        )
+        ref = self._workers[index].run.remote(job, group.size)
         try:
             outcome: _Outcome = await ref
         except asyncio.CancelledError:
@@ -414,7 +409,12 @@ class RayExecutor(Executor):
             # The worker died more often than ray_max_retries allows: a failure worth another
             # try later. What its attempts spent is unknown here: its reservation counts.
             evaluator.ledger.add_spent(group, _all_of(group.size))
-            return _worker_failure(evaluator, workflow, item, exc)
+            return evaluator.failed_record(
+                job,
+                error=f"WorkerError: the Ray worker failed after its retries: {exc}",
+                error_type="WorkerError",
+                transient=True,
+            )
         finally:
             self._load[index] -= 1
         held.extend(outcome.rows)
@@ -439,28 +439,6 @@ class RayExecutor(Executor):
 
 def _all_of(amount: Amount) -> Spend:
     return Spend(dollars=amount.dollars, tokens=amount.tokens, calls=amount.calls)
-
-
-def _worker_failure(
-    evaluator: Evaluator, workflow: _Deployed, item: _Item, exc: BaseException
-) -> EvalRecord:
-    task = item.task
-    return EvalRecord(
-        workflow=workflow.spec.hash,
-        dataset=evaluator.dataset.name,
-        task_id=task.id,
-        seed=item.seed,
-        settings=item.key.settings,
-        config=evaluator.config_digest(workflow.spec),
-        task_digest=task.digest,
-        metric=evaluator.metric.name,
-        expected=task.answer,
-        score=evaluator.failure_score,
-        failed=True,
-        error=f"WorkerError: the Ray worker failed after its retries: {exc}",
-        error_type="WorkerError",
-        transient=True,
-    )
 
 
 def get_executor(settings: EvalSettings) -> Executor:

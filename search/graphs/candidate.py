@@ -11,6 +11,7 @@ from typing import Any
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
+from langgraph.types import RetryPolicy
 
 from orchestrator.budget import Amount, estimate_input_tokens, output_cap
 from orchestrator.models import resolve_model
@@ -92,6 +93,11 @@ class GraphTarget(EvalTarget):
                 return True
         return False
 
+    @property
+    def portable(self) -> bool:
+        """A graph built by a factory can be rebuilt by another process; an instance cannot."""
+        return self.source.build is not None
+
     def identity(self) -> dict[str, Any]:
         """The graph's identity, its form, its adapters and its output cap."""
         return {
@@ -114,8 +120,12 @@ class GraphTarget(EvalTarget):
         prices: PriceTable | None = None,
         call_timeout: float | None = None,
         record_prompts: bool = True,
+        retry: RetryPolicy | None = None,
     ) -> Any:
-        """The graph built (or configured) with tracked slot models, ready to run."""
+        """The graph built (or configured) with tracked slot models, ready to run.
+
+        ``retry`` is not applied: the user's graph keeps its own nodes' retry policies.
+        """
         from search.graphs.deploy import DeployedGraph
 
         return DeployedGraph.create(

@@ -42,7 +42,7 @@ from search.graphs.candidate import GraphSource, GraphTarget
 from search.graphs.config import GraphConfig, load_config
 from search.graphs.deploy import DeployedGraph
 from search.graphs.errors import GraphSpaceError
-from search.space import TOPOLOGY_PARAM, Candidate, SearchSpace, _short
+from search.space import TOPOLOGY_PARAM, Candidate, Space, _short
 from topologies.params import ModelSlot, ModelTeam, Param, ParamSpace, TrialLike
 
 __all__ = ["GraphSpace", "GRAPH_STRATEGIES"]
@@ -56,7 +56,7 @@ apply to rolegraph's own workflows only.
 _TOPOLOGY_STRATEGIES = ("MCTSStrategy", "KnapsackStrategy", "BOADStrategy")
 
 
-class GraphSpace(SearchSpace):
+class GraphSpace(Space):
     """Your graph's model slots x a pool of models x declared parameters.
 
     Args:
@@ -144,13 +144,12 @@ class GraphSpace(SearchSpace):
             for s in data.get("slots") or ()
         )
         data["params"] = tuple(data.get("params") or ())
-        data["topologies"] = (data["name"],)
         if not data.get("version"):
             data["version"] = _code_version(build, graph)
         return data
 
     @model_validator(mode="after")
-    def _check(self) -> GraphSpace:  # replaces SearchSpace's check: no registered topology
+    def _check(self) -> GraphSpace:
         if not self.slots:
             raise GraphSpaceError(
                 f"graph {self.name!r} has no model slots; name them: slots=[...]"
@@ -167,8 +166,6 @@ class GraphSpace(SearchSpace):
         strays = sorted(set(self.prefixes) - {s.name for s in self.slots})
         if strays:
             raise GraphSpaceError(f"prefixes given for unknown slots {strays}")
-        if self.fixed or self.extra:
-            raise GraphSpaceError("a graph space takes no fixed= or extra= (specs)")
         ParamSpace(params=(*self.slots, *self.params))  # dependency order, duplicates
         if self.param_space.size(self.pool.models) == 0:
             raise GraphSpaceError(f"graph {self.name!r} has no valid combination of settings")
@@ -240,7 +237,12 @@ class GraphSpace(SearchSpace):
             prefixes=dict(self.prefixes),
         )
 
-    # --- candidates (the SearchSpace protocol the strategies use) -------------------------
+    # --- candidates (the Space protocol the strategies use) -------------------------------
+
+    @property
+    def topologies(self) -> tuple[str, ...]:
+        """The one "topology" of this space: the graph's name."""
+        return (self.name,)
 
     def candidate(
         self, topology: str, params: Mapping[str, Any] | None = None, *, origin: str = ""
@@ -366,10 +368,6 @@ class GraphSpace(SearchSpace):
             seed=seed,
             ledger=budget,
         )
-
-    def describe(self) -> dict[str, Any]:
-        """The space as JSON data (what a search records)."""
-        return self.model_dump(mode="json")
 
 
 def _settings(value: GraphConfig | str | Path | Any) -> GraphConfig:

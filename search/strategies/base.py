@@ -14,7 +14,7 @@ from search.evaluation.budget import BudgetLedger
 from search.evaluation.datasets import Task
 from search.objective import Objective
 from search.results import CandidateStats
-from search.space import Candidate, SearchSpace
+from search.space import Candidate, Space
 from search.store import EvalRecord, Store
 
 __all__ = ["Proposal", "Outcome", "SearchContext", "Handover", "SearchStrategy"]
@@ -64,7 +64,7 @@ class SearchContext:
     resume.
     """
 
-    space: SearchSpace
+    space: Space
     tasks: tuple[Task, ...]
     objective: Objective
     rng: random.Random
@@ -92,7 +92,7 @@ class SearchContext:
 class Handover:
     """What one stage hands to the next: a narrowed space and/or a shortlist."""
 
-    space: SearchSpace | None = None
+    space: Space | None = None
     candidates: Sequence[Candidate] = ()
 
 

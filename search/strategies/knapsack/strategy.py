@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.pricing import PriceTable
-from search.space import Candidate, SearchSpace
+from search.space import Candidate, Space
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 from search.strategies.knapsack.solver import (
     Item,
@@ -393,7 +393,7 @@ class KnapsackStrategy(SearchStrategy):
         if not models:
             return Handover()
         try:
-            space: SearchSpace = self.context.space.narrow(models)
+            space: Space = self.context.space.narrow(models)
         except SpaceError:
             return Handover()  # some topology needs more models than were admitted
         return Handover(space=space)

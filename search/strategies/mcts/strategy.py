@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 
 from orchestrator import WorkflowSpec
 from search.evaluation.stats import signed_rank_p, wilson_interval
-from search.space import Candidate, SearchSpace
+from search.space import Candidate, SearchSpace, topology_space
 from search.store import EvalRecord
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 from search.strategies.mcts.edits import (
@@ -223,7 +223,7 @@ class MCTSStrategy(SearchStrategy):
             return [self._as_candidate(item) for item in self.start]
         if self.context.candidates:
             return list(self.context.candidates)
-        return [seed_candidate(self.context.space)]
+        return [seed_candidate(topology_space(self.context.space, strategy=self.name))]
 
     def _as_candidate(self, item: StartPoint) -> Candidate:
         if isinstance(item, Candidate):
@@ -348,7 +348,8 @@ class MCTSStrategy(SearchStrategy):
 
     def _edits(self, node: Node) -> list[Edit]:
         if node.edits is None:
-            node.edits = neighbours(node.candidate, self.context.space, self.operators)
+            space = topology_space(self.context.space, strategy=self.name)
+            node.edits = neighbours(node.candidate, space, self.operators)
         return node.edits
 
     def untried(self, workflow: str) -> list[Edit]:

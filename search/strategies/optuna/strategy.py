@@ -17,7 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from orchestrator import WorkflowSpec
 from orchestrator.errors import MissingIntegrationError
-from search.space import Candidate, SearchSpace
+from search.space import Candidate, Space
 from search.store import EvalRecord
 from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
 from search.strategies.optuna.pruners import PairedWilcoxonPruner
@@ -195,7 +195,7 @@ class OptunaStrategy(SearchStrategy):
 
     @staticmethod
     def _seed_candidate(
-        space: SearchSpace, item: Candidate | WorkflowSpec | Mapping[str, Any]
+        space: Space, item: Candidate | WorkflowSpec | Mapping[str, Any]
     ) -> Candidate:
         if isinstance(item, Candidate):
             return item

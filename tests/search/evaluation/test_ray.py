@@ -224,20 +224,52 @@ def test_a_stop_cancels_the_outstanding_ray_tasks(cluster, tmp_path):
     assert reserved.dollars == pytest.approx(0.0)
 
 
-def test_graph_targets_are_refused_with_a_named_error_before_anything_runs(tmp_path):
-    space = GraphSpace(
-        build=build_pair,
+def _pair_space(**kw):
+    return GraphSpace(
         slots=["solver", "checker"],
         pool=["sim:atlas-nano", "sim:atlas-mini"],
         params=[Categorical(name="check", choices=("yes", "no"))],
         name="pair",
         version="1",
         max_tokens=256,
+        **kw,
     )
-    graph = space.point(solver="sim:atlas-mini", checker="sim:atlas-mini", check="yes").graph
+
+
+def test_a_graph_target_from_a_factory_runs_on_ray_with_the_local_records(cluster, tmp_path):
+    # One kind of target: the executor asks whether a target is portable, not what type it is.
+    space = _pair_space(build=build_pair)
+    graph = space.point(solver="sim:atlas-mini", checker="sim:atlas-nano", check="yes").graph
+    data = bundled_dataset("arithmetic", n=6)
+    local = Evaluator(data, "numeric", store=tmp_path / "local.db", max_concurrency=3)
+    remote = Evaluator(
+        data, "numeric", store=tmp_path / "ray.db", max_concurrency=3, executor="ray"
+    )
+    try:
+        here, there = local.evaluate(graph), remote.evaluate(graph)
+        assert remote.executor.workers  # it really ran on Ray workers
+    finally:
+        remote.close()
+    assert there.evaluated == here.evaluated == 6 and there.failures == 0
+    assert _essence(there.records) == _essence(here.records)
+
+
+def test_a_target_that_is_not_portable_is_refused_before_anything_runs(tmp_path):
+    pytest.importorskip("langchain")
+    from tests.search.graphs.test_configurable import _compiled
+
+    space = GraphSpace(
+        graph=_compiled(),
+        slots=["writer"],
+        pool=["sim:atlas-nano", "sim:atlas-mini"],
+        params=[Categorical(name="suffix", choices=("",))],
+        version="1",
+    )
+    graph = space.point(writer="sim:atlas-mini", suffix="").graph
+    assert not graph.portable
     data = bundled_dataset("arithmetic", n=4)
     ev = Evaluator(data, "numeric", store=tmp_path / "ray.db", executor="ray")
-    with pytest.raises(SettingsError, match=r"executor='ray' runs workflow specs only.*'local'"):
+    with pytest.raises(SettingsError, match=r"executor='ray' runs portable targets only.*'local'"):
         ev.evaluate(graph)
     assert ev.executor.workers == []  # nothing was started
     assert ev.store.count_evaluations() == 0
