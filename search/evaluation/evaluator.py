@@ -19,33 +19,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
-import math
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
-from pydantic import ConfigDict, Field
 from typing_extensions import Unpack
 
 from orchestrator.errors import BudgetExhaustedError
 from orchestrator.metering import CallLedger
-from orchestrator.models import model_fingerprint
 from orchestrator.perf import tuned_gc
 from orchestrator.pricing import PriceTable
 from orchestrator.runtime import CONTEXT_KEY, RunContext, is_transient
 from orchestrator.trace import RunResult, Usage
+from search.evaluation import flights
+from search.evaluation.admission import POLL_S, Admission
 from search.evaluation.budget import (
-    Amount,
     Budget,
     BudgetLedger,
     Group,
@@ -55,16 +49,26 @@ from search.evaluation.budget import (
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.executors import Executor, get_executor
 from search.evaluation.jobs import EvalJob
+from search.evaluation.keys import EvalKeys
 from search.evaluation.metrics import Metric, MetricError, get_metric
 from search.evaluation.scoring import ascore
 from search.evaluation.settings import EvalOptions, EvalSettings, settings_from
 from search.evaluation.stats import (
     PairedComparison,
-    Scored,
     ScoreSummary,
     paired_bootstrap,
     summarize,
     task_means,
+)
+from search.evaluation.streams import (
+    COMPLETED,
+    EvalStream,
+    EvalSummary,
+    Progress,
+    StreamState,
+    SyncEvalStream,
+    run_sync,
+    running_loop,
 )
 from search.evaluation.target import EvalTarget, Evaluable, TargetRunner, as_target
 from search.store import EvalKey, EvalRecord, Store, get_store
@@ -73,268 +77,9 @@ __all__ = ["Evaluator", "EvalSummary", "EvalStream", "SyncEvalStream"]
 
 T = TypeVar("T")
 
-COMPLETED = "completed"
-_ADMISSION_POLL_S = 0.01
-
-
-class EvalSummary(Scored):
-    """One workflow's results on a set of tasks: its :class:`ScoreSummary`, and what ran now.
-
-    ``score`` covers every result, stored ones included; the other counts say
-    what this evaluation ran and spent now.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    workflow: str = Field(description="Content hash of the workflow spec.")
-    name: str = Field(description="The spec's display name.")
-    dataset: str = Field(description="Dataset name.")
-    metric: str = Field(description="Metric name.")
-    config: str = Field(description="Digest of the evaluation settings (EvalRecord.config).")
-    errors: dict[str, int] = Field(
-        default_factory=dict, description="Failures counted by error type."
-    )
-    evaluated: int = Field(description="Evaluations run now.")
-    cached: int = Field(description="Evaluations served from the store, at no cost.")
-    not_run: int = Field(description="Evaluations not run because evaluation stopped early.")
-    charged: float = Field(
-        description="Dollars actually spent now (LLM-cache misses), runs the budget cut off "
-        "included."
-    )
-    tokens: int = Field(description="Tokens of the runs made now (LLM-cache hits included).")
-    calls: int = Field(description="Model calls that reached a model now.")
-    cached_calls: int = Field(description="Model calls answered by the LLM-call cache now.")
-    latency_s: float = Field(description="Mean seconds per evaluation run now.")
-    wall_s: float = Field(description="Wall-clock seconds of the whole evaluation.")
-    stop_reason: str = Field(
-        description="'completed', or why it stopped early ('budget: ...', 'max_errors: ...')."
-    )
-    records: tuple[EvalRecord, ...] = Field(default=(), description="Every result, task order.")
-
-    @property
-    def n(self) -> int:
-        """Results counted (tasks x seeds)."""
-        return self.score.n
-
-    @property
-    def failures(self) -> int:
-        """Results that failed (scored the failure score)."""
-        return self.score.failures
-
-    @property
-    def cost(self) -> float:
-        """List-price dollars of every result, stored ones included."""
-        return self.score.cost
-
-    def scores(self) -> dict[str, float]:
-        """Per-task mean score."""
-        return task_means((r.task_id, r.score) for r in self.records)
-
 
 _NOT_RUN = object()
 _GAVE_WAY = object()
-
-
-@dataclass
-class _State:
-    """The bookkeeping of one stream."""
-
-    target: EvalTarget
-    items: list[EvalJob]
-    ordered: bool
-    started: float = field(default_factory=time.perf_counter)
-    stop_reason: str | None = None
-    failures: int = 0
-    records: list[EvalRecord] = field(default_factory=list)
-    not_run: int = 0
-    completed: int = 0
-    cut_off: float = 0.0  # dollars spent on runs a refused call left without a result
-    estimate: Amount | None = None
-    positions: dict[str, int] = field(default_factory=dict)
-    dismissed: bool = False  # the caller stopped it: it has seen enough
-    next_index: int = 0  # ordered streams: the next position to hand out
-    cutoff: int = 0  # ordered streams, once dismissed: positions below it still come out
-
-    def __post_init__(self) -> None:
-        for item in self.items:
-            self.positions.setdefault(item.task.id, item.position)
-
-    def stop(self, reason: str) -> None:
-        if self.stop_reason is None:
-            self.stop_reason = reason
-
-
-class _Progress:
-    """One rich progress display shared by every stream of an evaluator."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._progress: Any = None
-
-    def add(self, description: str, total: int) -> Any:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        with self._lock:
-            if self._progress is None:
-                self._progress = Progress(
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TextColumn("failed {task.fields[failures]}"),
-                    TextColumn("${task.fields[spent]:.4f}"),
-                    TimeElapsedColumn(),
-                    console=Console(stderr=True),
-                )
-                self._progress.start()
-            self._users += 1
-            return self._progress.add_task(description, total=total, failures=0, spent=0.0)
-
-    def advance(self, task_id: Any, *, failures: int, spent: float) -> None:
-        if self._progress is not None:
-            self._progress.update(task_id, advance=1, failures=failures, spent=spent)
-
-    def done(self, task_id: Any) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._progress is not None and self._users == 0:
-                self._progress.stop()
-                self._progress = None
-
-
-class EvalStream:
-    """Results of one workflow, as they finish; an async iterator of :class:`EvalRecord`.
-
-    To give up on a candidate (a pruner), call :meth:`stop` and keep reading:
-    nothing new starts, and the evaluations already running finish, are
-    stored and come out, so no money is spent for nothing. :meth:`aclose`
-    (or leaving ``async with``) stops at once instead, cancelling what runs.
-    """
-
-    def __init__(self, evaluator: Evaluator, state: _State) -> None:
-        """Prefer :meth:`Evaluator.astream`."""
-        self._evaluator = evaluator
-        self._state = state
-        self._generator = evaluator._generate(state)
-
-    def __aiter__(self) -> EvalStream:
-        return self
-
-    async def __anext__(self) -> EvalRecord:
-        return await self._generator.__anext__()
-
-    def stop(self, reason: str = "stopped by the caller") -> None:
-        """Start nothing new; evaluations already running still finish and come out.
-
-        Stored results not given out yet are dropped: the caller has seen enough.
-        """
-        state = self._state
-        state.stop(reason)
-        if not state.dismissed:
-            # What was running when the reader stopped: the window after the last position
-            # it saw. Those results come out whether they finish now or were stored before,
-            # so a stopped stream gives the same records on a rerun.
-            state.cutoff = state.next_index - 1 + self._evaluator.max_concurrency
-        state.dismissed = True
-
-    async def aclose(self) -> None:
-        """Stop at once: cancel running evaluations; nothing new starts."""
-        self._state.stop("stopped by the caller")
-        await self._generator.aclose()
-
-    async def __aenter__(self) -> EvalStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    @property
-    def records(self) -> list[EvalRecord]:
-        """Records yielded so far."""
-        return list(self._state.records)
-
-    @property
-    def stop_reason(self) -> str | None:
-        """``"completed"``, why it stopped early, or ``None`` while it runs."""
-        return self._state.stop_reason
-
-    def summary(self) -> EvalSummary:
-        """Summary of the records so far."""
-        return self._evaluator._summarize(self._state)
-
-
-class SyncEvalStream:
-    """The synchronous twin of :class:`EvalStream`: a plain iterator of records.
-
-    It drives its own event loop; evaluations advance while the caller waits
-    for the next record.
-    """
-
-    def __init__(self, stream: EvalStream) -> None:
-        """Prefer :meth:`Evaluator.stream`."""
-        self._stream = stream
-        self._loop = asyncio.new_event_loop()
-
-    def __iter__(self) -> SyncEvalStream:
-        return self
-
-    def __next__(self) -> EvalRecord:
-        if self._loop.is_closed():
-            raise StopIteration
-        try:
-            return self._loop.run_until_complete(self._stream.__anext__())
-        except StopAsyncIteration:
-            self.close()
-            raise StopIteration from None
-
-    def close(self) -> None:
-        """Stop and release the event loop."""
-        if not self._loop.is_closed():
-            self._loop.run_until_complete(self._stream.aclose())
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
-
-    def __enter__(self) -> SyncEvalStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def records(self) -> list[EvalRecord]:
-        """Records yielded so far."""
-        return self._stream.records
-
-    @property
-    def stop_reason(self) -> str | None:
-        """``"completed"``, why it stopped early, or ``None`` while it runs."""
-        return self._stream.stop_reason
-
-    def summary(self) -> EvalSummary:
-        """Summary of the records so far."""
-        return self._stream.summary()
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def _run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    if _running_loop() is None:
-        return asyncio.run(factory())
-    # Called from inside an event loop (a notebook): run on a private loop in a thread.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(factory())).result()
 
 
 class Evaluator:
@@ -414,11 +159,18 @@ class Evaluator:
         # Where workflows run (this process, or Ray workers); see search.evaluation.executors.
         self.executor: Executor = executor or get_executor(config)
         self._deployed: dict[str, TargetRunner] = {}
-        self._configs: dict[str, str] = {}
+        self.keys = EvalKeys(
+            dataset=self.dataset.name,
+            metric=self.metric,
+            models=self.models,
+            repetitions=config.repetitions,
+            seed=config.seed,
+        )
+        self.admission = Admission(self.ledger, models=self.models, prices=prices)
         self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
         self._semaphores = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
-        self._progress = _Progress()
+        self._progress = Progress()
 
     def __repr__(self) -> str:
         return (
@@ -438,51 +190,19 @@ class Evaluator:
         return self.ledger.spent
 
     def config_digest(self, spec: Evaluable) -> str:
-        """Digest of what, besides the target and the task, changes a result.
+        """Digest of what, besides the candidate and the task, changes a result.
 
-        It covers the target's identity (for a spec: the fingerprints of the
-        roles it uses, their prompt templates and output contracts), each
-        model's fingerprint (:func:`orchestrator.models.model_fingerprint`: its
-        settings, and what its provider says identifies it, e.g. a simulated
-        profile), and the metric's name. Retries, timeouts and concurrency are
-        left out: they change whether a run fails, not what a successful run answers.
+        See :meth:`search.evaluation.keys.EvalKeys.config_digest`.
         """
-        cached = self._configs.get(spec.hash)
-        if cached is not None:
-            return cached
-        target = as_target(spec)
-        payload = {
-            "target": target.identity(),
-            "models": {
-                ref: model_fingerprint(self.models.get(ref, ref)) for ref in sorted(target.models)
-            },
-            "metric": self.metric.name,
-        }
-        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-        with self._lock:
-            self._configs[target.hash] = digest
-        return digest
+        return self.keys.config_digest(spec)
 
     def key(self, spec: Evaluable, task: Task, seed: int = 0) -> EvalKey:
-        """The store key of ``spec`` on ``task`` with ``seed``.
-
-        ``settings`` digests :meth:`config_digest` together with the task's
-        question and answer, so an edited task or prompt is evaluated afresh.
-        """
-        config = self.config_digest(spec)
-        settings = hashlib.sha256(f"{config}:{task.digest}".encode()).hexdigest()[:16]
-        return EvalKey(spec.hash, self.dataset.name, task.id, seed, settings)
+        """The store key of ``spec`` on ``task`` with ``seed``."""
+        return self.keys.key(spec, task, seed)
 
     def seeds_for(self, spec: Evaluable, seeds: Sequence[int] | None = None) -> list[int]:
-        """The seeds ``spec`` is evaluated with.
-
-        ``seeds`` as given; else one per repetition when an agent samples
-        (temperature > 0); else just the first.
-        """
-        if seeds is not None:
-            return list(dict.fromkeys(int(s) for s in seeds))
-        count = self.repetitions if as_target(spec).sampled else 1
-        return [self.seed + i for i in range(count)]
+        """The seeds ``spec`` is evaluated with (one per repetition when it samples)."""
+        return self.keys.seeds_for(spec, seeds)
 
     def _tasks(self, tasks: Dataset | Sequence[Task | str] | None) -> list[Task]:
         if tasks is None:
@@ -562,7 +282,10 @@ class Evaluator:
             for seed in self.seeds_for(target, seeds):
                 key = self.key(target, task, seed)
                 jobs.append(EvalJob(len(jobs), target, task, seed, key, config))
-        return EvalStream(self, _State(target=target, items=jobs, ordered=ordered))
+        state = StreamState(target=target, items=jobs, ordered=ordered)
+        return EvalStream(
+            state, self._generate(state), self._summarize, window=self.max_concurrency
+        )
 
     def stream(
         self,
@@ -577,7 +300,7 @@ class Evaluator:
         Raises:
             RuntimeError: Called inside a running event loop; use :meth:`astream`.
         """
-        if _running_loop() is not None:
+        if running_loop() is not None:
             raise RuntimeError("stream() cannot run inside an event loop; use astream()")
         return SyncEvalStream(self.astream(spec, tasks=tasks, seeds=seeds, ordered=ordered))
 
@@ -603,7 +326,7 @@ class Evaluator:
         seeds: Sequence[int] | None = None,
     ) -> EvalSummary:
         """Synchronous :meth:`aevaluate`."""
-        return _run_sync(lambda: self.aevaluate(spec, tasks=tasks, seeds=seeds))
+        return run_sync(lambda: self.aevaluate(spec, tasks=tasks, seeds=seeds))
 
     async def aevaluate_many(
         self,
@@ -625,7 +348,7 @@ class Evaluator:
         seeds: Sequence[int] | None = None,
     ) -> list[EvalSummary]:
         """Synchronous :meth:`aevaluate_many`."""
-        return _run_sync(lambda: self.aevaluate_many(specs, tasks=tasks, seeds=seeds))
+        return run_sync(lambda: self.aevaluate_many(specs, tasks=tasks, seeds=seeds))
 
     # --- reading back ------------------------------------------------------------------
 
@@ -667,19 +390,19 @@ class Evaluator:
 
     # --- the engine --------------------------------------------------------------------
 
-    def _emit(self, state: _State, record: EvalRecord, progress: Any) -> EvalRecord:
+    def _emit(self, state: StreamState, record: EvalRecord, progress: Any) -> EvalRecord:
         state.records.append(record)
         if progress is not None:
             self._progress.advance(progress, failures=state.failures, spent=self.spent.dollars)
         return record
 
-    async def _generate(self, state: _State) -> AsyncGenerator[EvalRecord, None]:
+    async def _generate(self, state: StreamState) -> AsyncGenerator[EvalRecord, None]:
         with tuned_gc(enabled=self.tune_gc):
             async with contextlib.aclosing(self._records(state)) as records:
                 async for record in records:
                     yield record
 
-    async def _records(self, state: _State) -> AsyncGenerator[EvalRecord, None]:
+    async def _records(self, state: StreamState) -> AsyncGenerator[EvalRecord, None]:
         stored = self.store.get_evaluations(item.key for item in state.items)
         todo: list[EvalJob] = []
         ready: dict[int, EvalRecord | object] = {}
@@ -758,7 +481,7 @@ class Evaluator:
                 self._progress.done(progress)
 
     @staticmethod
-    def _wanted(state: _State, index: int, fresh: set[int]) -> bool:
+    def _wanted(state: StreamState, index: int, fresh: set[int]) -> bool:
         """Whether a result still comes out.
 
         Everything until the reader stops; then what was running (ordered streams:
@@ -768,7 +491,9 @@ class Evaluator:
             return True
         return index < state.cutoff if state.ordered else index in fresh
 
-    async def _run_item(self, item: EvalJob, state: _State) -> tuple[int, EvalRecord | object]:
+    async def _run_item(
+        self, item: EvalJob, state: StreamState
+    ) -> tuple[int, EvalRecord | object]:
         async with self._semaphore():
             # After the reader stops an ordered stream, what its window had started still
             # runs (whether it got a slot yet or not): the records it gives never depend on
@@ -777,20 +502,22 @@ class Evaluator:
             if state.stop_reason is not None and not committed:
                 return item.position, _NOT_RUN
             while True:
-                claim = _claim(self.store, item.key)
+                claim = flights.claim(self.store, item.key)
                 if claim is not None:
                     break
-                shared = await _shared(self.store, item.key)  # the same evaluation runs elsewhere
+                shared = await flights.shared(
+                    self.store, item.key
+                )  # the same evaluation runs elsewhere
                 if shared is not None:
                     return item.position, shared
             record: EvalRecord | object = _NOT_RUN
             try:
                 record = await self._run_claimed(item, state)
                 while record is _GAVE_WAY and state.stop_reason is None:
-                    await asyncio.sleep(_ADMISSION_POLL_S)  # its paid calls are cached
+                    await asyncio.sleep(POLL_S)  # its paid calls are cached
                     record = await self._run_claimed(item, state)
             finally:
-                _release(self.store, item.key, claim, record)
+                flights.release(self.store, item.key, claim, record)
             if record is _GAVE_WAY:
                 record = _NOT_RUN
         if not isinstance(record, EvalRecord):
@@ -805,12 +532,12 @@ class Evaluator:
                 )
         return item.position, record
 
-    async def _run_claimed(self, item: EvalJob, state: _State) -> EvalRecord | object:
+    async def _run_claimed(self, item: EvalJob, state: StreamState) -> EvalRecord | object:
         """Run one evaluation this evaluator holds the claim on; store it and its calls."""
         found = self.store.get_final_evaluation(item.key)  # finished while we waited for it
         if found is not None:
             return found
-        group = await self._admit(state)
+        group = await self.admission.admit(state)
         if group is None:
             return _NOT_RUN
         held: list[tuple[Any, ...]] = []
@@ -833,35 +560,6 @@ class Evaluator:
             if held and not stored:
                 self.store.put_llm_calls(held)  # answered calls are paid for: keep them
             self.ledger.finish(group)
-
-    def _estimate(self, state: _State) -> Amount:
-        if not self.ledger.budget.limited:
-            return Amount()
-        if state.estimate is None:
-            longest = max((item.task.question for item in state.items), key=len, default="")
-            state.estimate = state.target.worst_case(
-                question=longest, models=self.models or None, prices=self.prices
-            )
-        # A model that overran its holds has them scaled up; so has what its runs reserve.
-        scale = max((self.ledger.scale(ref) for ref in state.target.models), default=1.0)
-        if scale == 1.0:
-            return state.estimate
-        worst = state.estimate
-        return Amount(worst.dollars * scale, math.ceil(worst.tokens * scale), worst.calls, 0)
-
-    async def _admit(self, state: _State) -> Group | None:
-        while True:
-            try:
-                group = self.ledger.admit(self._estimate(state))
-            except BudgetExhaustedError:
-                state.stop(self.ledger.stop_reason or "budget: exhausted")
-                return None
-            if group is not None:
-                return group
-            # It fits once running evaluations have spent less than their estimates.
-            await asyncio.sleep(_ADMISSION_POLL_S)
-            if state.stop_reason is not None:
-                return None
 
     def _base(self, job: EvalJob) -> dict[str, Any]:
         """The fields every record of ``job`` carries, whatever its outcome."""
@@ -984,7 +682,7 @@ class Evaluator:
             error_type=(scored.outcome or "scored") if explained else None,
         )
 
-    def _summarize(self, state: _State) -> EvalSummary:
+    def _summarize(self, state: StreamState) -> EvalSummary:
         records = sorted(state.records, key=lambda r: (state.positions.get(r.task_id, 0), r.seed))
         fresh = [r for r in records if not r.cached]
         errors: dict[str, int] = {}
@@ -1016,43 +714,3 @@ class Evaluator:
 
 def _first(pair: tuple[int, Any]) -> int:
     return pair[0]
-
-
-# --- single flight: one run per evaluation key at a time, in this process ------------------
-
-_FLIGHTS: dict[tuple[str, EvalKey], Future[EvalRecord | None]] = {}
-_FLIGHTS_LOCK = threading.Lock()
-
-
-def _flight(store: Store, key: EvalKey) -> tuple[str, EvalKey]:
-    return store.identity, key
-
-
-def _claim(store: Store, key: EvalKey) -> Future[EvalRecord | None] | None:
-    """Claim the right to run ``key``; ``None`` if another evaluator is running it now."""
-    flight = _flight(store, key)
-    with _FLIGHTS_LOCK:
-        if flight in _FLIGHTS:
-            return None
-        future: Future[EvalRecord | None] = Future()
-        _FLIGHTS[flight] = future
-        return future
-
-
-async def _shared(store: Store, key: EvalKey) -> EvalRecord | None:
-    """Wait for the evaluator running ``key`` and share its record (``None``: it has none)."""
-    with _FLIGHTS_LOCK:
-        future = _FLIGHTS.get(_flight(store, key))
-    if future is None:
-        return None
-    try:
-        record = await asyncio.wrap_future(future)
-    except Exception:
-        return None
-    return record.model_copy(update={"cached": True}) if record is not None else None
-
-
-def _release(store: Store, key: EvalKey, claim: Future[EvalRecord | None], result: object) -> None:
-    with _FLIGHTS_LOCK:
-        _FLIGHTS.pop(_flight(store, key), None)
-    claim.set_result(result if isinstance(result, EvalRecord) else None)
