@@ -10,7 +10,7 @@ replace the model strings, e.g. ``"openai:gpt-4o-mini"`` (needs
 
 from __future__ import annotations
 
-from orchestrator import Agent, Workflow, deploy
+from orchestrator import Agent, Workflow, deploy, spec_mermaid
 from orchestrator.answers import normalize_answer
 from orchestrator.sim import arithmetic_tasks
 
@@ -45,7 +45,7 @@ ensemble = (
     .build()
 )
 
-print(self_refine.to_mermaid())
+print(spec_mermaid(self_refine))
 
 # --- 3. Run both on a few bundled tasks ---------------------------------------------------
 tasks = arithmetic_tasks(12, seed=0)

@@ -25,6 +25,7 @@ from orchestrator.deploy import DeployedWorkflow, deploy
 from orchestrator.errors import BudgetExhaustedError, SpecError
 from orchestrator.models import register_model, resolve_model
 from orchestrator.pricing import Price, PriceTable
+from orchestrator.render import spec_mermaid
 from orchestrator.roles import Role, get_role, register_role
 from orchestrator.sim import SimChatModel
 from orchestrator.spec import END, START, Agent, Edge, Loop, WorkflowSpec
@@ -40,6 +41,7 @@ __all__ = [
     "Workflow",
     "WorkflowSpec",
     "compile_workflow",
+    "spec_mermaid",
     "deploy",
     "DeployedWorkflow",
     "RunResult",

@@ -29,6 +29,7 @@ from orchestrator.errors import (
     ModelCallError,
     RolegraphError,
 )
+from orchestrator.render import spec_mermaid
 
 __all__ = ["app", "DEBUG_ENV", "debug_enabled", "describe_error", "fail", "handle_errors"]
 
@@ -205,7 +206,7 @@ def graph(spec: SpecPath) -> None:
     """Print SPEC as a Mermaid flowchart."""
     from orchestrator.deploy import load_spec
 
-    print(load_spec(spec).to_mermaid(), end="")
+    print(spec_mermaid(load_spec(spec)), end="")
 
 
 @app.command()

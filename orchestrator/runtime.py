@@ -44,9 +44,9 @@ from orchestrator.metering import (
     worst_case,
 )
 from orchestrator.parsing import OutputParseError, message_text, parse_reply
+from orchestrator.parts import Agent
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import AgentOutput, CandidateAnswer, Role, RoleInputs, TaskKind
-from orchestrator.spec import Agent
 from orchestrator.trace import NodeTraceRecord, Usage, UsageRecord
 
 __all__ = [

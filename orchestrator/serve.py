@@ -44,6 +44,7 @@ from orchestrator.errors import (
     SpecFormatError,
 )
 from orchestrator.metering import CallLedger
+from orchestrator.render import spec_mermaid
 from orchestrator.runtime import CONTEXT_KEY, RunContext
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import RunResult
@@ -333,7 +334,7 @@ def create_app(
 
     @app.get("/graph", response_class=fastapi.responses.PlainTextResponse)
     async def graph() -> str:
-        return workflow.spec.to_mermaid()
+        return spec_mermaid(workflow.spec)
 
     @app.post("/invoke", response_model=RunResult)
     async def invoke(body: InvokeRequest, authorization: str | None = header) -> RunResult:

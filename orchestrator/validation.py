@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import networkx as nx
 
@@ -24,12 +25,44 @@ from orchestrator.errors import (
     UnreachableAgentError,
 )
 from orchestrator.models import check_model_ref
+from orchestrator.parts import MAX_LOOP_ROUNDS, Agent, Edge, Loop
 from orchestrator.roles import Role, get_role
-from orchestrator.spec import MAX_LOOP_ROUNDS
 from orchestrator.tools import list_tools
 
-if TYPE_CHECKING:
-    from orchestrator.spec import Edge, Loop, WorkflowSpec
+
+class SpecGraph(Protocol):
+    """What the analysis reads of a spec (:class:`~orchestrator.spec.WorkflowSpec` has it)."""
+
+    @property
+    def name(self) -> str:
+        """The workflow's name."""
+        ...
+
+    @property
+    def agents(self) -> Sequence[Agent]:
+        """Its agents."""
+        ...
+
+    @property
+    def edges(self) -> Sequence[Edge]:
+        """Its forward edges, as given."""
+        ...
+
+    @property
+    def loops(self) -> Sequence[Loop]:
+        """Its declared loops."""
+        ...
+
+    @property
+    def entry(self) -> Sequence[str]:
+        """Its declared entry agents (may be empty)."""
+        ...
+
+    @property
+    def exit(self) -> str | None:
+        """Its declared exit agent, if any."""
+        ...
+
 
 __all__ = ["Structure", "analyze"]
 
@@ -58,7 +91,7 @@ def _is_critic(role: Role) -> bool:
     return role.output is not None and "critique" in role.output.model_fields
 
 
-def _check_agents(spec: WorkflowSpec) -> dict[str, Role]:
+def _check_agents(spec: SpecGraph) -> dict[str, Role]:
     roles: dict[str, Role] = {}
     tools = set(list_tools())
     for agent in spec.agents:
@@ -94,7 +127,7 @@ def _check_agents(spec: WorkflowSpec) -> dict[str, Role]:
     return roles
 
 
-def _check_refs(spec: WorkflowSpec, names: set[str]) -> None:
+def _check_refs(spec: SpecGraph, names: set[str]) -> None:
     for edge in spec.edges:
         for end, label in ((edge.source, "source"), (edge.target, "target")):
             if end not in names and end not in (_START, _END):
@@ -116,7 +149,7 @@ def _check_refs(spec: WorkflowSpec, names: set[str]) -> None:
         raise UnknownAgentError(f"exit {spec.exit!r} is not an agent", agent=spec.exit)
 
 
-def _check_loops(spec: WorkflowSpec) -> dict[str, Loop]:
+def _check_loops(spec: SpecGraph) -> dict[str, Loop]:
     loop_from: dict[str, Loop] = {}
     for loop in spec.loops:
         if loop.max_rounds is None or loop.max_rounds < 1:
@@ -140,7 +173,7 @@ def _check_loops(spec: WorkflowSpec) -> dict[str, Loop]:
     return loop_from
 
 
-def analyze(spec: WorkflowSpec) -> Structure:
+def analyze(spec: SpecGraph) -> Structure:
     """Validate ``spec`` and describe its graph.
 
     Raises:

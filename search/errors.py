@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orchestrator.errors import RolegraphError
 
-__all__ = ["SearchError", "StoreError", "SettingsError"]
+__all__ = ["SearchError", "StoreError", "SettingsError", "DatasetError"]
 
 
 class SearchError(RolegraphError, ValueError):
@@ -25,3 +25,17 @@ class StoreError(RolegraphError):
 
 class SettingsError(SearchError):
     """A setting is out of range or of the wrong type; the message names it."""
+
+
+class DatasetError(RolegraphError, ValueError):
+    """A dataset is empty, or a task in it is malformed.
+
+    Attributes:
+        source: Where the data came from (a path or ``"records"``).
+        location: The 1-based line, row or record at fault, if one is.
+    """
+
+    def __init__(self, message: str, *, source: str, location: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.location = location

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import MissingIntegrationError
+from orchestrator.render import spec_mermaid
 from search.results import CandidateStats, SearchResult
 from search.store import Store
 
@@ -505,7 +506,7 @@ def _agents(result: SearchResult) -> str:
         "<table><tr><th>agent</th><th>role</th><th>model</th>"
         f'<th class="num">temperature</th></tr>{rows}</table>'
         f"<details><summary>Mermaid source (hash <code>{_e(spec.hash)}</code>)</summary>"
-        f"<pre>{_e(spec.to_mermaid())}</pre></details>"
+        f"<pre>{_e(spec_mermaid(spec))}</pre></details>"
     )
 
 

@@ -8,6 +8,7 @@ import networkx as nx
 
 from orchestrator import WorkflowSpec
 from orchestrator.errors import MissingIntegrationError
+from orchestrator.render import spec_mermaid
 
 __all__ = ["mermaid", "mermaid_markdown", "save_png"]
 
@@ -45,14 +46,14 @@ def _layers(spec: WorkflowSpec) -> list[dict[str, float]]:
 
 
 def mermaid(spec: WorkflowSpec) -> str:
-    """The spec as a Mermaid flowchart (see ``WorkflowSpec.to_mermaid``)."""
-    return spec.to_mermaid()
+    """The spec as a Mermaid flowchart (see :func:`orchestrator.spec_mermaid`)."""
+    return spec_mermaid(spec)
 
 
 def mermaid_markdown(spec: WorkflowSpec, *, title: str | None = None) -> str:
     """A Markdown block that GitHub and most doc sites draw: a fenced ``mermaid`` chart."""
     heading = f"**{title}**\n\n" if title else ""
-    return f"{heading}```mermaid\n{spec.to_mermaid()}```\n"
+    return f"{heading}```mermaid\n{spec_mermaid(spec)}```\n"
 
 
 def save_png(spec: WorkflowSpec, path: str | Path, *, dpi: int = 120) -> Path:
@@ -72,7 +73,7 @@ def save_png(spec: WorkflowSpec, path: str | Path, *, dpi: int = 120) -> Path:
     except ImportError as exc:
         raise MissingIntegrationError(
             "PNG pictures need matplotlib; install it with pip install 'rolegraph[plot]' "
-            "(Mermaid text needs nothing: spec.to_mermaid())"
+            "(Mermaid text needs nothing: orchestrator.spec_mermaid(spec))"
         ) from exc
     graph = spec.structure.forward
     layers = _layers(spec)

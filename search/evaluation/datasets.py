@@ -29,9 +29,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.errors import RolegraphError
 from orchestrator.roles import TASK_KINDS, TaskKind
 from orchestrator.sim import LEVELS, arithmetic_tasks
+from search.errors import DatasetError
 from search.evaluation.fields import FieldError, FieldMap, generated_id
 from search.evaluation.hf import hf_records, is_hf_source
 
@@ -47,20 +47,6 @@ __all__ = [
 
 SplitName = Literal["train", "validation", "test"]
 _DEFAULT_FIELDS = FieldMap()
-
-
-class DatasetError(RolegraphError, ValueError):
-    """A dataset is empty, or a task in it is malformed.
-
-    Attributes:
-        source: Where the data came from (a path or ``"records"``).
-        location: The 1-based line, row or record at fault, if one is.
-    """
-
-    def __init__(self, message: str, *, source: str, location: int | None = None) -> None:
-        super().__init__(message)
-        self.source = source
-        self.location = location
 
 
 class Task(BaseModel):

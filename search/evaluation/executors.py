@@ -36,13 +36,12 @@ from orchestrator.budget import Amount, Budget, BudgetLedger, Group, Spend
 from orchestrator.errors import BudgetExhaustedError, MissingIntegrationError
 from orchestrator.pricing import PriceTable
 from search.errors import SettingsError
-from search.evaluation.jobs import EvalJob
+from search.evaluation.jobs import EvalJob, JobHost
 from search.evaluation.target import EvalTarget
 from search.store import EvalRecord, Store, hold_llm_calls
 from search.store.cache import held_lookup, llm_key
 
 if TYPE_CHECKING:
-    from search.evaluation.evaluator import Evaluator
     from search.evaluation.settings import EvalSettings
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "get_executor", "import_ray"]
@@ -79,7 +78,7 @@ class Executor(abc.ABC):
     async def run(
         self,
         job: EvalJob,
-        evaluator: Evaluator,
+        evaluator: JobHost,
         group: Group,
         held: list[tuple[Any, ...]],
     ) -> EvalRecord:
@@ -106,7 +105,7 @@ class LocalExecutor(Executor):
     async def run(
         self,
         job: EvalJob,
-        evaluator: Evaluator,
+        evaluator: JobHost,
         group: Group,
         held: list[tuple[Any, ...]],
     ) -> EvalRecord:
@@ -131,6 +130,7 @@ class _Blueprint:
     models: Mapping[str, Any]
     prices: tuple[dict[str, Any], str] | None
     limited: tuple[str, ...]  # the budget's limited resources
+    host: Any  # the evaluator's class, which a worker calls to build its own
 
 
 @dataclass(frozen=True)
@@ -209,13 +209,12 @@ class _EvalWorker:
             for part in name.split("."):
                 setup = getattr(setup, part)
             setup()
-        from search.evaluation.evaluator import Evaluator
 
         prices = None
         if plan.prices is not None:
             table, on_missing = plan.prices
             prices = PriceTable(table, on_missing=on_missing)
-        self.evaluator = Evaluator(
+        self.evaluator: JobHost = plan.host(
             plan.dataset,
             plan.metric,
             store=None,
@@ -321,7 +320,7 @@ class RayExecutor(Executor):
         ]
         return max(1, min(fits)) if fits else 1
 
-    def _start(self, evaluator: Evaluator) -> None:
+    def _start(self, evaluator: JobHost) -> None:
         from ray import cloudpickle  # Ray ships its own
 
         ray = self.ray
@@ -329,6 +328,7 @@ class RayExecutor(Executor):
         settings = self.settings
         prices = evaluator.prices
         plan = _Blueprint(
+            host=type(evaluator),
             dataset=evaluator.dataset,
             metric=evaluator.metric,
             settings=settings.replace(show_progress=False),
@@ -383,7 +383,7 @@ class RayExecutor(Executor):
     async def run(
         self,
         job: EvalJob,
-        evaluator: Evaluator,
+        evaluator: JobHost,
         group: Group,
         held: list[tuple[Any, ...]],
     ) -> EvalRecord:

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from orchestrator.errors import MissingIntegrationError
+from search.errors import DatasetError
 
 __all__ = ["HF_PREFIX", "INSTALL_HINT", "is_hf_source", "hf_records", "import_datasets"]
 
@@ -54,10 +55,6 @@ def is_hf_source(source: object) -> bool:
 
 
 def _error(message: str, source: str) -> Exception:
-    from search.evaluation.datasets import (
-        DatasetError,  # search.evaluation.datasets imports this module
-    )
-
     return DatasetError(message, source=source)
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.caches import BaseCache
@@ -18,33 +17,11 @@ from orchestrator.models import resolve_model
 from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.trace import Usage
 from search.evaluation.target import EvalTarget
-from search.graphs.adapters import InputFn, OutputFn
 from search.graphs.config import GraphConfig
+from search.graphs.deploy import DeployedGraph
+from search.graphs.source import GraphSource
 
-__all__ = ["GraphSource", "GraphTarget"]
-
-
-@dataclass(frozen=True)
-class GraphSource:
-    """The user's graph and how rolegraph talks to it; shared by every point of a space."""
-
-    name: str
-    version: str
-    input: InputFn
-    output: OutputFn
-    build: Callable[..., Any] | None = None
-    graph: Any = None
-    prefixes: Mapping[str, str] = field(default_factory=dict)
-    max_tokens: int | None = None
-    max_calls_per_run: int = 10
-    prompt_chars: int = 8000
-    adapters: Mapping[str, str] = field(default_factory=dict)
-    """Identities of the input and output functions (they change results too)."""
-
-    @property
-    def form(self) -> str:
-        """``"factory"`` or ``"configurable"``."""
-        return "factory" if self.build is not None else "configurable"
+__all__ = ["GraphSource", "GraphTarget"]  # GraphSource re-exported
 
 
 class GraphTarget(EvalTarget):
@@ -126,8 +103,6 @@ class GraphTarget(EvalTarget):
 
         ``retry`` is not applied: the user's graph keeps its own nodes' retry policies.
         """
-        from search.graphs.deploy import DeployedGraph
-
         return DeployedGraph.create(
             self,
             models=models,

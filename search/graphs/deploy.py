@@ -6,7 +6,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
@@ -21,9 +21,32 @@ from orchestrator.trace import RunResult
 from search.graphs.config import GraphConfig
 from search.graphs.errors import GraphSpaceError, UntrackedCallsWarning
 from search.graphs.models import PROVIDER, GraphRun, TrackedChatModel, register_providers, running
+from search.graphs.source import GraphSource
 
-if TYPE_CHECKING:
-    from search.graphs.candidate import GraphTarget
+
+class GraphPoint(Protocol):
+    """The graph and settings a deployed graph runs (:class:`~search.graphs.GraphPoint`)."""
+
+    @property
+    def hash(self) -> str:
+        """Content hash: the evaluator keys results by it."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """The graph's name."""
+        ...
+
+    @property
+    def source(self) -> GraphSource:
+        """The user's graph and its adapters."""
+        ...
+
+    @property
+    def config(self) -> GraphConfig:
+        """The slot models and parameter values."""
+        ...
+
 
 __all__ = ["DeployedGraph"]
 
@@ -57,7 +80,7 @@ class DeployedGraph(Runnable[GraphRunInput, RunResult]):
 
     def __init__(
         self,
-        target: GraphTarget,
+        target: GraphPoint,
         graph: Any,
         models: Mapping[str, TrackedChatModel],
         *,
@@ -79,7 +102,7 @@ class DeployedGraph(Runnable[GraphRunInput, RunResult]):
     @classmethod
     def create(
         cls,
-        target: GraphTarget,
+        target: GraphPoint,
         *,
         models: Mapping[str, BaseChatModel] | None = None,
         cache: BaseCache | None = None,
@@ -134,7 +157,7 @@ class DeployedGraph(Runnable[GraphRunInput, RunResult]):
     # --- identity -----------------------------------------------------------------------
 
     @property
-    def spec(self) -> GraphTarget:
+    def spec(self) -> GraphPoint:
         """What it runs (the evaluator keys its results by ``spec.hash``)."""
         return self.target
 

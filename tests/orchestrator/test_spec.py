@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from orchestrator import END, START, Agent, Loop, Workflow, WorkflowSpec
+from orchestrator import END, START, Agent, Loop, Workflow, WorkflowSpec, spec_mermaid
 
 M = "sim:atlas-mini"
 
@@ -180,6 +180,6 @@ def test_a_spec_with_an_instance_hashes_the_same_whatever_was_registered_before(
 
 
 def test_mermaid_shows_agents_roles_and_loops():
-    text = self_refine().to_mermaid()
+    text = spec_mermaid(self_refine())
     assert text.startswith("flowchart TD")
     assert "rectifier" in text and "max 2" in text and "fix --> __end__" in text

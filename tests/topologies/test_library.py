@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from orchestrator import WorkflowSpec
+from orchestrator import WorkflowSpec, spec_mermaid
 from topologies import Categorical, Integer, ModelSlot, SpaceError, get_topology
 
 from .helpers import POOL, answered, run
@@ -70,7 +70,7 @@ def test_values_outside_the_declared_bounds_raise(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_every_agent_appears_in_the_mermaid_picture(name):
     spec = get_topology(name).build()
-    text = spec.to_mermaid()
+    text = spec_mermaid(spec)
     assert text.startswith("flowchart TD")
     for agent in spec.agents:
         assert f"{agent.name}<br/>" in text

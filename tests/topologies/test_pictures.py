@@ -4,6 +4,7 @@ import builtins
 
 import pytest
 
+from orchestrator import spec_mermaid
 from orchestrator.errors import MissingIntegrationError
 from topologies import mermaid, mermaid_markdown, save_png, self_refine, tree
 
@@ -11,7 +12,7 @@ from topologies import mermaid, mermaid_markdown, save_png, self_refine, tree
 def test_mermaid_shows_roles_models_and_loops():
     spec = self_refine(verifier="sim:atlas-pro")
     text = mermaid(spec)
-    assert text == spec.to_mermaid()
+    assert text == spec_mermaid(spec)
     assert "verifier<br/><small>verifier · sim:atlas-pro</small>" in text
     assert 'rectifier -. "if rejected, max 1" .-> verifier' in text
 

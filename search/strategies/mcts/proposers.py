@@ -35,6 +35,7 @@ from orchestrator.metering import metered, worst_case
 from orchestrator.models import model_ref, resolve_model
 from orchestrator.parsing import OutputParseError, message_text, parse_text
 from orchestrator.pricing import default_prices
+from orchestrator.render import spec_mermaid
 from orchestrator.trace import Usage
 from search.space import Candidate
 from search.strategies.mcts.edits import Edit, Experience
@@ -292,7 +293,7 @@ class LLMProposer(Proposer):
             f"${_number(request.cost_per_task, 6)} per task.",
         ]
         if self.diagram:
-            lines += ["", "Diagram (Mermaid):", request.candidate.workflow.to_mermaid()]
+            lines += ["", "Diagram (Mermaid):", spec_mermaid(request.candidate.workflow)]
         used = {edit.operator for edit in edits}
         lines += ["", "Operators:"]
         lines += [f"- {name}: {text}" for name, text in request.operators.items() if name in used]
