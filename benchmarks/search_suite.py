@@ -61,9 +61,9 @@ from typing import Any
 
 import optuna
 
-from orchestrator.estimate import worst_case_run
 from orchestrator.sim import get_profile, register_profile
 from orchestrator.sim.profiles import PROFILES, SimProfile
+from orchestrator.worst_case import worst_case_run
 from search import Evaluator, Objective, SearchSpace, create_search
 from search.evaluation import bundled_dataset
 from search.runner import Search

@@ -67,6 +67,7 @@ __all__ = [
     "estimate_input_tokens",
     "output_cap",
     "get_ledger",
+    "split_budget",
     "BudgetError",
 ]
 
@@ -678,3 +679,20 @@ def get_ledger(budget: Budget | BudgetLedger | Mapping[str, Any] | None) -> Budg
 
 class BudgetError(RolegraphError, ValueError):
     """A budget is malformed (a negative, infinite or non-numeric limit)."""
+
+
+def split_budget(budget: Budget | None, share: float) -> tuple[Budget | None, Budget | None]:
+    """Divide each limit into a search part and a held-out-test part (``share`` of it)."""
+    if budget is None:
+        return None, None
+    search: dict[str, float | int] = {}
+    test: dict[str, float | int] = {}
+    for name, limit in budget.model_dump().items():
+        if limit is None:
+            continue
+        reserved = limit * share
+        if isinstance(limit, int):
+            reserved = int(reserved)
+        search[name] = limit - reserved
+        test[name] = reserved
+    return Budget.model_validate(search), Budget.model_validate(test)

@@ -25,9 +25,10 @@ from orchestrator.runtime import ANSWER_TAG, CONTEXT_KEY, RunContext
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import NodeTrace, RunResult
 
-__all__ = ["DeployedWorkflow", "deploy", "load_spec"]
+__all__ = ["Deployed", "DeployedWorkflow", "deploy", "load_spec", "question_of", "RunInput"]
 
-WorkflowRunInput = str | Mapping[str, Any]
+RunInput = str | Mapping[str, Any]
+"""What a deployed runnable takes: a question, or a mapping with a ``"question"`` key."""
 StreamMode = Literal["trace", "messages"]
 _STREAM_MODES = ("trace", "messages")
 _GRAPH_MODES: dict[str, list[LangGraphStreamMode]] = {
@@ -48,15 +49,64 @@ def load_spec(spec: WorkflowSpec | str | Path | Any) -> WorkflowSpec:
     raise TypeError(f"expected a WorkflowSpec or a path to one, got {type(spec).__name__}")
 
 
-def _question(value: WorkflowRunInput) -> str:
+def question_of(value: RunInput) -> str:
+    """The question of a run's input.
+
+    Raises:
+        TypeError: It is neither a string nor a mapping with a ``"question"`` string.
+    """
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping) and isinstance(value.get("question"), str):
         return value["question"]
-    raise TypeError("a workflow takes a question string or a mapping with a 'question' key")
+    raise TypeError(
+        "a deployed workflow takes a question string or a mapping with a 'question' key"
+    )
 
 
-class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
+class Deployed(Runnable[RunInput, RunResult]):
+    """What every deployed runnable shares: its input, its run context, its call forms.
+
+    :class:`DeployedWorkflow` (a rolegraph spec) and
+    :class:`search.graphs.DeployedGraph` (a user's own graph) are the two kinds.
+    """
+
+    name: str
+    seed: int = 0
+    ledger: CallLedger | None = None
+    record_prompts: bool = True
+
+    @property
+    def InputType(self) -> type[str]:  # noqa: N802 - Runnable API name
+        """Input: a question string (or ``{"question": ...}``)."""
+        return str
+
+    @property
+    def OutputType(self) -> type[RunResult]:  # noqa: N802 - Runnable API name
+        """Output: a :class:`RunResult`."""
+        return RunResult
+
+    def _context(self, configurable: Mapping[str, Any], seed: int | None) -> RunContext:
+        """The run's context: the caller's (an evaluation's), or a new one for this run."""
+        context = configurable.get(CONTEXT_KEY)
+        if isinstance(context, RunContext):
+            context.started = time.perf_counter()
+            return context
+        run_seed = seed if seed is not None else configurable.get("seed", self.seed)
+        return RunContext(
+            seed=int(run_seed), ledger=self.ledger, record_prompts=self.record_prompts
+        )
+
+    def __call__(self, question: str, *, seed: int | None = None) -> str | None:
+        """Answer ``question``."""
+        return self.invoke(question, seed=seed).answer
+
+    async def acall(self, question: str, *, seed: int | None = None) -> str | None:
+        """Async ``__call__``."""
+        return (await self.ainvoke(question, seed=seed)).answer
+
+
+class DeployedWorkflow(Deployed):
     """A compiled workflow: call it for the answer, or use it as a Runnable for the trace.
 
     ``wf("question")`` returns the answer string. ``invoke``/``ainvoke``/
@@ -104,33 +154,15 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
         """The spec's content hash."""
         return self.spec.hash
 
-    @property
-    def InputType(self) -> type[str]:  # noqa: N802 - Runnable API name
-        """Input: a question string (or ``{"question": ...}``)."""
-        return str
-
-    @property
-    def OutputType(self) -> type[RunResult]:  # noqa: N802 - Runnable API name
-        """Output: a :class:`RunResult`."""
-        return RunResult
-
     # --- plumbing ---------------------------------------------------------------------
 
     def _prepare(
-        self, value: WorkflowRunInput, config: RunnableConfig | None, seed: int | None
+        self, value: RunInput, config: RunnableConfig | None, seed: int | None
     ) -> tuple[str, dict[str, Any], RunnableConfig, RunContext]:
-        question = _question(value)
+        question = question_of(value)
         run_config: dict[str, Any] = dict(config or {})
         configurable = dict(run_config.get("configurable") or {})
-        context = configurable.get(CONTEXT_KEY)
-        if not isinstance(context, RunContext):
-            run_seed = seed if seed is not None else configurable.get("seed", self.seed)
-            context = RunContext(
-                seed=int(run_seed), ledger=self.ledger, record_prompts=self.record_prompts
-            )
-        else:
-            context.started = time.perf_counter()
-        configurable[CONTEXT_KEY] = context
+        context = configurable[CONTEXT_KEY] = self._context(configurable, seed)
         if self.graph.checkpointer is not None and "thread_id" not in configurable:
             configurable["thread_id"] = uuid.uuid4().hex
         run_config["configurable"] = configurable
@@ -172,7 +204,7 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
     # --- Runnable ---------------------------------------------------------------------
 
     def invoke(
-        self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: RunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> RunResult:
         """Run once and return the answer with its trace."""
         question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
@@ -183,7 +215,7 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
         return self._result(question, final, context)
 
     async def ainvoke(
-        self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: RunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> RunResult:
         """Async :meth:`invoke`."""
         question, state, config, context = self._prepare(input, config, kwargs.get("seed"))
@@ -194,7 +226,7 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
         return self._result(question, final, context)
 
     def stream(
-        self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: RunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
         """Stream a run, then yield its :class:`RunResult`.
 
@@ -217,7 +249,7 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
         yield self._result(question, final, context)
 
     async def astream(
-        self, input: WorkflowRunInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: RunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """Async :meth:`stream`."""
         mode = self._stream_mode(kwargs)
@@ -232,14 +264,6 @@ class DeployedWorkflow(Runnable[WorkflowRunInput, RunResult]):
         yield self._result(question, final, context)
 
     # --- conveniences -----------------------------------------------------------------
-
-    def __call__(self, question: str, *, seed: int | None = None) -> str | None:
-        """Answer ``question``."""
-        return self.invoke(question, seed=seed).answer
-
-    async def acall(self, question: str, *, seed: int | None = None) -> str | None:
-        """Async ``__call__``."""
-        return (await self.ainvoke(question, seed=seed)).answer
 
     def get_graph(self, config: RunnableConfig | None = None) -> Graph:
         """The LangGraph graph's drawable structure (nodes are agent names)."""

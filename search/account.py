@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from search.evaluation.budget import Spend
+from orchestrator.budget import Spend
 from search.objective import Objective
 from search.results import CandidateStats, Step
 

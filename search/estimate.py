@@ -7,7 +7,7 @@ how much of the space the plan and the budget cover. Nothing is evaluated.
 
 - **High end.** Every candidate the plan may propose is evaluated on every
   search task, the most expensive candidates first, each at its worst case
-  (:func:`~search.evaluation.budget.estimate_evaluation`: the numbers every
+  (:func:`~orchestrator.worst_case.estimate_evaluation`: the numbers every
   call holds at run time: output caps, every loop round and tool round,
   the longest question), then capped by the budget and ``max_evaluations``.
   A budget is a hard limit, so with one the high end never exceeds it.
@@ -42,14 +42,13 @@ import networkx as nx
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.budget import MESSAGE_OVERHEAD_TOKENS, output_cap
-from orchestrator.estimate import REPLY_CHARS_PER_TOKEN
+from orchestrator.budget import MESSAGE_OVERHEAD_TOKENS, Budget, output_cap, split_budget
 from orchestrator.models import resolve_model
 from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.roles import get_role
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import Usage
-from search.evaluation.budget import Budget, estimate_evaluation, split_budget
+from orchestrator.worst_case import REPLY_CHARS_PER_TOKEN, estimate_evaluation
 from search.space import Candidate, Space
 from search.strategies.auto import AutoStrategy
 from search.strategies.bandit import BanditStrategy

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import WorkflowSpec
-from search.evaluation.budget import Budget, Spend
+from orchestrator.budget import Budget, Spend
 from search.evaluation.stats import Scored
 from search.graphs.config import GraphConfig
 

@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
+from orchestrator.budget import Budget, BudgetLedger, Spend, split_budget
 from orchestrator.pricing import PriceTable
 from search.account import account, log_to_optuna
 from search.errors import SearchError
-from search.evaluation.budget import Budget, BudgetLedger, Spend, split_budget
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.evaluator import Evaluator
 from search.evaluation.metrics import Metric

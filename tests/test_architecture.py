@@ -53,9 +53,7 @@ GRAPH = nx.DiGraph(
 
 def test_each_layer_imports_only_the_layers_below_it():
     upward = sorted(
-        f"{a} -> {b}"
-        for a, b in GRAPH.edges
-        if LAYER[b.split(".")[0]] > LAYER[a.split(".")[0]]
+        f"{a} -> {b}" for a, b in GRAPH.edges if LAYER[b.split(".")[0]] > LAYER[a.split(".")[0]]
     )
     assert upward == []
 
@@ -71,9 +69,7 @@ def test_topologies_never_imports_search_and_the_core_imports_neither():
 def test_no_import_loop_among_a_packages_modules(package):
     # A package's __init__ only hands names on; loops through it are not loops of code.
     faces = {m for m, p in MODULES.items() if p.name == "__init__.py"}
-    inner = GRAPH.subgraph(
-        m for m in GRAPH if m.split(".")[0] == package and m not in faces
-    )
+    inner = GRAPH.subgraph(m for m in GRAPH if m.split(".")[0] == package and m not in faces)
     assert [sorted(c) for c in nx.simple_cycles(inner)] == []
 
 

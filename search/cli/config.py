@@ -20,11 +20,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.rate_limiters import BaseRateLimiter, InMemoryRateLimiter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from orchestrator.budget import Budget
 from orchestrator.errors import RolegraphError
 from orchestrator.models import resolve_model
 from orchestrator.yamlio import load_json, load_yaml
 from search.errors import SearchError
-from search.evaluation.budget import Budget
 from search.evaluation.settings import EvalSettings
 from search.objective import Objective
 from search.runner import Search, create_search

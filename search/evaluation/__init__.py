@@ -8,8 +8,9 @@ Example:
     >>> ev.evaluate(single(model="sim:atlas-mini")).mean  # doctest: +SKIP
 """
 
+from orchestrator.budget import Budget, BudgetLedger, Spend
+from orchestrator.worst_case import Estimate, estimate_evaluation
 from search.evaluation.benchmarks import Benchmark, load_benchmark
-from search.evaluation.budget import Budget, BudgetLedger, Estimate, Spend, estimate_evaluation
 from search.evaluation.datasets import (
     Dataset,
     DatasetError,

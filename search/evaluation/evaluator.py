@@ -31,6 +31,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from typing_extensions import Unpack
 
+from orchestrator.budget import Budget, BudgetLedger, Group, Spend, get_ledger
 from orchestrator.errors import BudgetExhaustedError
 from orchestrator.metering import CallLedger
 from orchestrator.perf import tuned_gc
@@ -39,13 +40,6 @@ from orchestrator.runtime import CONTEXT_KEY, RunContext, is_transient
 from orchestrator.trace import RunResult, Usage
 from search.evaluation import flights
 from search.evaluation.admission import POLL_S, Admission
-from search.evaluation.budget import (
-    Budget,
-    BudgetLedger,
-    Group,
-    Spend,
-    get_ledger,
-)
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.executors import Executor, get_executor
 from search.evaluation.jobs import EvalJob
@@ -92,8 +86,8 @@ class Evaluator:
             ``"exact"``, ``"f1"``) or a function ``fn(prediction, answer) -> [0, 1]``.
         store: A :class:`~search.store.Store`, a path or ``sqlite:///`` URL;
             ``None`` keeps results in memory for this evaluator's lifetime.
-        budget: A :class:`~search.evaluation.budget.Budget`, or a shared
-            :class:`~search.evaluation.budget.BudgetLedger`; ``None`` is unlimited.
+        budget: A :class:`~orchestrator.budget.Budget`, or a shared
+            :class:`~orchestrator.budget.BudgetLedger`; ``None`` is unlimited.
         settings: How evaluations run (:class:`~search.evaluation.settings.EvalSettings`:
             concurrency, timeouts, retries, repetitions, ...).
         models: Chat model instances to use for model references in specs.

@@ -25,11 +25,11 @@ from langgraph.types import RetryPolicy
 
 from orchestrator.budget import Amount
 from orchestrator.deploy import deploy
-from orchestrator.estimate import worst_case_run
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import get_role
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import RunResult
+from orchestrator.worst_case import worst_case_run
 
 if TYPE_CHECKING:
     from search.store import Store

@@ -19,6 +19,7 @@ Example:
     >>> answer = space.deploy(result.best_graph)("What is 2 + 3?")   # doctest: +SKIP
 """
 
+from orchestrator.tracked import GraphRun, TrackedChatModel
 from search.graphs.adapters import (
     answer_output,
     default_adapters,
@@ -28,10 +29,10 @@ from search.graphs.adapters import (
 )
 from search.graphs.candidate import GraphSource, GraphTarget
 from search.graphs.config import GraphConfig, load_config
-from search.graphs.deploy import DeployedGraph
+from search.graphs.deployed import DeployedGraph
 from search.graphs.errors import GraphSpaceError, UntrackedCallsWarning
-from search.graphs.models import GraphRun, TrackedChatModel, register_providers
-from search.graphs.space import GRAPH_STRATEGIES, GraphSpace
+from search.graphs.graph_space import GRAPH_STRATEGIES, GraphSpace
+from search.graphs.providers import register_providers
 
 __all__ = [
     "GraphSpace",

@@ -18,7 +18,7 @@ from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.trace import Usage
 from search.evaluation.target import EvalTarget
 from search.graphs.config import GraphConfig
-from search.graphs.deploy import DeployedGraph
+from search.graphs.deployed import DeployedGraph
 from search.graphs.source import GraphSource
 
 __all__ = ["GraphSource", "GraphTarget"]  # GraphSource re-exported

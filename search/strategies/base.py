@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from search.evaluation.budget import BudgetLedger
+from orchestrator.budget import BudgetLedger
 from search.evaluation.datasets import Task
 from search.objective import Objective
 from search.results import CandidateStats

@@ -9,9 +9,9 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from orchestrator.budget import Spend
 from orchestrator.errors import MissingIntegrationError
 from search import create_search
-from search.evaluation.budget import Spend
 from search.results import Step
 
 pytest.importorskip("matplotlib")

@@ -428,7 +428,7 @@ def _t_quantile(z: float, dof: int) -> float:
 def _worst_case(candidate: Candidate) -> float:
     if candidate.spec is None:
         return 0.0
-    from orchestrator.estimate import worst_case_run
+    from orchestrator.worst_case import worst_case_run
 
     try:
         return worst_case_run(candidate.spec).dollars

@@ -41,7 +41,7 @@ from search.space import Candidate
 from search.strategies.mcts.edits import Edit, Experience
 
 if TYPE_CHECKING:
-    from search.evaluation.budget import BudgetLedger
+    from orchestrator.budget import BudgetLedger
     from search.strategies.base import SearchContext
 
 __all__ = [

@@ -2,8 +2,8 @@
 
 import random
 
+from orchestrator.budget import BudgetLedger
 from orchestrator.sim import get_profile, register_profile
-from search.evaluation.budget import BudgetLedger
 from search.evaluation.datasets import bundled_dataset
 from search.evaluation.stats import summarize
 from search.objective import Objective

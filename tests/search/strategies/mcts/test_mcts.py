@@ -5,8 +5,8 @@ import random
 
 import pytest
 
+from orchestrator.budget import BudgetLedger
 from orchestrator.testing import ScriptedChatModel
-from search.evaluation.budget import BudgetLedger
 from search.evaluation.datasets import bundled_dataset
 from search.evaluation.stats import ScoreSummary
 from search.objective import Objective

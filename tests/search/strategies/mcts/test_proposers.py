@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from orchestrator.budget import BudgetLedger
 from orchestrator.testing import ScriptedChatModel
-from search.evaluation.budget import BudgetLedger
 from search.evaluation.datasets import bundled_dataset
 from search.objective import Objective
 from search.space import SearchSpace

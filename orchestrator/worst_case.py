@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.budget import (
     DEFAULT_TOOL_ROUNDS,
@@ -32,7 +33,13 @@ from orchestrator.roles import get_role
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import Usage
 
-__all__ = ["worst_case_run", "REPLY_CHARS_PER_TOKEN", "TOOL_RESULT_CHARS"]
+__all__ = [
+    "worst_case_run",
+    "Estimate",
+    "estimate_evaluation",
+    "REPLY_CHARS_PER_TOKEN",
+    "TOOL_RESULT_CHARS",
+]
 
 REPLY_CHARS_PER_TOKEN = 4
 """Characters a reply of one token takes when quoted in a later prompt."""
@@ -94,3 +101,36 @@ def worst_case_run(
             tokens += runs * usage.total_tokens
             calls += runs
     return Amount(dollars=dollars, tokens=tokens, calls=calls)
+
+
+class Estimate(BaseModel):
+    """The worst case one evaluation may use, if every model honours its output cap."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dollars: float = Field(default=0.0, ge=0, description="Worst-case dollars.")
+    tokens: int = Field(default=0, ge=0, description="Worst-case tokens.")
+    calls: int = Field(default=0, ge=0, description="Worst-case model calls.")
+
+    @property
+    def amount(self) -> Amount:
+        """As a ledger amount."""
+        return Amount(self.dollars, self.tokens, self.calls, 0)
+
+
+def estimate_evaluation(
+    spec: WorkflowSpec,
+    *,
+    question: str = "",
+    prices: PriceTable | None = None,
+    models: Mapping[str, BaseChatModel] | None = None,
+) -> Estimate:
+    """The worst case one evaluation of ``spec`` on ``question`` may use.
+
+    Every model-calling agent, run as often as its loops and tool rounds allow,
+    with its prompt templates, the question and its predecessors' replies at
+    their caps as input, and its output cap as output: the numbers its calls
+    hold at run time.
+    """
+    amount = worst_case_run(spec, question=question, models=models, prices=prices)
+    return Estimate(dollars=amount.dollars, tokens=amount.tokens, calls=amount.calls)

@@ -35,12 +35,12 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
+from orchestrator.budget import BudgetLedger
 from orchestrator.pricing import PriceTable
-from search.evaluation.budget import BudgetLedger
 from search.graphs.adapters import default_adapters
 from search.graphs.candidate import GraphSource, GraphTarget
 from search.graphs.config import GraphConfig, load_config
-from search.graphs.deploy import DeployedGraph
+from search.graphs.deployed import DeployedGraph
 from search.graphs.errors import GraphSpaceError
 from search.space import TOPOLOGY_PARAM, Candidate, Space, _short
 from topologies.params import ModelSlot, ModelTeam, Param, ParamSpace, TrialLike

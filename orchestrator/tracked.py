@@ -1,4 +1,4 @@
-"""The chat models a user's graph is given: every call held, charged, cached and traced.
+"""Tracked chat models: every call a graph's own code makes is held, charged, cached and traced.
 
 :class:`TrackedChatModel` wraps the chat model chosen for one slot. Each call
 through it (``invoke``, ``ainvoke``, ``stream``, ``batch``, and after
@@ -17,7 +17,9 @@ through it (``invoke``, ``ainvoke``, ``stream``, ``batch``, and after
    after the LangGraph node that made it, with the slot as its role.
 
 The run it belongs to is a :class:`GraphRun`, set for the duration of one
-graph invocation by :class:`~search.graphs.deploy.DeployedGraph`.
+graph invocation (by :class:`~search.graphs.DeployedGraph`, for a user's graph).
+Its calls follow the one budget rule of :mod:`orchestrator.metering`, as
+rolegraph's own agents do.
 """
 
 from __future__ import annotations
@@ -43,14 +45,7 @@ from orchestrator.parsing import message_text
 from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.trace import NodeTrace
 
-__all__ = [
-    "GraphRun",
-    "TrackedChatModel",
-    "current_run",
-    "running",
-    "register_providers",
-    "PROVIDER",
-]
+__all__ = ["GraphRun", "TrackedChatModel", "current_run", "running"]
 
 _RUN: ContextVar[GraphRun | None] = ContextVar("rolegraph_graph_run", default=None)
 _SCOPE: ContextVar[str] = ContextVar("rolegraph_graph_sample_scope", default="")
@@ -341,57 +336,3 @@ class TrackedChatModel(BaseChatModel):
                 started_s=call.started - run.started,
             )
         )
-
-
-# --- the configurable form: LangChain's init_chat_model builds the slot models ------------
-
-PROVIDER = "rolegraph"
-"""The ``init_chat_model`` provider whose model ``rolegraph:<slot>`` is a slot's tracked model."""
-
-
-def _slot_model(cls: type[BaseChatModel], model: str, **kwargs: Any) -> BaseChatModel:
-    slot = model.removeprefix(f"{PROVIDER}:")
-    run = _RUN.get()
-    if run is None or slot not in run.models:
-        from search.graphs.errors import GraphSpaceError
-
-        raise GraphSpaceError(
-            f"model '{PROVIDER}:{slot}' exists only while rolegraph runs the graph; outside a "
-            "run, give the slot a real model reference, e.g. with GraphConfig.runnable_config()"
-        )
-    return run.models[slot]
-
-
-def _make(cls: type[BaseChatModel], model: str, **kwargs: Any) -> BaseChatModel:
-    return cls(**{"model": model, **kwargs})
-
-
-def register_providers() -> None:
-    """Teach LangChain's ``init_chat_model`` rolegraph's providers (idempotent).
-
-    ``sim`` builds rolegraph's simulated models (``init_chat_model("sim:atlas-mini")``),
-    and ``rolegraph`` hands a configurable graph the tracked model of a slot while
-    rolegraph runs it. LangChain keeps no public registry of providers, so this adds
-    them to the table ``init_chat_model`` reads.
-
-    Raises:
-        MissingIntegrationError: The ``langchain`` package is missing, or its version keeps
-            no provider table (use the factory form of ``GraphSpace`` then).
-    """
-    from orchestrator.errors import MissingIntegrationError
-
-    try:
-        from langchain.chat_models import base
-    except ImportError as exc:
-        raise MissingIntegrationError(
-            "configurable graphs (init_chat_model) need the langchain package: "
-            "pip install 'rolegraph[langchain]', or build the graph from a factory"
-        ) from exc
-    table = getattr(base, "_BUILTIN_PROVIDERS", None)
-    if not isinstance(table, dict):
-        raise MissingIntegrationError(
-            "this version of langchain keeps no provider table for init_chat_model; build "
-            "the graph from a factory, GraphSpace(build=...), instead"
-        )
-    table.setdefault("sim", ("orchestrator.sim", "SimChatModel", _make))
-    table.setdefault(PROVIDER, (__name__, "TrackedChatModel", _slot_model))

@@ -10,17 +10,19 @@ from typing import Any, Protocol, cast
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import RunnableConfig
 
 from orchestrator.budget import output_cap
+from orchestrator.deploy import Deployed, RunInput, question_of
 from orchestrator.metering import CallLedger
 from orchestrator.models import bind_output_cap, resolve_model
 from orchestrator.pricing import PriceTable, default_prices
-from orchestrator.runtime import CONTEXT_KEY, RunContext, ScopedCache
+from orchestrator.runtime import ScopedCache
 from orchestrator.trace import RunResult
+from orchestrator.tracked import GraphRun, TrackedChatModel, running
 from search.graphs.config import GraphConfig
 from search.graphs.errors import GraphSpaceError, UntrackedCallsWarning
-from search.graphs.models import PROVIDER, GraphRun, TrackedChatModel, register_providers, running
+from search.graphs.providers import PROVIDER, register_providers
 from search.graphs.source import GraphSource
 
 
@@ -50,18 +52,8 @@ class GraphPoint(Protocol):
 
 __all__ = ["DeployedGraph"]
 
-GraphRunInput = str | Mapping[str, Any]
 
-
-def _question(value: GraphRunInput) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("question"), str):
-        return value["question"]
-    raise TypeError("a deployed graph takes a question string or a mapping with a 'question' key")
-
-
-class DeployedGraph(Runnable[GraphRunInput, RunResult]):
+class DeployedGraph(Deployed):
     """Your own graph with the chosen models and parameters, run the way rolegraph runs it.
 
     ``dg("question")`` returns the answer (read with the space's output
@@ -166,33 +158,18 @@ class DeployedGraph(Runnable[GraphRunInput, RunResult]):
         """The settings it runs with."""
         return self.target.config
 
-    @property
-    def InputType(self) -> type[str]:  # noqa: N802 - Runnable API name
-        """Input: a question string (or ``{"question": ...}``)."""
-        return str
-
-    @property
-    def OutputType(self) -> type[RunResult]:  # noqa: N802 - Runnable API name
-        """Output: a :class:`RunResult`."""
-        return RunResult
-
     def __repr__(self) -> str:
         return f"DeployedGraph(name={self.name!r}, hash={self.target.hash!r})"
 
     # --- running ------------------------------------------------------------------------
 
     def _prepare(
-        self, value: GraphRunInput, config: RunnableConfig | None, seed: int | None
+        self, value: RunInput, config: RunnableConfig | None, seed: int | None
     ) -> tuple[str, RunnableConfig, GraphRun]:
-        question = _question(value)
+        question = question_of(value)
         run_config: dict[str, Any] = dict(config or {})
         configurable = dict(run_config.get("configurable") or {})
-        context = configurable.get(CONTEXT_KEY)
-        if not isinstance(context, RunContext):
-            run_seed = seed if seed is not None else configurable.get("seed", self.seed)
-            context = RunContext(
-                seed=int(run_seed), ledger=self.ledger, record_prompts=self.record_prompts
-            )
+        context = self._context(configurable, seed)
         source, settings = self.target.source, self.target.config
         if source.build is None:
             # A configurable graph: its init_chat_model models read these keys.
@@ -245,7 +222,7 @@ class DeployedGraph(Runnable[GraphRunInput, RunResult]):
         return result
 
     def invoke(
-        self, input: GraphRunInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: RunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> RunResult:
         """Run once and return the answer with one trace entry per model call."""
         question, run_config, run = self._prepare(input, config, kwargs.get("seed"))
@@ -254,18 +231,10 @@ class DeployedGraph(Runnable[GraphRunInput, RunResult]):
         return self._result(question, state, run)
 
     async def ainvoke(
-        self, input: GraphRunInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: RunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> RunResult:
         """Async :meth:`invoke`."""
         question, run_config, run = self._prepare(input, config, kwargs.get("seed"))
         with running(run):
             state = await self.graph.ainvoke(self.target.source.input(question), run_config)
         return self._result(question, state, run)
-
-    def __call__(self, question: str, *, seed: int | None = None) -> str | None:
-        """Answer ``question``."""
-        return self.invoke(question, seed=seed).answer
-
-    async def acall(self, question: str, *, seed: int | None = None) -> str | None:
-        """Async ``__call__``."""
-        return (await self.ainvoke(question, seed=seed)).answer
