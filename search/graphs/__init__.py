@@ -31,7 +31,7 @@ from search.graphs.config import GraphConfig, load_config
 from search.graphs.deploy import DeployedGraph
 from search.graphs.errors import GraphSpaceError, UntrackedCallsWarning
 from search.graphs.models import GraphRun, TrackedChatModel, register_providers
-from search.graphs.space import GRAPH_STRATEGIES, GraphSpace
+from search.graphs.space import GraphSpace
 
 __all__ = [
     "GraphSpace",
@@ -50,5 +50,4 @@ __all__ = [
     "default_adapters",
     "GraphSpaceError",
     "UntrackedCallsWarning",
-    "GRAPH_STRATEGIES",
 ]
