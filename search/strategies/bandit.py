@@ -262,7 +262,8 @@ class BanditStrategy(SearchStrategy):
     def _pulls(self, tasks: int) -> int:
         """Batches one arm takes at most to reach every task: a round's target cuts one short."""
         options = self.options
-        targets, r = [], 0
+        targets: list[int] = []
+        r = 0
         while not targets or targets[-1] < tasks:
             targets.append(min(tasks, options.min_tasks * options.eta**r))
             r += 1
