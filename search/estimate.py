@@ -50,15 +50,8 @@ from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import Usage
 from orchestrator.worst_case import REPLY_CHARS_PER_TOKEN, estimate_evaluation
 from search.space import Candidate, Space
-from search.strategies.auto import AutoStrategy
-from search.strategies.bandit import BanditStrategy
 from search.strategies.base import SearchStrategy
-from search.strategies.boad import BOADStrategy
-from search.strategies.knapsack import KnapsackStrategy
-from search.strategies.mcts import MCTSStrategy
-from search.strategies.optuna import OptunaStrategy
-from search.strategies.pipeline import Pipeline
-from search.strategies.simple import GridStrategy, RandomStrategy
+from search.strategies.plan import PlanRequest, StagePlan
 
 if TYPE_CHECKING:
     from search.runner import Search
@@ -100,25 +93,6 @@ class Range(BaseModel):
         """Whether ``value`` lies in the range (a small tolerance for rounding)."""
         above = value >= self.low * (1 - 1e-9) - 1e-12
         return above and (self.high is None or value <= self.high * (1 + 1e-9) + 1e-12)
-
-
-class StagePlan(BaseModel):
-    """What one strategy (or pipeline stage) plans to evaluate."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str = Field(description="The strategy or stage.")
-    summary: str = Field(description="The plan in words.")
-    high_slots: tuple[int, ...] | None = Field(
-        description="Tasks per new candidate at most (one entry per candidate); None: "
-        "open-ended, only the budget bounds it."
-    )
-    low_slots: tuple[int, ...] = Field(
-        description="Tasks per new candidate at the least (the fewest candidates the plan allows)."
-    )
-    proposals: int | None = Field(
-        description="Proposals the strategy makes at most (for progress); None if unknown."
-    )
 
 
 class SearchEstimate(BaseModel):
@@ -188,128 +162,13 @@ class _Cost:
 # --- the plan ---------------------------------------------------------------------------
 
 
-def _optuna_plan(strategy: OptunaStrategy, size: int, tasks: int) -> StagePlan:
-    n = min(strategy.n_trials, size)
-    pruner = strategy.pruner_spec
-    pruning = not strategy.multi_objective and pruner not in (None, "none")
-    if isinstance(pruner, str) or pruner is None:
-        if pruner == "median":
-            full, steps, how = 5, 5, "median pruning after 5 tasks (5 trials first)"
-        elif pruner == "halving":
-            full, steps, how = 1, 5, "successive-halving pruning from 5 tasks"
-        else:
-            full, steps = 1, max(5, tasks // 10)
-            how = f"Wilcoxon pruning after {steps} tasks"
-    else:
-        full, steps, how = 1, 1, f"pruner {type(pruner).__name__}"
-    # It may propose candidates it has tried already (served free by the store).
-    distinct = max(1, min(n, strategy.n_startup_trials))
-    if pruning:
-        low = [tasks] * min(full, distinct) + [min(steps, tasks)] * max(0, distinct - full)
-    else:
-        low = [tasks] * distinct
-        how = "no pruning"
-    first = (
-        f"generations of {max(8, min(50, strategy.n_trials // 3))}"
-        if strategy.sampler_spec == "nsga2"
-        else f"{strategy.n_startup_trials} random first"
-    )
-    summary = f"{strategy.n_trials} trials ({first}), at most {n} distinct candidates; {how}"
-    return StagePlan(
-        name=strategy.name,
-        summary=summary,
-        high_slots=(tasks,) * n,
-        low_slots=tuple(low),
-        proposals=strategy.n_trials,
-    )
-
-
-def _bandit_plan(
-    strategy: BanditStrategy, size: int, tasks: int, *, handed: int | None
-) -> StagePlan:
-    pulls = math.ceil(tasks / strategy.batch)
-    if handed is not None:
-        return StagePlan(
-            name=strategy.name,
-            summary=f"races the {handed} candidates handed over (their stored results are free)",
-            high_slots=(),
-            low_slots=(),
-            proposals=handed * pulls,
-        )
-    arms = min(strategy.n_arms, size)
-    return StagePlan(
-        name=strategy.name,
-        summary=f"races {arms} candidates: {strategy.min_tasks} tasks each first, x"
-        f"{strategy.eta} for the best 1/{strategy.eta} each round, up to {tasks}",
-        high_slots=(tasks,) * arms,
-        low_slots=(tasks,) + (min(strategy.batch, tasks),) * (arms - 1),
-        proposals=arms * pulls,
-    )
-
-
-def _mcts_plan(strategy: MCTSStrategy, size: int, tasks: int) -> StagePlan:
-    roots = max(1, len(strategy.start))
-    n = min(size, strategy.iterations + roots)
-    if strategy.prune:
-        low = (tasks,) + (min(strategy.min_tasks, tasks),) * (n - 1)
-    else:
-        low = (tasks,) * n
-    tried = f"cheap-first from {strategy.min_tasks} tasks" if strategy.prune else "every task"
-    return StagePlan(
-        name=strategy.name,
-        summary=f"{strategy.iterations} edits from {roots} root(s), {tried}",
-        high_slots=(tasks,) * n,
-        low_slots=low,
-        proposals=n * (2 if strategy.prune else 1),
-    )
-
-
-def _boad_plan(strategy: BOADStrategy, tasks: int) -> StagePlan:
-    batch = min(strategy.batch, tasks)
-    final = (tasks,) if strategy.final else ()
-    return StagePlan(
-        name=strategy.name,
-        summary=f"{strategy.iterations} team experiments on {batch} tasks each"
-        + (", then the final team on every task" if strategy.final else ""),
-        high_slots=(batch,) * strategy.iterations + final,
-        low_slots=final or (batch,),  # the final team may be one already tried
-        proposals=strategy.iterations + len(final),
-    )
-
-
-def _knapsack_plan(strategy: KnapsackStrategy, space: Space, tasks: int) -> StagePlan:
-    probe = min(strategy.probe_tasks, tasks)
-    components = len(space.pool.models)
-    everyone = strategy.mode == "offline"
-    return StagePlan(
-        name=strategy.name,
-        summary=f"tests each of {components} pool models on {probe} tasks "
-        f"({strategy.mode}), then hands over the admitted ones",
-        high_slots=(probe,) * components,
-        low_slots=(probe,) * (components if everyone else 1),
-        proposals=components,
-    )
-
-
-def _auto_plan(strategy: AutoStrategy, total: int, tasks: int) -> StagePlan:
-    n = min(total, strategy.max_candidates)
-    probe = min(strategy.probe, tasks)
-    fitted = min(n, strategy.min_fitted)
-    return StagePlan(
-        name=strategy.name,
-        summary=f"probes candidates on {probe} tasks and more while they could beat the "
-        f"leader, out of {n}; at most every one on every task, at least {fitted} probes "
-        "and one on every task",
-        high_slots=(tasks,) * n,
-        low_slots=(tasks,) + (probe,) * max(0, fitted - 1),
-        proposals=None,
-    )
-
-
 def strategy_plan(
     strategy: SearchStrategy, space: Space, tasks: int, *, size: int | None = None
 ) -> list[StagePlan]:
     """Each stage's plan: how many candidates it may propose and on how many tasks.
+
+    The strategy says so itself (:meth:`~search.strategies.SearchStrategy.plan`);
+    one with no plan is bounded by the budget alone.
 
     Args:
         strategy: The strategy (a pipeline gives one plan per stage).
@@ -318,60 +177,7 @@ def strategy_plan(
         size: Distinct candidates in the space; computed when not given.
     """
     total = space.size() if size is None else size
-    stages = strategy.stages if isinstance(strategy, Pipeline) else (strategy,)
-    keep = strategy.keep if isinstance(strategy, Pipeline) else 0
-    plans: list[StagePlan] = []
-    for index, stage in enumerate(stages):
-        first = index == 0
-        handed = None if first else min(keep, total)
-        if isinstance(stage, AutoStrategy):
-            plans.append(_auto_plan(stage, total, tasks))
-        elif isinstance(stage, OptunaStrategy):
-            plans.append(_optuna_plan(stage, total, tasks))
-        elif isinstance(stage, BanditStrategy):
-            plans.append(_bandit_plan(stage, total, tasks, handed=handed))
-        elif isinstance(stage, GridStrategy):
-            n = total if first else 0
-            plans.append(
-                StagePlan(
-                    name=stage.name,
-                    summary=f"every one of {total} candidates on every task"
-                    if first
-                    else f"the {handed} candidates handed over, on every task",
-                    high_slots=(tasks,) * n,
-                    low_slots=(tasks,) * n,
-                    proposals=n if first else handed,
-                )
-            )
-        elif isinstance(stage, RandomStrategy):
-            if stage.n_candidates is None:
-                plans.append(_open(stage.name, "random candidates until the budget ends", tasks))
-            else:
-                n = min(stage.n_candidates, total)
-                plans.append(
-                    StagePlan(
-                        name=stage.name,
-                        summary=f"{n} random candidates on every task",
-                        high_slots=(tasks,) * n,
-                        low_slots=(tasks,) * n,
-                        proposals=n,
-                    )
-                )
-        elif isinstance(stage, MCTSStrategy):
-            plans.append(_mcts_plan(stage, total, tasks))
-        elif isinstance(stage, BOADStrategy):
-            plans.append(_boad_plan(stage, tasks))
-        elif isinstance(stage, KnapsackStrategy):
-            plans.append(_knapsack_plan(stage, space, tasks))
-        else:
-            plans.append(_open(stage.name, "no plan known: the budget bounds it", tasks))
-    return plans
-
-
-def _open(name: str, summary: str, tasks: int) -> StagePlan:
-    return StagePlan(
-        name=name, summary=summary, high_slots=None, low_slots=(tasks,), proposals=None
-    )
+    return list(strategy.plan(PlanRequest(space=space, size=total, tasks=tasks)))
 
 
 # --- per-candidate costs ----------------------------------------------------------------

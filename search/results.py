@@ -12,6 +12,7 @@ from orchestrator import WorkflowSpec
 from orchestrator.budget import Budget, Spend
 from search.evaluation.stats import Scored
 from search.graphs.config import GraphConfig
+from search.stops import Stop
 
 __all__ = ["CandidateStats", "TestReport", "Step", "SearchResult", "pareto_front"]
 
@@ -110,6 +111,11 @@ class SearchResult(BaseModel):
     )
     stop_reason: str = Field(description="Why the search stopped.")
     wall_s: float = Field(description="Wall-clock seconds.")
+
+    @property
+    def stop(self) -> Stop:
+        """:attr:`stop_reason` as a :class:`~search.stops.Stop`: a reason to test, and a detail."""
+        return Stop.from_text(self.stop_reason)
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """JSON text of the whole result."""

@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 
 from orchestrator.budget import Budget, BudgetLedger, Spend, split_budget
 from orchestrator.pricing import PriceTable
+from search import ranking
 from search.account import account, log_to_optuna
 from search.errors import SearchError
 from search.evaluation.datasets import Dataset, Task, load_dataset
@@ -30,6 +31,7 @@ from search.objective import Objective
 from search.results import CandidateStats, SearchResult, Step, TestReport, pareto_front
 from search.settings import SearchSettings
 from search.space import Candidate, SearchSpace, Space
+from search.stops import Stop, StopReason
 from search.store import Store, StorePool, get_store
 from search.strategies.base import Outcome, Proposal, SearchContext, SearchStrategy
 
@@ -169,7 +171,7 @@ class Search:
         """The best candidate so far among those evaluated on every search task."""
         stats = [s for s in (self.stats(c) for c in self._seen.values()) if s and s.complete]
         feasible = [s for s in stats if self.objective.feasible(s.cost_per_task)]
-        return max(feasible, key=self.objective.key) if feasible else None
+        return ranking.best(feasible, key=self.objective.key)
 
     # --- evaluating one proposal --------------------------------------------------------
 
@@ -209,8 +211,8 @@ class Search:
         self._stats.pop(candidate.hash, None)
         if pruned:
             self._pruned.add(candidate.hash)
-        stop = "pruned" if pruned else (stream.stop_reason or "completed")
-        if capped and stop == "completed":
+        stop = Stop(reason=StopReason.PRUNED) if pruned else Stop.from_text(stream.stop_reason)
+        if capped and stop.reason is StopReason.COMPLETED:
             stop = self._cap_reason()
         stats = self.stats(candidate) or _empty_stats(candidate)
         stage = self.strategy.stage_of(proposal) if strategy else "finalists"
@@ -228,10 +230,10 @@ class Search:
                 self.search_id,
                 trial.number,
                 values=[stats.mean, stats.cost_per_task],
-                state="pruned" if pruned else "complete" if stop == "completed" else "fail",
+                state=_trial_state(stop),
                 user_attrs={
                     "n_tasks": stats.n_tasks,
-                    "stop": stop,
+                    "stop": str(stop),
                     "evaluated": len(records),
                     "stage": stage,
                 },
@@ -241,11 +243,14 @@ class Search:
             records=tuple(records),
             stats=stats,
             pruned=pruned,
-            stop_reason=stop,
+            stop=stop,
         )
 
-    def _cap_reason(self) -> str:
-        return f"max_evaluations: {self.max_evaluations} reached"
+    def _cap_reason(self) -> Stop:
+        return Stop(reason=StopReason.MAX_EVALUATIONS, detail=f"{self.max_evaluations} reached")
+
+    def _budget_reason(self) -> Stop:
+        return Stop.from_text(self.ledger.stop_reason or "budget: exhausted")
 
     def _out_of_evaluations(self) -> bool:
         if self.max_evaluations is None:
@@ -272,14 +277,14 @@ class Search:
 
     # --- the loop ---------------------------------------------------------------------
 
-    def _stop_before_asking(self) -> str | None:
+    def _stop_before_asking(self) -> Stop | None:
         if self.ledger.exhausted:
-            return self.ledger.stop_reason or "budget exhausted"
+            return self._budget_reason()
         if self._out_of_evaluations():
             return self._cap_reason()
         return None
 
-    def _told(self, outcome: Outcome) -> str | None:
+    def _told(self, outcome: Outcome) -> Stop | None:
         """Tell the strategy; record the step; return a stop reason the outcome carries."""
         self.strategy.tell(outcome)
         stats = outcome.stats
@@ -299,11 +304,9 @@ class Search:
         )
         for callback in self.callbacks:
             callback(self, outcome)
-        if outcome.stop_reason.startswith(("budget", "max_evaluations")):
-            return outcome.stop_reason
-        return None
+        return outcome.stop if outcome.stop.ends_search else None
 
-    async def _rounds(self) -> str:
+    async def _rounds(self) -> Stop:
         """Deterministic scheduling: ask a round, evaluate it, tell it in the order asked.
 
         Between tells the strategy's state does not change, so what it reports
@@ -328,10 +331,10 @@ class Search:
             if stop_reason is not None:
                 return stop_reason
 
-    async def _eager(self) -> str:
+    async def _eager(self) -> Stop:
         """Eager scheduling: keep ``parallel`` proposals running, tell each as it finishes."""
         inflight: dict[asyncio.Task[Outcome], Proposal] = {}
-        stop_reason: str | None = None
+        stop_reason: Stop | None = None
         while True:
             while stop_reason is None and len(inflight) < self.parallel:
                 stop_reason = self._stop_before_asking()
@@ -348,35 +351,32 @@ class Search:
                 del inflight[task]
                 stop_reason = stop_reason or self._told(task.result())
 
-    def _finished(self) -> str:
-        reason = self.strategy.finished()
-        return f"strategy finished: {reason}" if reason else "strategy finished"
+    def _finished(self) -> Stop:
+        return Stop(reason=StopReason.STRATEGY_FINISHED, detail=self.strategy.finished() or "")
 
-    async def _finalise(self) -> str | None:
+    async def _finalise(self) -> Stop | None:
         """Complete the most promising partly-evaluated candidates, budget permitting.
 
         Returns why completing them stopped early (the budget, the evaluation cap), if it did.
         """
         stats = [s for s in (self.stats(c) for c in self._seen.values()) if s is not None]
         best_value = max((s.value for s in stats if s.complete), default=float("-inf"))
-        contenders = sorted(
+        contenders = ranking.ranked(
             (
                 s
                 for s in stats
                 if not s.complete and self.objective.value(s.ci_high, s.cost_per_task) > best_value
             ),
-            key=lambda s: self.objective.key(s),
-            reverse=True,
+            key=self.objective.key,
         )[: self.finalists]
         for contender in contenders:
-            if self.ledger.exhausted:
-                return self.ledger.stop_reason or "budget exhausted"
-            if self._out_of_evaluations():
-                return self._cap_reason()
+            stop = self._stop_before_asking()
+            if stop is not None:
+                return stop
             candidate = self._seen[contender.workflow]
             outcome = await self._evaluate(Proposal(candidate=candidate), strategy=False)
-            if outcome.stop_reason.startswith(("budget", "max_evaluations")):
-                return outcome.stop_reason
+            if outcome.stop.ends_search:
+                return outcome.stop
         return None
 
     # --- running ----------------------------------------------------------------------
@@ -429,18 +429,18 @@ class Search:
         try:
             self.strategy.setup(context)
             loop = self._rounds if self.settings.deterministic else self._eager
-            stop_reason = await loop()
+            stop = await loop()
             cut = await self._finalise()
-            if cut is not None and not stop_reason.startswith(("budget", "max_eval")):
-                stop_reason = f"{stop_reason}; finalists stopped by {cut}"
+            if cut is not None and not stop.ends_search:
+                stop = stop.model_copy(update={"finalists": cut})
         except BaseException:
             self.store.update_search(record.id, status="failed")
             raise
-        result = await self._result(stop_reason, time.perf_counter() - started, spent_before)
+        result = await self._result(stop, time.perf_counter() - started, spent_before)
         self.store.update_search(
             record.id,
             status="complete",
-            stop_reason=stop_reason,
+            stop_reason=str(stop),
             spend=result.spend.model_dump(),
             result=json.loads(result.to_json(indent=None)),
         )
@@ -458,9 +458,9 @@ class Search:
             return sorted(chosen, key=lambda s: (s.cost_per_task, -s.mean))
         return pareto_front(complete)
 
-    async def _result(self, stop_reason: str, wall_s: float, before: Spend) -> SearchResult:
+    async def _result(self, stop: Stop, wall_s: float, before: Spend) -> SearchResult:
         stats = [s for s in (self.stats(c) for c in self._seen.values()) if s is not None]
-        ranked = sorted(stats, key=self.objective.key, reverse=True)
+        ranked = ranking.ranked(stats, key=self.objective.key)
         complete = [s for s in ranked if s.complete]
         feasible = [s for s in complete if self.objective.feasible(s.cost_per_task)]
         best_stats = feasible[0] if feasible else None
@@ -517,7 +517,7 @@ class Search:
                 objective=self.objective,
                 budget_note=self.budget_note,
             ),
-            stop_reason=stop_reason,
+            stop_reason=str(stop),
             wall_s=wall_s,
         )
 
@@ -538,6 +538,12 @@ def _running_elsewhere(status: str, runner: Any) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _trial_state(stop: Stop) -> str:
+    if stop.reason is StopReason.PRUNED:
+        return "pruned"
+    return "complete" if stop.reason is StopReason.COMPLETED else "fail"
 
 
 def _minus(a: Spend, b: Spend) -> Spend:

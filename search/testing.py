@@ -3,8 +3,11 @@
 Like optuna's ``BasicSamplerTestCase``: subclass :class:`StrategyTestCase` in a
 pytest module and say how to make your strategy; the suite checks the ask/tell
 contract, that a budget stops it, that resuming a finished search costs
-nothing and picks the same winner, and that a seed makes it deterministic. It
-runs on the simulated ``sim:`` models, offline, in a few seconds.
+nothing and picks the same winner, that a seed makes it deterministic, and
+that it describes itself: its options are a frozen record that ``describe()``
+records, its plan bounds what it proposes (so ``estimate_search`` bounds its
+cost), and its capabilities decide whether a graph space refuses it. It runs
+on the simulated ``sim:`` models, offline, in a few seconds.
 
 Example:
     .. code-block:: python
@@ -19,16 +22,32 @@ Example:
 from __future__ import annotations
 
 import abc
+import json
 from pathlib import Path
+from typing import Any
 
+from pydantic import ValidationError
+
+from search.estimate import estimate_search
 from search.evaluation import Budget, Dataset, bundled_dataset
+from search.graphs.errors import GraphSpaceError
+from search.graphs.graph_space import GraphSpace
 from search.objective import Objective
 from search.results import SearchResult
 from search.runner import Search, create_search
 from search.settings import SearchSettings
 from search.space import SearchSpace
 from search.store import EvalRecord
-from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.base import (
+    Capabilities,
+    Handover,
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    StrategyOptions,
+)
+from search.strategies.plan import PlanRequest, StagePlan
 
 __all__ = ["StrategyTestCase"]
 
@@ -39,6 +58,7 @@ class _Recorder(SearchStrategy):
     def __init__(self, inner: SearchStrategy) -> None:
         self.inner = inner
         self.name = inner.name
+        self.options = inner.options
         self.asked: list[Proposal] = []
         self.told: list[Outcome] = []
         self.open: set[int] = set()
@@ -87,6 +107,17 @@ class _Recorder(SearchStrategy):
 
     def describe(self) -> dict[str, object]:
         return self.inner.describe()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    def plan(self, request: PlanRequest) -> list[StagePlan]:
+        return self.inner.plan(request)
+
+
+def _never_built(models: Any, **params: Any) -> Any:
+    raise AssertionError("the conformance suite never builds this graph")
 
 
 class StrategyTestCase(abc.ABC):
@@ -190,3 +221,82 @@ class StrategyTestCase(abc.ABC):
         sequences = [[(p.candidate.hash, p.tasks) for p in rec.asked] for _, rec in runs]
         assert sequences[0] == sequences[1]
         assert runs[0][0].best == runs[1][0].best
+
+    # --- describing itself ----------------------------------------------------------------
+
+    def test_options_are_a_frozen_record_it_describes(self) -> None:
+        """``options`` is a frozen record; ``describe()`` is JSON and records every option."""
+        strategy = self.create_strategy()
+        options = strategy.options
+        assert isinstance(options, StrategyOptions), (
+            f"options is a {type(options).__name__}, not a StrategyOptions record"
+        )
+        for name in type(options).model_fields:
+            try:
+                setattr(options, name, getattr(options, name))
+            except ValidationError:
+                pass
+            else:
+                raise AssertionError(f"options.{name} could be changed: the record is not frozen")
+            break
+        described = strategy.describe()
+        assert described.get("strategy") == strategy.name, described
+        json.dumps(described)  # raises TypeError if it is not plain data
+        for name, value in options.recorded().items():
+            assert described.get(name) == value, f"describe() does not record {name!r}"
+
+    def test_plan_bounds_what_it_proposes(self) -> None:
+        """The plan is well-formed and bounds the run: candidates, proposals, evaluations."""
+        recorder = _Recorder(self.create_strategy())
+        assert isinstance(recorder.capabilities, Capabilities)
+        search = self._search(recorder)
+        tasks = len(search.search_tasks)
+        estimate = estimate_search(search)
+        request = PlanRequest(space=search.space, size=estimate.space_size, tasks=tasks)
+        plans = recorder.plan(request)
+        assert plans and all(isinstance(plan, StagePlan) for plan in plans), plans
+        for plan in plans:
+            slots = [*(plan.high_slots or ()), *plan.low_slots]
+            assert all(0 < slot <= tasks for slot in slots), f"{plan.name}: slots {slots}"
+            if plan.high_slots is not None:
+                assert len(plan.low_slots) <= len(plan.high_slots), plan
+        result = search.run()
+        if all(plan.high_slots is not None for plan in plans):
+            planned = sum(len(plan.high_slots or ()) for plan in plans)
+            distinct = {proposal.candidate.hash for proposal in recorder.asked}
+            assert len(distinct) <= planned, (
+                f"proposed {len(distinct)} candidates; the plan says at most {planned}"
+            )
+        counted = [plan.proposals for plan in plans]
+        if all(n is not None for n in counted):
+            most = sum(n or 0 for n in counted)
+            assert len(recorder.asked) <= most, (
+                f"made {len(recorder.asked)} proposals; the plan says at most {most}"
+            )
+        high, ran = estimate.evaluations.high, result.spend.evaluations
+        assert high is None or ran <= high, (
+            f"ran {ran} evaluations (test included); the estimate's high end is {high}"
+        )
+
+    def test_capabilities_decide_if_a_graph_space_takes_it(self) -> None:
+        """A strategy that edits topologies is refused by a graph space, by name, up front."""
+        strategy = self.create_strategy()
+        space = GraphSpace.model_validate(
+            {
+                "build": _never_built,
+                "slots": ["solver"],
+                "pool": ["sim:atlas-nano", "sim:lynx-small"],
+                "name": "conformance-graph",
+                "version": "1",
+            }
+        )
+        if not strategy.capabilities.edits_topologies:
+            space.check_strategy(strategy)
+            return
+        refusal = None
+        try:
+            create_search(space=space, dataset=self.dataset(), strategy=strategy, store=None)
+        except GraphSpaceError as exc:
+            refusal = str(exc)
+        assert refusal is not None, "a graph space took a strategy that edits topologies"
+        assert strategy.name in refusal and "edits rolegraph workflow topologies" in refusal

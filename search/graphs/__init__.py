@@ -31,7 +31,7 @@ from search.graphs.candidate import GraphSource, GraphTarget
 from search.graphs.config import GraphConfig, load_config
 from search.graphs.deployed import DeployedGraph
 from search.graphs.errors import GraphSpaceError, UntrackedCallsWarning
-from search.graphs.graph_space import GRAPH_STRATEGIES, GraphSpace
+from search.graphs.graph_space import GraphSpace
 from search.graphs.providers import register_providers
 
 __all__ = [
@@ -51,5 +51,4 @@ __all__ = [
     "default_adapters",
     "GraphSpaceError",
     "UntrackedCallsWarning",
-    "GRAPH_STRATEGIES",
 ]

@@ -45,15 +45,7 @@ from search.graphs.errors import GraphSpaceError
 from search.space import TOPOLOGY_PARAM, Candidate, Space, _short
 from topologies.params import ModelSlot, ModelTeam, Param, ParamSpace, TrialLike
 
-__all__ = ["GraphSpace", "GRAPH_STRATEGIES"]
-
-GRAPH_STRATEGIES = ("random", "grid", "tpe", "nsga2", "gp", "optuna-random", "bandit", "thompson")
-"""Strategies that search a graph space (and pipelines of them, e.g. ``"tpe+bandit"``).
-
-MCTS, knapsack and BOAD edit workflow topologies or compose rolegraph agents, so they
-apply to rolegraph's own workflows only.
-"""
-_TOPOLOGY_STRATEGIES = ("MCTSStrategy", "KnapsackStrategy", "BOADStrategy")
+__all__ = ["GraphSpace"]
 
 
 class GraphSpace(Space):
@@ -310,18 +302,21 @@ class GraphSpace(Space):
     # --- strategies, deployment ------------------------------------------------------------
 
     def check_strategy(self, strategy: Any) -> None:
-        """Refuse strategies that edit workflow topologies (MCTS, knapsack, BOAD).
+        """Refuse a strategy whose capabilities say it edits workflow topologies.
 
         Raises:
             GraphSpaceError: The strategy, or a stage of a pipeline, cannot search a graph.
         """
-        for stage in getattr(strategy, "stages", (strategy,)):
-            if type(stage).__name__ in _TOPOLOGY_STRATEGIES:
-                raise GraphSpaceError(
-                    f"strategy {stage.name!r} edits rolegraph workflow topologies and cannot "
-                    f"search your graph {self.name!r}; use one of {', '.join(GRAPH_STRATEGIES)} "
-                    "or a pipeline of them, e.g. 'tpe+bandit'"
-                )
+        if not strategy.capabilities.edits_topologies:
+            return
+        from search.strategies.registry import list_strategies
+
+        usable = list_strategies(edits_topologies=False)
+        raise GraphSpaceError(
+            f"strategy {strategy.name!r} edits rolegraph workflow topologies and cannot "
+            f"search your graph {self.name!r}; use one of {', '.join(usable)} "
+            "or a pipeline of them, e.g. 'tpe+bandit'"
+        )
 
     def deploy(
         self,

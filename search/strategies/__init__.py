@@ -2,12 +2,21 @@
 
 from search.strategies.auto import AutoStrategy, ValueModel
 from search.strategies.bandit import Arm, BanditStrategy
-from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.base import (
+    Capabilities,
+    Handover,
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    StrategyOptions,
+)
 from search.strategies.boad import BOADStrategy
 from search.strategies.knapsack import ComponentReport, KnapsackStrategy
 from search.strategies.mcts import MCTSStrategy, TreeNode
 from search.strategies.optuna import OptunaStrategy
 from search.strategies.pipeline import Pipeline
+from search.strategies.plan import PlanRequest, StagePlan
 from search.strategies.registry import get_strategy, list_strategies, register_strategy
 from search.strategies.simple import GridStrategy, RandomStrategy
 
@@ -17,6 +26,10 @@ __all__ = [
     "Proposal",
     "Outcome",
     "Handover",
+    "StrategyOptions",
+    "Capabilities",
+    "PlanRequest",
+    "StagePlan",
     "AutoStrategy",
     "ValueModel",
     "GridStrategy",

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from pydantic import Field
 
 from search.evaluation.stats import wilson_interval
+from search.ranking import best, ranked
 from search.space import Candidate
-from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.base import (
+    Handover,
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    StrategyOptions,
+)
+from search.strategies.plan import PlanRequest, StagePlan
 
-__all__ = ["BanditStrategy", "Arm"]
+__all__ = ["BanditStrategy", "BanditOptions", "Arm"]
 
 
 @dataclass
@@ -38,6 +50,18 @@ class Arm:
     def cost_per_task(self) -> float:
         """Mean dollars per task so far."""
         return self.cost / self.n if self.scores else 0.0
+
+
+class BanditOptions(StrategyOptions):
+    """:class:`BanditStrategy`'s settings (see its arguments)."""
+
+    policy: Literal["ucb", "thompson"] = Field(default="ucb", description="Batch policy.")
+    arms: int = Field(default=16, description="Candidates to race when none are handed over.")
+    batch: int = Field(default=5, description="Tasks per pull.")
+    min_tasks: int = Field(default=10, description="Tasks every arm gets in the first round.")
+    eta: int = Field(default=2, description="Each round keeps 1/eta of the arms.")
+    confidence: float = Field(default=0.95, description="Coverage of elimination intervals.")
+    exploration: float = Field(default=1.0, description="UCB exploration constant.")
 
 
 class BanditStrategy(SearchStrategy):
@@ -82,13 +106,15 @@ class BanditStrategy(SearchStrategy):
             raise ValueError(f"policy must be 'ucb' or 'thompson', got {policy!r}")
         if arms < 2 or batch < 1 or min_tasks < 1 or eta < 2:
             raise ValueError("need arms >= 2, batch >= 1, min_tasks >= 1 and eta >= 2")
-        self.policy = policy
-        self.n_arms = arms
-        self.batch = batch
-        self.min_tasks = min_tasks
-        self.eta = eta
-        self.confidence = confidence
-        self.exploration = exploration
+        self.options: BanditOptions = BanditOptions(
+            policy=policy,
+            arms=arms,
+            batch=batch,
+            min_tasks=min_tasks,
+            eta=eta,
+            confidence=confidence,
+            exploration=exploration,
+        )
         self.name = "bandit" if policy == "ucb" else "thompson"
 
     def setup(self, context: SearchContext) -> None:
@@ -97,14 +123,14 @@ class BanditStrategy(SearchStrategy):
         candidates = list(context.candidates)
         if not candidates:
             size = context.space.size()
-            if size <= self.n_arms:
+            if size <= self.options.arms:
                 candidates = list(context.space.grid(origin=self.name))
             else:
                 seen: dict[str, Candidate] = {}
-                for _ in range(self.n_arms * 20):
+                for _ in range(self.options.arms * 20):
                     candidate = context.space.sample(context.rng, origin=self.name)
                     seen.setdefault(candidate.hash, candidate)
-                    if len(seen) == self.n_arms:
+                    if len(seen) == self.options.arms:
                         break
                 candidates = list(seen.values())
         self.arms: dict[str, Arm] = {}
@@ -119,7 +145,7 @@ class BanditStrategy(SearchStrategy):
     def _interval(self, arm: Arm) -> tuple[float, float]:
         if not arm.scores:
             return 0.0, 1.0
-        return wilson_interval(sum(arm.scores), arm.n, confidence=self.confidence)
+        return wilson_interval(sum(arm.scores), arm.n, confidence=self.options.confidence)
 
     def _value(self, mean: float, arm: Arm) -> float:
         return self.context.objective.value(mean, arm.cost_per_task)
@@ -127,11 +153,11 @@ class BanditStrategy(SearchStrategy):
     def _priority(self, arm: Arm) -> float:
         if not arm.scores:
             return math.inf
-        if self.policy == "thompson":
+        if self.options.policy == "thompson":
             hits = sum(arm.scores)
             draw = self.context.rng.betavariate(1.0 + hits, 1.0 + arm.n - hits)
             return self._value(draw, arm)
-        bonus = self.exploration * math.sqrt(2.0 * math.log(max(self.pulls, 2)) / arm.n)
+        bonus = self.options.exploration * math.sqrt(2.0 * math.log(max(self.pulls, 2)) / arm.n)
         return self._value(min(1.0, arm.mean + bonus), arm)
 
     def _alive(self) -> list[Arm]:
@@ -146,19 +172,20 @@ class BanditStrategy(SearchStrategy):
         if len(alive) < 2:
             return
         lows = {arm.candidate.hash: self._value(self._interval(arm)[0], arm) for arm in alive}
-        best = max(alive, key=lambda arm: lows[arm.candidate.hash])
+        top = best(alive, key=lambda arm: (lows[arm.candidate.hash],), tiebreak=_hash)
+        assert top is not None
         for arm in alive:
-            if arm is best:
+            if arm is top:
                 continue
-            if self._value(self._interval(arm)[1], arm) < lows[best.candidate.hash]:
+            if self._value(self._interval(arm)[1], arm) < lows[top.candidate.hash]:
                 arm.alive = False
-                arm.out_reason = f"interval below {best.candidate.label}'s after {arm.n} tasks"
+                arm.out_reason = f"interval below {top.candidate.label}'s after {arm.n} tasks"
 
     def _round_plan(self) -> tuple[list[Arm], int]:
         """The arms this round evaluates, and up to how many tasks."""
-        alive = sorted(self._alive(), key=self._rank_key, reverse=True)
-        keep = max(1, math.ceil(len(alive) / self.eta**self.round))
-        target = min(self.n_tasks, self.min_tasks * self.eta**self.round)
+        alive = ranked(self._alive(), key=self._rank_key, tiebreak=_hash)
+        keep = max(1, math.ceil(len(alive) / self.options.eta**self.round))
+        target = min(self.n_tasks, self.options.min_tasks * self.options.eta**self.round)
         if keep == 1:
             target = self.n_tasks
         return alive[:keep], target
@@ -186,7 +213,7 @@ class BanditStrategy(SearchStrategy):
             if not ready:
                 return None
             arm = max(ready, key=self._priority)
-            end = min(target, arm.n + self.batch)
+            end = min(target, arm.n + self.options.batch)
             ids = tuple(self.context.task_ids[arm.n : end])
             arm.busy = True
             return Proposal(candidate=arm.candidate, tasks=ids, ordered=True)
@@ -225,21 +252,55 @@ class BanditStrategy(SearchStrategy):
 
     def handover(self, k: int = 5) -> Handover:
         """Surviving arms first, then the rest, by value."""
-        ranked = sorted(
+        order = ranked(
             self.arms.values(),
-            key=lambda arm: (arm.alive, self._value(arm.mean, arm)),
-            reverse=True,
+            key=lambda arm: (float(arm.alive), self._value(arm.mean, arm)),
+            tiebreak=_hash,
         )
-        return Handover(candidates=[arm.candidate for arm in ranked[:k]])
+        return Handover(candidates=[arm.candidate for arm in order[:k]])
 
-    def describe(self) -> dict[str, Any]:
-        """Settings."""
-        return {
-            "strategy": self.name,
-            "policy": self.policy,
-            "arms": self.n_arms,
-            "batch": self.batch,
-            "min_tasks": self.min_tasks,
-            "eta": self.eta,
-            "confidence": self.confidence,
-        }
+    def _pulls(self, tasks: int) -> int:
+        """Batches one arm takes at most to reach every task: a round's target cuts one short."""
+        options = self.options
+        targets: list[int] = []
+        r = 0
+        while not targets or targets[-1] < tasks:
+            targets.append(min(tasks, options.min_tasks * options.eta**r))
+            r += 1
+        edges = [0, *targets]
+        return sum(math.ceil((b - a) / options.batch) for a, b in itertools.pairwise(edges))
+
+    def plan(self, request: PlanRequest) -> list[StagePlan]:
+        """Its arms on every task at most; the leader on every task and one batch each at least."""
+        tasks = request.tasks
+        options = self.options
+        pulls = self._pulls(tasks)
+        if request.handed is not None:
+            summary = f"races the {request.handed} candidates handed over (stored results: free)"
+            return [
+                StagePlan(
+                    name=self.name,
+                    summary=summary,
+                    high_slots=(),
+                    low_slots=(),
+                    proposals=request.handed * pulls,
+                )
+            ]
+        arms = min(options.arms, request.size)
+        summary = (
+            f"races {arms} candidates: {options.min_tasks} tasks each first, x{options.eta} for "
+            f"the best 1/{options.eta} each round, up to {tasks}"
+        )
+        return [
+            StagePlan(
+                name=self.name,
+                summary=summary,
+                high_slots=(tasks,) * arms,
+                low_slots=(tasks,) + (min(options.batch, tasks),) * (arms - 1),
+                proposals=arms * pulls,
+            )
+        ]
+
+
+def _hash(arm: Arm) -> str:
+    return arm.candidate.hash

@@ -6,18 +6,29 @@ import abc
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_jsonable_python
 
 from orchestrator.budget import BudgetLedger
 from search.evaluation.datasets import Task
 from search.objective import Objective
 from search.results import CandidateStats
 from search.space import Candidate, Space
+from search.stops import Stop, StopReason
 from search.store import EvalRecord, Store
+from search.strategies.plan import PlanRequest, StagePlan
 
-__all__ = ["Proposal", "Outcome", "SearchContext", "Handover", "SearchStrategy"]
+__all__ = [
+    "Proposal",
+    "Outcome",
+    "SearchContext",
+    "Handover",
+    "StrategyOptions",
+    "Capabilities",
+    "SearchStrategy",
+]
 
 
 class Proposal(BaseModel):
@@ -39,7 +50,7 @@ class Proposal(BaseModel):
 class Outcome(BaseModel):
     """What evaluating a proposal gave."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     proposal: Proposal = Field(description="What was asked.")
     records: tuple[EvalRecord, ...] = Field(description="Results, in the order they came.")
@@ -47,7 +58,14 @@ class Outcome(BaseModel):
         description="The candidate's statistics over every search task it has results for."
     )
     pruned: bool = Field(default=False, description="Whether the strategy stopped it early.")
-    stop_reason: str = Field(default="completed", description="Why its evaluation ended.")
+    stop: Stop = Field(
+        default=Stop(reason=StopReason.COMPLETED), description="Why its evaluation ended."
+    )
+
+    @property
+    def stop_reason(self) -> str:
+        """Why its evaluation ended, in words (``"completed"`` when it did)."""
+        return str(self.stop)
 
     @property
     def scores(self) -> list[float]:
@@ -96,6 +114,44 @@ class Handover:
     candidates: Sequence[Candidate] = ()
 
 
+class StrategyOptions(BaseModel):
+    """A strategy's settings, as given: one frozen record per strategy.
+
+    Subclass it with one field per constructor argument; the strategy keeps it
+    as :attr:`SearchStrategy.options` and :meth:`SearchStrategy.describe`
+    records it with the search. A field marked ``exclude=True`` (a storage
+    URL, a price table) is not recorded; values that are not plain data (a
+    sampler, a chat model) are recorded by their type's name.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    def recorded(self) -> dict[str, Any]:
+        """The options to record with a search, as JSON values."""
+        return {
+            name: to_jsonable_python(getattr(self, name), fallback=_type_name)
+            for name, field in type(self).model_fields.items()
+            if not field.exclude
+        }
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+class Capabilities(BaseModel):
+    """What a strategy can search; checked before anything is spent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    edits_topologies: bool = Field(
+        default=False,
+        description="It builds workflows by editing or composing rolegraph topologies "
+        "(agents, teams, edits), so it needs rolegraph workflows and cannot search a graph "
+        "space (a GraphSpace).",
+    )
+
+
 class SearchStrategy(abc.ABC):
     """One search strategy. The runner evaluates what :meth:`ask` proposes.
 
@@ -104,6 +160,11 @@ class SearchStrategy(abc.ABC):
     from each :class:`Outcome` in :meth:`tell`. :meth:`report` sees results one
     by one and may stop a proposal early (pruning, racing). Every evaluation
     goes through the shared evaluator and store and spends from one budget.
+
+    A strategy describes itself: its settings are a frozen :attr:`options`
+    record (which :meth:`describe` records), :attr:`capabilities` say what it
+    can search, and :meth:`plan` says what it will propose at most, so that
+    :func:`~search.estimate.estimate_search` can bound its cost before it runs.
 
     Example:
         >>> class FirstN(SearchStrategy):
@@ -117,7 +178,10 @@ class SearchStrategy(abc.ABC):
     """
 
     name: str = "strategy"
+    options: StrategyOptions = StrategyOptions()
+    """The settings it was made with (a record with no fields when it takes none)."""
     context: SearchContext
+    _NO_PLAN: ClassVar[str] = "no plan known: the budget bounds it"
 
     def setup(self, context: SearchContext) -> None:
         """Receive the context before the first :meth:`ask`."""
@@ -151,6 +215,19 @@ class SearchStrategy(abc.ABC):
         """Hashes of the strategy's own Pareto front, if it keeps one (else the runner's)."""
         return None
 
+    @property
+    def capabilities(self) -> Capabilities:
+        """What it can search; by default anything, graph spaces included."""
+        return Capabilities()
+
+    def plan(self, request: PlanRequest) -> list[StagePlan]:
+        """What it will propose at most and at least, one plan per stage.
+
+        By default the plan is open-ended: only the budget and
+        ``max_evaluations`` bound the estimate's high end.
+        """
+        return [StagePlan.open_ended(self.name, self._NO_PLAN, request.tasks)]
+
     def describe(self) -> dict[str, Any]:
-        """Settings to record with the search."""
-        return {"strategy": self.name}
+        """Settings to record with the search: its name and :attr:`options`."""
+        return {"strategy": self.name, **self.options.recorded()}

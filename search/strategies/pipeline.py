@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.store import EvalRecord
-from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from pydantic import Field
 
-__all__ = ["Pipeline"]
+from search.store import EvalRecord
+from search.strategies.base import (
+    Capabilities,
+    Handover,
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    StrategyOptions,
+)
+from search.strategies.plan import PlanRequest, StagePlan
+
+__all__ = ["Pipeline", "PipelineOptions"]
+
+
+class PipelineOptions(StrategyOptions):
+    """:class:`Pipeline`'s own settings (each stage has its own)."""
+
+    keep: int = Field(default=5, ge=1, description="Candidates each stage hands to the next.")
 
 
 class Pipeline(SearchStrategy):
@@ -29,7 +46,7 @@ class Pipeline(SearchStrategy):
         if not stages:
             raise ValueError("a pipeline needs at least one stage")
         self.stages = stages
-        self.keep = keep
+        self.options: PipelineOptions = PipelineOptions(keep=keep)
         self.name = "+".join(stage.name for stage in stages)
         self._index = 0
         self._owner: dict[int, SearchStrategy] = {}
@@ -56,7 +73,7 @@ class Pipeline(SearchStrategy):
                 return proposal
             if self._running.get(self._index, 0) > 0 or self._index == len(self.stages) - 1:
                 return None
-            handover = self.current.handover(self.keep)
+            handover = self.current.handover(self.options.keep)
             self._index += 1
             self.current.setup(self.context.handed(handover))
 
@@ -88,6 +105,19 @@ class Pipeline(SearchStrategy):
         """The current stage's Pareto front, if it keeps one."""
         return self.current.front()
 
+    @property
+    def capabilities(self) -> Capabilities:
+        """What every stage can search."""
+        flags = [stage.capabilities for stage in self.stages]
+        return Capabilities(edits_topologies=any(f.edits_topologies for f in flags))
+
+    def plan(self, request: PlanRequest) -> list[StagePlan]:
+        """Each stage's plan; the stages after the first are handed ``keep`` candidates."""
+        plans: list[StagePlan] = []
+        for index, stage in enumerate(self.stages):
+            plans.extend(stage.plan(request if index == 0 else request.after(self.options.keep)))
+        return plans
+
     def describe(self) -> dict[str, Any]:
-        """Every stage's settings."""
-        return {"strategy": self.name, "stages": [stage.describe() for stage in self.stages]}
+        """Its settings and every stage's."""
+        return {**super().describe(), "stages": [stage.describe() for stage in self.stages]}

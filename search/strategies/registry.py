@@ -46,9 +46,29 @@ def register_strategy(name: str, factory: Callable[..., SearchStrategy]) -> None
         _FACTORIES[name] = factory
 
 
-def list_strategies() -> list[str]:
-    """Registered strategy names; join them with ``+`` for a pipeline."""
-    return sorted(_FACTORIES)
+def list_strategies(*, edits_topologies: bool | None = None) -> list[str]:
+    """Registered strategy names; join them with ``+`` for a pipeline.
+
+    Args:
+        edits_topologies: Only the strategies whose
+            :attr:`~search.strategies.SearchStrategy.capabilities` say they edit
+            rolegraph topologies (``True``) or do not (``False``, those that can
+            search a graph space); ``None``: all. A strategy that cannot be made
+            with its default options here (a missing extra) is left out of a filtered list.
+    """
+    with _LOCK:
+        names = sorted(_FACTORIES)
+    if edits_topologies is None:
+        return names
+    found = []
+    for name in names:
+        try:
+            strategy = _FACTORIES[name]()
+        except Exception:  # e.g. an optional extra that is not installed
+            continue
+        if strategy.capabilities.edits_topologies == edits_topologies:
+            found.append(name)
+    return found
 
 
 def _build(stage: str, options: dict[str, Any]) -> SearchStrategy:

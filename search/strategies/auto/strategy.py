@@ -6,16 +6,25 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
 
 import numpy as np
+from pydantic import Field
 
+from search.ranking import best, ranked
 from search.space import Candidate
 from search.store import EvalRecord
 from search.strategies.auto.value_model import Prediction, ValueModel, features
-from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.base import (
+    Handover,
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    StrategyOptions,
+)
+from search.strategies.plan import PlanRequest, StagePlan
 
-__all__ = ["AutoStrategy"]
+__all__ = ["AutoStrategy", "AutoOptions"]
 
 _PRIOR_VARIANCE = 0.25  # a coin's: what a score difference may vary by before data says otherwise
 _PRIOR_TASKS = 4  # how many tasks the value model's guess for a candidate is worth
@@ -45,6 +54,21 @@ class _Arm:
     @property
     def cost(self) -> float:
         return sum(self.costs.values()) / self.n if self.costs else 0.0
+
+
+class AutoOptions(StrategyOptions):
+    """:class:`AutoStrategy`'s settings (see its arguments)."""
+
+    confidence: float = Field(default=0.95, description="Confidence for putting one out.")
+    probe: int = Field(default=6, description="Tasks in a candidate's first run.")
+    eta: float = Field(default=2.0, description="Growth of the tasks from run to run.")
+    tolerance: float = Field(default=0.0, description="Score points a challenger may trail.")
+    max_candidates: int = Field(default=5000, description="Largest space enumerated.")
+    exploration: float = Field(default=0.5, description="Weight of the model's uncertainty.")
+    min_fitted: int = Field(default=8, description="Measured before the model may rule out.")
+    predict_out_above: int = Field(
+        default=500, description="Spaces larger than this let the model rule out unrun ones."
+    )
 
 
 class AutoStrategy(SearchStrategy):
@@ -108,14 +132,16 @@ class AutoStrategy(SearchStrategy):
             raise ValueError("eta must be greater than 1")
         if tolerance < 0:
             raise ValueError("tolerance must be at least 0")
-        self.confidence = confidence
-        self.probe = probe
-        self.eta = eta
-        self.tolerance = tolerance
-        self.max_candidates = max_candidates
-        self.exploration = exploration
-        self.min_fitted = min_fitted
-        self.predict_out_above = predict_out_above
+        self.options: AutoOptions = AutoOptions(
+            confidence=confidence,
+            probe=probe,
+            eta=eta,
+            tolerance=tolerance,
+            max_candidates=max_candidates,
+            exploration=exploration,
+            min_fitted=min_fitted,
+            predict_out_above=predict_out_above,
+        )
         self._z = NormalDist().inv_cdf(confidence)
 
     # --- setup ----------------------------------------------------------------------------
@@ -125,7 +151,7 @@ class AutoStrategy(SearchStrategy):
         super().setup(context)
         if context.candidates:
             pool: Sequence[Candidate] = context.candidates
-        elif context.space.combinations() <= self.max_candidates:
+        elif context.space.combinations() <= self.options.max_candidates:
             pool = list(context.space.grid(origin="auto"))
         else:
             pool = self._sampled(context)
@@ -135,10 +161,10 @@ class AutoStrategy(SearchStrategy):
         }
         self._tasks = context.task_ids
         m = len(self._tasks)
-        rungs, size = [], float(min(self.probe, m))
+        rungs, size = [], float(min(self.options.probe, m))
         while size < m:
             rungs.append(int(size))
-            size = max(size + 1, size * self.eta)
+            size = max(size + 1, size * self.options.eta)
         self._rungs = [*dict.fromkeys(rungs), m]
         self._model = ValueModel()
         self._worst = {h: _worst_case(a.candidate) for h, a in self._arms.items()}
@@ -148,10 +174,10 @@ class AutoStrategy(SearchStrategy):
 
     def _sampled(self, context: SearchContext) -> list[Candidate]:
         found: dict[str, Candidate] = {}
-        for _ in range(self.max_candidates * 4):
+        for _ in range(self.options.max_candidates * 4):
             candidate = context.space.sample(context.rng, origin="auto")
             found.setdefault(candidate.hash, candidate)
-            if len(found) >= self.max_candidates:
+            if len(found) >= self.options.max_candidates:
                 break
         return list(found.values())
 
@@ -173,7 +199,7 @@ class AutoStrategy(SearchStrategy):
             for a in self._arms.values()
             if a.n >= len(self._tasks) and self.context.objective.feasible(a.cost)
         ]
-        return max(complete, key=lambda a: (self._value(a), -a.cost, -a.order), default=None)
+        return best(complete, key=lambda a: (self._value(a), -a.cost), tiebreak=_key)
 
     def _gap(self, arm: _Arm, leader: _Arm) -> tuple[float, float, int]:
         """Mean and standard error of (arm - leader) in value, on the tasks both have run."""
@@ -211,7 +237,7 @@ class AutoStrategy(SearchStrategy):
                 arm.out = "run on every task; below the leader"
             elif leader is not None:
                 mean, error, _ = gaps[arm.key] = self._gap(arm, leader)
-                if mean + self._z * error < -self.tolerance:
+                if mean + self._z * error < -self.options.tolerance:
                     arm.out = "below the leader (paired)"
         return gaps
 
@@ -226,7 +252,7 @@ class AutoStrategy(SearchStrategy):
     ) -> np.ndarray:
         """:meth:`_priority` of unrun candidates, all at once."""
         objective = self.context.objective
-        optimistic = np.minimum(1.0, means + self.exploration * sds)
+        optimistic = np.minimum(1.0, means + self.options.exploration * sds)
         if objective.point_value is not None:
             optimistic = optimistic - costs / objective.point_value * 0.01
         ceiling = objective.max_cost_per_task
@@ -247,7 +273,7 @@ class AutoStrategy(SearchStrategy):
         guess = self.context.objective.value(predicted, arm.cost) - self._value(leader)
         if math.isfinite(guess):
             mean = (n * mean + _PRIOR_TASKS * guess) / (n + _PRIOR_TASKS)
-        return self._value(leader) + mean + self.exploration * error
+        return self._value(leader) + mean + self.options.exploration * error
 
     def _coverage_order(self, novel: list[_Arm], seen: set[str]) -> _Arm:
         """The cheapest candidate (by worst-case estimate) that brings the most unseen parts."""
@@ -304,10 +330,13 @@ class AutoStrategy(SearchStrategy):
             assert arrays is not None  # every part was measured: the model has data
             means, sds, costs = arrays
             unrun = np.array([a.n == 0 for a in waiting])
-            if len(self._model) >= self.min_fitted and len(self._arms) > self.predict_out_above:
+            if (
+                len(self._model) >= self.options.min_fitted
+                and len(self._arms) > self.options.predict_out_above
+            ):
                 # Unrun candidates bounded below the leader wait (they come back when the
                 # model changes its mind); only when nothing else is left do they go out.
-                threshold = self._value(leader) - self.tolerance
+                threshold = self._value(leader) - self.options.tolerance
                 deferred = unrun & (self._bounds(means, sds, costs) < threshold)
                 if deferred.all():
                     if any(a.busy for a in contenders):
@@ -342,7 +371,7 @@ class AutoStrategy(SearchStrategy):
             if arm is not leader:
                 outs[arm.out or "unrun"] = outs.get(arm.out or "unrun", 0) + 1
         detail = ", ".join(f"{count} {why}" for why, count in sorted(outs.items()))
-        level = f"{self.confidence:.0%}"
+        level = f"{self.options.confidence:.0%}"
         if leader is None:
             return f"no candidate is feasible at {level} confidence ({detail})"
         return (
@@ -388,26 +417,34 @@ class AutoStrategy(SearchStrategy):
 
     def handover(self, k: int = 5) -> Handover:
         """The best ``k`` candidates by value, the leader first."""
-        ranked = sorted(
+        order = ranked(
             (a for a in self._arms.values() if a.n),
-            key=lambda a: (a.n >= len(self._tasks), self._value(a)),
-            reverse=True,
+            key=lambda a: (float(a.n >= len(self._tasks)), self._value(a)),
+            tiebreak=_key,
         )
-        return Handover(candidates=[a.candidate for a in ranked[:k]])
+        return Handover(candidates=[a.candidate for a in order[:k]])
 
-    def describe(self) -> dict[str, Any]:
-        """Settings to record with the search."""
-        return {
-            "strategy": self.name,
-            "confidence": self.confidence,
-            "probe": self.probe,
-            "eta": self.eta,
-            "tolerance": self.tolerance,
-            "max_candidates": self.max_candidates,
-            "exploration": self.exploration,
-            "min_fitted": self.min_fitted,
-            "predict_out_above": self.predict_out_above,
-        }
+    def plan(self, request: PlanRequest) -> list[StagePlan]:
+        """Every candidate on every task at most; a few probes and one on every task at least."""
+        options = self.options
+        tasks = request.tasks
+        n = min(request.size, options.max_candidates)
+        probe = min(options.probe, tasks)
+        fitted = min(n, options.min_fitted)
+        summary = (
+            f"probes candidates on {probe} tasks and more while they could beat the "
+            f"leader, out of {n}; at most every one on every task, at least {fitted} probes "
+            "and one on every task"
+        )
+        return [
+            StagePlan(
+                name=self.name,
+                summary=summary,
+                high_slots=(tasks,) * n,
+                low_slots=(tasks,) + (probe,) * max(0, fitted - 1),
+                proposals=None,
+            )
+        ]
 
 
 def _over(costs: Sequence[float], ceiling: float, z: float) -> bool:
@@ -434,3 +471,7 @@ def _worst_case(candidate: Candidate) -> float:
         return worst_case_run(candidate.spec).dollars
     except Exception:  # an estimate is a tie-break here, never a reason to fail
         return 0.0
+
+
+def _key(arm: _Arm) -> str:
+    return arm.key

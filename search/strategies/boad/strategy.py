@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import Field
+
 from orchestrator.answers import normalize_answer
 from search.evaluation.metrics import Metric, get_metric
+from search.ranking import ranked
 from search.space import Candidate
 from search.store import EvalRecord
-from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.base import (
+    Capabilities,
+    Handover,
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    StrategyOptions,
+)
 from search.strategies.boad.credit import (
     ArmCredit,
     CreditLedger,
@@ -17,12 +28,29 @@ from search.strategies.boad.credit import (
     TaskCredit,
     credit_record,
 )
+from search.strategies.plan import PlanRequest, StagePlan
 from topologies import ModelSlot, ModelTeam, SpaceError, get_topology
 
-__all__ = ["BOADStrategy"]
+__all__ = ["BOADStrategy", "BOADOptions"]
 
 TEAM_TOPOLOGIES: tuple[str, ...] = ("vote_ensemble", "best_of_n", "supervisor")
 """Team shapes tried in order when none is named: the first one in the space is used."""
+
+
+class BOADOptions(StrategyOptions):
+    """:class:`BOADStrategy`'s settings (see its arguments)."""
+
+    k: int = Field(default=3, description="Arms per team.")
+    iterations: int = Field(default=8, description="Experiments.")
+    batch: int = Field(default=8, description="Tasks per experiment.")
+    exploration: float = Field(default=1.0, description="Weight of the UCB bonus.")
+    reward: Reward = Field(default="pivotal", description="How an arm is credited.")
+    team: str | None = Field(default=None, description="Team topology; default from the space.")
+    keep: int | None = Field(default=None, description="Arms handed over; default k.")
+    final: bool = Field(default=True, description="Evaluate the final team on every task.")
+    # Any: a metric is a protocol, which pydantic cannot check by isinstance.
+    metric: Any = Field(default=None, description="Judges members' answers (name or metric).")
+    success: float = Field(default=0.5, description="Score at which an answer is right.")
 
 
 class BOADStrategy(SearchStrategy):
@@ -88,16 +116,19 @@ class BOADStrategy(SearchStrategy):
             raise ValueError(f"reward must be 'pivotal', 'share' or 'importance', got {reward!r}")
         if keep is not None and keep < 1:
             raise ValueError("keep must be at least 1")
-        self.k = k
-        self.iterations = iterations
-        self.batch = batch
-        self.exploration = exploration
-        self.reward: Reward = reward
-        self.team = team
-        self.keep = keep
-        self.final = final
-        self.metric = get_metric(metric) if metric is not None else None
-        self.success = success
+        self.options: BOADOptions = BOADOptions(
+            k=k,
+            iterations=iterations,
+            batch=batch,
+            exploration=exploration,
+            reward=reward,
+            team=team,
+            keep=keep,
+            final=final,
+            metric=metric,
+            success=success,
+        )
+        self._metric = get_metric(metric) if metric is not None else None
 
     def setup(self, context: SearchContext) -> None:
         """Start every arm untried and check that a team can be built.
@@ -107,16 +138,18 @@ class BOADStrategy(SearchStrategy):
         """
         super().setup(context)
         self.arms: list[str] = list(context.space.pool.models)
-        self.topology = self.team or next(
+        self.topology = self.options.team or next(
             (t for t in TEAM_TOPOLOGIES if t in context.space.topologies), TEAM_TOPOLOGIES[0]
         )
-        self.ledger = CreditLedger(self.arms, reward=self.reward, exploration=self.exploration)
+        self.ledger = CreditLedger(
+            self.arms, reward=self.options.reward, exploration=self.options.exploration
+        )
         self.experiments: list[tuple[Candidate, tuple[str, ...], list[TaskCredit]]] = []
         self.final_outcome: Outcome | None = None
         self._tasks = {task.id: task for task in context.tasks}
         self._busy = False
         self._final_asked = False
-        self.build_team(self.arms[: self.k])  # fail now, before anything is spent
+        self.build_team(self.arms[: self.options.k])  # fail now, before anything is spent
 
     # --- teams ------------------------------------------------------------------------
 
@@ -127,7 +160,7 @@ class BOADStrategy(SearchStrategy):
             ValueError: The topology cannot be built that way.
         """
         topology = get_topology(self.topology)
-        members = [arms[i % len(arms)] for i in range(self.k)]
+        members = [arms[i % len(arms)] for i in range(self.options.k)]
         values: dict[str, Any] = {}
         for param in topology.space:
             if isinstance(param, ModelTeam):
@@ -147,21 +180,23 @@ class BOADStrategy(SearchStrategy):
         try:
             spec = topology.build(values)
         except SpaceError as exc:
-            raise ValueError(f"cannot build a {self.topology} team of k={self.k}: {exc}") from None
+            raise ValueError(
+                f"cannot build a {self.topology} team of k={self.options.k}: {exc}"
+            ) from None
         return Candidate(
             spec=spec, topology=self.topology, params=spec.metadata["params"], origin=self.name
         )
 
     def _window(self) -> tuple[str, ...]:
         ids = self.context.task_ids
-        if self.batch >= len(ids):
+        if self.options.batch >= len(ids):
             return tuple(ids)
-        start = len(self.experiments) * self.batch % len(ids)
-        return tuple(ids[(start + i) % len(ids)] for i in range(self.batch))
+        start = len(self.experiments) * self.options.batch % len(ids)
+        return tuple(ids[(start + i) % len(ids)] for i in range(self.options.batch))
 
     def top_arms(self, k: int | None = None) -> list[str]:
         """The best arms by ``h/n`` (ties: importance, evidence, pool order)."""
-        return [s.arm for s in self.ledger.ranking()[: k or self.k]]
+        return [s.arm for s in self.ledger.ranking()[: k or self.options.k]]
 
     def arm_stats(self) -> list[ArmCredit]:
         """Every arm's totals, best first."""
@@ -173,13 +208,13 @@ class BOADStrategy(SearchStrategy):
         """The next experiment, then the final team, then None."""
         if self._busy:
             return None
-        if len(self.experiments) < self.iterations:
-            chosen = tuple(self.ledger.select(self.k))
+        if len(self.experiments) < self.options.iterations:
+            chosen = tuple(self.ledger.select(self.options.k))
             self._busy = True
             return Proposal(
                 candidate=self.build_team(chosen), tasks=self._window(), key=("explore", chosen)
             )
-        if self.final and not self._final_asked:
+        if self.options.final and not self._final_asked:
             self._final_asked = True
             chosen = tuple(self.top_arms())
             self._busy = True
@@ -188,9 +223,9 @@ class BOADStrategy(SearchStrategy):
 
     def _is_right(self, record: EvalRecord) -> Callable[[str | None], bool]:
         task = self._tasks.get(record.task_id)
-        metric = self.metric
+        metric = self._metric
         if metric is not None and task is not None:
-            return lambda a: a is not None and metric(a, task) >= self.success
+            return lambda a: a is not None and metric(a, task) >= self.options.success
         reference = record.expected
         if reference is None and task is not None:
             reference = task.answer
@@ -208,7 +243,7 @@ class BOADStrategy(SearchStrategy):
             return
         expected = set(outcome.proposal.tasks or ())
         credits = [
-            credit_record(r, chosen, is_right=self._is_right(r), success=self.success)
+            credit_record(r, chosen, is_right=self._is_right(r), success=self.options.success)
             for r in outcome.records
             if r.task_id in expected
         ]
@@ -219,7 +254,7 @@ class BOADStrategy(SearchStrategy):
 
     def handover(self, k: int = 5) -> Handover:
         """The pool narrowed to the top arms; the final team, then the explored teams."""
-        top = self.top_arms(self.keep)
+        top = self.top_arms(self.options.keep)
         try:
             space = self.context.space.narrow(top)
         except SpaceError:
@@ -229,25 +264,34 @@ class BOADStrategy(SearchStrategy):
         teams[final.hash] = final
         explored = {c.hash: c for c, _, _ in self.experiments}
         scored = [(self.context.stats(c), c) for c in explored.values()]
-        ranked = sorted(
+        order = ranked(
             ((s, c) for s, c in scored if s is not None),
             key=lambda pair: self.context.objective.key(pair[0]),
-            reverse=True,
+            tiebreak=lambda pair: pair[1].hash,
         )
-        for _, candidate in ranked:
+        for _, candidate in order:
             teams.setdefault(candidate.hash, candidate)
         return Handover(space=space, candidates=list(teams.values())[:k])
 
-    def describe(self) -> dict[str, Any]:
-        """Settings."""
-        return {
-            "strategy": self.name,
-            "k": self.k,
-            "iterations": self.iterations,
-            "batch": self.batch,
-            "exploration": self.exploration,
-            "reward": self.reward,
-            "team": self.team,
-            "keep": self.keep,
-            "final": self.final,
-        }
+    @property
+    def capabilities(self) -> Capabilities:
+        """It builds teams with rolegraph's team topologies: rolegraph workflows only."""
+        return Capabilities(edits_topologies=True)
+
+    def plan(self, request: PlanRequest) -> list[StagePlan]:
+        """``iterations`` teams on ``batch`` tasks each, then the final team on every task."""
+        options = self.options
+        batch = min(options.batch, request.tasks)
+        final = (request.tasks,) if options.final else ()
+        summary = f"{options.iterations} team experiments on {batch} tasks each" + (
+            ", then the final team on every task" if options.final else ""
+        )
+        return [
+            StagePlan(
+                name=self.name,
+                summary=summary,
+                high_slots=(batch,) * options.iterations + final,
+                low_slots=final or (batch,),  # the final team may be one already tried
+                proposals=options.iterations + len(final),
+            )
+        ]

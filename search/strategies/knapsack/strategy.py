@@ -7,8 +7,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.pricing import PriceTable
+from search.ranking import best
 from search.space import Candidate, Space
-from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.base import (
+    Capabilities,
+    Handover,
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    StrategyOptions,
+)
 from search.strategies.knapsack.solver import (
     Item,
     Label,
@@ -18,9 +27,10 @@ from search.strategies.knapsack.solver import (
     zcl_bounds,
     zcl_threshold,
 )
+from search.strategies.plan import PlanRequest, StagePlan
 from topologies import SpaceError, get_topology
 
-__all__ = ["KnapsackStrategy", "ComponentReport"]
+__all__ = ["KnapsackStrategy", "KnapsackOptions", "ComponentReport"]
 
 Status = Literal["admitted", "rejected", "broken", "too_dear", "untested"]
 
@@ -50,6 +60,22 @@ class ComponentReport(BaseModel):
         default=None, description="The ZCL threshold on value per dollar it had to clear."
     )
     reason: str = Field(default="", description="The decision, in words.")
+
+
+class KnapsackOptions(StrategyOptions):
+    """:class:`KnapsackStrategy`'s settings (see its arguments)."""
+
+    budget_per_task: float | None = Field(default=None, description="Dollars per query.")
+    probe_tasks: int = Field(default=10, description="Search tasks in each sandbox.")
+    mode: Literal["online", "offline"] = Field(default="online", description="The composer.")
+    order: Literal["price", "pool"] = Field(default="price", description="Testing order.")
+    success: float = Field(default=0.5, description="Score at which a task is solved.")
+    max_broken: float = Field(default=0.2, description="Broken share that breaks a component.")
+    skip_margin: float | None = Field(default=1.5, description="Skip dearer components.")
+    bounds: tuple[float, float] | None = Field(default=None, description="(L, U), if fixed.")
+    prices: PriceTable | None = Field(
+        default=None, exclude=True, description="Price table for the estimates."
+    )
 
 
 class KnapsackStrategy(SearchStrategy):
@@ -142,22 +168,24 @@ class KnapsackStrategy(SearchStrategy):
             raise ValueError("skip_margin must be at least 1 (or None)")
         if bounds is not None and not 0 < bounds[0] <= bounds[1]:
             raise ValueError("bounds must be (L, U) with 0 < L <= U")
-        self.budget_per_task = budget_per_task
-        self.probe_tasks = probe_tasks
-        self.mode = mode
-        self.order = order
-        self.success = success
-        self.max_broken = max_broken
-        self.skip_margin = skip_margin
-        self.bounds = bounds
-        self.prices = prices
+        self.options: KnapsackOptions = KnapsackOptions(
+            budget_per_task=budget_per_task,
+            probe_tasks=probe_tasks,
+            mode=mode,
+            order=order,
+            success=success,
+            max_broken=max_broken,
+            skip_margin=skip_margin,
+            bounds=bounds,
+            prices=prices,
+        )
 
     # --- setup ------------------------------------------------------------------------
 
     def setup(self, context: SearchContext) -> None:
         """Fix the budget, the probe tasks and the order of the components."""
         super().setup(context)
-        budget = self.budget_per_task or context.objective.max_cost_per_task
+        budget = self.options.budget_per_task or context.objective.max_cost_per_task
         if budget is None:
             raise ValueError(
                 "the knapsack composer needs a cost budget per task: pass budget_per_task "
@@ -165,10 +193,10 @@ class KnapsackStrategy(SearchStrategy):
                 "Objective(max_cost_per_task=...)"
             )
         self.budget: float = budget
-        self._table = self.prices or context.space.pool.prices()
-        self.probe_ids: tuple[str, ...] = tuple(context.task_ids[: self.probe_tasks])
+        self._table = self.options.prices or context.space.pool.prices()
+        self.probe_ids: tuple[str, ...] = tuple(context.task_ids[: self.options.probe_tasks])
         pool = context.space.pool.models
-        if self.order == "price":  # stable: equal prices keep the pool's order
+        if self.options.order == "price":  # stable: equal prices keep the pool's order
             pool = sorted(pool, key=self._list_price)
         self._queue: list[str] = list(pool)
         self.reports: dict[str, ComponentReport] = {}
@@ -179,7 +207,7 @@ class KnapsackStrategy(SearchStrategy):
         self._busy = 0
         self._measured: dict[str, float] = {}
         self._tokens: list[tuple[int, int]] = []
-        self._bounds = self.bounds
+        self._bounds = self.options.bounds
         self._decided = False
 
     def _list_price(self, model: str) -> float:
@@ -215,7 +243,7 @@ class KnapsackStrategy(SearchStrategy):
 
     def ask(self) -> Proposal | None:
         """The next component's sandbox test, or None while one runs or when done."""
-        if self.mode == "offline":
+        if self.options.mode == "offline":
             if not self._queue:
                 return None
             model = self._queue.pop(0)
@@ -232,9 +260,9 @@ class KnapsackStrategy(SearchStrategy):
             left = self.budget - self.spent
             estimate = self._estimate(model)
             if (
-                self.skip_margin is not None
+                self.options.skip_margin is not None
                 and estimate is not None
-                and estimate > left * self.skip_margin
+                and estimate > left * self.options.skip_margin
             ):
                 self._report(
                     model,
@@ -250,7 +278,12 @@ class KnapsackStrategy(SearchStrategy):
         """Label the sandbox tests, then admit or reject the component."""
         self._busy -= 1
         self._judge(outcome)
-        if self.mode == "offline" and not self._busy and not self._queue and not self._decided:
+        if (
+            self.options.mode == "offline"
+            and not self._busy
+            and not self._queue
+            and not self._decided
+        ):
             self._decided = True
             self._solve()
 
@@ -262,12 +295,12 @@ class KnapsackStrategy(SearchStrategy):
             self._report(model, "untested", f"no test finished ({outcome.stop_reason})")
             return
         labels: dict[str, Label] = {
-            r.task_id: label_record(r, success=self.success) for r in records
+            r.task_id: label_record(r, success=self.options.success) for r in records
         }
         cost = sum(r.cost for r in records) / len(records)
         self._tokens.extend((r.usage.input_tokens, r.usage.output_tokens) for r in records)
         n_broken = sum(1 for label in labels.values() if label == "broken")
-        if n_broken > self.max_broken * len(labels):
+        if n_broken > self.options.max_broken * len(labels):
             self.broken.add(model)
             self._report(
                 model,
@@ -277,7 +310,7 @@ class KnapsackStrategy(SearchStrategy):
                 labels=labels,
             )
             return
-        if self.mode == "offline":
+        if self.options.mode == "offline":
             self._measured[model] = cost
             self._report(
                 model, "untested", "measured; waiting for the others", cost=cost, labels=labels
@@ -369,19 +402,21 @@ class KnapsackStrategy(SearchStrategy):
             if r.cost is not None and r.status != "broken" and r.cost <= self.budget
         ]
         if tested:
-            best = max(
+            top = best(
                 tested,
                 key=lambda r: (
-                    sum(1 for v in r.labels.values() if v == "helpful"),
-                    -(r.cost or 0),
+                    float(sum(1 for v in r.labels.values() if v == "helpful")),
+                    -(r.cost or 0.0),
                 ),
+                tiebreak=lambda r: r.name,
             )
-            return [best.name]
+            assert top is not None
+            return [top.name]
         return [m for m in self.context.space.pool.models if m not in self.broken]
 
     def selected(self) -> list[str]:
         """The models handed on, in pool order (:attr:`admitted` is in decision order)."""
-        if self.mode == "offline" and not self._decided and self._measured:
+        if self.options.mode == "offline" and not self._decided and self._measured:
             self._decided = True  # the search budget ended before every test came back
             self._solve()
         chosen = set(self.admitted or self._fallback())
@@ -398,18 +433,30 @@ class KnapsackStrategy(SearchStrategy):
             return Handover()  # some topology needs more models than were admitted
         return Handover(space=space)
 
-    def describe(self) -> dict[str, Any]:
-        """Settings."""
-        return {
-            "strategy": self.name,
-            "budget_per_task": self.budget_per_task,
-            "probe_tasks": self.probe_tasks,
-            "mode": self.mode,
-            "order": self.order,
-            "success": self.success,
-            "max_broken": self.max_broken,
-            "skip_margin": self.skip_margin,
-        }
+    @property
+    def capabilities(self) -> Capabilities:
+        """It composes teams of rolegraph agents: rolegraph workflows only."""
+        return Capabilities(edits_topologies=True)
+
+    def plan(self, request: PlanRequest) -> list[StagePlan]:
+        """Each pool model on ``probe_tasks`` tasks (online: at least the first)."""
+        options = self.options
+        probe = min(options.probe_tasks, request.tasks)
+        components = len(request.space.pool.models)
+        everyone = options.mode == "offline"
+        summary = (
+            f"tests each of {components} pool models on {probe} tasks "
+            f"({options.mode}), then hands over the admitted ones"
+        )
+        return [
+            StagePlan(
+                name=self.name,
+                summary=summary,
+                high_slots=(probe,) * components,
+                low_slots=(probe,) * (components if everyone else 1),
+                proposals=components,
+            )
+        ]
 
     def summary(self) -> list[ComponentReport]:
         """Every component's report, in the order decided."""

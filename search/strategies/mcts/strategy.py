@@ -14,12 +14,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import Field
 
 from orchestrator import WorkflowSpec
 from search.evaluation.stats import signed_rank_p, wilson_interval
+from search.ranking import best, ranked
 from search.space import Candidate, SearchSpace, topology_space
 from search.store import EvalRecord
-from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.base import (
+    Capabilities,
+    Handover,
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    StrategyOptions,
+)
 from search.strategies.mcts.edits import (
     DEFAULT_OPERATORS,
     Edit,
@@ -38,9 +48,10 @@ from search.strategies.mcts.proposers import (
     RuleProposer,
 )
 from search.strategies.mcts.tree import Node, TreeNode, aflow_probabilities, uct_score
+from search.strategies.plan import PlanRequest, StagePlan
 from topologies import SpaceError
 
-__all__ = ["MCTSStrategy", "INFEASIBLE", "seed_candidate"]
+__all__ = ["MCTSStrategy", "MCTSOptions", "INFEASIBLE", "seed_candidate"]
 
 INFEASIBLE = -1.0
 """Reward backed up for a workflow over the cost ceiling (its value is ``-inf``)."""
@@ -51,6 +62,32 @@ _NODE = f"{_PREFIX}node/"
 _STATE_VERSION = 1
 
 StartPoint = Candidate | WorkflowSpec | Mapping[str, Any]
+
+
+class MCTSOptions(StrategyOptions):
+    """:class:`MCTSStrategy`'s settings (see its arguments)."""
+
+    iterations: int = Field(default=30, description="New workflows to evaluate.")
+    selection: Literal["uct", "aflow"] = Field(default="uct", description="Selection rule.")
+    exploration: float = Field(default=0.3, description="UCT's exploration constant.")
+    backup: Literal["mean", "max"] = Field(default="mean", description="UCT's child value.")
+    widening: float | None = Field(default=None, description="Progressive widening factor.")
+    widening_power: float = Field(default=0.5, description="Progressive widening exponent.")
+    top_k: int = Field(default=3, description="AFlow: best nodes a parent is drawn from.")
+    alpha: float = Field(default=0.2, description="AFlow: softmax sharpness.")
+    lam: float = Field(default=0.3, description="AFlow: uniform share.")
+    # Recorded by describe() through the proposer's own settings and the operators' names.
+    proposer: Any = Field(default="random", exclude=True, description="The edit proposer.")
+    operators: tuple[Any, ...] | None = Field(
+        default=None, exclude=True, description="Edit operators; None: every built-in one."
+    )
+    start: Any = Field(default=None, exclude=True, description="Root workflow(s).")
+    min_tasks: int = Field(default=10, description="Tasks before a workflow may be stopped.")
+    prune: bool = Field(default=True, description="Stop clearly worse workflows early.")
+    confidence: float = Field(default=0.95, description="Coverage of the stopping interval.")
+    paired: bool = Field(default=True, description="Also stop on a paired test.")
+    p_threshold: float = Field(default=0.1, description="The paired test's p-value.")
+    persist: bool = Field(default=True, description="Save the tree in the store.")
 
 
 class MCTSStrategy(SearchStrategy):
@@ -165,16 +202,27 @@ class MCTSStrategy(SearchStrategy):
             raise ValueError(f"confidence must be in (0, 1), got {confidence}")
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"lam must be in [0, 1], got {lam}")
-        self.iterations = iterations
-        self.selection = selection
+        self.options: MCTSOptions = MCTSOptions(
+            iterations=iterations,
+            selection=selection,
+            exploration=exploration,
+            backup=backup,
+            widening=widening,
+            widening_power=widening_power,
+            top_k=top_k,
+            alpha=alpha,
+            lam=lam,
+            proposer=proposer,
+            operators=None if operators is None else tuple(operators),
+            start=start,
+            min_tasks=min_tasks,
+            prune=prune,
+            confidence=confidence,
+            paired=paired,
+            p_threshold=p_threshold,
+            persist=persist,
+        )
         self.name = "aflow" if selection == "aflow" else "mcts"
-        self.exploration = exploration
-        self.backup = backup
-        self.widening = widening
-        self.widening_power = widening_power
-        self.top_k = top_k
-        self.alpha = alpha
-        self.lam = lam
         self.proposer = _proposer(proposer)
         self.operators = tuple(
             get_operator(op) if isinstance(op, str) else op
@@ -186,12 +234,6 @@ class MCTSStrategy(SearchStrategy):
             self.start: tuple[StartPoint, ...] = () if start is None else (start,)
         else:
             self.start = tuple(start)
-        self.min_tasks = min_tasks
-        self.prune = prune
-        self.confidence = confidence
-        self.paired = paired
-        self.p_threshold = p_threshold
-        self.persist = persist
         self._nodes: dict[str, Node] = {}
         self._roots: list[str] = []
 
@@ -247,7 +289,7 @@ class MCTSStrategy(SearchStrategy):
 
     def _load(self) -> bool:
         store = self.context.store
-        if store is None or not self.persist:
+        if store is None or not self.options.persist:
             return False
         saved = store.load_states(self.context.search_name, prefix=_PREFIX)
         meta = saved.pop(_META, None)
@@ -267,7 +309,7 @@ class MCTSStrategy(SearchStrategy):
 
     def _flush(self) -> None:
         store = self.context.store
-        if store is None or not self.persist:
+        if store is None or not self.options.persist:
             self._dirty.clear()
             return
         items: dict[str, Any] = {
@@ -392,12 +434,12 @@ class MCTSStrategy(SearchStrategy):
         return memo[h]
 
     def _uct(self, node: Node, parent_visits: int) -> float:
-        value = node.value if self.backup == "mean" or node.best is None else node.best
-        return uct_score(value, node.visits, parent_visits, self.exploration)
+        value = node.value if self.options.backup == "mean" or node.best is None else node.best
+        return uct_score(value, node.visits, parent_visits, self.options.exploration)
 
     def select(self) -> str | None:
         """The node to expand next, or ``None`` if none can be now."""
-        if self.selection == "aflow":
+        if self.options.selection == "aflow":
             return self._select_aflow()
         return self._select_uct()
 
@@ -420,9 +462,11 @@ class MCTSStrategy(SearchStrategy):
 
     def _may_widen(self, node: Node) -> bool:
         """Whether the node may take another child before its children are selected."""
-        if self.widening is None:
+        if self.options.widening is None:
             return True
-        allowed = math.ceil(self.widening * max(node.visits, 1) ** self.widening_power)
+        allowed = math.ceil(
+            self.options.widening * max(node.visits, 1) ** self.options.widening_power
+        )
         return len(node.children) < allowed
 
     def _select_aflow(self) -> str | None:
@@ -433,12 +477,12 @@ class MCTSStrategy(SearchStrategy):
         ]
         if not expandable:
             return None
-        ranked = sorted(expandable, key=lambda n: n.score or 0.0, reverse=True)[: self.top_k]
-        ranked += [n for n in expandable if n.hash in self._roots and n not in ranked]
+        top = ranked(expandable, key=lambda n: (n.score or 0.0,))[: self.options.top_k]
+        top += [n for n in expandable if n.hash in self._roots and n not in top]
         probabilities = aflow_probabilities(
-            [n.score or 0.0 for n in ranked], alpha=self.alpha, lam=self.lam
+            [n.score or 0.0 for n in top], alpha=self.options.alpha, lam=self.options.lam
         )
-        return self.context.rng.choices(ranked, weights=probabilities)[0].hash
+        return self.context.rng.choices(top, weights=probabilities)[0].hash
 
     # --- expansion -----------------------------------------------------------------------
 
@@ -524,9 +568,13 @@ class MCTSStrategy(SearchStrategy):
     def _propose_new(self, node: Node) -> Proposal:
         """A new workflow: on a prefix of the tasks once there is an incumbent to beat."""
         ids = self.context.task_ids
-        if not self.prune or self.min_tasks >= len(ids) or self.incumbent() is None:
+        if (
+            not self.options.prune
+            or self.options.min_tasks >= len(ids)
+            or self.incumbent() is None
+        ):
             return self._propose(node)
-        return self._propose(node, tuple(ids[: self.min_tasks]), stage="prefix")
+        return self._propose(node, tuple(ids[: self.options.min_tasks]), stage="prefix")
 
     def ask(self) -> Proposal | None:
         """Completions of promising workflows first, then roots, then one new workflow.
@@ -536,16 +584,16 @@ class MCTSStrategy(SearchStrategy):
         """
         if self._continue:
             h = self._continue.pop(0)
-            rest = tuple(self.context.task_ids[self.min_tasks :])
+            rest = tuple(self.context.task_ids[self.options.min_tasks :])
             return self._propose(self._nodes[h], rest, stage="rest")
         if self._retry:
             return self._propose_new(self._nodes[self._retry.pop(0)])
         for h in self._roots:
             if self._nodes[h].state == "new":
                 return self._propose(self._nodes[h])
-        if self._expansions >= self.iterations:
+        if self._expansions >= self.options.iterations:
             self._flush()
-            self._finished = f"{self.iterations} expansions done (iterations)"
+            self._finished = f"{self.options.iterations} expansions done (iterations)"
             return None
         target = self.select()
         edit = self.expand(target) if target is not None else None
@@ -572,8 +620,9 @@ class MCTSStrategy(SearchStrategy):
         complete = [n for n in self._nodes.values() if n.state == "evaluated" and n.complete]
         if not complete:
             return None
-        best = max(complete, key=lambda n: (n.score or 0.0, -(n.cost_per_task or 0.0)))
-        return best.snapshot()
+        top = best(complete, key=lambda n: (n.score or 0.0, -(n.cost_per_task or 0.0)))
+        assert top is not None
+        return top.snapshot()
 
     def report(self, proposal: Proposal, record: EvalRecord, step: int) -> bool:
         """Stop a workflow once it is clearly worse than the incumbent.
@@ -584,18 +633,20 @@ class MCTSStrategy(SearchStrategy):
         h = proposal.candidate.hash
         seen = self._partial.setdefault(h, [])
         seen.append((record.task_id, record.score, record.cost))
-        if not self.prune:
+        if not self.options.prune:
             return False
         n = len(seen)
-        if n < self.min_tasks or n >= len(self.context.tasks):
+        if n < self.options.min_tasks or n >= len(self.context.tasks):
             return False
         best = self.incumbent()
         if best is None or best.hash == h or best.score is None:
             return False
-        _, high = wilson_interval(sum(s for _, s, _ in seen), n, confidence=self.confidence)
+        _, high = wilson_interval(
+            sum(s for _, s, _ in seen), n, confidence=self.options.confidence
+        )
         if self._reward(high, sum(c for _, _, c in seen) / n) < best.score:
             return True
-        return self.paired and self._paired_worse(h, best.hash)
+        return self.options.paired and self._paired_worse(h, best.hash)
 
     def _paired_worse(self, workflow: str, incumbent: str) -> bool:
         """Whether a signed-rank test puts ``workflow``'s scores below ``incumbent``'s.
@@ -607,7 +658,7 @@ class MCTSStrategy(SearchStrategy):
         mine = {task: (score, cost) for task, score, cost in self._partial.get(workflow, [])}
         theirs = {task: (score, cost) for task, score, cost in self._partial.get(incumbent, [])}
         shared = [task for task in mine if task in theirs]
-        if len(shared) < self.min_tasks:
+        if len(shared) < self.options.min_tasks:
             return False  # e.g. after a resume, when the incumbent's tasks are not in memory
         if self.context.objective.point_value is not None:
             cost_mine = sum(mine[t][1] for t in shared)
@@ -616,7 +667,7 @@ class MCTSStrategy(SearchStrategy):
         differences = [mine[t][0] - theirs[t][0] for t in shared]
         if sum(differences) >= 0:
             return False  # as good as the incumbent on these tasks
-        return signed_rank_p(differences) < self.p_threshold
+        return signed_rank_p(differences) < self.options.p_threshold
 
     def tell(self, outcome: Outcome) -> None:
         """Complete a promising workflow, or record its reward and back it up to the root."""
@@ -666,32 +717,43 @@ class MCTSStrategy(SearchStrategy):
     def handover(self, k: int = 5) -> Handover:
         """The ``k`` best evaluated workflows, complete ones first."""
         evaluated = [n for n in self._nodes.values() if n.state == "evaluated"]
-        ranked = sorted(
+        order = ranked(
             evaluated,
-            key=lambda n: (n.complete, n.score or 0.0, -(n.cost_per_task or 0.0)),
-            reverse=True,
+            key=lambda n: (float(n.complete), n.score or 0.0, -(n.cost_per_task or 0.0)),
         )
-        return Handover(candidates=[n.candidate for n in ranked[:k]])
+        return Handover(candidates=[n.candidate for n in order[:k]])
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """It edits rolegraph workflow topologies: rolegraph workflows only."""
+        return Capabilities(edits_topologies=True)
+
+    def plan(self, request: PlanRequest) -> list[StagePlan]:
+        """The roots and ``iterations`` edits; cheap-first ones may stop after ``min_tasks``."""
+        options = self.options
+        tasks = request.tasks
+        roots = max(1, len(self.start))
+        n = min(request.size, options.iterations + roots)
+        if options.prune:
+            low = (tasks,) + (min(options.min_tasks, tasks),) * (n - 1)
+        else:
+            low = (tasks,) * n
+        tried = f"cheap-first from {options.min_tasks} tasks" if options.prune else "every task"
+        return [
+            StagePlan(
+                name=self.name,
+                summary=f"{options.iterations} edits from {roots} root(s), {tried}",
+                high_slots=(tasks,) * n,
+                low_slots=low,
+                proposals=n * (2 if options.prune else 1),
+            )
+        ]
 
     def describe(self) -> dict[str, Any]:
-        """Settings."""
+        """Its options, the edit operators by name, and the proposer's settings."""
         return {
-            "strategy": self.name,
-            "iterations": self.iterations,
-            "selection": self.selection,
-            "exploration": self.exploration,
-            "backup": self.backup,
-            "widening": self.widening,
-            "widening_power": self.widening_power,
-            "top_k": self.top_k,
-            "alpha": self.alpha,
-            "lam": self.lam,
+            **super().describe(),
             "operators": [op.name for op in self.operators],
-            "min_tasks": self.min_tasks,
-            "prune": self.prune,
-            "confidence": self.confidence,
-            "paired": self.paired,
-            "p_threshold": self.p_threshold,
             **self.proposer.describe(),
         }
 

@@ -14,15 +14,25 @@ from optuna.pruners import BasePruner
 from optuna.samplers import BaseSampler
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
+from pydantic import Field
 
 from orchestrator import WorkflowSpec
 from orchestrator.errors import MissingIntegrationError
+from search.ranking import ranked
 from search.space import Candidate, Space
 from search.store import EvalRecord
-from search.strategies.base import Handover, Outcome, Proposal, SearchContext, SearchStrategy
+from search.strategies.base import (
+    Handover,
+    Outcome,
+    Proposal,
+    SearchContext,
+    SearchStrategy,
+    StrategyOptions,
+)
 from search.strategies.optuna.pruners import PairedWilcoxonPruner
+from search.strategies.plan import PlanRequest, StagePlan
 
-__all__ = ["OptunaStrategy"]
+__all__ = ["OptunaStrategy", "OptunaOptions"]
 
 _SAMPLERS = ("tpe", "nsga2", "gp", "random")
 _PRUNERS = ("auto", "wilcoxon", "halving", "median", "none")
@@ -30,6 +40,29 @@ _PRUNERS = ("auto", "wilcoxon", "halving", "median", "none")
 
 def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+class OptunaOptions(StrategyOptions):
+    """:class:`OptunaStrategy`'s settings (see its arguments)."""
+
+    sampler: str | BaseSampler = Field(default="tpe", description="Sampler name or object.")
+    pruner: str | BasePruner | None = Field(default="auto", description="Pruner name or object.")
+    n_trials: int = Field(default=30, description="Trials in the study.")
+    multi_objective: bool = Field(default=False, description="Accuracy vs cost.")
+    storage: str | BaseStorage | None = Field(
+        default=None,
+        exclude=True,
+        description="Optuna storage (not recorded: it may hold credentials).",
+    )
+    study_name: str | None = Field(default=None, description="Default: the search's name.")
+    # Any: candidates, specs or dicts, kept as given (checked when the search starts).
+    seeds: tuple[Any, ...] = Field(
+        default=(), exclude=True, description="Hand-designed candidates to try first."
+    )
+    n_startup_trials: int = Field(default=8, description="Random trials before TPE models.")
+    seed: int | None = Field(default=None, description="Sampler seed; default the search's.")
+    stale_after: float = Field(default=3600.0, description="Seconds before a trial is lost.")
+    max_repeats: int = Field(default=20, description="Repeats in a row before exhaustion.")
 
 
 class OptunaStrategy(SearchStrategy):
@@ -93,17 +126,19 @@ class OptunaStrategy(SearchStrategy):
             raise MissingIntegrationError(
                 "the GP sampler needs torch and scipy: pip install torch scipy"
             )
-        self.sampler_spec = sampler
-        self.pruner_spec = pruner
-        self.n_trials = n_trials
-        self.multi_objective = multi_objective
-        self.storage = storage
-        self.study_name = study_name
-        self.seeds = tuple(seeds)
-        self.n_startup_trials = n_startup_trials
-        self.seed = seed
-        self.stale_after = stale_after
-        self.max_repeats = max_repeats
+        self.options: OptunaOptions = OptunaOptions(
+            sampler=sampler,
+            pruner=pruner,
+            n_trials=n_trials,
+            multi_objective=multi_objective,
+            storage=storage,
+            study_name=study_name,
+            seeds=tuple(seeds),
+            n_startup_trials=n_startup_trials,
+            seed=seed,
+            stale_after=stale_after,
+            max_repeats=max_repeats,
+        )
         if isinstance(sampler, str):
             self.name = {"tpe": "tpe", "nsga2": "nsga2", "gp": "gp", "random": "optuna-random"}[
                 sampler
@@ -115,33 +150,35 @@ class OptunaStrategy(SearchStrategy):
     # --- setup ------------------------------------------------------------------------
 
     def _sampler(self, seed: int) -> BaseSampler:
-        if not isinstance(self.sampler_spec, str):
-            return self.sampler_spec
-        sampler = self.sampler_spec
+        if not isinstance(self.options.sampler, str):
+            return self.options.sampler
+        sampler = self.options.sampler
         if sampler == "random":
             return optuna.samplers.RandomSampler(seed=seed)
         if sampler == "nsga2":
             return optuna.samplers.NSGAIISampler(
                 seed=seed,
-                population_size=max(8, min(50, self.n_trials // 3)),
+                population_size=max(8, min(50, self.options.n_trials // 3)),
             )
         if sampler == "gp":
-            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.n_startup_trials)
+            return optuna.samplers.GPSampler(
+                seed=seed, n_startup_trials=self.options.n_startup_trials
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.samplers.TPESampler(
                 seed=seed,
-                n_startup_trials=self.n_startup_trials,
+                n_startup_trials=self.options.n_startup_trials,
                 multivariate=True,
                 group=True,
                 constant_liar=True,
             )
 
     def _pruner(self) -> BasePruner:
-        spec = self.pruner_spec
+        spec = self.options.pruner
         if isinstance(spec, BasePruner):
             return spec
-        if self.multi_objective or spec in (None, "none"):
+        if self.options.multi_objective or spec in (None, "none"):
             return optuna.pruners.NopPruner()
         if spec in ("auto", "wilcoxon"):
             n_tasks = len(self.context.tasks)
@@ -153,13 +190,13 @@ class OptunaStrategy(SearchStrategy):
     def setup(self, context: SearchContext) -> None:
         """Create or load the study, fail lost trials, and enqueue the seeds."""
         super().setup(context)
-        seed = self.seed if self.seed is not None else context.rng.randrange(2**31)
+        seed = self.options.seed if self.options.seed is not None else context.rng.randrange(2**31)
         self.pruner = self._pruner()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         directions: list[Literal["maximize", "minimize"]] = (
-            ["maximize", "minimize"] if self.multi_objective else ["maximize"]
+            ["maximize", "minimize"] if self.options.multi_objective else ["maximize"]
         )
-        storage = self.storage
+        storage = self.options.storage
         if storage is None and context.store is not None:
             storage = context.store.optuna_url()
         try:
@@ -167,7 +204,7 @@ class OptunaStrategy(SearchStrategy):
                 storage=storage,
                 sampler=self._sampler(seed),
                 pruner=self.pruner,
-                study_name=self.study_name or f"{context.search_name}:{self.name}",
+                study_name=self.options.study_name or f"{context.search_name}:{self.name}",
                 directions=directions,
                 load_if_exists=True,
             )
@@ -177,7 +214,7 @@ class OptunaStrategy(SearchStrategy):
                 "pip install 'rolegraph[postgres]'"
             ) from exc
         self._fail_lost_trials()
-        for item in self.seeds:
+        for item in self.options.seeds:
             candidate = self._seed_candidate(context.space, item)
             self.study.enqueue_trial(context.space.trial_params(candidate), skip_if_exists=True)
         self._wilcoxon = isinstance(
@@ -190,7 +227,7 @@ class OptunaStrategy(SearchStrategy):
         now = datetime.datetime.now()
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             started = trial.datetime_start or now
-            if (now - started).total_seconds() > self.stale_after:
+            if (now - started).total_seconds() > self.options.stale_after:
                 self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
 
     @staticmethod
@@ -236,15 +273,15 @@ class OptunaStrategy(SearchStrategy):
         ``n_trials`` counts distinct candidates. After ``max_repeats`` repeats in
         a row the space is taken to be exhausted.
         """
-        if self._evaluated() >= self.n_trials:
-            self._finished = f"{self.n_trials} trials done (n_trials)"
+        if self._evaluated() >= self.options.n_trials:
+            self._finished = f"{self.options.n_trials} trials done (n_trials)"
             return None
         known = self._known()
         if len(known) >= self._combinations:
             self._finished = "every candidate of the space has been tried"
             return None
         running = {c.hash for c in (self._candidates[n] for n in self._trials)}
-        for _ in range(self.max_repeats):
+        for _ in range(self.options.max_repeats):
             trial = self.study.ask()
             candidate = self.context.space.suggest(trial, origin=self.name)
             trial.set_user_attr("hash", candidate.hash)
@@ -264,7 +301,7 @@ class OptunaStrategy(SearchStrategy):
             return Proposal(candidate=candidate, ordered=True, key=trial.number)
         if not running:
             self._finished = (
-                f"the sampler proposed {self.max_repeats} tried candidates in a row "
+                f"the sampler proposed {self.options.max_repeats} tried candidates in a row "
                 f"({len(known)} of {self._combinations} tried); raise max_repeats to go on"
             )
         return None
@@ -275,7 +312,7 @@ class OptunaStrategy(SearchStrategy):
 
     def report(self, proposal: Proposal, record: EvalRecord, step: int) -> bool:
         """Report each task's score; ask the pruner whether to stop."""
-        if self.multi_objective:
+        if self.options.multi_objective:
             return False
         trial = self._trials[proposal.key]
         if self._wilcoxon:
@@ -303,7 +340,7 @@ class OptunaStrategy(SearchStrategy):
             self.study.tell(trial, state=TrialState.PRUNED)
         elif not stats.complete:
             self.study.tell(trial, state=TrialState.FAIL)
-        elif self.multi_objective:
+        elif self.options.multi_objective:
             self.study.tell(trial, [stats.mean, stats.cost_per_task])
         else:
             value = self.context.objective.value(stats.mean, stats.cost_per_task)
@@ -326,7 +363,7 @@ class OptunaStrategy(SearchStrategy):
 
     def front(self) -> list[str] | None:
         """Hashes of the study's Pareto front (``study.best_trials``) when multi-objective."""
-        if not self.multi_objective:
+        if not self.options.multi_objective:
             return None
         try:
             best = self.study.best_trials
@@ -337,20 +374,52 @@ class OptunaStrategy(SearchStrategy):
     def handover(self, k: int = 5) -> Handover:
         """The ``k`` best complete trials' candidates."""
         complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        ranked = sorted(complete, key=lambda t: t.values[0], reverse=True)
+        order = ranked(
+            complete, key=lambda t: (t.values[0],), tiebreak=lambda t: t.user_attrs.get("hash", "")
+        )
         unique: dict[str, Candidate] = {}
-        for trial in ranked:
+        for trial in order:
             candidate = self._candidate(trial)
             if candidate is not None:
                 unique.setdefault(candidate.hash, candidate)
         return Handover(candidates=list(unique.values())[:k])
 
-    def describe(self) -> dict[str, Any]:
-        """Settings."""
-        return {
-            "strategy": self.name,
-            "sampler": str(self.sampler_spec),
-            "pruner": str(self.pruner_spec),
-            "n_trials": self.n_trials,
-            "multi_objective": self.multi_objective,
-        }
+    def plan(self, request: PlanRequest) -> list[StagePlan]:
+        """``n_trials`` distinct candidates on every task at most; pruned ones on a few tasks."""
+        options = self.options
+        tasks = request.tasks
+        n = min(options.n_trials, request.size)
+        pruner = options.pruner
+        pruning = not options.multi_objective and pruner not in (None, "none")
+        if isinstance(pruner, str) or pruner is None:
+            if pruner == "median":
+                full, steps, how = 5, 5, "median pruning after 5 tasks (5 trials first)"
+            elif pruner == "halving":
+                full, steps, how = 1, 5, "successive-halving pruning from 5 tasks"
+            else:
+                full, steps = 1, max(5, tasks // 10)
+                how = f"Wilcoxon pruning after {steps} tasks"
+        else:
+            full, steps, how = 1, 1, f"pruner {type(pruner).__name__}"
+        # It may propose candidates it has tried already (served free by the store).
+        distinct = max(1, min(n, options.n_startup_trials))
+        if pruning:
+            low = [tasks] * min(full, distinct) + [min(steps, tasks)] * max(0, distinct - full)
+        else:
+            low = [tasks] * distinct
+            how = "no pruning"
+        first = (
+            f"generations of {max(8, min(50, options.n_trials // 3))}"
+            if options.sampler == "nsga2"
+            else f"{options.n_startup_trials} random first"
+        )
+        summary = f"{options.n_trials} trials ({first}), at most {n} distinct candidates; {how}"
+        return [
+            StagePlan(
+                name=self.name,
+                summary=summary,
+                high_slots=(tasks,) * n,
+                low_slots=tuple(low),
+                proposals=options.n_trials,
+            )
+        ]

@@ -10,6 +10,7 @@ from search.objective import Objective
 from search.results import CandidateStats
 from search.runner import create_search
 from search.space import SearchSpace
+from search.stops import Stop
 from search.store import EvalRecord
 from search.strategies.base import Outcome, Proposal, SearchContext
 
@@ -69,7 +70,11 @@ def outcome(proposal: Proposal, scores, *, cost=0.001, pruned=False, stop="compl
         value=summary.mean,
     )
     return Outcome(
-        proposal=proposal, records=records, stats=stats, pruned=pruned, stop_reason=stop
+        proposal=proposal,
+        records=records,
+        stats=stats,
+        pruned=pruned,
+        stop=Stop.from_text(stop),
     )
 
 

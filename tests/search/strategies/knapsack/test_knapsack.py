@@ -240,8 +240,8 @@ def test_the_composer_admits_value_rejects_poor_and_never_retests_broken(tmp_pat
     # The broken component was tested once, on the probe tasks, and never again.
     broken_hash = single(model=BROKEN, temperature=0.0).hash
     runs = [r for r in Store(tmp_path / "rg.db").evaluations() if r.workflow == broken_hash]
-    assert len(runs) == strategy.probe_tasks == len(reports[BROKEN].labels)
-    assert search.evaluations <= strategy.probe_tasks * len(pool)
+    assert len(runs) == strategy.options.probe_tasks == len(reports[BROKEN].labels)
+    assert search.evaluations <= strategy.options.probe_tasks * len(pool)
 
 
 def test_the_threshold_rejects_a_component_worth_less_than_its_price(tmp_path):

@@ -144,7 +144,7 @@ def test_uct_selection_follows_ucb1_on_known_numbers():
     assert max((swapped, v1, v2), key=lambda n: ucb(n, 0.3)) == swapped
     assert strategy.select() == swapped.hash
     # Large exploration: the least visited, higher-mean sibling wins.
-    strategy.exploration = 5.0
+    strategy.options = strategy.options.model_copy(update={"exploration": 5.0})
     assert max((swapped, v1, v2), key=lambda n: ucb(n, 5.0)) == v2
     assert strategy.select() == v2.hash
 
