@@ -34,6 +34,8 @@ class StopReason(enum.StrEnum):
     """Whoever was reading the results stopped them."""
     STRATEGY_FINISHED = "strategy finished"
     """The strategy had nothing more to propose."""
+    OTHER = "stopped"
+    """A sentence naming none of the above (an executor's own); the detail holds it whole."""
 
     @property
     def ends_search(self) -> bool:
@@ -60,6 +62,8 @@ class Stop(BaseModel):
     def __str__(self) -> str:
         """The sentence printed and saved with a result."""
         text = f"{self.reason.value}: {self.detail}" if self.detail else self.reason.value
+        if self.reason is StopReason.OTHER:
+            text = self.detail or self.reason.value
         if self.finalists is not None:
             text = f"{text}{_FINALISTS}{self.finalists}"
         return text
@@ -74,7 +78,7 @@ class Stop(BaseModel):
         """Read a stop sentence, as the evaluator and the budget ledger give it.
 
         ``None`` means it completed. A sentence that names no known reason is
-        kept whole as the detail of :attr:`StopReason.CANCELLED`.
+        kept whole as the detail of :attr:`StopReason.OTHER`.
         """
         if text is None:
             return cls(reason=StopReason.COMPLETED)
@@ -83,6 +87,8 @@ class Stop(BaseModel):
             return cls.from_text(text).model_copy(update={"finalists": cls.from_text(cut)})
         head, sep, detail = text.partition(":")
         for reason in StopReason:
+            if reason is StopReason.OTHER:
+                continue
             if text == reason.value or (sep and head == reason.value):
                 return cls(reason=reason, detail=detail.strip())
-        return cls(reason=StopReason.CANCELLED, detail=text)
+        return cls(reason=StopReason.OTHER, detail=text)

@@ -24,6 +24,8 @@ DATA = bundled_dataset("arithmetic", n=12, seed=1)
         ("strategy finished", StopReason.STRATEGY_FINISHED, False),
         ("strategy finished: 3 trials done (n_trials)", StopReason.STRATEGY_FINISHED, False),
         ("stopped by the caller", StopReason.CANCELLED, False),
+        ("the cluster went away", StopReason.OTHER, False),
+        ("stopped: a worker died", StopReason.OTHER, False),
     ],
 )
 def test_a_stop_sentence_reads_back_as_its_reason(text, reason, ends) -> None:
