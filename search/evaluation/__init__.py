@@ -8,7 +8,15 @@ Example:
     >>> ev.evaluate(single(model="sim:atlas-mini")).mean  # doctest: +SKIP
 """
 
-from search.evaluation.benchmarks import Benchmark, load_benchmark
+from search.evaluation.benchmarks import (
+    Benchmark,
+    BenchmarkSpec,
+    PackageData,
+    get_benchmark,
+    list_benchmarks,
+    load_benchmark,
+    register_benchmark,
+)
 from search.evaluation.budget import Budget, BudgetLedger, Estimate, Spend, estimate_evaluation
 from search.evaluation.datasets import (
     Dataset,
@@ -27,7 +35,10 @@ from search.evaluation.metrics import (
     NumericMatch,
     TokenF1,
     get_metric,
+    list_metrics,
+    register_metric,
 )
+from search.evaluation.settings import EvalSettings, RetrySettings
 from search.evaluation.stats import (
     Interval,
     PairedComparison,
@@ -48,6 +59,11 @@ __all__ = [
     "bundled_dataset",
     "load_benchmark",
     "Benchmark",
+    "BenchmarkSpec",
+    "PackageData",
+    "register_benchmark",
+    "get_benchmark",
+    "list_benchmarks",
     "Metric",
     "MetricError",
     "NumericMatch",
@@ -55,6 +71,10 @@ __all__ = [
     "TokenF1",
     "FunctionMetric",
     "get_metric",
+    "register_metric",
+    "list_metrics",
+    "EvalSettings",
+    "RetrySettings",
     "Budget",
     "BudgetLedger",
     "Spend",

@@ -23,7 +23,7 @@ def needs(package):
 
 
 def test_three_benchmarks():
-    assert list_benchmarks() == ["gsm8k", "mmlu", "humaneval"]
+    assert list_benchmarks()[:3] == ["gsm8k", "mmlu", "humaneval"]  # then any registered
     with pytest.raises(ValueError, match="unknown benchmark 'squad'"):
         load_benchmark("squad")
     with pytest.raises(ValueError, match="subject= applies to mmlu only"):
