@@ -126,7 +126,7 @@ def test_benchmark_names_and_metrics_are_checked():
     with pytest.raises(ValueError, match="known: gsm8k, humaneval, mmlu"):
         load_benchmark("squad")
     with pytest.raises(
-        ValueError, match="unknown metric 'bleu'.*register it first with register_metric"
+        ValueError, match=r"unknown metric 'bleu'.*register it first with register_metric"
     ):
         register_benchmark(BenchmarkSpec(name="other", tasks=_word_problems, metric="bleu"))
     with pytest.raises(ValueError, match="'word_problems' is registered already"):
