@@ -412,8 +412,8 @@ class Search:
         config["runner"] = {"host": socket.gethostname(), "pid": os.getpid()}
         record = self.store.get_search(self.name)
         if record is None:
-            record = self.store.create_search(
-                self.name, strategy=self.strategy.name, config=config
+            record = self.store.create_search(  # or load the one a process beside us made
+                self.name, strategy=self.strategy.name, config=config, load_if_exists=True
             )
         elif not _running_elsewhere(record.status, record.config.get("runner")):
             self._start_over(record.id)  # else another process runs it now: share its log

@@ -38,3 +38,27 @@ def test_four_processes_start_one_search_on_a_fresh_store(tmp_path):
     ]
     assert len(done) == 4 and {d[1] for d in done} == {"shared"}
     assert all("Traceback" not in err for _, err in outputs)
+
+
+def test_a_search_made_by_another_process_between_look_and_create_is_joined(tmp_path):
+    # The race, played in one process: the search row appears after this run looked for it.
+    from search import SearchSpace, Store, create_search
+
+    store = Store(tmp_path / "s.db")
+    search = create_search(
+        space=SearchSpace(topologies=["single"], pool=["sim:atlas-nano", "sim:atlas-pro"]),
+        dataset="bundled:arithmetic",
+        strategy="grid",
+        store=store,
+        name="shared",
+    )
+    made = store.create_search("shared", strategy="grid")
+    looked = []
+
+    def get_search(name):
+        looked.append(name)
+        return None if len(looked) == 1 else Store.get_search(store, name)
+
+    store.get_search = get_search
+    result = search.run()
+    assert result.search_id == made.id and result.best is not None
