@@ -612,7 +612,9 @@ def create_search(
     Args:
         space: A :class:`SearchSpace`, or its fields as a mapping.
         dataset: Tasks: a :class:`Dataset`, a file, ``"bundled:arithmetic"`` or records.
-        metric: ``"numeric"``, ``"exact"``, ``"f1"``, or a callable returning [0, 1].
+        metric: A metric name (``"numeric"``, ``"exact"``, ``"f1"``, or one given to
+            :func:`~search.evaluation.metrics.register_metric`), a metric, or a callable
+            returning [0, 1].
         strategy: A strategy object, or a name (``"tpe"``, ``"nsga2"``, ``"random"``,
             ``"grid"``, ``"bandit"``, ...); ``strategy_options`` configure it.
         budget: Hard limits on dollars, tokens, calls and evaluations (cache misses only).
@@ -635,7 +637,8 @@ def create_search(
         models: Model instances for references in specs.
         prices: Price table for cost accounting.
         callbacks: Called with the search and each outcome, after the strategy sees it.
-        **strategy_options: Passed to the named strategy.
+        **strategy_options: Passed to the named strategy. A settings field given here
+            (``parallel=2``, ``call_timeout=0.3``) is refused with the corrected call.
 
     Raises:
         SearchError: A bad budget, dataset, name clash or strategy.

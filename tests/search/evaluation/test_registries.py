@@ -176,3 +176,19 @@ def test_a_cli_config_names_the_registered_benchmark(tmp_path):
     assert ran.exit_code == 0, ran.output
     saved = json.loads(out.read_text())
     assert saved["metric"] == "within_10pct" and saved["dataset"] == "word_problems"
+
+
+def test_a_cli_config_with_a_misspelt_name_gets_the_nearest():
+    from search.cli import ConfigError
+
+    config = {
+        "dataset": {"benchmark": "word_problem"},
+        "space": SPACE.model_dump(mode="json", exclude_defaults=True),
+        "strategy": "grid",
+    }
+    with pytest.raises(ConfigError, match=r"did you mean 'word_problems'") as info:
+        prepare(config)
+    assert info.value.key == "dataset"
+    with pytest.raises(ConfigError, match=r"did you mean 'within_10pct'") as info:
+        prepare({**config, "dataset": "bundled:arithmetic", "metric": "within_10pc"})
+    assert info.value.key == "metric"
