@@ -161,7 +161,7 @@ class BenchmarkSpec(BaseModel):
     source: str | None = Field(
         default=None,
         description="Where the data comes from; None: asked of ``tasks`` (PackageData names "
-        "its package version and file), else the benchmark's name.",
+        "its package version and file), else 'registered benchmark <name>'.",
     )
 
     def describe_source(self) -> str:
