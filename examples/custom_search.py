@@ -5,10 +5,16 @@ Runs offline on the simulated models; swap the pool for real ones, e.g.
 (their integration packages and API keys are needed then). The accuracy and
 prices printed here describe the simulator, not any real LLM.
 
-    python examples/custom_search.py
+    python examples/custom_search.py [OUT_DIR]
+
+The store and the exported winner go into ``OUT_DIR`` (default: a new temporary folder).
 """
 
 from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
 
 from orchestrator import deploy
 from search import Budget, Objective, SearchSpace, create_search, load_dataset
@@ -52,6 +58,11 @@ space = SearchSpace(
     fixed={"single": {"temperature": 0.0}, "self_refine": {"plan": False}},
 )
 
+# Everything this example writes goes into one folder: the first argument, or a new
+# temporary folder (printed at the end), never the current directory.
+out = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="rolegraph-example-"))
+out.mkdir(parents=True, exist_ok=True)
+
 # 4. Search: TPE with pruning, then a bandit race among the best five, under a hard budget.
 search = create_search(
     space=space,
@@ -63,7 +74,7 @@ search = create_search(
     budget=Budget(dollars=0.05),
     objective=Objective(max_cost_per_task=0.001),  # a hard ceiling per question
     test_size=0.34,
-    store="custom_search.db",
+    store=out / "custom_search.db",
 )
 result = search.run()
 print_result(result)
@@ -72,5 +83,7 @@ print_result(result)
 if result.best is not None:
     workflow = deploy(result.best)
     print(workflow("What is 12 * 12 - 44?"))
-    workflow.export("winner.py")
-    print("exported winner.py; run it with: rolegraph run winner.py 'What is 2 + 2?'")
+    winner = workflow.export(out / "winner.py")
+    print(f"exported {winner}; run it with: rolegraph run {winner} 'What is 2 + 2?'")
+
+print(f"files written to {out}")

@@ -11,12 +11,17 @@ Runs offline on the simulated models (``sim:``); their accuracy and prices
 describe the simulator, not any real LLM. Swap the pool for real models
 (``"openai:gpt-4o-mini"``, ...) to optimise against a real provider.
 
-    python examples/existing_langgraph.py
+    python examples/existing_langgraph.py [OUT_DIR]
+
+The store and the saved settings go into ``OUT_DIR`` (default: a new temporary folder).
 """
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -134,6 +139,11 @@ space = GraphSpace(
 
 # --- 3. Your data, and a search under a hard budget ----------------------------------------
 
+# Everything this example writes goes into one folder: the first argument, or a new
+# temporary folder (printed at the end), never the current directory.
+out = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="rolegraph-example-"))
+out.mkdir(parents=True, exist_ok=True)
+
 records = [
     {"id": f"q{i}", "question": question, "answer": answer}
     for i, (question, answer) in enumerate(
@@ -169,7 +179,7 @@ search = create_search(
     budget=Budget(dollars=0.10),  # a hard limit: every call holds its worst case first
     objective=Objective(max_cost_per_task=0.002),
     test_size=0.25,  # held out: the winner's final numbers are measured on it
-    store="existing_langgraph.db",
+    store=out / "existing_langgraph.db",
 )
 result = search.run()
 print_result(result)
@@ -185,6 +195,8 @@ if result.best_graph is not None:
         print(f"  {call.agent:<10} {call.model:<16} {call.usage.total_tokens:>4} tokens")
 
     # The settings as a file your own code loads, with no search around it.
-    result.best_graph.save("best_graph.json")
-    graph = load_config("best_graph.json").build(build)
+    result.best_graph.save(out / "best_graph.json")
+    graph = load_config(out / "best_graph.json").build(build)
     print("loaded graph answers:", graph.invoke({"question": "What is 6 * 7?"})["answer"])
+
+print(f"files written to {out}")

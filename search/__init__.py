@@ -17,21 +17,32 @@ Example:
     >>> result = search.run()  # doctest: +SKIP
 """
 
-from search.errors import SearchError, StoreError
+from search.errors import SearchError, SettingsError, StoreError
 from search.evaluation import (
+    Benchmark,
+    BenchmarkSpec,
     Budget,
     Dataset,
+    EvalSettings,
     EvalSummary,
     Evaluator,
+    Metric,
+    RetrySettings,
     ScoreSummary,
     Task,
     bundled_dataset,
+    get_metric,
+    list_benchmarks,
+    list_metrics,
+    load_benchmark,
     load_dataset,
+    register_benchmark,
+    register_metric,
 )
-from search.evaluation.benchmarks import Benchmark, load_benchmark
 from search.objective import Objective
 from search.results import CandidateStats, SearchResult, TestReport
 from search.runner import Search, create_search
+from search.settings import SearchSettings
 from search.space import Candidate, ComponentPool, SearchSpace
 from search.store import Store
 from search.strategies import (
@@ -63,7 +74,17 @@ __all__ = [
     "load_dataset",
     "bundled_dataset",
     "load_benchmark",
+    "list_benchmarks",
+    "register_benchmark",
     "Benchmark",
+    "BenchmarkSpec",
+    "Metric",
+    "get_metric",
+    "register_metric",
+    "list_metrics",
+    "SearchSettings",
+    "EvalSettings",
+    "RetrySettings",
     "Store",
     "SearchStrategy",
     "SearchContext",
@@ -73,5 +94,6 @@ __all__ = [
     "register_strategy",
     "list_strategies",
     "SearchError",
+    "SettingsError",
     "StoreError",
 ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 from orchestrator.errors import RolegraphError
 
-__all__ = ["SearchError", "StoreError", "SettingsError", "DatasetError"]
+__all__ = ["SearchError", "StoreError", "SettingsError", "DatasetError", "unknown_name"]
 
 
 class SearchError(RolegraphError, ValueError):
@@ -39,3 +42,16 @@ class DatasetError(RolegraphError, ValueError):
         super().__init__(message)
         self.source = source
         self.location = location
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
+    """``unknown <kind> 'x' (did you mean 'y'?); known: ...``: the message for a bad name.
+
+    Example:
+        >>> unknown_name("metric", "exact_mach", ["exact_match", "f1"])
+        "unknown metric 'exact_mach' (did you mean 'exact_match'?); known: exact_match, f1"
+    """
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {kind} {name!r}{hint}; known: {', '.join(names)}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import hashlib
+import inspect
 import json
 import os
 import random
@@ -23,7 +25,7 @@ from search.errors import SearchError
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.evaluator import Evaluator
 from search.evaluation.metrics import Metric
-from search.evaluation.settings import EvalSettings
+from search.evaluation.settings import EvalSettings, RetrySettings
 from search.evaluation.stats import ScoreSummary
 from search.graphs.candidate import GraphTarget
 from search.graphs.config import GraphConfig
@@ -409,8 +411,8 @@ class Search:
         config["runner"] = {"host": socket.gethostname(), "pid": os.getpid()}
         record = self.store.get_search(self.name)
         if record is None:
-            record = self.store.create_search(
-                self.name, strategy=self.strategy.name, config=config
+            record = self.store.create_search(  # or load the one a process beside us made
+                self.name, strategy=self.strategy.name, config=config, load_if_exists=True
             )
         elif not _running_elsewhere(record.status, record.config.get("runner")):
             self._start_over(record.id)  # else another process runs it now: share its log
@@ -616,7 +618,9 @@ def create_search(
         space: A :class:`~search.space.SearchSpace` (or its fields as a mapping), or a
             :class:`~search.graphs.GraphSpace`.
         dataset: Tasks: a :class:`Dataset`, a file, ``"bundled:arithmetic"`` or records.
-        metric: ``"numeric"``, ``"exact"``, ``"f1"``, or a callable returning [0, 1].
+        metric: A metric name (``"numeric"``, ``"exact"``, ``"f1"``, or one given to
+            :func:`~search.evaluation.metrics.register_metric`), a metric, or a callable
+            returning [0, 1].
         strategy: A strategy object, or a name (``"tpe"``, ``"nsga2"``, ``"random"``,
             ``"grid"``, ``"bandit"``, ...); ``strategy_options`` configure it.
         budget: Hard limits on dollars, tokens, calls and evaluations (cache misses only).
@@ -639,7 +643,8 @@ def create_search(
         models: Model instances for references in specs.
         prices: Price table for cost accounting.
         callbacks: Called with the search and each outcome, after the strategy sees it.
-        **strategy_options: Passed to the named strategy.
+        **strategy_options: Passed to the named strategy. A settings field given here
+            (``parallel=2``, ``call_timeout=0.3``) is refused with the corrected call.
 
     Raises:
         SearchError: A bad budget, dataset, name clash or strategy.
@@ -668,8 +673,18 @@ def create_search(
     if resolved_budget is not None and any(v == 0 for v in resolved_budget.model_dump().values()):
         raise SearchError(f"a budget limit of 0 allows nothing to run: {resolved_budget}")
     if strategy_options and not isinstance(strategy, str):
-        raise SearchError("strategy options apply to a strategy given by name only")
-    chosen = get_strategy(strategy, **strategy_options) if isinstance(strategy, str) else strategy
+        raise _misplaced(
+            strategy, strategy_options, settings=settings, evaluation=evaluation
+        ) or SearchError("strategy options apply to a strategy given by name only")
+    try:
+        chosen = (
+            get_strategy(strategy, **strategy_options) if isinstance(strategy, str) else strategy
+        )
+    except SearchError as exc:
+        misplaced = _misplaced(
+            strategy, strategy_options, settings=settings, evaluation=evaluation
+        )
+        raise misplaced or exc from None
     resolved_space.check_strategy(chosen)
     resolved_store = get_store(store)
     split_seed = search_settings.split_seed
@@ -698,6 +713,75 @@ def create_search(
         prices=prices or resolved_space.pool.prices(),
         callbacks=callbacks,
     )
+
+
+# The settings records a create_search keyword may belong to: field -> (keyword, record, inner).
+_SETTINGS_HOMES: dict[str, tuple[str, str, str | None]] = {
+    **{f: ("settings", "SearchSettings", None) for f in SearchSettings.model_fields},
+    **{f: ("evaluation", "EvalSettings", None) for f in EvalSettings.model_fields},
+    **{f: ("evaluation", "EvalSettings", "RetrySettings") for f in RetrySettings.model_fields},
+}
+
+
+def _misplaced(
+    strategy: SearchStrategy | str,
+    options: Mapping[str, Any],
+    *,
+    settings: SearchSettings | None,
+    evaluation: EvalSettings | None,
+) -> SearchError | None:
+    """The corrected call when strategy options are settings fields or near misses of names.
+
+    A keyword is blamed only when the strategy is content without it, so a strategy that
+    takes, say, ``confidence`` itself keeps it.
+    """
+    from search.strategies import get_strategy
+
+    own = [p for p in inspect.signature(create_search).parameters if p != "strategy_options"]
+    fixes: dict[str, str] = {}  # keyword given -> the name it should have been
+    for key in options:
+        close = difflib.get_close_matches(key, [*own, *_SETTINGS_HOMES], n=1, cutoff=0.8)
+        if key in _SETTINGS_HOMES or close:
+            fixes[key] = key if key in _SETTINGS_HOMES else close[0]
+    if not fixes:
+        return None
+    if isinstance(strategy, str):
+        try:
+            get_strategy(strategy, **{k: v for k, v in options.items() if k not in fixes})
+        except SearchError:
+            return None  # the strategy refuses something else too: its own error says what
+    where = f"strategy {strategy!r}" if isinstance(strategy, str) else "the strategy"
+    given = {"settings": settings, "evaluation": evaluation}
+    records = {"settings": "SearchSettings", "evaluation": "EvalSettings"}
+    fields: dict[str, list[str]] = {}
+    inner: dict[str, list[str]] = {}
+    sentences: list[str] = []
+    direct: list[str] = []
+    for key, name in fixes.items():
+        value = f"{name}={options[key]!r}"
+        if name in own:  # its own keyword, or a shortcut of a settings field
+            sentences.append(f"create_search takes no {key!r} (did you mean {name!r}?)")
+            direct.append(value)
+            continue
+        keyword, record, nested = _SETTINGS_HOMES[name]
+        (inner if nested else fields).setdefault(keyword, []).append(value)
+        owner = nested or record
+        if key == name:
+            sentences.append(f"{key!r} is a field of {owner}, not an option of {where}")
+        else:
+            sentences.append(f"{where} takes no {key!r} (did you mean {name!r}, of {owner}?)")
+    for keyword, record in records.items():
+        parts = list(fields.get(keyword, []))
+        if keyword in inner:
+            parts.append(f"retry=RetrySettings({', '.join(inner[keyword])})")
+        if parts:
+            made = (
+                f"{record}({', '.join(parts)})"
+                if given[keyword] is None
+                else f"{keyword}.replace({', '.join(parts)})"
+            )
+            direct.append(f"{keyword}={made}")
+    return SearchError(f"{'; '.join(sentences)}: create_search(..., {', '.join(direct)})")
 
 
 def _given(**values: Any) -> dict[str, Any]:

@@ -10,7 +10,15 @@ Example:
 
 from orchestrator.budget import Budget, BudgetLedger, Spend
 from orchestrator.worst_case import Estimate, estimate_evaluation
-from search.evaluation.benchmarks import Benchmark, load_benchmark
+from search.evaluation.benchmarks import (
+    Benchmark,
+    BenchmarkSpec,
+    PackageData,
+    get_benchmark,
+    list_benchmarks,
+    load_benchmark,
+    register_benchmark,
+)
 from search.evaluation.datasets import (
     Dataset,
     DatasetError,
@@ -28,7 +36,10 @@ from search.evaluation.metrics import (
     NumericMatch,
     TokenF1,
     get_metric,
+    list_metrics,
+    register_metric,
 )
+from search.evaluation.settings import EvalSettings, RetrySettings
 from search.evaluation.stats import (
     Interval,
     PairedComparison,
@@ -49,6 +60,11 @@ __all__ = [
     "bundled_dataset",
     "load_benchmark",
     "Benchmark",
+    "BenchmarkSpec",
+    "PackageData",
+    "register_benchmark",
+    "get_benchmark",
+    "list_benchmarks",
     "Metric",
     "MetricError",
     "NumericMatch",
@@ -56,6 +72,10 @@ __all__ = [
     "TokenF1",
     "FunctionMetric",
     "get_metric",
+    "register_metric",
+    "list_metrics",
+    "EvalSettings",
+    "RetrySettings",
     "Budget",
     "BudgetLedger",
     "Spend",

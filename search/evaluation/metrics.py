@@ -19,13 +19,15 @@ from __future__ import annotations
 import inspect
 import math
 import string
+import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from orchestrator.answers import normalize_answer, parse_number
 from orchestrator.errors import RolegraphError
-from search.evaluation.benchmark_metrics import BENCHMARK_METRICS, benchmark_metric
+from search.errors import unknown_name
+from search.evaluation.benchmark_metrics import BUILTIN_BENCHMARK_METRICS
 from search.evaluation.datasets import Task
 
 __all__ = [
@@ -36,6 +38,8 @@ __all__ = [
     "FunctionMetric",
     "MetricError",
     "get_metric",
+    "register_metric",
+    "list_metrics",
 ]
 
 _ARTICLES_SET = frozenset({"a", "an", "the"})
@@ -208,36 +212,62 @@ class FunctionMetric:
         return f"FunctionMetric({self.name})"
 
 
-_NAMED: dict[str, Callable[[], Metric]] = {
-    "numeric": NumericMatch,
-    "numeric_match": NumericMatch,
-    "exact": ExactMatch,
-    "exact_match": ExactMatch,
-    "f1": TokenF1,
-    "token_f1": TokenF1,
-}
+_LOCK = threading.Lock()
+_REGISTRY: dict[str, Callable[[], Metric]] = {}
+
+
+def register_metric(name: str, factory: Callable[[], Metric], *, replace: bool = False) -> None:
+    """Make a metric available by name (to :func:`get_metric`, ``create_search`` and the CLI).
+
+    Args:
+        name: The name to ask for, e.g. ``"bleu"``.
+        factory: Builds a fresh metric with no arguments (a metric class, or a function).
+        replace: Allow a name that is taken to be given to another factory.
+
+    Raises:
+        ValueError: An empty name, or a name that is taken (without ``replace``).
+        TypeError: ``factory`` is not callable.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a metric's name must be a non-empty string, got {name!r}")
+    if not callable(factory) or (isinstance(factory, Metric) and not isinstance(factory, type)):
+        raise TypeError(
+            f"register_metric({name!r}, ...) needs a factory that builds the metric (a class "
+            f"or a function of no arguments), got {type(factory).__name__}; to register an "
+            "instance, pass lambda: instance"
+        )
+    with _LOCK:
+        known = _REGISTRY.get(name)
+        if known is not None and known is not factory and not replace:
+            raise ValueError(
+                f"metric {name!r} is registered already (to {known!r}); pass replace=True "
+                "to replace it, or choose another name"
+            )
+        _REGISTRY[name] = factory
+
+
+def list_metrics() -> list[str]:
+    """Names :func:`get_metric` accepts."""
+    return sorted(_REGISTRY)
 
 
 def get_metric(metric: Metric | str | Callable[..., Any]) -> Metric:
-    """A metric from an instance, a name or a function.
+    """A metric from an instance, a registered name or a function.
 
-    Names: ``"numeric"``, ``"exact"``, ``"f1"``, and the benchmarks' metrics
-    ``"gsm8k"`` (final number), ``"mmlu"`` (choice letter) and ``"pass@1"``
-    (code run against tests in a sandbox); see :mod:`search.evaluation.benchmark_metrics`.
+    Names (:func:`list_metrics`): ``"numeric"``, ``"exact"``, ``"f1"``, the
+    benchmarks' metrics ``"gsm8k"`` (final number), ``"mmlu"`` (choice letter) and
+    ``"pass@1"`` (code run against tests in a sandbox; see
+    :mod:`search.evaluation.benchmark_metrics`), and any name given to
+    :func:`register_metric`.
 
     Raises:
-        ValueError: The name is unknown.
+        ValueError: The name is unknown; the message lists the known names.
     """
     if isinstance(metric, str):
-        if metric in BENCHMARK_METRICS:
-            return benchmark_metric(metric)
-        try:
-            return _NAMED[metric]()
-        except KeyError:
-            names = sorted([*_NAMED, *BENCHMARK_METRICS])
-            raise ValueError(
-                f"unknown metric {metric!r}; use one of {names} or pass a function"
-            ) from None
+        factory = _REGISTRY.get(metric)
+        if factory is None:
+            raise ValueError(unknown_name("metric", metric, _REGISTRY) + "; or pass a function")
+        return factory()
     if isinstance(metric, NumericMatch | ExactMatch | TokenF1 | FunctionMetric):
         return metric
     if isinstance(metric, Metric) and not inspect.isfunction(metric):
@@ -245,3 +275,16 @@ def get_metric(metric: Metric | str | Callable[..., Any]) -> Metric:
     if callable(metric):
         return FunctionMetric(metric)
     raise TypeError(f"expected a metric, a metric name or a function, got {type(metric).__name__}")
+
+
+_BUILTIN: dict[str, Callable[[], Metric]] = {
+    "numeric": NumericMatch,
+    "numeric_match": NumericMatch,
+    "exact": ExactMatch,
+    "exact_match": ExactMatch,
+    "f1": TokenF1,
+    "token_f1": TokenF1,
+    **BUILTIN_BENCHMARK_METRICS,
+}
+for _name, _factory in _BUILTIN.items():
+    register_metric(_name, _factory)

@@ -13,10 +13,12 @@ and JSON text, so ``sqlite-utils tables rolegraph.db --counts`` and
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from search.store.budgets import Budgets
 from search.store.evaluations import Evaluations
+from search.store.optuna_tables import create_optuna_tables
 from search.store.searches import Searches
 
 __all__ = ["Store", "get_store"]
@@ -43,10 +45,18 @@ class Store(Evaluations, Searches, Budgets):
     """
 
     def optuna_url(self) -> str | None:
-        """This database as an SQLAlchemy URL, so Optuna studies can live beside the rest."""
+        """This database as an SQLAlchemy URL, so Optuna studies can live beside the rest.
+
+        Optuna's tables are created first, once, safely when processes start together
+        (:func:`~search.store.optuna_tables.create_optuna_tables`).
+        """
+        return self._optuna_url
+
+    @functools.cached_property
+    def _optuna_url(self) -> str | None:
         if self.in_memory:
             return None
-        return f"sqlite:///{Path(self.path).resolve()}"
+        return create_optuna_tables(str(Path(self.path).resolve()))
 
 
 def get_store(store: Store | str | Path | None = None) -> Store:

@@ -174,7 +174,11 @@ def test_a_cost_ceiling_changes_the_winner(tmp_path):
         ({"max_evaluations": True}, SettingsError, "max_evaluations"),
         ({"strategy": "simulated-annealing"}, SearchError, "unknown strategy"),
         ({"strategy": "tpe+bandit", "n_trials": 3}, SearchError, "names no stage"),
-        ({"strategy": "tpe", "parallel": 3}, SearchError, "does not take 'parallel'"),
+        (
+            {"strategy": "tpe", "parallel": 3},
+            SearchError,
+            "'parallel' is a field of SearchSettings",
+        ),
         (
             {"dataset": [{"id": "a", "question": "1+1", "answer": "2"}]},
             SearchError,
