@@ -427,6 +427,8 @@ class Search:
             stats=self.stats,
             search_name=self.name,
             store=self.store,
+            prices=self.evaluator.prices,
+            models=self.evaluator.models,
         )
         try:
             self.strategy.setup(context)

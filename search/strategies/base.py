@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import abc
 import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_jsonable_python
 
 from orchestrator.budget import BudgetLedger
+from orchestrator.pricing import PriceTable
 from search.evaluation.datasets import Task
 from search.objective import Objective
 from search.results import CandidateStats
@@ -91,6 +93,10 @@ class SearchContext:
     search_name: str = "search"
     candidates: tuple[Candidate, ...] = ()
     store: Store | None = None
+    prices: PriceTable | None = None
+    """The search's price table (worst cases a strategy estimates use it)."""
+    models: Mapping[str, BaseChatModel] = field(default_factory=dict)
+    """Model instances the search was given for references."""
 
     @property
     def task_ids(self) -> list[str]:

@@ -10,6 +10,7 @@ from statistics import NormalDist
 import numpy as np
 from pydantic import Field
 
+from search.evaluation.target import as_target
 from search.ranking import best, ranked
 from search.space import Candidate
 from search.store import EvalRecord
@@ -167,7 +168,7 @@ class AutoStrategy(SearchStrategy):
             size = max(size + 1, size * self.options.eta)
         self._rungs = [*dict.fromkeys(rungs), m]
         self._model = ValueModel()
-        self._worst = {h: _worst_case(a.candidate) for h, a in self._arms.items()}
+        self._worst = {h: _worst_case(a.candidate, context) for h, a in self._arms.items()}
         self._reason: str | None = None
         self._running: dict[int, list[float]] = {}  # costs of runs in flight, by proposal
         self._covered = False  # every part of the space has been measured once
@@ -462,13 +463,14 @@ def _t_quantile(z: float, dof: int) -> float:
     return z + (z**3 + z) / (4 * dof) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
 
 
-def _worst_case(candidate: Candidate) -> float:
-    if candidate.spec is None:
-        return 0.0
-    from orchestrator.worst_case import worst_case_run
-
+def _worst_case(candidate: Candidate, context: SearchContext) -> float:
+    """Worst-case dollars of one run, at the search's own prices and models."""
     try:
-        return worst_case_run(candidate.spec).dollars
+        return (
+            as_target(candidate.target)
+            .worst_case(question="", models=context.models or None, prices=context.prices)
+            .dollars
+        )
     except Exception:  # an estimate is a tie-break here, never a reason to fail
         return 0.0
 

@@ -54,3 +54,27 @@ def test_a_budget_stops_it_with_the_budget_as_reason(tmp_path) -> None:
     result = run(tmp_path, AutoStrategy(), space=SPACE, budget=Budget(evaluations=40))
     assert result.spend.evaluations <= 40
     assert "budget" in result.stop_reason
+
+
+def test_the_search_prices_reach_its_worst_cases_so_a_priced_model_never_warns(tmp_path) -> None:
+    import warnings
+
+    from orchestrator import Price, PriceTable, SimChatModel
+    from orchestrator.models import register_model
+
+    # A model no built-in table prices, priced by the search: nothing may say it is unpriced.
+    ref = register_model(SimChatModel(model="atlas-mini"), name="acme-auto:mini")
+    space = SearchSpace(topologies=["single"], pool=[ref], fixed={"single": {"temperature": 0}})
+    prices = PriceTable({ref: Price(input=0.15, output=0.6)}, on_missing="warn")
+    search = create_search(
+        space=space,
+        dataset="bundled:arithmetic",
+        store=tmp_path / "priced.db",
+        prices=prices,
+        budget=Budget(dollars=1.0),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = search.run()
+    assert result.best is not None
+    assert [str(w.message) for w in caught if "no price" in str(w.message)] == []
