@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import runpy
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "existing_langgraph
 def example_runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("existing_langgraph")
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
+        patch.setattr(sys, "argv", [str(EXAMPLE), str(folder)])  # the folder it writes into
         first = runpy.run_path(str(EXAMPLE), run_name="__main__")
         again = runpy.run_path(str(EXAMPLE), run_name="__main__")
     return folder, first, again
