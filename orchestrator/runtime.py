@@ -36,7 +36,13 @@ from orchestrator.errors import (
     ModelTimeoutError,
     SpecError,
 )
-from orchestrator.parsing import OutputParseError, message_text, parse_reply
+from orchestrator.parsing import (
+    OutputParseError,
+    ReplyFormat,
+    message_text,
+    parse_reply,
+    reask_prompt,
+)
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import AgentOutput, CandidateAnswer, Role, RoleInputs, TaskKind
 from orchestrator.spec import Agent
@@ -314,6 +320,8 @@ class _Call:
     reply: AIMessage | None = None
     parsed: BaseModel | None = None
     parse_error: str | None = None
+    parse_failures: int = 0
+    fmt: ReplyFormat | None = None
     usage: Usage = field(default_factory=Usage)
     cost: float = 0.0
     charged: float = 0.0
@@ -544,12 +552,32 @@ class AgentNode:
         reply: AIMessage = result
         parsed = None
         try:
-            parsed = parse_reply(reply, self.role.output)
+            parsed = parse_reply(reply, self.role.output, fmt=call.fmt)
+            call.parse_error = None
         except OutputParseError as exc:
             call.parse_error = str(exc)
         call.parsed = parsed
         call.reply = reply
         return reply
+
+    # --- re-ask after an unparseable reply ---------------------------------------------
+    # One more model call through the same path as the first (budgeted, cached, traced),
+    # with the parse error and the expected format; see parsing.reask_prompt.
+
+    def _reask(self, call: _Call, messages: Sequence[BaseMessage]) -> list[BaseMessage] | None:
+        """The conversation to re-ask with, or ``None`` when the reply parsed (or no re-ask)."""
+        if call.parsed is not None or call.reply is None:
+            return None
+        call.parse_failures += 1
+        if call.parse_failures > 1 or not self.agent.options.get("reask", True):
+            return None
+        assert self.role.output is not None
+        text = reask_prompt(call.parse_error or "", self.role.output, call.fmt)
+        reply = call.reply
+        answer: list[BaseMessage] = [
+            ToolMessage(text, tool_call_id=c["id"]) for c in reply.tool_calls if c.get("id")
+        ]
+        return [*messages, reply, *(answer or [HumanMessage(text)])]
 
     def _tool_calls(self, reply: AIMessage) -> list[ToolCall]:
         return [c for c in reply.tool_calls if c["name"] in self.tools]
@@ -686,6 +714,8 @@ class AgentNode:
             confidence=output.confidence,
             raw=message_text(call.reply) if call.reply is not None else None,
             parse_error=call.parse_error,
+            parse_failures=call.parse_failures,
+            fallback=output.data.get("fallback") if call.reply and call.parsed is None else None,
             skipped=skipped,
             loop_to=loop_to,
             calls=call.calls,
@@ -752,10 +782,15 @@ class AgentNode:
         if output is not None:
             return self._finish(turn, output=output, skipped=skipped)
         messages = self.role.render(inputs, system=self.agent.prompt)
-        call = _Call()
+        call = _Call(fmt=self.role.reply_format(inputs.kind))
         token = _SCOPE.set(self._scope(context, inputs))
         try:
-            self._invoke(call, list(messages), self._config(config, context, inputs), context)
+            run_config = self._config(config, context, inputs)
+            self._invoke(call, list(messages), run_config, context)
+            retry = self._reask(call, messages)
+            if retry is not None:
+                self._invoke(call, retry, run_config, context)
+                self._reask(call, retry)  # counts a second failure; never asks a third time
         finally:
             _SCOPE.reset(token)
         return self._finish(
@@ -770,12 +805,15 @@ class AgentNode:
         if output is not None:
             return self._finish(turn, output=output, skipped=skipped)
         messages = self.role.render(inputs, system=self.agent.prompt)
-        call = _Call()
+        call = _Call(fmt=self.role.reply_format(inputs.kind))
         token = _SCOPE.set(self._scope(context, inputs))
         try:
-            await self._ainvoke(
-                call, list(messages), self._config(config, context, inputs), context
-            )
+            run_config = self._config(config, context, inputs)
+            await self._ainvoke(call, list(messages), run_config, context)
+            retry = self._reask(call, messages)
+            if retry is not None:
+                await self._ainvoke(call, retry, run_config, context)
+                self._reask(call, retry)  # counts a second failure; never asks a third time
         finally:
             _SCOPE.reset(token)
         return self._finish(
