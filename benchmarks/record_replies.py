@@ -244,8 +244,17 @@ def record(args: argparse.Namespace) -> None:
     # holds a fair sample of every prompt.
     random.Random(args.seed).shuffle(jobs)
     batches: list[list[dict[str, Any]]] = []
+    jobs = [j for j in jobs if j["kind"] in args.kinds]
     for temperature in (0.0, 0.7):
         todo = [j for j in jobs if j["temperature"] == temperature]
+        # Similar lengths in a batch pad less; sorting within windows of a few batches keeps
+        # every role and kind in each window.
+        window = 4 * args.batch
+        todo = [
+            job
+            for start in range(0, len(todo), window)
+            for job in sorted(todo[start : start + window], key=lambda j: len(str(j["chat"])))
+        ]
         batches.append([])
         for job in todo:
             if len(batches[-1]) == args.batch:
@@ -305,32 +314,43 @@ def record(args: argparse.Namespace) -> None:
             print(f"{done}/{len(jobs)} in {took:.0f}s", file=sys.stderr, flush=True)
 
 
-def measure(path: str) -> None:
-    """Print the parse-failure rate per role of this checkout's parser on recorded replies."""
+def measure(path: str) -> dict[str, Any]:
+    """Parse-failure rate per role of this checkout's parser on recorded replies.
+
+    Works on older checkouts too (their ``parse_text`` takes no reply format), so the
+    same file measures the parser before and after a change.
+    """
+    import inspect
+
     from orchestrator.parsing import OutputParseError, parse_text
 
+    takes_format = "fmt" in inspect.signature(parse_text).parameters
     fails: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     for raw in Path(path).read_text(encoding="utf-8").splitlines():
         line = json.loads(raw)
-        contract = get_role(line["role"]).output
-        assert contract is not None
-        key = f"{line['role']}@{line['temperature']}"
-        seen[key] += 1
+        role = get_role(line["role"])
+        assert role.output is not None
+        extra = {"fmt": role.reply_format(line["kind"])} if takes_format else {}
+        for key in (line["role"], f"{line['role']}@{line['temperature']}", "all"):
+            seen[key] += 1
         try:
-            parse_text(line["reply"], contract)
+            parse_text(line["reply"], role.output, **extra)
         except OutputParseError:
-            fails[key] += 1
-    total_f, total_n = sum(fails.values()), sum(seen.values())
-    for key in sorted(seen):
-        print(f"{key:18s} {fails[key]:4d}/{seen[key]:<4d} {fails[key] / seen[key]:.3f}")
-    print(f"{'all':18s} {total_f:4d}/{total_n:<4d} {total_f / total_n:.3f}")
+            for key in (line["role"], f"{line['role']}@{line['temperature']}", "all"):
+                fails[key] += 1
+    rates = {key: {"replies": seen[key], "failures": fails[key]} for key in sorted(seen)}
+    for key, row in rates.items():
+        share = row["failures"] / row["replies"]
+        print(f"{key:18s} {row['failures']:4d}/{row['replies']:<4d} {share:.3f}")
+    return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="tests/data/smollm2_replies.jsonl")
     parser.add_argument("--measure", metavar="JSONL", help="only measure the parser on a file")
+    parser.add_argument("--save", metavar="JSON", help="with --measure: write the rates here")
     parser.add_argument("--arith", type=int, default=24, help="arithmetic tasks")
     parser.add_argument("--draws", type=int, default=2, help="draws per prompt at 0.7")
     parser.add_argument("--max-new-tokens", type=int, default=128)
@@ -338,9 +358,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        default=["short_answer", "multiple_choice", "code"],
+        help="task kinds to ask about",
+    )
     args = parser.parse_args()
     if args.measure:
-        measure(args.measure)
+        rates = measure(args.measure)
+        if args.save:
+            Path(args.save).write_text(json.dumps(rates, indent=1) + "\n", encoding="utf-8")
     else:
         record(args)
 

@@ -48,6 +48,7 @@ _DECODER = json.JSONDecoder()
 _PLACEHOLDER = re.compile(r"<([^<>\n{}]{2,120})>")
 # Text right before a ``{`` that makes the object a value inside code, not the reply.
 _IN_CODE = re.compile(r"(?:\breturn|\byield|\bprint\s*\(|[=(\[])\s*$")
+_SHOWN_REPLY = 2000  # characters of a bad reply a re-ask shows back
 _LITERAL = re.compile(r'(?:[:\[,]|\bor)\s*"([^"<>\n]{1,40})"')
 
 # Field-specific phrasings seen in free-text replies, tried after ``field: value``.
@@ -219,9 +220,9 @@ def _objects(source: str) -> Iterator[_Candidate]:
             continue
         end = _balanced_end(source, start)
         fragment = source[start:end] if end is not None else source[start:]
-        value = _repair(fragment)
-        if value is not None:
-            yield _Candidate(value, truncated=end is None, fragment=fragment.rstrip())
+        repaired = _repair(fragment)
+        if repaired is not None:
+            yield _Candidate(repaired, truncated=end is None, fragment=fragment.rstrip())
         if end is None:
             return
         start = source.find("{", end)
@@ -422,21 +423,40 @@ def parse_reply(message: AIMessage, contract: type[T], *, fmt: ReplyFormat | Non
     return parse_text(message_text(message), contract, fmt=fmt)
 
 
-def reask_prompt(error: str, contract: type[BaseModel], fmt: ReplyFormat | None = None) -> str:
-    """The follow-up that re-asks a model whose reply did not parse.
+def reask_prompt(
+    error: str,
+    contract: type[BaseModel],
+    fmt: ReplyFormat | None = None,
+    *,
+    prompt: str = "",
+    reply: str = "",
+) -> str:
+    """The user message that re-asks a model whose reply did not parse.
 
-    It names what was wrong and shows the expected format again, as LangChain's
-    retry parsers and DSPy's adapter fallback do.
+    Like LangChain's ``RetryWithErrorOutputParser``, it repeats the prompt, shows the
+    reply, says what was wrong and shows the expected format again: one message, so a
+    model that reads only the last user message still sees the whole task.
+
+    Args:
+        error: The parse error (an :class:`OutputParseError`'s message or detail).
+        contract: The output contract.
+        fmt: The prompt's reply format; its JSON example is shown again.
+        prompt: The user message first sent.
+        reply: The reply that did not parse.
     """
     example = (fmt.example if fmt else "") or json.dumps(
         {name: f"<{name}>" for name in contract.model_fields}
     )
-    reason = error.split(": ", 1)[-1] if error.startswith("could not parse") else error
-    return (
-        f"Your reply could not be read: {reason}\n"
+    reason = error.split("': ", 1)[-1] if error.startswith("could not parse") else error
+    parts = [prompt.strip()] if prompt.strip() else []
+    if reply.strip():
+        parts.append(f"Your previous reply was:\n{reply.strip()[:_SHOWN_REPLY]}")
+    parts.append(
+        f"That reply could not be read: {reason}\n"
         "Reply again with only a JSON object in this format, with real values in place of "
         f"the <...> placeholders and nothing else:\n{example}"
     )
+    return "\n\n".join(parts)
 
 
 @dataclass(frozen=True)

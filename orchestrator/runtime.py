@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
@@ -561,23 +562,27 @@ class AgentNode:
         return reply
 
     # --- re-ask after an unparseable reply ---------------------------------------------
-    # One more model call through the same path as the first (budgeted, cached, traced),
-    # with the parse error and the expected format; see parsing.reask_prompt.
+    # One more model call through the same path as the first (budgeted, cached, traced):
+    # the prompt again, with the bad reply, the parse error and the expected format.
 
     def _reask(self, call: _Call, messages: Sequence[BaseMessage]) -> list[BaseMessage] | None:
-        """The conversation to re-ask with, or ``None`` when the reply parsed (or no re-ask)."""
+        """The messages to re-ask with, or ``None`` when the reply parsed (or no re-ask)."""
         if call.parsed is not None or call.reply is None:
             return None
         call.parse_failures += 1
         if call.parse_failures > 1 or not self.agent.options.get("reask", True):
             return None
         assert self.role.output is not None
-        text = reask_prompt(call.parse_error or "", self.role.output, call.fmt)
-        reply = call.reply
-        answer: list[BaseMessage] = [
-            ToolMessage(text, tool_call_id=c["id"]) for c in reply.tool_calls if c.get("id")
-        ]
-        return [*messages, reply, *(answer or [HumanMessage(text)])]
+        *head, last = messages  # a rendered prompt ends with its user message
+        reply = message_text(call.reply) or json.dumps([c["args"] for c in call.reply.tool_calls])
+        text = reask_prompt(
+            call.parse_error or "",
+            self.role.output,
+            call.fmt,
+            prompt=str(last.content),
+            reply=reply,
+        )
+        return [*head, HumanMessage(text)]
 
     def _tool_calls(self, reply: AIMessage) -> list[ToolCall]:
         return [c for c in reply.tool_calls if c["name"] in self.tools]
