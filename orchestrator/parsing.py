@@ -57,7 +57,7 @@ _KEY = r"[\"']?\s*[:=]"  # ``answer:``, ``answer =`` and a JSON key missing its 
 _FIELD_PATTERNS: dict[str, tuple[str, ...]] = {
     "answer": (
         rf"final answer\s*(?:is|:)?\s*\**\s*{_UNTIL_END}",
-        rf"the answer is\s*\**\s*{_UNTIL_END}",
+        rf"the (?:correct |right )?answer is\s*:?\s*\**\s*{_UNTIL_END}",
         rf"answer{_KEY}\s*\**\s*{_UNTIL_END}",
     ),
     "confidence": (rf"confidence\s*(?:is|{_KEY})?\s*([0-9.]+\s*%?)",),

@@ -235,3 +235,8 @@ def test_parse_failure_rates_per_role_and_model():
     assert (solver.runs, solver.replies, solver.failures, solver.fallbacks) == (2, 3, 1, 0)
     assert solver.rate == pytest.approx(1 / 3)
     assert verifier.rate == 1.0 and verifier.fallback_rate == 1.0
+
+
+def test_the_correct_answer_is_read_from_prose():
+    # SmolLM2-135M's usual multiple-choice reply.
+    assert parse_text("The correct answer is C. Carbon dioxide.", SolverOutput).answer == "C"
