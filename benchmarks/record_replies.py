@@ -237,6 +237,7 @@ def record(args: argparse.Namespace) -> None:
         for temperature, draws in ((0.0, 1), (0.7, args.draws)):
             for draw in range(draws):
                 jobs.append({**case, "chat": chat, "temperature": temperature, "draw": draw})
+    jobs = [j for j in jobs if j["kind"] in args.kinds]
     print(f"{len(jobs)} replies to record", file=sys.stderr)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -244,7 +245,6 @@ def record(args: argparse.Namespace) -> None:
     # holds a fair sample of every prompt.
     random.Random(args.seed).shuffle(jobs)
     batches: list[list[dict[str, Any]]] = []
-    jobs = [j for j in jobs if j["kind"] in args.kinds]
     for temperature in (0.0, 0.7):
         todo = [j for j in jobs if j["temperature"] == temperature]
         # Similar lengths in a batch pad less; sorting within windows of a few batches keeps
@@ -315,10 +315,11 @@ def record(args: argparse.Namespace) -> None:
 
 
 def measure(path: str) -> dict[str, Any]:
-    """Parse-failure rate per role of this checkout's parser on recorded replies.
+    """Parse every recorded reply with this checkout's parser; print failures per role.
 
     Works on older checkouts too (their ``parse_text`` takes no reply format), so the
-    same file measures the parser before and after a change.
+    same file measures the parser before and after a change. Returns the counts per
+    role and, per reply in file order, what was read (``None`` where parsing raised).
     """
     import inspect
 
@@ -327,36 +328,41 @@ def measure(path: str) -> dict[str, Any]:
     takes_format = "fmt" in inspect.signature(parse_text).parameters
     fails: Counter[str] = Counter()
     seen: Counter[str] = Counter()
+    values: list[dict[str, Any] | None] = []
     for raw in Path(path).read_text(encoding="utf-8").splitlines():
         line = json.loads(raw)
         role = get_role(line["role"])
         assert role.output is not None
         extra = {"fmt": role.reply_format(line["kind"])} if takes_format else {}
-        for key in (line["role"], f"{line['role']}@{line['temperature']}", "all"):
+        keys = (line["role"], f"{line['role']}@{line['temperature']}", "all")
+        for key in keys:
             seen[key] += 1
         try:
-            parse_text(line["reply"], role.output, **extra)
+            values.append(parse_text(line["reply"], role.output, **extra).model_dump())
         except OutputParseError:
-            for key in (line["role"], f"{line['role']}@{line['temperature']}", "all"):
+            values.append(None)
+            for key in keys:
                 fails[key] += 1
     rates = {key: {"replies": seen[key], "failures": fails[key]} for key in sorted(seen)}
     for key, row in rates.items():
         share = row["failures"] / row["replies"]
         print(f"{key:18s} {row['failures']:4d}/{row['replies']:<4d} {share:.3f}")
-    return rates
+    return {"rates": rates, "values": values}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="tests/data/smollm2_replies.jsonl")
     parser.add_argument("--measure", metavar="JSONL", help="only measure the parser on a file")
-    parser.add_argument("--save", metavar="JSON", help="with --measure: write the rates here")
+    parser.add_argument("--save", metavar="JSON", help="with --measure: write the result here")
+    parser.add_argument("--label", default="", help="with --save: which parser was measured")
     parser.add_argument("--arith", type=int, default=24, help="arithmetic tasks")
     parser.add_argument("--draws", type=int, default=2, help="draws per prompt at 0.7")
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--minutes", type=float, default=60.0, help="stop after this long")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2)
+    # One thread: on a shared, oversubscribed CPU two threads ran about twice slower per reply.
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--kinds",
@@ -366,9 +372,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.measure:
-        rates = measure(args.measure)
+        result = measure(args.measure)
         if args.save:
-            Path(args.save).write_text(json.dumps(rates, indent=1) + "\n", encoding="utf-8")
+            saved = {"parser": args.label, "file": Path(args.measure).name, **result}
+            Path(args.save).write_text(json.dumps(saved) + "\n", encoding="utf-8")
     else:
         record(args)
 

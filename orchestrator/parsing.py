@@ -56,7 +56,7 @@ _UNTIL_END = r"([^\n*<>]+?)(?=\s*(?:\.(?:\s|$)|\n|$|[;,]\s*confidence))"
 _KEY = r"[\"']?\s*[:=]"  # ``answer:``, ``answer =`` and a JSON key missing its opening quote
 _FIELD_PATTERNS: dict[str, tuple[str, ...]] = {
     "answer": (
-        rf"final answer\s*(?:is|:)?\s*\**\s*{_UNTIL_END}",
+        rf"(?:final|revised) answer\s*(?:is|:)?\s*:?\s*\**\s*{_UNTIL_END}",
         rf"the (?:correct |right )?answer is\s*:?\s*\**\s*{_UNTIL_END}",
         rf"answer{_KEY}\s*\**\s*{_UNTIL_END}",
     ),
@@ -129,6 +129,11 @@ class ReplyFormat:
             literals=frozenset(w.strip().lower() for w in _LITERAL.findall(example)),
             example=example,
         )
+
+    @property
+    def wants_code(self) -> bool:
+        """Whether the prompt asks for a program as the answer (a code task's prompt)."""
+        return any("code" in p for p in self.placeholders)
 
     def is_placeholder(self, value: Any) -> bool:
         """Whether ``value`` is, or contains, one of the prompt's placeholders."""
@@ -337,6 +342,20 @@ def _shape(contract: type[BaseModel], key: str) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
+def _code_answer(text: str, contract: type[T], fmt: ReplyFormat) -> T | None:
+    """A program in a fenced block, where the prompt asked for code as the answer."""
+    if not fmt.wants_code or "answer" not in contract.model_fields:
+        return None
+    for match in _FENCE.finditer(text):
+        language, block = match.group(1).lower(), match.group(2).strip()
+        if language in ("python", "py", "") and block.startswith(("def ", "import ", "from ")):
+            try:
+                return contract.model_validate({"answer": block})
+            except ValidationError:
+                return None
+    return None
+
+
 def _strip(value: str) -> str:
     return value.strip().strip("\"'`*").strip().rstrip(".").strip()
 
@@ -347,7 +366,16 @@ def _prose(text: str, fmt: ReplyFormat) -> str:
     text = _PLACEHOLDER.sub(
         lambda m: " " if m.group(1).strip().lower() in fmt.placeholders else m.group(0), text
     )
-    return re.sub(r"\{[^{}]*\}?", " ", text)
+    kept, start = [], 0
+    brace = text.find("{")
+    while brace != -1:  # cut every object out, nested ones whole, a cut-off one to the end
+        kept.append(text[start:brace])
+        end = _balanced_end(text, brace)
+        if end is None:
+            return " ".join(kept)
+        start, brace = end, text.find("{", end)
+    kept.append(text[start:])
+    return " ".join(kept)
 
 
 def _verdict(text: str) -> str | None:
@@ -400,6 +428,9 @@ def parse_text(text: str, contract: type[T], *, fmt: ReplyFormat | None = None) 
             return _read(candidate, contract, fmt)
         except ValueError as exc:
             errors.append(str(exc))
+    code = _code_answer(text, contract, fmt)
+    if code is not None:
+        return code
     values = _from_patterns(_prose(text, fmt), contract)
     if values:
         try:

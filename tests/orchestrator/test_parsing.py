@@ -240,3 +240,12 @@ def test_parse_failure_rates_per_role_and_model():
 def test_the_correct_answer_is_read_from_prose():
     # SmolLM2-135M's usual multiple-choice reply.
     assert parse_text("The correct answer is C. Carbon dioxide.", SolverOutput).answer == "C"
+
+
+def test_a_fenced_program_is_the_answer_where_the_prompt_asks_for_code():
+    # SmolLM2-135M answers code prompts with a Python block, not a JSON string.
+    text = "```python\ndef add(a, b):\n    return a + b\n```\n\nThis adds the two numbers."
+    code = get_role("solver").reply_format("code")
+    assert parse_text(text, SolverOutput, fmt=code).answer == "def add(a, b):\n    return a + b"
+    with pytest.raises(OutputParseError):  # a short-answer prompt asked for no program
+        parse_text(text, SolverOutput, fmt=SOLVER)
