@@ -566,11 +566,14 @@ class AgentNode:
     # the prompt again, with the bad reply, the parse error and the expected format.
 
     def _reask(self, call: _Call, messages: Sequence[BaseMessage]) -> list[BaseMessage] | None:
-        """The messages to re-ask with, or ``None`` when the reply parsed (or no re-ask)."""
+        """Count a first reply that did not parse; return the messages to re-ask with.
+
+        ``None`` when it parsed, or when the agent's ``options["reask"]`` is false.
+        """
         if call.parsed is not None or call.reply is None:
             return None
         call.parse_failures += 1
-        if call.parse_failures > 1 or not self.agent.options.get("reask", True):
+        if not self.agent.options.get("reask", True):
             return None
         assert self.role.output is not None
         *head, last = messages  # a rendered prompt ends with its user message
@@ -795,7 +798,7 @@ class AgentNode:
             retry = self._reask(call, messages)
             if retry is not None:
                 self._invoke(call, retry, run_config, context)
-                self._reask(call, retry)  # counts a second failure; never asks a third time
+                call.parse_failures += call.parsed is None  # never asked a third time
         finally:
             _SCOPE.reset(token)
         return self._finish(
@@ -818,7 +821,7 @@ class AgentNode:
             retry = self._reask(call, messages)
             if retry is not None:
                 await self._ainvoke(call, retry, run_config, context)
-                self._reask(call, retry)  # counts a second failure; never asks a third time
+                call.parse_failures += call.parsed is None  # never asked a third time
         finally:
             _SCOPE.reset(token)
         return self._finish(
