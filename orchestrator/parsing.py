@@ -56,7 +56,8 @@ _UNTIL_END = r"([^\n*<>]+?)(?=\s*(?:\.(?:\s|$)|\n|$|[;,]\s*confidence))"
 _KEY = r"[\"']?\s*[:=]"  # ``answer:``, ``answer =`` and a JSON key missing its opening quote
 _FIELD_PATTERNS: dict[str, tuple[str, ...]] = {
     "answer": (
-        rf"(?:final|revised) answer\s*(?:is|:)?\s*:?\s*\**\s*{_UNTIL_END}",
+        rf"final answer\s*(?:is|:)?\s*:?\s*\**\s*{_UNTIL_END}",
+        rf"revised answer\s*(?:is|:)?\s*:?\s*\**\s*{_UNTIL_END}",
         rf"the (?:correct |right )?answer is\s*:?\s*\**\s*{_UNTIL_END}",
         rf"answer{_KEY}\s*\**\s*{_UNTIL_END}",
     ),

@@ -249,3 +249,8 @@ def test_a_fenced_program_is_the_answer_where_the_prompt_asks_for_code():
     assert parse_text(text, SolverOutput, fmt=code).answer == "def add(a, b):\n    return a + b"
     with pytest.raises(OutputParseError):  # a short-answer prompt asked for no program
         parse_text(text, SolverOutput, fmt=SOLVER)
+
+
+def test_a_final_answer_wins_over_a_revision_before_it():
+    text = "The revised answer is: 68 + 7 = 135\n\nThe final answer is: 135"
+    assert parse_text(text, RectifierOutput).answer == "135"
