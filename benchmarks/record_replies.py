@@ -12,6 +12,12 @@ The replies are facts about that model, not about rolegraph; the parser tests re
     pip install -e ".[transformers]"
     python benchmarks/record_replies.py --out tests/data/smollm2_replies.jsonl
 
+The committed ``tests/data/smollm2_replies.jsonl`` merges four runs (``--seed`` 0 to 3; seeds
+1 and 3 with ``--kinds short_answer``, since the multiple-choice and code tasks do not change
+with the seed), each stopped by ``--minutes``, with greedy duplicates dropped: 168 replies.
+On a 2-core machine shared with other jobs a reply took 15 to 70 seconds of wall time, so
+the ~500 replies first planned did not fit; on an idle machine they take far less.
+
 Then print the parse-failure rate per role of the parser in this checkout:
 
     python benchmarks/record_replies.py --measure tests/data/smollm2_replies.jsonl
