@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
@@ -43,7 +44,13 @@ from orchestrator.metering import (
     metered,
     worst_case,
 )
-from orchestrator.parsing import OutputParseError, message_text, parse_reply
+from orchestrator.parsing import (
+    OutputParseError,
+    ReplyFormat,
+    message_text,
+    parse_reply,
+    reask_prompt,
+)
 from orchestrator.parts import Agent
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import AgentOutput, CandidateAnswer, Role, RoleInputs, TaskKind
@@ -292,6 +299,8 @@ class _Call:
     reply: AIMessage | None = None
     parsed: BaseModel | None = None
     parse_error: str | None = None
+    parse_failures: int = 0
+    fmt: ReplyFormat | None = None
     usage: Usage = field(default_factory=Usage)
     cost: float = 0.0
     charged: float = 0.0
@@ -483,12 +492,39 @@ class AgentNode:
         reply: AIMessage = result
         parsed = None
         try:
-            parsed = parse_reply(reply, self.role.output)
+            parsed = parse_reply(reply, self.role.output, fmt=call.fmt)
+            call.parse_error = None
         except OutputParseError as exc:
             call.parse_error = str(exc)
         call.parsed = parsed
         call.reply = reply
         return reply
+
+    # --- re-ask after an unparseable reply ---------------------------------------------
+    # One more model call through the same path as the first (budgeted, cached, traced):
+    # the prompt again, with the bad reply, the parse error and the expected format.
+
+    def _reask(self, call: _Call, messages: Sequence[BaseMessage]) -> list[BaseMessage] | None:
+        """Count a first reply that did not parse; return the messages to re-ask with.
+
+        ``None`` when it parsed, or when the agent's ``options["reask"]`` is false.
+        """
+        if call.parsed is not None or call.reply is None:
+            return None
+        call.parse_failures += 1
+        if not self.agent.options.get("reask", True):
+            return None
+        assert self.role.output is not None
+        *head, last = messages  # a rendered prompt ends with its user message
+        reply = message_text(call.reply) or json.dumps([c["args"] for c in call.reply.tool_calls])
+        text = reask_prompt(
+            call.parse_error or "",
+            self.role.output,
+            call.fmt,
+            prompt=str(last.content),
+            reply=reply,
+        )
+        return [*head, HumanMessage(text)]
 
     def _tool_calls(self, reply: AIMessage) -> list[ToolCall]:
         return [c for c in reply.tool_calls if c["name"] in self.tools]
@@ -612,6 +648,8 @@ class AgentNode:
             confidence=output.confidence,
             raw=message_text(call.reply) if call.reply is not None else None,
             parse_error=call.parse_error,
+            parse_failures=call.parse_failures,
+            fallback=output.data.get("fallback") if call.reply and call.parsed is None else None,
             skipped=skipped,
             loop_to=loop_to,
             calls=call.calls,
@@ -678,10 +716,15 @@ class AgentNode:
         if output is not None:
             return self._finish(turn, output=output, skipped=skipped)
         messages = self.role.render(inputs, system=self.agent.prompt)
-        call = _Call()
+        call = _Call(fmt=self.role.reply_format(inputs.kind))
         token = _SCOPE.set(self._scope(context, inputs))
         try:
-            self._invoke(call, list(messages), self._config(config, context, inputs), context)
+            run_config = self._config(config, context, inputs)
+            self._invoke(call, list(messages), run_config, context)
+            retry = self._reask(call, messages)
+            if retry is not None:
+                self._invoke(call, retry, run_config, context)
+                call.parse_failures += call.parsed is None  # never asked a third time
         finally:
             _SCOPE.reset(token)
         return self._finish(
@@ -696,12 +739,15 @@ class AgentNode:
         if output is not None:
             return self._finish(turn, output=output, skipped=skipped)
         messages = self.role.render(inputs, system=self.agent.prompt)
-        call = _Call()
+        call = _Call(fmt=self.role.reply_format(inputs.kind))
         token = _SCOPE.set(self._scope(context, inputs))
         try:
-            await self._ainvoke(
-                call, list(messages), self._config(config, context, inputs), context
-            )
+            run_config = self._config(config, context, inputs)
+            await self._ainvoke(call, list(messages), run_config, context)
+            retry = self._reask(call, messages)
+            if retry is not None:
+                await self._ainvoke(call, retry, run_config, context)
+                call.parse_failures += call.parsed is None  # never asked a third time
         finally:
             _SCOPE.reset(token)
         return self._finish(

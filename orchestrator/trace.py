@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
@@ -40,6 +40,8 @@ class NodeTraceRecord(TypedDict):
     confidence: float | None
     raw: str | None
     parse_error: str | None
+    parse_failures: NotRequired[int]
+    fallback: NotRequired[str | None]
     skipped: str | None
     loop_to: str | None
     calls: int
@@ -135,6 +137,14 @@ class NodeTrace(BaseModel):
     confidence: float | None = Field(default=None, description="Confidence in that answer.")
     raw: str | None = Field(default=None, description="The model's last reply text.")
     parse_error: str | None = Field(default=None, description="Why the reply did not parse.")
+    parse_failures: int = Field(
+        default=0,
+        description="Replies that did not parse: 1 when a re-ask fixed it, 2 when it did not.",
+    )
+    fallback: str | None = Field(
+        default=None,
+        description="What the role handed on instead, when no reply parsed (e.g. no verdict).",
+    )
     skipped: str | None = Field(default=None, description="Why no model was called, if not.")
     loop_to: str | None = Field(default=None, description="Agent a declared loop went back to.")
     calls: int = Field(default=0, description="Model calls made, tool rounds included.")

@@ -44,7 +44,10 @@ def self_refine(
     the feedback given by a separate verifier, as in review-and-revise
     operators (AFlow, 2024). The verifier judges the answer at most
     ``rounds`` times; once it accepts, the rectifier passes the answer through
-    without a model call and the loop stops. Whether refinement helps depends
+    without a model call and the loop stops. A verdict that cannot be read (after
+    one re-ask) is ``no_verdict``, never an accept: the rectifier then checks the
+    unverified answer itself and the loop verifies its revision again, so a garbled
+    verifier cannot wave a wrong answer through. Whether refinement helps depends
     on the verifier: one that rejects correct answers invites the rectifier
     to break them (Huang et al., 2024, "LLMs cannot self-correct reasoning
     yet"). With ``plan``, a planner writes steps for the solver first.

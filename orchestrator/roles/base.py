@@ -16,6 +16,7 @@ from langchain_core.utils import mustache
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.errors import UnknownRoleError
+from orchestrator.parsing import ReplyFormat
 
 __all__ = [
     "TaskKind",
@@ -65,6 +66,11 @@ def _unfence(text: str) -> str:
     return match.group(1) if match else text
 
 
+@functools.lru_cache(maxsize=256)
+def _reply_format(system: str, user: str) -> ReplyFormat:
+    return ReplyFormat.from_template(f"{system}\n{user}")
+
+
 def _render(template: str, variables: dict[str, Any]) -> str:
     tokens = _tokens(template)
     if all(kind == "literal" for kind, _ in tokens):  # most system prompts: nothing to fill
@@ -94,8 +100,10 @@ class RoleInputs(BaseModel):
         default=None, description="The most recent answer among the predecessors."
     )
     critique: str | None = Field(default=None, description="A verifier predecessor's critique.")
-    verdict: Literal["accept", "reject"] | None = Field(
-        default=None, description="A verifier predecessor's verdict."
+    verdict: Literal["accept", "reject", "no_verdict"] | None = Field(
+        default=None,
+        description="A verifier predecessor's verdict; ``no_verdict`` when its reply could "
+        "not be read.",
     )
     candidates: tuple[CandidateAnswer, ...] = Field(
         default=(), description="The latest answer of every answer-producing predecessor."
@@ -228,6 +236,10 @@ class Role(BaseModel):
             return self.system, self.user
         return variant.system, variant.user
 
+    def reply_format(self, kind: str = "short_answer") -> ReplyFormat:
+        """The reply format the prompt for ``kind`` shows: the parser refuses it echoed back."""
+        return _reply_format(*self.templates(kind))
+
     def render(self, inputs: RoleInputs, *, system: str | None = None) -> list[BaseMessage]:
         """Build the messages sent to the model, in the variant for the task's kind.
 
@@ -269,8 +281,12 @@ class Role(BaseModel):
         )
 
     def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
-        """Output to hand downstream when the model's reply could not be parsed."""
-        return AgentOutput()
+        """Output to hand downstream when the model's reply could not be parsed.
+
+        Its ``data["fallback"]`` says what was handed on instead; the node's trace
+        records it, so a fallback is never mistaken for the model's decision.
+        """
+        return AgentOutput(data={"fallback": "no output: the reply could not be read"})
 
 
 _REGISTRY: dict[str, Role] = {}

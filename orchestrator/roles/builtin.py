@@ -40,6 +40,8 @@ from orchestrator.roles.contracts import (
 )
 
 __all__ = [
+    "NO_VERDICT",
+    "UNVERIFIED_CRITIQUE",
     "SolverRole",
     "PlannerRole",
     "VerifierRole",
@@ -57,9 +59,19 @@ __all__ = [
 _PROMPTS = Path(__file__).with_name("prompts")
 
 
-def _majority(inputs: RoleInputs) -> AgentOutput:
+NO_VERDICT = "no_verdict"
+"""The verdict a verifier hands on when its reply could not be read: neither accept nor reject."""
+
+UNVERIFIED_CRITIQUE = (
+    "The verifier's reply could not be read, so this answer is unverified. "
+    "Check it yourself: keep it if it is right, correct it if it is not."
+)
+
+
+def _majority(inputs: RoleInputs, *, fallback: bool = False) -> AgentOutput:
     answer, share, _ = plurality((c.answer, 1.0) for c in inputs.candidates)
-    return AgentOutput(answer=answer, confidence=share if answer is not None else None)
+    data = {"fallback": "the plurality of the candidates"} if fallback else {}
+    return AgentOutput(answer=answer, confidence=share if answer is not None else None, data=data)
 
 
 class SolverRole(Role):
@@ -68,7 +80,12 @@ class SolverRole(Role):
     @override
     def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
         # Keep the debate going on a garbled reply: fall back to the agent's own last answer.
-        return AgentOutput(answer=inputs.candidate.answer if inputs.candidate else None)
+        if inputs.candidate is None:
+            return super().fallback(inputs, options)
+        return AgentOutput(
+            answer=inputs.candidate.answer,
+            data={"fallback": f"kept the latest answer, from {inputs.candidate.agent}"},
+        )
 
 
 class BlindSolverRole(SolverRole):
@@ -113,11 +130,17 @@ class VerifierRole(Role):
 
     @override
     def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
-        # An unreadable verdict carries no evidence of an error: let the answer through.
+        # An unreadable verdict is no verdict, never an accept: the answer goes on
+        # marked unverified, and a rectifier after it checks it (see RectifierRole).
         candidate = inputs.candidate
         return AgentOutput(
             answer=candidate.answer if candidate else None,
-            data={"verdict": "accept", "critique": ""},
+            confidence=candidate.confidence if candidate else None,
+            data={
+                "verdict": NO_VERDICT,
+                "critique": UNVERIFIED_CRITIQUE,
+                "fallback": "no verdict: the verifier's reply could not be read",
+            },
         )
 
 
@@ -126,7 +149,7 @@ class RectifierRole(Role):
 
     @override
     def skip(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput | None:
-        if inputs.verdict == "reject":
+        if inputs.verdict in ("reject", NO_VERDICT):  # an unverified answer is checked too
             return None
         candidate = inputs.candidate
         return AgentOutput(
@@ -150,7 +173,11 @@ class RectifierRole(Role):
     @override
     def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
         candidate = inputs.candidate
-        return AgentOutput(answer=candidate.answer if candidate else None)
+        return AgentOutput(
+            answer=candidate.answer if candidate else None,
+            confidence=candidate.confidence if candidate else None,
+            data={"fallback": "kept the candidate answer unrevised"},
+        )
 
 
 class JudgeRole(Role):
@@ -172,7 +199,7 @@ class JudgeRole(Role):
 
     @override
     def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
-        return _majority(inputs)
+        return _majority(inputs, fallback=True)
 
 
 class AggregatorRole(Role):
@@ -180,7 +207,7 @@ class AggregatorRole(Role):
 
     @override
     def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:
-        return _majority(inputs)
+        return _majority(inputs, fallback=True)
 
 
 class VoteRole(Role):

@@ -53,6 +53,9 @@ def normalize_verdict(value: Any) -> str:
 
 
 def _to_text(value: Any) -> str:
+    if isinstance(value, dict | list | tuple | set):
+        # ``str({...})`` would read as an answer; a nested value is not one.
+        raise ValueError(f"expected text or a number, got a {type(value).__name__}")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()

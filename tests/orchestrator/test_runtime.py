@@ -96,13 +96,20 @@ def test_prose_replies_are_parsed_leniently():
     assert result.nodes[0].parse_error is None
 
 
-def test_unreadable_verdict_lets_the_answer_through():
+def test_unreadable_verdict_is_no_verdict_and_the_rectifier_checks_the_answer():
     garbled = ScriptedChatModel(replies=["???"])
-    fixer = ScriptedChatModel()
-    result = deploy(refine_spec("sim:atlas-pro", garbled, fixer)).invoke(QUESTION)
+    fixer = ScriptedChatModel(replies=['{"answer": "17", "confidence": 0.7}'])
+    result = deploy(refine_spec("sim:atlas-pro", garbled, fixer, rounds=1)).invoke(QUESTION)
     check = result.by_agent()["check"][0]
-    assert check.parse_error and check.output["verdict"] == "accept"
-    assert fixer.calls == 0 and result.answer == "17"
+    assert check.parse_error and check.output["verdict"] == "no_verdict"
+    assert check.fallback and "no verdict" in check.fallback
+    assert check.parse_failures == 2
+    # An unverified answer is not accepted: the rectifier checks it, and the loop verifies
+    # the revision again (two checks, each re-asked once; two revisions).
+    assert len(result.by_agent()["check"]) == 2 and garbled.calls == 4
+    assert fixer.calls == 2 and result.answer == "17"
+    fix = result.by_agent()["fix"][0]
+    assert fix.skipped is None and "unverified" in fix.prompt[-1]["content"]
 
 
 def _fan_out(model, n=8) -> WorkflowSpec:

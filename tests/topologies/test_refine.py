@@ -57,3 +57,14 @@ def test_bounds():
     for rounds in (0, 4):
         with pytest.raises(SpaceError, match=r"outside 1\.\.3"):
             self_refine(rounds=rounds)
+
+
+def test_an_unreadable_verdict_does_not_accept_a_wrong_answer():
+    # A real small model's verifier reply (issue 25): it computes, but gives no verdict.
+    solver = ScriptedChatModel(replies=['{"answer": "2", "confidence": 0.9}'])
+    verifier = ScriptedChatModel(replies=["2 + 9 = 11"])
+    rectifier = ScriptedChatModel(replies=['{"answer": "11", "confidence": 0.8}'])
+    result = run(self_refine(solver=solver, verifier=verifier, rectifier=rectifier, rounds=1))
+    check = result.by_agent()["verifier"][0]
+    assert check.output["verdict"] == "no_verdict" and check.fallback
+    assert rectifier.calls == 1 and result.answer == "11"
