@@ -6,6 +6,7 @@ outside, no process left running, no network, no signal to the evaluator or any 
 process, no secret read, no forged score, and the evaluator finishes every task.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -149,9 +150,7 @@ def _processes_with(mark: str) -> list[int]:
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {
-        p.name: (p.stat().st_mode, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())
-    }
+    return {p.name: (p.stat().st_mode, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
 
 
 @pytest.fixture(scope="module")
@@ -192,10 +191,8 @@ def world(tmp_path):
     decoy.kill()
     decoy.wait()
     for pid in _processes_with(MARK):  # whatever a failing case left behind
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     for leftover in Path("/dev/shm").glob(f"*{MARK}*"):
         leftover.unlink()
 
