@@ -40,6 +40,7 @@ from orchestrator.parsing import OutputParseError, message_text, parse_reply
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import AgentOutput, CandidateAnswer, Role, RoleInputs, TaskKind
 from orchestrator.spec import Agent
+from orchestrator.tools import tool_call_cap
 from orchestrator.trace import NodeTraceRecord, Usage, UsageRecord
 
 __all__ = [
@@ -585,9 +586,12 @@ class AgentNode:
             if not pending:
                 return
             messages = [*messages, reply]
+            cap = tool_call_cap(context)
+            pending, refused = cap.admit(pending)
             for tool_call in pending:
                 output = self.tools[tool_call["name"]].invoke(tool_call["args"])
                 messages.append(ToolMessage(str(output), tool_call_id=tool_call["id"]))
+            messages += [ToolMessage(cap.refusal, tool_call_id=c["id"]) for c in refused]
         call.parse_error = call.parse_error or "too many tool rounds without a final answer"
 
     async def _ainvoke(
@@ -612,9 +616,12 @@ class AgentNode:
             if not pending:
                 return
             messages = [*messages, reply]
+            cap = tool_call_cap(context)
+            pending, refused = cap.admit(pending)
             for tool_call in pending:
                 output = await self.tools[tool_call["name"]].ainvoke(tool_call["args"])
                 messages.append(ToolMessage(str(output), tool_call_id=tool_call["id"]))
+            messages += [ToolMessage(cap.refusal, tool_call_id=c["id"]) for c in refused]
         call.parse_error = call.parse_error or "too many tool rounds without a final answer"
 
     # --- node entry points ------------------------------------------------------------
