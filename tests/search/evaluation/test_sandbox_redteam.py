@@ -264,6 +264,35 @@ FORGERS = {
             frame = frame.f_back
         os._exit(0)
     """,
+    "raise_the_verdict_event": """
+        import sys
+        def add(a, b):
+            return a - b
+        sys.audit("rolegraph.sandbox.verdict")
+    """,
+    "call_the_harness_again": """
+        import os, sys, json
+        def add(a, b):
+            return a - b
+        r, w = os.pipe()  # becomes fd 0: a job of its own for a second harness
+        os.write(w, json.dumps({"token": "x" * 64, "status_fd": 1, "workdir": ".",
+                                "program": "pass", "limits": {"network": False}}).encode())
+        os.close(w)
+        sys.modules["__main__"].main()
+    """,
+    "a_thread_outlives_the_program": """
+        import os, threading, time
+        def add(a, b):
+            return a - b
+        def later():
+            time.sleep(0.2)
+            for fd in range(3, 12):
+                try:
+                    os.write(fd, b"passed\\t" + b"0" * 64 + b"\\n")
+                except OSError:
+                    pass
+        threading.Thread(target=later).start()
+    """,
     "exit_zero_before_the_tests": """
         import os
         def add(a, b):
