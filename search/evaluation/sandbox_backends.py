@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from orchestrator.errors import MissingIntegrationError
 from search.evaluation.sandbox_seccomp import seccomp_filter
 
 __all__ = [
@@ -59,7 +60,7 @@ _NOBODY = "65534"
 _SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 
 
-class IsolationUnavailableError(RuntimeError):
+class IsolationUnavailableError(MissingIntegrationError):
     """Isolation is required but no isolated backend can run here."""
 
 
@@ -307,7 +308,7 @@ def _isolation_problem(python: str) -> str | None:
         return f"OS isolation needs Linux (this is {sys.platform})"
     backend = BubblewrapBackend()
     if backend.binary is None or not os.path.exists(backend.binary):
-        return f"bubblewrap is not installed ({SANDBOX_EXTRA})"
+        return "bubblewrap is not installed"
     problem = backend.works(python)
     if problem is not None:
         return f"bubblewrap cannot start a sandbox here: {problem}"
@@ -366,17 +367,17 @@ def get_backend(
         return BubblewrapBackend()
     if required:
         raise IsolationUnavailableError(
-            f"isolation is required to run generated code, and {problem}. "
-            f"Install it with {SANDBOX_EXTRA} on Linux, or run inside a container or VM "
-            "and unset ROLEGRAPH_REQUIRE_ISOLATION"
+            f"isolation is required to run generated code, and {problem}: install it with "
+            f"{SANDBOX_EXTRA} on Linux, or run inside a container or VM and unset "
+            "ROLEGRAPH_REQUIRE_ISOLATION"
         )
     if not _warned:
         _warned = True
         warnings.warn(
-            f"WARNING: generated code will run WITHOUT OS isolation: {problem}. The "
-            "fallback sandbox (an audit hook and rlimits) is not a security boundary: "
-            "code can read your files and environment (API keys) and forge its score. "
-            f"Install the isolated sandbox with {SANDBOX_EXTRA}, or set "
+            f"WARNING: generated code will run WITHOUT OS isolation ({problem}). The "
+            "fallback sandbox (an audit hook and rlimits) is not a security boundary: the "
+            "code can read your files, and processes it starts may outlive it. Install the "
+            f"isolated sandbox with {SANDBOX_EXTRA} (Linux), or set "
             "ROLEGRAPH_REQUIRE_ISOLATION=1 to refuse to run without it.",
             IsolationWarning,
             stacklevel=3,

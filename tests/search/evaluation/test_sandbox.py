@@ -192,7 +192,7 @@ def no_isolation(monkeypatch):
 
 
 def test_without_isolation_the_fallback_warns_once_naming_the_extra(no_isolation):
-    with pytest.warns(IsolationWarning, match=r"WITHOUT OS isolation: no bwrap here") as seen:
+    with pytest.warns(IsolationWarning, match=r"WITHOUT OS isolation \(no bwrap here\)") as seen:
         first = Sandbox(SandboxLimits(timeout_s=3))
     assert "pip install 'rolegraph[sandbox]'" in str(seen[0].message)
     assert isinstance(first.backend, AuditHookBackend) and first.run("assert 1").passed
