@@ -90,6 +90,9 @@ REDACTED = "[redacted]"
 """What replaces a system prompt for requests without the token."""
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 """The ``Host`` names a server accepts by default."""
+EVICT_AFTER_S = 1.0
+"""When every connection slot is taken, one that has waited this long for a whole request
+may be closed to make room for a client that sends one (serve() only)."""
 _PROTECTED = frozenset({"/invoke", "/batch"})
 _UNAUTHORIZED = "missing or wrong bearer token; send 'Authorization: Bearer <token>'"
 _MAX_LOC_CHARS = 64
@@ -475,17 +478,50 @@ def _read_timeout_protocol(seconds: float) -> type[Any]:
     uvicorn times out idle keep-alive connections only after a reply, and a request's
     headers or body may trickle in forever: a few slow clients then hold every
     connection slot (slowloris). This closes a connection whose request is not complete
-    ``seconds`` after it opened or after its last reply.
+    ``seconds`` after it opened or after its last reply. And when every slot is taken
+    and a client sends data, the connections that have waited longest (at least
+    :data:`EVICT_AFTER_S`) without a whole request are closed to make room, instead of
+    answering the new client 503.
     """
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class ReadTimeoutH11Protocol(H11Protocol):
         _read_timer: asyncio.TimerHandle | None = None
+        _waiting_since = 0.0
 
         def _arm(self) -> None:
             self._disarm()
+            self._waiting_since = self.loop.time()
             self._read_timer = self.loop.call_later(seconds, self._read_timed_out)
+
+        def _evict_waiting(self) -> None:
+            """Close the connections waiting longest for a request, until a slot is free."""
+            limit = self.limit_concurrency
+            if limit is None or len(self.connections) < limit:
+                return
+            oldest = self.loop.time() - EVICT_AFTER_S
+            waiting = sorted(
+                (
+                    c
+                    for c in self.connections
+                    if c is not self
+                    and isinstance(c, ReadTimeoutH11Protocol)
+                    and c._read_timer is not None
+                    and c._waiting_since <= oldest
+                ),
+                key=lambda c: c._waiting_since,
+            )
+            for victim in waiting:
+                if len(self.connections) < limit:
+                    break
+                victim._disarm()
+                self.connections.discard(victim)  # its slot is free now, not at close
+                victim.transport.close()
+
+        def data_received(self, data: bytes) -> None:
+            self._evict_waiting()
+            super().data_received(data)
 
         def _disarm(self) -> None:
             if self._read_timer is not None:

@@ -323,6 +323,33 @@ def test_slow_clients_cannot_hold_every_connection_slot():
         assert reply.status_code == 200 and reply.json()["answer"] == "42"
 
 
+def test_a_new_client_is_answered_while_slow_clients_hold_every_slot(monkeypatch):
+    # With a read timeout too long to help, the new request still gets 200, not 503:
+    # the connections waiting longest for a whole request make room.
+    import orchestrator.serve as serving
+
+    monkeypatch.setattr(serving, "EVICT_AFTER_S", 0.0)
+    limits = ServeLimits(max_connections=8, read_timeout=120)
+    with _Server(create_app(_workflow()), limits) as server:
+        slow = []
+        for _ in range(8):
+            # Half-open: connected, nothing sent (data from them would make room too).
+            slow.append(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+        deadline = time.monotonic() + 20
+        while len(server.server.server_state.connections) < 8:
+            assert time.monotonic() < deadline, "the slow connections were not accepted"
+            time.sleep(0.02)
+        reply = httpx.post(
+            f"http://127.0.0.1:{server.port}/invoke",
+            json={"question": "What is 6 * 7?"},
+            timeout=30,
+        )
+        assert reply.status_code == 200 and reply.json()["answer"] == "42"
+        assert slow[0].recv(1024) == b""  # the one that waited longest was closed
+        for conn in slow:
+            conn.close()
+
+
 def test_only_allowed_host_names_are_answered():
     with TestClient(create_app(_workflow())) as client:
         assert client.get("/health").status_code == 200
