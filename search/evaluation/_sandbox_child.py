@@ -176,9 +176,8 @@ def _guard(
             writes = (isinstance(flags, int) and flags & _WRITE_FLAGS) or (
                 isinstance(mode, str) and any(c in mode for c in "wax+")
             )
-            if isinstance(path, (str, bytes)) and os.path.realpath(os.fsdecode(path)).startswith(
-                "/proc/"
-            ):
+            real = os.path.realpath(os.fsdecode(path)) if isinstance(path, (str, bytes)) else ""
+            if real == "/proc" or real.startswith("/proc/"):
                 refuse(f"reading /proc is not allowed: {path!r}")
             if writes and path is not None and not _inside(root, path, descriptor=True):
                 refuse(f"write outside the sandbox directory: {path!r}")

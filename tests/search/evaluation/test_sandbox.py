@@ -275,3 +275,17 @@ def test_the_isolated_sandbox_runs_threads_but_starts_no_process(box):
     )
     result = box.run(program)
     assert result.passed, result.reason
+
+
+def test_the_fallback_refuses_proc_and_introspection(fallback):
+    # /proc/self/mem would expose the secret that proves a pass; /proc/<ppid>/environ
+    # the parent's keys. The isolated backend has no /proc at all.
+    through_dir_fd = fallback.run(
+        "import os\nos.open('self/mem', os.O_RDONLY, dir_fd=os.open('/proc', os.O_RDONLY))"
+    )
+    assert through_dir_fd.status == "forbidden" and "/proc" in through_dir_fd.reason
+    environ = fallback.run(f"open('/proc/{os.getpid()}/environ').read()")
+    assert environ.status == "forbidden"
+    for call in ("sys.settrace(print)", "gc.get_objects()", "sys.addaudithook(print)"):
+        result = fallback.run(f"import gc, sys\n{call}")
+        assert result.status == "forbidden" and "inspecting the interpreter" in result.reason
