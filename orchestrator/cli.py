@@ -236,6 +236,13 @@ def serve(
     timeout: Annotated[
         float, typer.Option(min=0.001, help="Seconds per request; runs are cancelled after.")
     ] = 120.0,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A Host header value to accept (repeat it); default: loopback names only. "
+            "Behind a proxy, name the public host."
+        ),
+    ] = None,
 ) -> None:
     """Serve SPEC over HTTP (needs the 'serve' extra). See docs/security.md."""
     from orchestrator.serve import ServeLimits
@@ -247,7 +254,9 @@ def serve(
         max_concurrency=max_concurrency,
         request_timeout=timeout,
     )
-    serve_workflow(spec, host=host, port=port, token=token, limits=limits)
+    serve_workflow(
+        spec, host=host, port=port, token=token, limits=limits, allowed_hosts=allowed_host
+    )
 
 
 @app.command()

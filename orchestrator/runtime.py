@@ -54,6 +54,7 @@ from orchestrator.parsing import (
 from orchestrator.parts import Agent
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import AgentOutput, CandidateAnswer, Role, RoleInputs, TaskKind
+from orchestrator.tools import tool_call_cap
 from orchestrator.trace import NodeTraceRecord, Usage, UsageRecord
 
 __all__ = [
@@ -300,6 +301,8 @@ class _Call:
     parsed: BaseModel | None = None
     parse_error: str | None = None
     parse_failures: int = 0
+    rounds_spent: bool = False
+    """It used every tool round without a final answer (no re-ask then)."""
     fmt: ReplyFormat | None = None
     usage: Usage = field(default_factory=Usage)
     cost: float = 0.0
@@ -512,8 +515,8 @@ class AgentNode:
         if call.parsed is not None or call.reply is None:
             return None
         call.parse_failures += 1
-        if not self.agent.options.get("reask", True):
-            return None
+        if call.rounds_spent or not self.agent.options.get("reask", True):
+            return None  # a model that spent its tool rounds is not given as many again
         assert self.role.output is not None
         *head, last = messages  # a rendered prompt ends with its user message
         reply = message_text(call.reply) or json.dumps([c["args"] for c in call.reply.tool_calls])
@@ -551,9 +554,13 @@ class AgentNode:
             if not pending:
                 return
             messages = [*messages, reply]
+            cap = tool_call_cap(context)
+            pending, refused = cap.admit(pending)
             for tool_call in pending:
                 output = self.tools[tool_call["name"]].invoke(tool_call["args"])
                 messages.append(ToolMessage(str(output), tool_call_id=tool_call["id"]))
+            messages += [ToolMessage(cap.refusal, tool_call_id=c["id"]) for c in refused]
+        call.rounds_spent = True
         call.parse_error = call.parse_error or "too many tool rounds without a final answer"
 
     async def _ainvoke(
@@ -574,9 +581,13 @@ class AgentNode:
             if not pending:
                 return
             messages = [*messages, reply]
+            cap = tool_call_cap(context)
+            pending, refused = cap.admit(pending)
             for tool_call in pending:
                 output = await self.tools[tool_call["name"]].ainvoke(tool_call["args"])
                 messages.append(ToolMessage(str(output), tool_call_id=tool_call["id"]))
+            messages += [ToolMessage(cap.refusal, tool_call_id=c["id"]) for c in refused]
+        call.rounds_spent = True
         call.parse_error = call.parse_error or "too many tool rounds without a final answer"
 
     # --- node entry points ------------------------------------------------------------

@@ -4,13 +4,22 @@ The server is meant to sit behind a reverse proxy, so it protects itself:
 
 - **Bearer token.** With a token (``token=``, ``--token`` or the
   ``ROLEGRAPH_SERVE_TOKEN`` environment variable), ``/invoke`` and ``/batch``
-  answer only requests carrying ``Authorization: Bearer <token>``. A token is
-  required to bind anything but a loopback address.
-- **System prompts stay private.** ``/spec`` and the traces of ``/invoke`` and
-  ``/batch`` show agents' prompts only to requests carrying the token.
+  answer only requests carrying ``Authorization: Bearer <token>``; the token is
+  checked before the body is read. A token is required to bind anything but a
+  loopback address, and with one the ``/docs`` and ``/openapi.json`` pages are off.
+- **Host allow-list.** Requests whose ``Host`` header is not in ``allowed_hosts``
+  (loopback names by default) get 400, so a web page cannot reach a token-less
+  loopback server through DNS rebinding.
+- **System prompts stay private.** ``/spec`` shows the workflow's structure only
+  (no prompts, role options or metadata) to requests without the token, and the
+  traces of ``/invoke`` and ``/batch`` show prompts only to token holders.
 - **Limits** (:class:`ServeLimits`): request body size, questions per batch,
-  model-calling runs in flight server-wide, and a per-request timeout whose
-  expiry cancels the request's runs and so their model calls.
+  model-calling runs in flight server-wide, a per-request timeout whose expiry
+  cancels the request's runs and so their model calls, and a read timeout: a
+  connection that has not sent a whole request in time is closed (slowloris).
+  Tool calls per reply and per run are capped (:mod:`orchestrator.tools`).
+- **Errors.** Invalid input gets 422 (invalid Unicode too) without the input
+  echoed back; a model that fails after its retries gets 502.
 - **Budget.** An optional :class:`~orchestrator.runtime.CallLedger` is consulted
   before every model call of every request; when it refuses, the request gets 402.
 
@@ -25,14 +34,15 @@ import hmac
 import importlib.util
 import ipaddress
 import logging
+import math
 import os
 import sys
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 from orchestrator.deploy import DeployedWorkflow, deploy, load_spec
 from orchestrator.errors import (
@@ -61,10 +71,12 @@ __all__ = [
     "ServeLimits",
     "InvokeRequest",
     "BatchRequest",
+    "LOOPBACK_HOSTS",
     "is_loopback",
     "redacted_spec",
     "load_workflow",
     "create_app",
+    "server_config",
     "serve",
 ]
 
@@ -78,6 +90,14 @@ MAX_BATCH_QUESTIONS = 1_000
 """Most questions a ``/batch`` request may carry; :attr:`ServeLimits.max_batch` is lower."""
 REDACTED = "[redacted]"
 """What replaces a system prompt for requests without the token."""
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+"""The ``Host`` names a server accepts by default."""
+EVICT_AFTER_S = 1.0
+"""When every connection slot is taken, one that has waited this long for a whole request
+may be closed to make room for a client that sends one (serve() only)."""
+_PROTECTED = frozenset({"/invoke", "/batch"})
+_UNAUTHORIZED = "missing or wrong bearer token; send 'Authorization: Bearer <token>'"
+_MAX_LOC_CHARS = 64
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -115,6 +135,24 @@ class ServeLimits(BaseModel):
         ge=1,
         description="Open connections uvicorn accepts before answering 503 (serve() only).",
     )
+    read_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a connection has to send a whole request (headers and body) "
+        "once it opens or its last reply is sent; then it is closed (serve() only).",
+    )
+
+
+def _utf8(value: str) -> str:
+    """Refuse text that cannot be UTF-8: a lone surrogate such as U+D800."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the text is not valid Unicode (a lone surrogate)") from None
+    return value
+
+
+_Text = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS), AfterValidator(_utf8)]
 
 
 class InvokeRequest(BaseModel):
@@ -122,9 +160,7 @@ class InvokeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(
-        min_length=1, max_length=MAX_QUESTION_CHARS, description="The question to answer."
-    )
+    question: _Text = Field(description="The question to answer.")
     seed: _Seed | None = Field(
         default=None, ge=-(2**63), lt=2**63, description="Sampling seed for this run."
     )
@@ -135,7 +171,7 @@ class BatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    questions: list[Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]] = Field(
+    questions: list[_Text] = Field(
         min_length=1,
         max_length=MAX_BATCH_QUESTIONS,
         description="Questions, answered concurrently within the server's concurrency limit.",
@@ -229,12 +265,31 @@ class _Slots:
 
 
 def redacted_spec(spec: WorkflowSpec) -> dict[str, Any]:
-    """The spec as JSON data, with every agent's ``prompt`` replaced by :data:`REDACTED`."""
+    """The spec's structure as JSON data, for requests without the token.
+
+    Every agent's ``prompt`` is replaced by :data:`REDACTED`; role ``options`` and the
+    spec's ``metadata`` (which may hold URLs, emails, notes) are left out.
+    """
     data = spec.model_dump(mode="json", exclude_defaults=True)
+    data.pop("metadata", None)
     for agent in data.get("agents", []):
+        agent.pop("options", None)
+        agent.pop("metadata", None)
         if "prompt" in agent:
             agent["prompt"] = REDACTED
     return data
+
+
+def _validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """Validation errors without the input: its type, where, and what rule it broke."""
+    cleaned = []
+    for error in errors:
+        loc = [
+            part if isinstance(part, int) else str(part)[:_MAX_LOC_CHARS]
+            for part in error.get("loc", ())
+        ]
+        cleaned.append({"type": error.get("type"), "loc": loc, "msg": error.get("msg")})
+    return cleaned[:20]
 
 
 def create_app(
@@ -243,6 +298,7 @@ def create_app(
     token: str | None = None,
     limits: ServeLimits | None = None,
     ledger: CallLedger | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """A FastAPI app with ``/invoke``, ``/batch``, ``/spec``, ``/graph`` and ``/health``.
 
@@ -250,9 +306,13 @@ def create_app(
         workflow: The workflow to serve.
         token: Bearer token required by ``/invoke`` and ``/batch`` and needed to
             see system prompts; ``None`` leaves the endpoints open (loopback only).
+            With a token the ``/docs`` and ``/openapi.json`` pages are off.
         limits: Body size, batch size, concurrency and timeout limits.
         ledger: Budget consulted before every model call; defaults to the
             workflow's own ledger, if any.
+        allowed_hosts: ``Host`` header values accepted (``*.example.com`` wildcards
+            allowed); default :data:`LOOPBACK_HOSTS`. Behind a proxy, name the
+            public host.
 
     Raises:
         ServeConfigError: The token is too short.
@@ -263,11 +323,43 @@ def create_app(
     limits = limits or ServeLimits()
     budget = ledger if ledger is not None else workflow.ledger
     slots = _Slots(limits.max_concurrency)
+    pages: dict[str, Any] = (
+        {"docs_url": None, "redoc_url": None, "openapi_url": None} if token is not None else {}
+    )
     app = fastapi.FastAPI(
         title=f"rolegraph: {workflow.spec.name}",
         description="A rolegraph workflow. Prompts are shown only to requests with the token.",
         version=workflow.spec.hash,
         max_body_size=limits.max_body_bytes,
+        **pages,
+    )
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Any, exc: RequestValidationError) -> Any:
+        return JSONResponse(status_code=422, content={"detail": _validation_errors(exc.errors())})
+
+    @app.middleware("http")
+    async def token_first(request: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        # Before the body is read or parsed: a request without the token learns nothing.
+        path = request.url.path
+        if (
+            token is not None
+            and path in _PROTECTED
+            and not has_token(request.headers.get("authorization"))
+        ):
+            return JSONResponse(
+                status_code=401,
+                content={"detail": _UNAUTHORIZED},
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return await call_next(request)
+
+    app.add_middleware(
+        TrustedHostMiddleware,
+        allowed_hosts=list(allowed_hosts) if allowed_hosts is not None else list(LOOPBACK_HOSTS),
     )
 
     def has_token(authorization: str | None) -> bool:
@@ -283,9 +375,7 @@ def create_app(
         carried = has_token(authorization)
         if token is not None and not carried:
             raise fastapi.HTTPException(
-                status_code=401,
-                detail="missing or wrong bearer token; send 'Authorization: Bearer <token>'",
-                headers={"WWW-Authenticate": "Bearer"},
+                status_code=401, detail=_UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}
             )
         return carried
 
@@ -318,6 +408,16 @@ def create_app(
         except ModelCallError as exc:
             raise fastapi.HTTPException(
                 status_code=502, detail=f"a model call failed: {exc}"
+            ) from None
+        except fastapi.HTTPException:
+            raise
+        except Exception as exc:
+            # A provider's error after its retries (rate limit, 5xx, connection): the
+            # details stay in the server's log, which may hold what the reply must not.
+            _log.exception("a run failed")
+            raise fastapi.HTTPException(
+                status_code=502,
+                detail=f"a model call failed after its retries ({type(exc).__name__})",
             ) from None
 
     @app.get("/health")
@@ -374,6 +474,105 @@ def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return error
 
 
+def _read_timeout_protocol(seconds: float) -> type[Any]:
+    """The h11 protocol of uvicorn, closing connections that do not send a whole request in time.
+
+    uvicorn times out idle keep-alive connections only after a reply, and a request's
+    headers or body may trickle in forever: a few slow clients then hold every
+    connection slot (slowloris). This closes a connection whose request is not complete
+    ``seconds`` after it opened or after its last reply. And when every slot is taken
+    and a client sends data, the connections that have waited longest (at least
+    :data:`EVICT_AFTER_S`) without a whole request are closed to make room, instead of
+    answering the new client 503.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class ReadTimeoutH11Protocol(H11Protocol):
+        _read_timer: asyncio.TimerHandle | None = None
+        _waiting_since = 0.0
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._waiting_since = self.loop.time()
+            self._read_timer = self.loop.call_later(seconds, self._read_timed_out)
+
+        def _evict_waiting(self) -> None:
+            """Close the connections waiting longest for a request, until a slot is free."""
+            limit = self.limit_concurrency
+            if limit is None or len(self.connections) < limit:
+                return
+            oldest = self.loop.time() - EVICT_AFTER_S
+            waiting = sorted(
+                (
+                    c
+                    for c in self.connections
+                    if c is not self
+                    and isinstance(c, ReadTimeoutH11Protocol)
+                    and c._read_timer is not None
+                    and c._waiting_since <= oldest
+                ),
+                key=lambda c: c._waiting_since,
+            )
+            for victim in waiting:
+                if len(self.connections) < limit:
+                    break
+                victim._disarm()
+                self.connections.discard(victim)  # its slot is free now, not at close
+                victim.transport.close()
+
+        def data_received(self, data: bytes) -> None:
+            self._evict_waiting()
+            super().data_received(data)
+
+        def _disarm(self) -> None:
+            if self._read_timer is not None:
+                self._read_timer.cancel()
+                self._read_timer = None
+
+        def _read_timed_out(self) -> None:
+            self._read_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED):
+                self._disarm()  # the whole request is in: the app's own timeout applies
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+    return ReadTimeoutH11Protocol
+
+
+def server_config(app: Any, *, host: str, port: int, limits: ServeLimits | None = None) -> Any:
+    """The ``uvicorn.Config`` :func:`serve` runs ``app`` with: limits and timeouts applied."""
+    import uvicorn
+
+    limits = limits or ServeLimits()
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=_read_timeout_protocol(limits.read_timeout),
+        limit_concurrency=limits.max_connections,
+        timeout_keep_alive=max(1, min(5, math.ceil(limits.read_timeout))),
+        h11_max_incomplete_event_size=16 * 1024,  # headers larger than this get 400
+        server_header=False,
+    )
+
+
 def serve(
     target: str | Path | WorkflowSpec | DeployedWorkflow,
     *,
@@ -382,6 +581,7 @@ def serve(
     token: str | None = None,
     limits: ServeLimits | None = None,
     ledger: CallLedger | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> None:
     """Serve a workflow with uvicorn until interrupted.
 
@@ -392,6 +592,8 @@ def serve(
         token: Bearer token; defaults to the ``ROLEGRAPH_SERVE_TOKEN`` environment variable.
         limits: The server's limits.
         ledger: Server-wide budget consulted before every model call.
+        allowed_hosts: ``Host`` header values accepted; default :data:`LOOPBACK_HOSTS`
+            (behind a proxy, name the public host).
 
     Raises:
         ServeConfigError: A non-loopback address without a token, or a short token.
@@ -411,11 +613,11 @@ def serve(
         raise MissingIntegrationError(
             "serving needs FastAPI and uvicorn: pip install 'rolegraph[serve]'"
         ) from exc
-    app = create_app(load_workflow(target), token=token, limits=limits, ledger=ledger)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        limit_concurrency=limits.max_connections,
-        server_header=False,
+    app = create_app(
+        load_workflow(target),
+        token=token,
+        limits=limits,
+        ledger=ledger,
+        allowed_hosts=allowed_hosts,
     )
+    uvicorn.Server(server_config(app, host=host, port=port, limits=limits)).run()

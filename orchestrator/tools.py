@@ -5,6 +5,11 @@ hostile: it evaluates the parsed expression itself (never ``eval``), within
 limits on the expression's length, its size and nesting, and the size of every
 number it makes, and it answers every failure with an ``error: ...`` reply
 instead of raising or running for long.
+
+A model also chooses how many tools to call: :func:`tool_call_cap` gives each
+run a :class:`ToolCallCap` that runs at most :data:`MAX_TOOL_CALLS_PER_REPLY`
+calls of one reply and :data:`MAX_TOOL_CALLS_PER_RUN` in the whole run; the rest
+get an ``error: ...`` reply instead of running.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import math
 import operator
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from langchain_core.tools import BaseTool, StructuredTool, tool
 from pydantic import ValidationError
@@ -26,6 +32,10 @@ __all__ = [
     "MAX_EXPRESSION_DEPTH",
     "MAX_INTEGER_DIGITS",
     "MAX_SECONDS",
+    "MAX_TOOL_CALLS_PER_REPLY",
+    "MAX_TOOL_CALLS_PER_RUN",
+    "ToolCallCap",
+    "tool_call_cap",
     "calculate",
     "calculator",
     "register_tool",
@@ -43,6 +53,10 @@ MAX_INTEGER_DIGITS = 1_000
 """Most digits of any integer, given or computed."""
 MAX_SECONDS = 1.0
 """Wall-clock allowance for one evaluation; a backstop behind the size limits."""
+MAX_TOOL_CALLS_PER_REPLY = 16
+"""Most tool calls run for one model reply; the rest are refused."""
+MAX_TOOL_CALLS_PER_RUN = 64
+"""Most tool calls run in one workflow run, all agents and rounds together."""
 
 _INT_LIMIT = 10**MAX_INTEGER_DIGITS
 _MAX_BITS = _INT_LIMIT.bit_length()
@@ -218,3 +232,56 @@ def get_tool(name: str) -> BaseTool:
 def list_tools() -> list[str]:
     """Names of every registered tool."""
     return sorted(_REGISTRY)
+
+
+_Call = TypeVar("_Call")
+
+
+class ToolCallCap:
+    """Counts one run's tool calls and refuses those past the per-reply or per-run cap.
+
+    Args:
+        per_reply: Most calls run for one reply.
+        per_run: Most calls run in the run.
+    """
+
+    def __init__(
+        self, *, per_reply: int = MAX_TOOL_CALLS_PER_REPLY, per_run: int = MAX_TOOL_CALLS_PER_RUN
+    ) -> None:
+        """Start counting at zero."""
+        if per_reply < 0 or per_run < 0:
+            raise ValueError("tool call caps must not be negative")
+        self.per_reply = per_reply
+        self.per_run = per_run
+        self.used = 0
+        self._lock = threading.Lock()
+
+    @property
+    def refusal(self) -> str:
+        """The tool reply of a refused call."""
+        return (
+            f"error: tool call refused: at most {self.per_reply} tool calls per reply and "
+            f"{self.per_run} per run"
+        )
+
+    def admit(self, calls: Sequence[_Call]) -> tuple[list[_Call], list[_Call]]:
+        """Split one reply's calls into those to run and those refused (in order)."""
+        with self._lock:
+            room = max(0, min(self.per_reply, self.per_run - self.used))
+            allowed = list(calls[:room])
+            self.used += len(allowed)
+        return allowed, list(calls[room:])
+
+
+_CAPS: dict[int, ToolCallCap] = {}
+
+
+def tool_call_cap(run: object) -> ToolCallCap:
+    """The cap of the run ``run`` (e.g. its context object), made at its first tool call."""
+    key = id(run)
+    with _LOCK:
+        cap = _CAPS.get(key)
+        if cap is None:
+            cap = _CAPS[key] = ToolCallCap()
+            weakref.finalize(run, _CAPS.pop, key, None)  # forgotten with the run
+    return cap

@@ -2,15 +2,20 @@
 
 It reads its job (JSON) from stdin, lowers its resource limits, moves into its
 working directory, installs an audit hook, runs the program and writes one
-status line (``nonce<TAB>status<TAB>reason``) to a status file it opened
-before the hook existed. It imports only the standard library: the parent
-starts it with ``python -I`` (isolated mode: no environment variables, no user
-site, no script directory on ``sys.path``).
+status line to the status descriptor it inherited. It imports only the standard
+library: the parent starts it with ``python -I`` (isolated mode: no environment
+variables, no user site, no script directory on ``sys.path``).
 
-The audit hook (PEP 578) is a best-effort guard, not a security boundary:
-code that reaches native memory could get around it, which is why ``ctypes``
-is refused too. A refused event ends the process at once, so the program
-cannot catch the error and carry on.
+A pass is reported as ``passed<TAB>secret``, where the secret came with the job.
+The secret is moved into the audit hook's closure before the program runs and is
+written by the hook only when this module's :func:`main`, called from the script's
+top level on the main thread, asks for it after the program finished. The hook
+refuses what would reach it: frame walking from a trace or profile function,
+``gc``'s object lists, other audit hooks, ``ctypes`` and ``/proc``. Failures are
+reported as ``status<TAB>reason`` without the secret; they can only lower a score.
+
+The audit hook is a best-effort guard, not a security boundary; under the
+isolated backend (bubblewrap) it is a second line behind the OS.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ import errno
 import json
 import os
 import sys
+import threading
 import types
+from collections.abc import Callable
 from typing import Any
+
+_exit = os._exit  # bound now: the program may replace os._exit
 
 __all__: list[str] = []
 
@@ -68,72 +77,158 @@ _PATH_EVENTS = {  # event -> positions of the path arguments it writes to
     "os.utime": (0,),
     "os.setxattr": (0,),
     "os.removexattr": (0,),
+    "os.mkfifo": (0,),
+    "os.mknod": (0,),
     "shutil.rmtree": (0,),
     "shutil.copyfile": (1,),
     "shutil.copytree": (1,),
     "shutil.move": (1,),
 }
+# Where the directory descriptors that relative paths start from sit in each event's args.
+_DIR_FDS = {
+    "os.remove": (1,),
+    "os.rmdir": (1,),
+    "os.mkdir": (2,),
+    "os.chmod": (2,),
+    "os.chown": (3,),
+    "os.utime": (3,),
+    "os.rename": (2, 3),
+    "os.link": (2, 3),
+    "os.symlink": (2,),
+    "os.mkfifo": (2,),
+    "os.mknod": (3,),
+}
 _ALLOWED_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
 _LOCAL_FAMILIES = frozenset({1})  # AF_UNIX: local socket pairs (asyncio's self-pipe) stay allowed
 _LIMITS = frozenset({"resource.setrlimit", "resource.prlimit"})
+# What would reach the secret in the hook's closure, or the hook itself.
+_INTROSPECTION = frozenset(
+    {
+        "sys.settrace",
+        "sys.setprofile",
+        "sys._current_frames",
+        "sys._current_exceptions",
+        "sys.addaudithook",
+        "sys.monitoring.register_callback",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+    }
+)
+_VERDICT = "rolegraph.sandbox.verdict"
 
 
-class _Guard:
-    """The audit hook: refuses spawning, network, native code and writes outside ``root``."""
+def _inside(root: str, path: Any, *, dir_fd: bool = False, descriptor: bool = False) -> bool:
+    """Whether ``path`` is ``root`` or below it.
 
-    def __init__(self, root: str, status_fd: int, nonce: str, *, network: bool) -> None:
-        self.root = os.path.realpath(root)
-        self.status_fd = status_fd
-        self.nonce = nonce
-        self.network = network
-        self.pid = os.getpid()
+    A relative path with a directory descriptor (``dir_fd``) is refused rather than
+    guessed; a descriptor for a path counts as inside only where ``descriptor`` says
+    so (``open(fd)``: opening it was checked), not for ``fchmod`` or ``futime``.
+    """
+    if isinstance(path, int):
+        return descriptor
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    path = os.fspath(path)
+    if path in _ALLOWED_DEVICES:
+        return True
+    if dir_fd and not os.path.isabs(path):
+        return False
+    full = os.path.realpath(os.path.join(os.getcwd(), path))
+    return full == root or full.startswith(root + os.sep)
 
-    def refuse(self, what: str) -> None:
-        report(self.status_fd, self.nonce, "forbidden", what)
-        os._exit(EXIT_FORBIDDEN)
 
-    def inside(self, path: Any) -> bool:
-        if isinstance(path, int):
-            return True  # an already open descriptor; opening it was checked
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
-        path = os.fspath(path)
-        if path in _ALLOWED_DEVICES:
-            return True
-        full = os.path.realpath(os.path.join(os.getcwd(), path))
-        return full == self.root or full.startswith(self.root + os.sep)
+def _guard(
+    root: str, status_fd: int, token: str, *, network: bool
+) -> Callable[[str, tuple[Any, ...]], None]:
+    """The audit hook: refuses spawning, network, native code, introspection, outside writes.
 
-    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+    It also holds the secret: the only way to report a pass is the verdict event raised
+    by :func:`main` itself (checked through the caller's frame), after the program ran.
+    """
+    root = os.path.realpath(root)
+    pid = os.getpid()
+    main_thread = threading.get_ident()
+    main_code = main.__code__
+    verdict_given = [False]
+
+    def refuse(what: str) -> None:
+        report(status_fd, "forbidden", what)
+        _exit(EXIT_FORBIDDEN)
+
+    def verdict(caller: Any) -> None:
+        top = caller.f_back
+        if (
+            verdict_given[0]
+            or threading.get_ident() != main_thread
+            or caller.f_code is not main_code
+            or top is None
+            or top.f_back is not None
+            or top.f_code.co_filename != main_code.co_filename
+        ):
+            refuse("the program tried to report its own verdict")
+        verdict_given[0] = True
+        os.write(status_fd, f"passed\t{token}\n".encode())
+
+    def check(event: str, args: tuple[Any, ...]) -> None:
         if event == "open":
             path, mode, flags = args
             writes = (isinstance(flags, int) and flags & _WRITE_FLAGS) or (
                 isinstance(mode, str) and any(c in mode for c in "wax+")
             )
-            if writes and path is not None and not self.inside(path):
-                self.refuse(f"write outside the sandbox directory: {path!r}")
+            real = os.path.realpath(os.fsdecode(path)) if isinstance(path, (str, bytes)) else ""
+            if real == "/proc" or real.startswith("/proc/"):
+                refuse(f"reading /proc is not allowed: {path!r}")
+            if writes and path is not None and not _inside(root, path, descriptor=True):
+                refuse(f"write outside the sandbox directory: {path!r}")
         elif event in _SPAWN:
-            self.refuse(f"starting processes is not allowed ({event})")
+            refuse(f"starting processes is not allowed ({event})")
         elif event in _LIMITS:
-            self.refuse(f"changing resource limits is not allowed ({event})")
+            refuse(f"changing resource limits is not allowed ({event})")
         elif event in _NATIVE:
-            self.refuse(f"native code through ctypes is not allowed ({event})")
-        elif event in ("os.kill", "os.killpg") and args and args[0] not in (0, self.pid):
-            self.refuse(f"signalling other processes is not allowed ({event})")
-        elif event == "socket.__new__" and not self.network:
+            refuse(f"native code through ctypes is not allowed ({event})")
+        elif event in _INTROSPECTION:
+            refuse(f"inspecting the interpreter from outside the program is not allowed ({event})")
+        elif event in ("os.kill", "os.killpg") and args and args[0] not in (0, pid):
+            refuse(f"signalling other processes is not allowed ({event})")
+        elif event == "socket.__new__" and not network:
             if len(args) > 1 and args[1] not in _LOCAL_FAMILIES:
-                self.refuse("network access is not allowed (socket)")
-        elif event in _NETWORK and not self.network:
-            self.refuse(f"network access is not allowed ({event})")
+                refuse("network access is not allowed (socket)")
+        elif event in _NETWORK and not network:
+            refuse(f"network access is not allowed ({event})")
+        elif event == "sqlite3.connect" and args:
+            name = os.fsdecode(args[0]) if isinstance(args[0], bytes) else str(args[0])
+            if name not in ("", ":memory:") and (
+                name.startswith("file:") or not _inside(root, name)
+            ):
+                refuse(f"a database outside the sandbox directory: {name!r}")
         elif event in _PATH_EVENTS:
+            relative = any(
+                i < len(args) and isinstance(args[i], int) and args[i] >= 0
+                for i in _DIR_FDS.get(event, ())
+            )
             for index in _PATH_EVENTS[event]:
-                if index < len(args) and args[index] is not None and not self.inside(args[index]):
-                    self.refuse(f"write outside the sandbox directory ({event}): {args[index]!r}")
+                path = args[index] if index < len(args) else None
+                if path is not None and not _inside(root, path, dir_fd=relative):
+                    refuse(f"write outside the sandbox directory ({event}): {path!r}")
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        try:
+            if event == _VERDICT:
+                verdict(sys._getframe(1))  # who raised the event
+            else:
+                check(event, args)
+        except BaseException:  # never let an exception carry this frame to the program
+            _exit(EXIT_FORBIDDEN)
+
+    return hook
 
 
-def report(fd: int, nonce: str, status: str, reason: str = "") -> None:
-    """Write the one status line; later lines are ignored by the parent."""
-    line = f"{nonce}\t{status}\t{reason.replace(chr(10), ' ')[:2000]}\n"
-    os.write(fd, line.encode("utf-8", "replace"))
+def report(fd: int, status: str, reason: str = "") -> None:
+    """Write a failure's status line (a pass is written by the hook, with the secret)."""
+    line = f"{status}\t{reason.replace(chr(10), ' ')[:2000]}\n"
+    with contextlib.suppress(OSError):
+        os.write(fd, line.encode("utf-8", "replace"))
 
 
 def _limit(name: str, value: int | None) -> None:
@@ -167,11 +262,50 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}{': ' + text if text else ''}{where}"
 
 
+def _disarm() -> None:
+    """Remove calls the audit hook cannot see (no audit event) that reach other processes.
+
+    Best effort for the audit-hook backend; the isolated backend's seccomp filter
+    refuses them in the kernel.
+    """
+    import posix
+    import signal
+
+    for namespace, names in (
+        (os, ("pidfd_open", "mkfifo", "mknod")),
+        (posix, ("pidfd_open", "mkfifo", "mknod")),
+        (signal, ("pidfd_send_signal",)),
+    ):
+        for name in names:
+            with contextlib.suppress(AttributeError):
+                delattr(namespace, name)
+
+
+def _run(code: Any, module: types.ModuleType) -> tuple[str, str]:
+    """Run the program; its outcome as (status, reason), ``("passed", "")`` when it ran through."""
+    try:
+        exec(code, module.__dict__)
+    except MemoryError:
+        return "memory_limit", "MemoryError: the program ran out of memory"
+    except RecursionError as exc:
+        return "failed", _describe(exc)
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:  # Python ignores SIGXFSZ: the write fails instead
+            return "output_limit", "wrote more than its output/file limit"
+        return "failed", _describe(exc)
+    except SystemExit as exc:
+        return "failed", f"the program called exit({exc.code!r}) before its tests finished"
+    except BaseException as exc:
+        return "failed", _describe(exc)
+    return "passed", ""
+
+
 def main() -> None:
     """Run one job read from stdin."""
     job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
-    nonce = job.pop("nonce")
-    status_fd = os.open(job["status"], os.O_WRONLY | os.O_APPEND)
+    with contextlib.suppress(OSError):
+        os.close(0)
+    status_fd = int(job["status_fd"])
     limits = job["limits"]
     _limit("RLIMIT_CORE", 0)
     _limit("RLIMIT_AS", limits.get("memory_bytes"))
@@ -181,42 +315,25 @@ def main() -> None:
     try:
         code = compile(job["program"], "<program>", "exec")
     except (SyntaxError, ValueError) as exc:
-        report(status_fd, nonce, "syntax_error", _describe(exc))
-        os._exit(0)
+        report(status_fd, "syntax_error", _describe(exc))
+        _exit(0)
     module = types.ModuleType("solution")
     module.__dict__["__builtins__"] = builtins
     sys.modules["solution"] = module
-    sys.addaudithook(
-        _Guard(job["workdir"], status_fd, nonce, network=limits.get("network", False))
-    )
-    del job
-    try:
-        exec(code, module.__dict__)
-    except MemoryError:
-        report(status_fd, nonce, "memory_limit", "MemoryError: the program ran out of memory")
-    except RecursionError as exc:
-        report(status_fd, nonce, "failed", _describe(exc))
-    except OSError as exc:
-        if exc.errno == errno.EFBIG:  # Python ignores SIGXFSZ: the write fails instead
-            report(status_fd, nonce, "output_limit", "wrote more than its output/file limit")
-        else:
-            report(status_fd, nonce, "failed", _describe(exc))
-    except SystemExit as exc:
-        report(
-            status_fd,
-            nonce,
-            "failed",
-            f"the program called exit({exc.code!r}) before its tests finished",
-        )
-    except BaseException as exc:
-        report(status_fd, nonce, "failed", _describe(exc))
+    hook = _guard(job["workdir"], status_fd, job.pop("token"), network=limits["network"])
+    sys.addaudithook(hook)
+    del job, hook
+    _disarm()
+    status, reason = _run(code, module)
+    if status == "passed":
+        sys.audit(_VERDICT)
     else:
-        report(status_fd, nonce, "passed")
+        report(status_fd, status, reason)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     finally:
-        os._exit(0)  # skip atexit handlers and threads the program may have left
+        _exit(0)  # skip atexit handlers and threads the program may have left
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from typing import Any
 from orchestrator.answers import normalize_answer
 from search.evaluation.datasets import Dataset, DatasetError, Task
 from search.evaluation.sandbox import ExecutionResult, Sandbox, SandboxLimits
+from search.evaluation.sandbox_backends import SandboxBackend
 from search.evaluation.scoring import MetricScore
 
 __all__ = [
@@ -289,16 +290,36 @@ class PassAt1:
     program runs. The mean over tasks is pass@1; with several samples per task
     (repetitions) the per-task mean ``c / n`` is its unbiased estimate.
 
+    The dataset's ``test`` and ``entry_point`` fields are untrusted too: they are only
+    ever run inside the sandbox, never by this process.
+
     Args:
         limits: What each run may use.
         max_parallel: Most programs running at once (default: the CPU count).
+        backend: The sandbox backend (default: the isolated one where it works; see
+            :func:`~search.evaluation.sandbox_backends.get_backend`).
+        require_isolation: Refuse to run without OS isolation (default: the
+            ``ROLEGRAPH_REQUIRE_ISOLATION`` environment variable).
+
+    Raises:
+        IsolationUnavailableError: Isolation is required and unavailable here.
     """
 
     def __init__(
-        self, *, limits: SandboxLimits | None = None, max_parallel: int | None = None
+        self,
+        *,
+        limits: SandboxLimits | None = None,
+        max_parallel: int | None = None,
+        backend: SandboxBackend | str | None = None,
+        require_isolation: bool | None = None,
     ) -> None:
-        """Configure the sandbox."""
-        self.sandbox = Sandbox(limits, max_parallel=max_parallel)
+        """Configure the sandbox (and warn once if it has no OS isolation)."""
+        self.sandbox = Sandbox(
+            limits,
+            max_parallel=max_parallel,
+            backend=backend,
+            require_isolation=require_isolation,
+        )
 
     @property
     def name(self) -> str:

@@ -1,26 +1,30 @@
-"""Run untrusted Python programs in a subprocess with limits: the engine of code metrics.
+"""Run untrusted Python programs isolated and under limits: the engine of code metrics.
 
-Each run gets:
+Each run gets a fresh interpreter started by a :class:`~.sandbox_backends.SandboxBackend`:
 
-- a fresh interpreter in isolated mode (``python -I``) in its own session
-  (process group), started with a clean environment (``PATH``, ``HOME`` and
-  ``TMPDIR`` pointing at its directory, a UTF-8 locale, nothing inherited, so
-  no API keys);
-- its own temporary directory, its working directory, removed afterwards;
-- a wall-clock timeout, after which the whole process group is killed;
-- ``resource`` limits on CPU seconds, address space (memory) and file size,
-  which also caps what it can write to stdout and stderr; the result keeps
-  only the first (stdout) and last (stderr) few thousand characters;
-- an audit hook (PEP 578) that ends it at the first attempt to start a process
-  (``fork``, ``subprocess``, ``os.system``, ``exec``), open a network socket,
-  write outside its directory, signal another process, raise its limits or
-  load native code through ``ctypes``.
+- on Linux with the ``rolegraph[sandbox]`` extra, a bubblewrap sandbox of its own
+  (new user, PID, mount, network, IPC and UTS namespaces; a read-only view of the
+  interpreter and system libraries; a private, size-capped tmpfs work dir; no
+  ``/proc``, home, cwd or store of the parent; no capabilities; a seccomp filter
+  that allows no new process). Its whole PID namespace dies with the run;
+- elsewhere, the audit-hook fallback: a plain subprocess in its own session, which
+  warns once, loudly (it is not a security boundary), or is refused when isolation
+  is required (``require_isolation=True`` or ``ROLEGRAPH_REQUIRE_ISOLATION=1``).
 
-The limits need a POSIX system (Linux; macOS enforces the memory limit only
-loosely); elsewhere only the wall-clock timeout applies. The audit hook and
-the network ban are best effort, not a security boundary: they stop the
-mistakes and accidents of generated code, not a determined attacker. Run
-code from sources you do not trust inside a container or VM as well.
+In both, the child has a clean environment (no API keys), a wall-clock timeout after
+which its session is killed, ``resource`` limits on CPU seconds, address space and
+file size (which also caps its output; the result keeps only the first (stdout) and
+last (stderr) few thousand characters), and an audit hook (PEP 578) that ends it at
+the first attempt to start a process, open a network socket, write outside its
+directory, signal another process, raise its limits, load native code through
+``ctypes`` or look at the interpreter's frames from outside the program.
+
+Whether it passed is decided here, in the parent: a pass needs the child harness to
+report it with a secret the program never sees (it lives only in the audit hook's
+closure, out of reach of the program's frames), so a program that exits early, writes
+to the status descriptor or walks the stack cannot forge one. Every other status it
+reports can only lower its own score. What it prints is untrusted text: it is capped,
+and values of the parent's secret-looking environment variables are masked in it.
 
 Example:
     >>> box = Sandbox(SandboxLimits(timeout_s=5))
@@ -49,6 +53,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from search.evaluation.sandbox_backends import Launch, SandboxBackend, get_backend
+
 __all__ = ["SandboxLimits", "ExecutionResult", "ExecutionStatus", "Sandbox"]
 
 ExecutionStatus = Literal[
@@ -63,11 +69,26 @@ ExecutionStatus = Literal[
     "crashed",
 ]
 
-_CHILD = Path(__file__).with_name("_sandbox_child.py")
 _POSIX = os.name == "posix"
-_REPORTED = frozenset(
-    {"passed", "failed", "syntax_error", "memory_limit", "output_limit", "forbidden"}
-)
+# What the child may report without the secret: each only lowers its own score.
+_REPORTED = frozenset({"failed", "syntax_error", "memory_limit", "output_limit", "forbidden"})
+_SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")
+
+
+def _secret_values() -> list[str]:
+    """This process's secret-looking environment values, longest first, to mask in output."""
+    values = {
+        value
+        for name, value in os.environ.items()
+        if len(value) >= 8 and any(part in name.upper() for part in _SECRET_NAMES)
+    }
+    return sorted(values, key=len, reverse=True)
+
+
+def _mask(text: str) -> str:
+    for value in _secret_values():
+        text = text.replace(value, "[masked]")
+    return text
 
 
 class SandboxLimits(BaseModel):
@@ -138,16 +159,14 @@ class ExecutionResult(BaseModel):
 
 @dataclass
 class _Job:
-    """The files of one run."""
+    """The files of one run, on the parent's side."""
 
     root: Path
-    nonce: str
-    payload: bytes
+    token: str
     limits: SandboxLimits
-
-    @property
-    def workdir(self) -> Path:
-        return self.root / "work"
+    payload: bytes = b""
+    launch: Launch | None = None
+    status_fd: int = -1
 
     @property
     def stdout(self) -> Path:
@@ -161,17 +180,16 @@ class _Job:
     def status(self) -> Path:
         return self.root / "status"
 
-    def env(self) -> dict[str, str]:
-        home = str(self.workdir)
-        return {
-            "PATH": os.defpath,
-            "HOME": home,
-            "TMPDIR": home,
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-        }
+    def started(self) -> None:
+        """Close what only the child needed."""
+        if self.launch is not None:
+            self.launch.started()
+        if self.status_fd >= 0:
+            os.close(self.status_fd)
+            self.status_fd = -1
 
     def cleanup(self) -> None:
+        self.started()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _read(self, path: Path, *, tail: bool) -> str:
@@ -184,18 +202,22 @@ class _Job:
                 handle.seek(size - keep * 4)
             data = handle.read(keep * 4).decode("utf-8", "replace")
         text = data[-keep:] if tail else data[:keep]
-        return text
+        return _mask(text)
 
     def _reported(self) -> tuple[str, str] | None:
+        """The child's report: a pass only with the secret, else its first failure line."""
         try:
-            lines = self.status.read_text(encoding="utf-8", errors="replace").splitlines()
+            with self.status.open("rb") as handle:
+                raw = handle.read(64 * 1024)
         except OSError:
             return None
+        lines = raw.decode("utf-8", "replace").splitlines()
+        if f"passed\t{self.token}" in lines:
+            return "passed", ""
         for line in lines:
-            nonce, _, rest = line.partition("\t")
-            if nonce == self.nonce:
-                status, _, reason = rest.partition("\t")
-                return status, reason
+            status, _, reason = line.partition("\t")
+            if status in _REPORTED:
+                return status, _mask(reason[:2000])
         return None
 
     def result(self, returncode: int | None, timed_out: bool, duration: float) -> ExecutionResult:
@@ -213,7 +235,7 @@ class _Job:
         elif returncode == -getattr(signal, "SIGXCPU", -1000):
             status = "cpu_limit"
             reason = f"used more than {limits.cpu_seconds} s of CPU time; killed"
-        elif reported is not None and reported[0] in _REPORTED:
+        elif reported is not None:
             status = reported[0]  # type: ignore[assignment]
             reason = reported[1]
             if status == "output_limit":
@@ -227,7 +249,7 @@ class _Job:
             status = "crashed"
             reason = (
                 f"exited with code {returncode} before its tests finished "
-                "(os._exit, or a crash of the interpreter)"
+                "(os._exit, a crash of the interpreter, or a pass it could not prove)"
             )
         return ExecutionResult(
             status=status,
@@ -257,13 +279,21 @@ def _kill(pid: int) -> None:
 
 
 class Sandbox:
-    """Runs Python programs, each in its own subprocess and directory, under limits.
+    """Runs Python programs, each in its own sandbox and directory, under limits.
 
     Args:
         limits: What each run may use.
         max_parallel: Most runs at once (default: the number of CPUs), so that
             contention does not push honest programs past their timeouts.
         python: The interpreter to run (default: this one).
+        backend: Where programs run: a :class:`SandboxBackend`, ``"bwrap"``,
+            ``"audit-hook"``, or ``None`` for the isolated one when it works here
+            (see :func:`~search.evaluation.sandbox_backends.get_backend`).
+        require_isolation: Refuse to run without OS isolation (default: the
+            ``ROLEGRAPH_REQUIRE_ISOLATION`` environment variable).
+
+    Raises:
+        IsolationUnavailableError: Isolation is required and unavailable here.
     """
 
     def __init__(
@@ -272,30 +302,47 @@ class Sandbox:
         *,
         max_parallel: int | None = None,
         python: str | None = None,
+        backend: SandboxBackend | str | None = None,
+        require_isolation: bool | None = None,
     ) -> None:
-        """Configure the sandbox; nothing runs yet."""
+        """Configure the sandbox and choose its backend; nothing runs yet."""
         self.limits = limits or SandboxLimits()
         self.max_parallel = max_parallel or os.cpu_count() or 1
         if self.max_parallel < 1:
             raise ValueError("max_parallel must be at least 1")
         self.python = python or sys.executable
+        self.backend = get_backend(
+            backend, python=self.python, require_isolation=require_isolation
+        )
         self._slots = threading.BoundedSemaphore(self.max_parallel)
         self._async_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
         self._async_slots = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
-        return f"Sandbox({self.limits.label}, max_parallel={self.max_parallel})"
+        return (
+            f"Sandbox({self.limits.label}, max_parallel={self.max_parallel}, "
+            f"backend={self.backend.name!r})"
+        )
 
     def _prepare(self, program: str) -> _Job:
         root = Path(tempfile.mkdtemp(prefix="rolegraph-sandbox-"))
-        job = _Job(root=root, nonce=secrets.token_hex(16), payload=b"", limits=self.limits)
-        job.workdir.mkdir()
-        job.status.touch()
+        job = _Job(root=root, token=secrets.token_hex(32), limits=self.limits)
+        try:
+            job.status_fd = os.open(job.status, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            job.launch = self.backend.launch(
+                python=self.python,
+                root=root,
+                status_fd=job.status_fd,
+                file_limit_bytes=self.limits.max_output_bytes,
+            )
+        except BaseException:
+            job.cleanup()
+            raise
         limits = self.limits
         payload = {
-            "nonce": job.nonce,
-            "status": str(job.status),
-            "workdir": str(job.workdir),
+            "token": job.token,
+            "status_fd": job.status_fd,
+            "workdir": job.launch.workdir,
             "program": program,
             "limits": {
                 "cpu_s": limits.cpu_seconds,
@@ -307,33 +354,33 @@ class Sandbox:
         job.payload = json.dumps(payload).encode("utf-8")
         return job
 
-    def _argv(self) -> list[str]:
-        return [self.python, "-I", "-B", "-X", "utf8", str(_CHILD)]
-
     def run(self, program: str) -> ExecutionResult:
         """Run ``program`` and wait for it (blocking; see :meth:`arun`)."""
         with self._slots:
             job = self._prepare(program)
             try:
                 started = time.perf_counter()
+                launch = job.launch
+                assert launch is not None
                 with job.stdout.open("wb") as out, job.stderr.open("wb") as err:
                     process = subprocess.Popen(
-                        self._argv(),
+                        launch.argv,
                         stdin=subprocess.PIPE,
                         stdout=out,
                         stderr=err,
-                        cwd=job.workdir,
-                        env=job.env(),
+                        cwd=launch.cwd,
+                        env=launch.env,
+                        pass_fds=launch.pass_fds,
                         start_new_session=_POSIX,
                     )
+                job.started()
                 timed_out = False
                 try:
                     process.communicate(job.payload, timeout=self.limits.timeout_s)
                 except subprocess.TimeoutExpired:
                     timed_out = True
                 finally:
-                    if process.poll() is None:
-                        _kill(process.pid)
+                    _kill(process.pid)  # always: nothing it started outlives the run
                     process.wait()
                 return job.result(process.returncode, timed_out, time.perf_counter() - started)
             finally:
@@ -355,16 +402,20 @@ class Sandbox:
             job = self._prepare(program)
             try:
                 started = time.perf_counter()
+                launch = job.launch
+                assert launch is not None
                 with job.stdout.open("wb") as out, job.stderr.open("wb") as err:
                     process = await asyncio.create_subprocess_exec(
-                        *self._argv(),
+                        *launch.argv,
                         stdin=subprocess.PIPE,
                         stdout=out,
                         stderr=err,
-                        cwd=job.workdir,
-                        env=job.env(),
+                        cwd=launch.cwd,
+                        env=launch.env,
+                        pass_fds=launch.pass_fds,
                         start_new_session=_POSIX,
                     )
+                job.started()
                 timed_out = False
                 try:
                     await asyncio.wait_for(
@@ -373,8 +424,7 @@ class Sandbox:
                 except TimeoutError:
                     timed_out = True
                 finally:
-                    if process.returncode is None:
-                        _kill(process.pid)
+                    _kill(process.pid)  # always: nothing it started outlives the run
                     await asyncio.shield(process.wait())
                 return job.result(process.returncode, timed_out, time.perf_counter() - started)
             finally:

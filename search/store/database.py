@@ -5,6 +5,12 @@ busy timeout: each thread gets its own connection, several processes can read
 and write at once, and every write is committed before it returns (or, for
 the async writes of :class:`GroupCommit`, before the awaiting task resumes), so
 a killed process loses only the work that was in flight.
+
+When a search ends and when the store is closed, the write-ahead log is
+checkpointed into the database file, so the ``.db`` file alone holds everything
+(to copy, mail or commit). A path that is a symbolic link must lead to a
+rolegraph store (or an empty file): another application's database is refused,
+never written to.
 """
 
 from __future__ import annotations
@@ -45,6 +51,38 @@ def parse_location(path_or_url: str | Path) -> tuple[str, bool]:
     return text, False
 
 
+_STORE_TABLES = frozenset({"workflows", "evaluations", "searches"})
+
+
+def _refuse_foreign_link(path: Path) -> None:
+    """Refuse a symbolic link that leads anywhere but to a rolegraph store or an empty file."""
+    if not path.is_symlink():
+        return
+    target = path.resolve()
+    problem = None
+    if not target.is_file():
+        problem = "leads to no file"
+    elif target.stat().st_size > 0:
+        try:
+            conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+            try:
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:
+            tables = None
+        if tables is None:
+            problem = "leads to a file that is not a SQLite database"
+        elif tables and not tables >= _STORE_TABLES:
+            problem = "leads to another application's database"
+    if problem is not None:
+        raise StoreError(
+            f"the store path {path} is a symbolic link that {problem} ({target}); rolegraph "
+            "would write its tables into it. Give the store its own file",
+            path=str(path),
+        )
+
+
 class StoreBase:
     """Connections, transactions and schema; :class:`~search.store.Store` adds the tables' API.
 
@@ -66,6 +104,7 @@ class StoreBase:
         # Weak, so a finished thread's connection closes with its thread-local storage.
         self._opened: weakref.WeakSet[sqlite_utils.Database] = weakref.WeakSet()
         if not self.in_memory:
+            _refuse_foreign_link(Path(self.target))
             Path(self.target).parent.mkdir(parents=True, exist_ok=True)
         self._create_schema()
 
@@ -150,8 +189,32 @@ class StoreBase:
                 raise
             db.conn.commit()
 
+    def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database file, so that the file alone is complete.
+
+        It waits at most a moment for other connections; one that reads or writes the
+        file meanwhile may leave part of the log for a later checkpoint.
+
+        Returns:
+            Whether the whole log was copied.
+        """
+        if self.in_memory:
+            return True
+        try:
+            with self.connection() as db:
+                db.execute("PRAGMA busy_timeout = 200")
+                try:
+                    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        except (sqlite3.OperationalError, StoreError):
+            return False
+        return bool(busy == 0)
+
     def close(self) -> None:
-        """Close every connection this store opened."""
+        """Checkpoint the write-ahead log, then close every connection this store opened."""
+        if self._opened:
+            self.checkpoint()
         with self._lock:
             for db in list(self._opened):
                 with contextlib.suppress(sqlite3.Error):

@@ -120,6 +120,8 @@ class Searches(StoreBase):
             if cursor.rowcount == 0:
                 raise KeyError(f"no search with id {search_id}")
             row = next(db.query("SELECT * FROM searches WHERE id = ?", [search_id]))
+        if status is not None and status != "running":
+            self.checkpoint()  # the search ended: the .db file alone now holds it
         return self._search(row)
 
     def list_searches(self) -> list[SearchRecord]:

@@ -118,7 +118,7 @@ def test_serving_on_a_public_address_without_a_token_is_refused(tmp_path, monkey
     def started(*args, **kwargs):
         raise AssertionError("the server started")
 
-    monkeypatch.setattr(uvicorn, "run", started)
+    monkeypatch.setattr(uvicorn.Server, "run", started)
     monkeypatch.delenv("ROLEGRAPH_SERVE_TOKEN", raising=False)
     _, path = _spec(tmp_path)
     result = runner.invoke(app, ["serve", str(path), "--host", "0.0.0.0"])

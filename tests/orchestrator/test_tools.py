@@ -5,11 +5,18 @@ import operator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
-from orchestrator import register_tool
+from orchestrator import Workflow, deploy, register_tool
 from orchestrator.tools import (
     MAX_EXPRESSION_CHARS,
     MAX_INTEGER_DIGITS,
+    MAX_TOOL_CALLS_PER_REPLY,
+    MAX_TOOL_CALLS_PER_RUN,
+    ToolCallCap,
     calculate,
     calculator,
     get_tool,
@@ -141,3 +148,59 @@ def test_small_arithmetic_is_exact(case):
 def test_every_binary_operation_is_bounded(left, op, right):
     reply = calculate(f"({left}) {op} ({right!r})")
     assert reply.startswith("error:") or len(reply) <= MAX_INTEGER_DIGITS + 30
+
+
+class ToolHungryModel(BaseChatModel):
+    """Asks for thousands of tool calls in every reply."""
+
+    per_reply: int = 5_000
+    seen: list = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "tool-hungry"
+
+    def bind_tools(self, tools, **kwargs):
+        return self
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.seen.append(list(messages))
+        turn = len(self.seen)
+        calls = [
+            {"name": "tally", "args": {"n": 1}, "id": f"r{turn}c{i}"}
+            for i in range(self.per_reply)
+        ]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("", tool_calls=calls))])
+
+
+@pytest.mark.filterwarnings("ignore:no price for model")
+def test_tool_calls_are_capped_per_reply_and_per_run():
+    ran = []
+
+    def tally(n: int) -> str:
+        """Count one call."""
+        ran.append(n)
+        return "counted"
+
+    register_tool(tally, replace=True)
+    model = ToolHungryModel()
+    workflow = deploy(
+        Workflow("greedy").add_agent("a", role="solver", model=model, tools=["tally"]).build()
+    )
+    workflow.invoke("What is 6 * 7?")
+    assert len(ran) == MAX_TOOL_CALLS_PER_RUN  # not 5 replies x 5,000
+    second = model.seen[1]
+    replies = [m for m in second if isinstance(m, ToolMessage)]
+    assert len(replies) == 5_000  # every call is answered, run or refused
+    assert sum(m.content == "counted" for m in replies) == MAX_TOOL_CALLS_PER_REPLY
+    refused = [m for m in replies if m.content.startswith("error: tool call refused")]
+    assert len(refused) == 5_000 - MAX_TOOL_CALLS_PER_REPLY
+    assert len(model.seen) == 5  # the rounds stay bounded too
+
+
+def test_a_tool_call_cap_counts_across_replies():
+    cap = ToolCallCap(per_reply=3, per_run=5)
+    assert cap.admit(["a", "b", "c", "d"]) == (["a", "b", "c"], ["d"])
+    assert cap.admit(["e", "f", "g"]) == (["e", "f"], ["g"])
+    assert cap.admit(["h"]) == ([], ["h"])
+    assert "at most 3 tool calls per reply and 5 per run" in cap.refusal

@@ -1,10 +1,26 @@
-"""The code sandbox: each run in its own process and directory, under limits, with a reason."""
+"""The code sandbox: each run in its own process and directory, under limits, with a reason.
+
+``box`` is the default backend (bubblewrap on Linux); ``fallback`` is the audit-hook
+backend, whose guard also runs inside the isolated one.
+"""
 
 import asyncio
+import os
+import subprocess
+import sys
+import warnings
 
 import pytest
 
+from search.evaluation import sandbox_backends
 from search.evaluation.sandbox import Sandbox, SandboxLimits
+from search.evaluation.sandbox_backends import (
+    AuditHookBackend,
+    BubblewrapBackend,
+    IsolationUnavailableError,
+    IsolationWarning,
+    get_backend,
+)
 
 pytestmark = pytest.mark.skipif(
     not hasattr(__import__("os"), "killpg"), reason="the sandbox's limits need a POSIX system"
@@ -14,6 +30,11 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def box():
     return Sandbox(SandboxLimits(timeout_s=3, memory_mb=256), max_parallel=2)
+
+
+@pytest.fixture(scope="module")
+def fallback():
+    return Sandbox(SandboxLimits(timeout_s=3, memory_mb=256), max_parallel=2, backend="audit-hook")
 
 
 def test_a_program_that_runs_to_the_end_passes(box):
@@ -50,8 +71,11 @@ def test_a_huge_allocation_hits_the_memory_limit(box):
     assert box.run("xs = [0] * (10 ** 10)").status == "memory_limit"
 
 
-def test_a_write_outside_the_sandbox_directory_is_refused(box, tmp_path):
+def test_a_write_outside_the_sandbox_directory_is_refused(box, fallback, tmp_path):
     target = tmp_path / "escaped.txt"
+    isolated = box.run(f"open({str(target)!r}, 'w').write('x')")
+    assert not isolated.passed and not target.exists()
+    box = fallback  # the guard's own reasons
     result = box.run(f"open({str(target)!r}, 'w').write('x')")
     assert result.status == "forbidden"
     assert result.reason == f"write outside the sandbox directory: {str(target)!r}"
@@ -101,7 +125,8 @@ def test_other_ways_out_are_refused(box):
     assert box.run("import sys\nsys.exit(0)").status == "failed"
 
 
-async def test_the_event_loop_runs_other_work_while_a_program_runs(box, tmp_path):
+async def test_the_event_loop_runs_other_work_while_a_program_runs(fallback, tmp_path):
+    box = fallback  # its programs can see tmp_path, where the release file is written
     release = tmp_path / "release"
     waiting = asyncio.ensure_future(
         box.arun(
@@ -141,3 +166,126 @@ def test_limits_have_a_stable_label():
     limits = SandboxLimits(timeout_s=2.5, memory_mb=128)
     assert limits.cpu_seconds == 4
     assert limits.label == "timeout=2.5s,cpu=4s,mem=128MiB,out=1000000B,net=off"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="isolation needs Linux")
+def test_on_linux_the_default_backend_is_isolated(box):
+    # CI installs the dev extra, which includes rolegraph[sandbox]: the red-team suite
+    # runs against this backend there.
+    assert isinstance(box.backend, BubblewrapBackend) and box.backend.isolated
+    seen = box.run(
+        "import os\n"
+        "assert os.getuid() == 65534 and not os.path.exists('/proc')\n"
+        "assert os.getcwd() == '/rolegraph-sandbox' and os.environ.get('HOME') == os.getcwd()\n"
+        "assert sorted(os.listdir('/rolegraph-sandbox')) == []\n"
+    )
+    assert seen.passed, seen.reason
+
+
+@pytest.fixture
+def no_isolation(monkeypatch):
+    """A machine where bubblewrap cannot run: the warning is fresh, the variables unset."""
+    monkeypatch.setattr(sandbox_backends, "_isolation_problem", lambda python: "no bwrap here")
+    monkeypatch.setattr(sandbox_backends, "_warned", False)
+    monkeypatch.delenv("ROLEGRAPH_SANDBOX", raising=False)
+    monkeypatch.delenv("ROLEGRAPH_REQUIRE_ISOLATION", raising=False)
+
+
+def test_without_isolation_the_fallback_warns_once_naming_the_extra(no_isolation):
+    with pytest.warns(IsolationWarning, match=r"WITHOUT OS isolation \(no bwrap here\)") as seen:
+        first = Sandbox(SandboxLimits(timeout_s=3))
+    assert "pip install 'rolegraph[sandbox]'" in str(seen[0].message)
+    assert isinstance(first.backend, AuditHookBackend) and first.run("assert 1").passed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Sandbox()  # once per process, not once per metric
+
+
+def test_isolation_can_be_required(no_isolation, monkeypatch):
+    with pytest.raises(IsolationUnavailableError, match=r"required .* no bwrap here"):
+        Sandbox(require_isolation=True)
+    monkeypatch.setenv("ROLEGRAPH_REQUIRE_ISOLATION", "1")
+    with pytest.raises(IsolationUnavailableError, match="rolegraph\\[sandbox\\]"):
+        get_backend()
+    with pytest.raises(IsolationUnavailableError, match="'audit-hook' backend has none"):
+        Sandbox(backend="audit-hook")
+    monkeypatch.setenv("ROLEGRAPH_REQUIRE_ISOLATION", "0")
+    assert get_backend("audit-hook").name == "audit-hook"
+
+
+def test_a_backend_is_chosen_by_name(monkeypatch):
+    monkeypatch.setenv("ROLEGRAPH_SANDBOX", "audit-hook")
+    assert isinstance(get_backend(), AuditHookBackend)
+    with pytest.raises(ValueError, match="unknown sandbox backend 'docker'"):
+        get_backend("docker")
+
+
+def test_the_fallback_warning_shows_in_the_cli_output(tmp_path):
+    rows = tmp_path / "code.jsonl"
+    rows.write_text(
+        "".join(
+            f'{{"id": "t{i}", "question": "def f():", "answer": "def f(): return 1", '
+            '"test": "assert f() == 1", "entry_point": "f"}\n'
+            for i in range(4)
+        )
+    )
+    config = tmp_path / "search.yaml"
+    config.write_text(
+        f"dataset: {{path: {rows}, kind: code}}\nmetric: pass@1\n"
+        "space: {topologies: [single], pool: [sim:atlas-nano]}\nbudget: {dollars: 1}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLEGRAPH_")}
+    env["ROLEGRAPH_BWRAP"] = str(tmp_path / "no-bwrap-here")  # as on a machine without it
+    cli = "from search.cli import app; app()"
+    command = [sys.executable, "-c", cli, "search", "--config", str(config)]
+    done = subprocess.run(
+        [*command, "--dry-run"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "WITHOUT OS isolation" in done.stderr and "rolegraph[sandbox]" in done.stderr
+    env["ROLEGRAPH_REQUIRE_ISOLATION"] = "1"
+    refused = subprocess.run(
+        [*command, "--dry-run"], env=env, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode != 0 and "isolation is required" in refused.stderr + refused.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="isolation needs Linux")
+def test_the_isolated_sandbox_runs_threads_but_starts_no_process(box):
+    program = (
+        "import _posixsubprocess, os, sys, threading\n"
+        "seen = []\n"
+        "worker = threading.Thread(target=seen.append, args=(1,))\n"
+        "worker.start()\n"
+        "worker.join()\n"
+        "assert seen == [1]\n"
+        "r, w = os.pipe()\n"
+        "args = [[sys.executable, '-c', ''], [sys.executable.encode()], True, (), None, None,\n"
+        "        -1, -1, -1, -1, -1, -1, r, w, True, True, -1, None, None, None, -1, None]\n"
+        "for extra in ([], [False]):  # the signature differs between Python versions\n"
+        "    try:\n"
+        "        _posixsubprocess.fork_exec(*args, *extra)  # no audit event: the kernel refuses\n"
+        "    except TypeError:\n"
+        "        continue\n"
+        "    except PermissionError:\n"
+        "        break\n"
+        "    raise AssertionError('a process started')\n"
+        "else:\n"
+        "    raise AssertionError('fork_exec was not called')\n"
+    )
+    result = box.run(program)
+    assert result.passed, result.reason
+
+
+def test_the_fallback_refuses_proc_and_introspection(fallback):
+    # /proc/self/mem would expose the secret that proves a pass; /proc/<ppid>/environ
+    # the parent's keys. The isolated backend has no /proc at all.
+    through_dir_fd = fallback.run(
+        "import os\nos.open('self/mem', os.O_RDONLY, dir_fd=os.open('/proc', os.O_RDONLY))"
+    )
+    assert through_dir_fd.status == "forbidden" and "/proc" in through_dir_fd.reason
+    environ = fallback.run(f"open('/proc/{os.getpid()}/environ').read()")
+    assert environ.status == "forbidden"
+    for call in ("sys.settrace(print)", "gc.get_objects()", "sys.addaudithook(print)"):
+        result = fallback.run(f"import gc, sys\n{call}")
+        assert result.status == "forbidden" and "inspecting the interpreter" in result.reason

@@ -170,7 +170,9 @@ async def test_other_evaluations_finish_while_a_program_still_runs(tmp_path):
     data = load_dataset(code_tasks(("slow", slow), ("fast", GOOD)), kind="code")
     # A generous timeout: had the slow program blocked the event loop, it would time out
     # first and come out first; instead the fast evaluation completes meanwhile.
-    evaluator = Evaluator(data, pass_at_1(timeout_s=60), max_concurrency=2)
+    # The audit-hook backend: the isolated one would not let the program see tmp_path.
+    metric = PassAt1(limits=SandboxLimits(timeout_s=60), max_parallel=4, backend="audit-hook")
+    evaluator = Evaluator(data, metric, max_concurrency=2)
     stream = evaluator.astream(spec)
     async with stream:
         first = await stream.__anext__()

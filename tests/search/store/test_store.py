@@ -15,6 +15,7 @@ from langchain_tests.integration_tests.cache import AsyncCacheTestSuite, SyncCac
 
 from orchestrator import Workflow, deploy
 from orchestrator.trace import NodeTrace, Usage
+from search.errors import StoreError
 from search.evaluation.stats import summarize
 from search.store import EvalKey, EvalRecord, LLMCallCache, Store, get_store
 
@@ -309,3 +310,69 @@ def test_strategy_state_is_safe_under_threads(store):
     for thread in threads:
         thread.join()
     assert len(store.load_states("s")) == 40
+
+
+# --- the file alone, and files that are not ours ----------------------------------------
+
+WORKER = Path(__file__).resolve().parents[1] / "_search_worker.py"
+
+
+def test_after_a_search_the_db_file_alone_holds_it(tmp_path):
+    # A search in another process that exits as the CLI does; then only the .db file is
+    # copied (mailed, committed) and read: the write-ahead log was checkpointed into it.
+    store = tmp_path / "run" / "rolegraph.db"
+    store.parent.mkdir()
+    log = str(tmp_path / "calls")
+    done = subprocess.run(
+        [sys.executable, str(WORKER), str(store), "copied", "--calls", log, "--trials", "4"],
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    copy = tmp_path / "copy" / "rolegraph.db"
+    copy.parent.mkdir()
+    copy.write_bytes(store.read_bytes())
+    found = Store(copy).get_search("copied")
+    assert found is not None and found.status == "complete" and found.result is not None
+    assert found.result["best"] == json.loads(done.stdout.splitlines()[-1])["best"]
+
+
+def test_close_checkpoints_the_log_into_the_file(tmp_path):
+    path = tmp_path / "store.db"
+    opened = Store(path)
+    opened.put_evaluation(record("t1"))
+    opened.put_evaluation(record("t2"))
+    opened.close()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(path.read_bytes())
+    assert len(Store(copy).evaluations()) == 2
+
+
+def test_a_symlink_to_another_applications_database_is_refused(tmp_path):
+    theirs = tmp_path / "app.sqlite"
+    conn = sqlite3.connect(theirs)
+    conn.execute("CREATE TABLE users (email TEXT)")
+    conn.commit()
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    before = theirs.read_bytes()
+    link = tmp_path / "rolegraph.db"
+    link.symlink_to(theirs)
+    with pytest.raises(StoreError, match="another application's database"):
+        Store(link)
+    assert theirs.read_bytes() == before and not Path(f"{theirs}-wal").exists()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database at all, but long enough to be read as one")
+    (tmp_path / "other.db").symlink_to(text)
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        Store(tmp_path / "other.db")
+    (tmp_path / "dangling.db").symlink_to(tmp_path / "nowhere.db")
+    with pytest.raises(StoreError, match="leads to no file"):
+        Store(tmp_path / "dangling.db")
+    ours = tmp_path / "ours.db"
+    Store(ours).close()
+    (tmp_path / "alias.db").symlink_to(ours)
+    assert Store(tmp_path / "alias.db").evaluations() == []  # a link to a store is fine
