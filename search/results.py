@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import WorkflowSpec
+from search.certificate import Certificate
 from search.evaluation.budget import Budget, Spend
 from search.evaluation.stats import Scored
 from search.graphs.config import GraphConfig
@@ -29,6 +30,11 @@ class CandidateStats(Scored):
     complete: bool = Field(description="Whether it was evaluated on every search task.")
     pruned: bool = Field(default=False, description="Stopped early by a pruner or a race.")
     value: float = Field(description="The objective's value (higher is better).")
+    baseline: str | None = Field(
+        default=None,
+        description="'single' or 'self-consistency' when it is one of the baselines every "
+        "search runs (search.baselines).",
+    )
 
 
 class TestReport(Scored):
@@ -72,13 +78,20 @@ class SearchResult(BaseModel):
     metric: str = Field(description="Metric name.")
     objective: str = Field(description="The objective, in words.")
     simulated: bool = Field(description="Whether any model was a simulated 'sim:' model.")
-    best: WorkflowSpec | None = Field(description="The chosen workflow; deploy it.")
+    best: WorkflowSpec | None = Field(
+        description="The shipped workflow (see ``certificate``); deploy it. None: no winner."
+    )
     best_graph: GraphConfig | None = Field(
         default=None,
         description="In a search over your own LangGraph graph (search.graphs.GraphSpace), "
         "the chosen settings: slot models and parameters. Deploy it with the space.",
     )
     best_stats: CandidateStats | None = Field(description="Its search-task statistics.")
+    certificate: Certificate | None = Field(
+        default=None,
+        description="What the search can claim: the winner or 'no winner' and why, the "
+        "candidates it cannot tell apart, baselines, cost per correct answer, break-even.",
+    )
     test: TestReport | None = Field(default=None, description="Its held-out test numbers.")
     front: tuple[CandidateStats, ...] = Field(
         default=(), description="Pareto front of accuracy vs cost among complete candidates."

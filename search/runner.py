@@ -17,6 +17,14 @@ from langchain_core.language_models import BaseChatModel
 
 from orchestrator.pricing import PriceTable
 from search.account import account, log_to_optuna
+from search.baselines import (
+    SAMPLES,
+    SELF_CONSISTENCY,
+    SINGLE,
+    self_consistency_baseline,
+    single_baselines,
+)
+from search.certificate import Certificate, certify, hint_for, judge_evidence, no_winner
 from search.errors import SearchError
 from search.evaluation.budget import Budget, BudgetLedger, Spend, split_budget
 from search.evaluation.datasets import Dataset, Task, load_dataset
@@ -28,6 +36,7 @@ from search.graphs.candidate import GraphTarget
 from search.graphs.config import GraphConfig
 from search.graphs.space import GraphSpace
 from search.objective import Objective
+from search.preflight import check_before_search
 from search.results import CandidateStats, SearchResult, Step, TestReport, pareto_front
 from search.settings import SearchSettings
 from search.space import Candidate, SearchSpace
@@ -109,12 +118,19 @@ class Search:
             executor=self.evaluator.executor,  # one pool of Ray workers, not two
             **common,
         )
+        check_before_search(  # before any model call: a metric or pool that cannot work
+            metric=self.evaluator.metric,
+            tasks=(*self.search_tasks, *self.test_tasks),
+            models=space.pool.models,
+        )
         self.evaluations = 0
         self.work_dollars = 0.0  # list price of every evaluation asked for, stored ones too
         self._held_evaluations = 0
         self._seen: dict[str, Candidate] = {}
         self._asked: dict[str, set[str]] = {}  # tasks each workflow was run on in this run
         self._pruned: set[str] = set()
+        self._baseline_of: dict[str, str] = {}  # hash -> baseline kind (search.baselines)
+        self._baseline_note: str | None = None
         self._stats: dict[str, CandidateStats | None] = {}
         self._stage_of: dict[str, str] = {}
         self._stages: dict[str, Spend] = {}
@@ -162,6 +178,7 @@ class Search:
                     complete=summary.n_tasks >= len(self.search_tasks),
                     pruned=candidate.hash in self._pruned,
                     value=self.objective.value(summary.mean, summary.cost_per_task),
+                    baseline=self._baseline_of.get(candidate.hash),
                 )
         self._stats[candidate.hash] = found
         return found
@@ -174,7 +191,9 @@ class Search:
 
     # --- evaluating one proposal --------------------------------------------------------
 
-    async def _evaluate(self, proposal: Proposal, *, strategy: bool = True) -> Outcome:
+    async def _evaluate(
+        self, proposal: Proposal, *, strategy: bool = True, stage: str = "finalists"
+    ) -> Outcome:
         candidate = proposal.candidate
         self._seen.setdefault(candidate.hash, candidate)
         trial = None
@@ -214,7 +233,7 @@ class Search:
         if capped and stop == "completed":
             stop = self._cap_reason()
         stats = self.stats(candidate) or _empty_stats(candidate)
-        stage = self.strategy.stage_of(proposal) if strategy else "finalists"
+        stage = self.strategy.stage_of(proposal) if strategy else stage
         self._stage_of.setdefault(candidate.hash, stage)
         fresh = [r for r in records if not r.cached]
         self._stages[stage] = self._stages.get(stage, Spend()) + Spend(
@@ -380,6 +399,106 @@ class Search:
                 return outcome.stop_reason
         return None
 
+    async def _run_baselines(self) -> None:
+        """Run the single-agent baselines on every search task (search.baselines)."""
+        if isinstance(self.space, GraphSpace):
+            return  # a user's graph has no single-agent form to compare with
+        models = self.space.pool.models
+        singles = single_baselines(models)
+        for candidate in singles:
+            self._baseline_of[candidate.hash] = SINGLE
+        self._stats.clear()  # the stats carry the baseline marks
+        if not await self._complete_all(singles):
+            return
+        done = [s for s in (self.stats(c) for c in singles) if s is not None and s.complete]
+        if done:
+            best = max(done, key=lambda s: (s.mean, -s.cost_per_task))
+            model = next(c.models[0] for c in singles if c.hash == best.workflow)
+            if not self.objective.feasible(best.cost_per_task * SAMPLES):
+                self._baseline_note = "self-consistency not run: its cost is over the ceiling"
+                return
+            consistent = self_consistency_baseline(model, models)
+            self._baseline_of.setdefault(consistent.hash, SELF_CONSISTENCY)
+            self._stats.pop(consistent.hash, None)
+            await self._complete_all([consistent])
+
+    async def _complete_all(self, candidates: Sequence[Candidate]) -> bool:
+        """Evaluate each on every search task; False (and a note) when the budget stops it."""
+        for candidate in candidates:
+            stats = self.stats(candidate) if candidate.hash in self._seen else None
+            if stats is not None and stats.complete:
+                continue
+            stop = self._stop_before_asking()
+            if stop is None:
+                outcome = await self._evaluate(
+                    Proposal(candidate=candidate), strategy=False, stage="baselines"
+                )
+                stop = outcome.stop_reason if outcome.stop_reason != "completed" else None
+            if stop is not None:
+                self._baseline_note = f"baselines not all run: {stop}"
+                return False
+        return True
+
+    def _certify(self, ranked: list[CandidateStats]) -> Certificate:
+        """What the search can claim, from the per-task results of the finalists."""
+        dollars = self.ledger.spent.dollars
+        confidence = self.evaluator.confidence
+        finalists = [s for s in ranked if s.complete and self.objective.feasible(s.cost_per_task)]
+        problem = judge_evidence(ranked, finalists)
+        if problem is not None:
+            errors, examples = self._errors()
+            return no_winner(
+                reason=problem,
+                errors=errors,
+                examples=examples,
+                hint=hint_for(errors, examples),
+                confidence=confidence,
+                search_dollars=dollars,
+            )
+        scores = {
+            s.workflow: self.evaluator.scores(
+                self._seen[s.workflow].target, tasks=list(self.search_tasks)
+            )
+            for s in finalists
+        }
+        certificate = certify(
+            finalists=finalists,
+            scores=scores,
+            agents={s.workflow: len(self._seen[s.workflow].models) for s in finalists},
+            baselines=self._baseline_of,
+            objective=self.objective,
+            confidence=confidence,
+            search_dollars=dollars,
+            seed=self.seed,
+        )
+        if self._baseline_note:
+            lines = (*certificate.lines, f"Note: {self._baseline_note}.")
+            certificate = certificate.model_copy(update={"lines": lines})
+        return certificate
+
+    def _errors(self) -> tuple[dict[str, int], list[str]]:
+        """Error kinds over every evaluated candidate, with a few messages (or scored answers)."""
+        errors: dict[str, int] = {}
+        examples: list[str] = []
+        answers: list[str] = []
+        for candidate in self._seen.values():
+            target = candidate.target
+            for record in self.store.evaluations(
+                workflow=candidate.hash,
+                dataset=self.dataset.name,
+                config=self.evaluator.config_digest(target),
+            ):
+                if record.failed:
+                    kind = record.error_type or "error"
+                    errors[kind] = errors.get(kind, 0) + 1
+                    if record.error and len(examples) < 3 and record.error not in examples:
+                        examples.append(record.error[:200])
+                elif len(answers) < 3:
+                    answers.append(
+                        f"answer {str(record.answer)[:80]!r} for reference {record.expected!r}"
+                    )
+        return errors, examples or answers
+
     # --- running ----------------------------------------------------------------------
 
     def _start_over(self, search_id: int) -> None:
@@ -432,6 +551,7 @@ class Search:
             loop = self._rounds if self.settings.deterministic else self._eager
             stop_reason = await loop()
             cut = await self._finalise()
+            await self._run_baselines()
             if cut is not None and not stop_reason.startswith(("budget", "max_eval")):
                 stop_reason = f"{stop_reason}; finalists stopped by {cut}"
         except BaseException:
@@ -463,8 +583,8 @@ class Search:
         stats = [s for s in (self.stats(c) for c in self._seen.values()) if s is not None]
         ranked = sorted(stats, key=self.objective.key, reverse=True)
         complete = [s for s in ranked if s.complete]
-        feasible = [s for s in complete if self.objective.feasible(s.cost_per_task)]
-        best_stats = feasible[0] if feasible else None
+        certificate = self._certify(ranked)
+        best_stats = next((s for s in ranked if s.workflow == certificate.shipped), None)
         winner = self._seen[best_stats.workflow] if best_stats else None
         best = winner.spec if winner else None
         test = None
@@ -499,6 +619,7 @@ class Search:
             best=best,
             best_graph=_graph_config(winner),
             best_stats=best_stats,
+            certificate=certificate,
             test=test,
             front=tuple(self._front(complete)),
             candidates=tuple(ranked),
