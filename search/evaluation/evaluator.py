@@ -37,6 +37,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, Field
 from typing_extensions import Unpack
 
+from orchestrator.codehash import code_fingerprint
 from orchestrator.deploy import DeployedWorkflow, deploy
 from orchestrator.errors import BudgetExhaustedError
 from orchestrator.estimate import worst_case_run
@@ -403,6 +404,9 @@ class Evaluator:
                 "validation split, or pass allow_test=True for the final numbers"
             )
         self.metric = get_metric(metric)
+        # The metric enters every evaluation key by its name and its code, so an edited
+        # metric re-scores (from the cached model replies) instead of serving old scores.
+        self.metric_key = f"{self.metric.name}#{code_fingerprint(self.metric)}"
         check = getattr(self.metric, "check_dataset", None)
         if callable(check):
             check(self.dataset)  # e.g. code tasks without tests: refused before any call
@@ -471,7 +475,7 @@ class Evaluator:
         payload = {
             "roles": {r: get_role(r).fingerprint for r in sorted({a.role for a in spec.agents})},
             "models": models,
-            "metric": self.metric.name,
+            "metric": self.metric_key,
         }
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
         with self._lock:
@@ -485,7 +489,7 @@ class Evaluator:
             "models": {
                 ref: model_fingerprint(self.models.get(ref, ref)) for ref in sorted(target.models)
             },
-            "metric": self.metric.name,
+            "metric": self.metric_key,
         }
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
         with self._lock:
