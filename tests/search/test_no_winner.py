@@ -60,3 +60,26 @@ def test_the_cli_says_no_winner(tmp_path):
     out = captured.get()
     assert "NO WINNER" in out and "Hint:" in out and "Most common errors" in out
     assert "best:" not in out
+
+
+def test_baselines_are_always_run_and_marked(tmp_path):
+    # The space holds only votes; the single-agent baselines and self-consistency join it.
+    pool = ["sim:atlas-nano", "sim:atlas-mini"]
+    result = create_search(
+        space=SearchSpace(topologies=["vote_ensemble"], pool=pool,
+                          fixed={"vote_ensemble": {"n": 3, "weighted": False}}),
+        dataset="bundled:arithmetic", strategy="grid", store=tmp_path / "rg.db",
+    ).run()  # fmt: skip
+    marked = {c.label: c.baseline for c in result.candidates if c.baseline}
+    singles = [label for label, kind in marked.items() if kind == "single"]
+    assert sorted(singles) == [
+        "single(model=atlas-mini, temperature=0.0)",
+        "single(model=atlas-nano, temperature=0.0)",
+    ]
+    assert list(marked.values()).count("self-consistency") == 1
+    baselines = [c for c in result.candidates if c.baseline]
+    assert all(c.complete and c.n_tasks == result.n_search_tasks for c in baselines)
+    # They are finalists of the certificate, compared on the same tasks.
+    certificate = result.certificate
+    assert {c.workflow for c in baselines} <= {s.workflow for s in certificate.standings}
+    assert certificate.baseline in {c.workflow for c in baselines}
