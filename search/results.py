@@ -57,6 +57,11 @@ class Step(BaseModel):
         description="List-price dollars of every evaluation the search had asked for, stored "
         "ones included: the cost of its course so far, the same on a rerun."
     )
+    spent: float = Field(
+        default=0.0,
+        description="What the evaluations the search had used cost when they ran (cache "
+        "misses, each once): its real spend so far, the same on a rerun.",
+    )
     candidate: str = Field(description="Hash of the workflow whose outcome this was.")
     stage: str = Field(description="The strategy (or pipeline stage) that proposed it.")
     n_tasks: int = Field(description="Search tasks the candidate had results on then.")
@@ -112,7 +117,9 @@ class SearchResult(BaseModel):
         default=None, description="The search's budget (search and held-out test together)."
     )
     stages: dict[str, Spend] = Field(
-        default_factory=dict, description="What each strategy stage spent in this run."
+        default_factory=dict,
+        description="What each strategy stage's evaluations cost when they ran (cache misses, "
+        "each once): the whole search, the same on a rerun.",
     )
     history: tuple[Step, ...] = Field(
         default=(), description="Every outcome told to the strategy, in order, with the incumbent."

@@ -125,6 +125,10 @@ class Search:
         )
         self.evaluations = 0
         self.work_dollars = 0.0  # list price of every evaluation asked for, stored ones too
+        # What the evaluations the search used cost when they ran (cache misses), each once:
+        # its real spend, and the same on a rerun that replays them from the store.
+        self.paid_dollars = 0.0
+        self._counted: set[Any] = set()
         self._held_evaluations = 0
         self._seen: dict[str, Candidate] = {}
         self._asked: dict[str, set[str]] = {}  # tasks each workflow was run on in this run
@@ -235,7 +239,9 @@ class Search:
         stats = self.stats(candidate) or _empty_stats(candidate)
         stage = self.strategy.stage_of(proposal) if strategy else stage
         self._stage_of.setdefault(candidate.hash, stage)
-        fresh = [r for r in records if not r.cached]
+        fresh = [r for r in records if r.key not in self._counted]
+        self._counted.update(r.key for r in fresh)
+        self.paid_dollars += sum(r.charged for r in fresh)
         self._stages[stage] = self._stages.get(stage, Spend()) + Spend(
             dollars=sum(r.charged for r in fresh),
             tokens=sum(r.usage.total_tokens for r in fresh),
@@ -308,6 +314,7 @@ class Search:
             Step(
                 evaluations=self.evaluations,
                 dollars=self.work_dollars,
+                spent=self.paid_dollars,
                 candidate=stats.workflow,
                 stage=self._stage_of.get(stats.workflow, self.strategy.name),
                 n_tasks=stats.n_tasks,
