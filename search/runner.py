@@ -25,6 +25,7 @@ from search.baselines import (
     single_baselines,
 )
 from search.certificate import Certificate, certify, hint_for, judge_evidence, no_winner
+from search.economics import economic_stop
 from search.errors import SearchError
 from search.evaluation.budget import Budget, BudgetLedger, Spend, split_budget
 from search.evaluation.datasets import Dataset, Task, load_dataset
@@ -298,11 +299,25 @@ class Search:
 
     # --- the loop ---------------------------------------------------------------------
 
-    def _stop_before_asking(self) -> str | None:
+    def _hard_stop(self) -> str | None:
         if self.ledger.exhausted:
             return self.ledger.stop_reason or "budget exhausted"
         if self._out_of_evaluations():
             return self._cap_reason()
+        return None
+
+    def _stop_before_asking(self) -> str | None:
+        hard = self._hard_stop()
+        if hard is not None:
+            return hard
+        if self.objective.expected_queries is not None:
+            seen = [s for s in (self.stats(c) for c in self._seen.values()) if s is not None]
+            return economic_stop(
+                leader=self.leader(),
+                candidates=seen,
+                objective=self.objective,
+                n_tasks=len(self.search_tasks),
+            )
         return None
 
     def _told(self, outcome: Outcome) -> str | None:
@@ -435,7 +450,7 @@ class Search:
             stats = self.stats(candidate) if candidate.hash in self._seen else None
             if stats is not None and stats.complete:
                 continue
-            stop = self._stop_before_asking()
+            stop = self._hard_stop()
             if stop is None:
                 outcome = await self._evaluate(
                     Proposal(candidate=candidate), strategy=False, stage="baselines"
