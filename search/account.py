@@ -40,8 +40,9 @@ def account(
     for step in history:
         tried.setdefault(step.stage, set()).add(step.candidate)
     for stage, spend in stages.items():
+        counted = f"{len(tried[stage])} candidates, " if stage in tried else ""
         lines.append(
-            f"stage {stage}: {len(tried.get(stage, ()))} candidates, "
+            f"stage {stage}: {counted}"
             f"{spend.evaluations} evaluations run, {spend.calls} model calls, "
             f"${spend.dollars:.4f}"
         )
@@ -72,7 +73,13 @@ def _why_not(rival: CandidateStats, best: CandidateStats, objective: Objective) 
         return f"stopped early as clearly worse after {rival.n_tasks} tasks ({rival.mean:.3f})"
     if not rival.complete:
         return f"evaluated on {rival.n_tasks} tasks only ({rival.mean:.3f})"
-    if rival.mean >= best.mean:
+    if rival.mean > best.mean:
+        return (
+            f"more accurate ({rival.mean:.3f} vs {best.mean:.3f}) at "
+            f"${rival.cost_per_task:.6f} per task, but within noise or worth less than its "
+            "cost (see the certificate)"
+        )
+    if rival.mean == best.mean:
         return (
             f"as accurate ({rival.mean:.3f}) but worth less at ${rival.cost_per_task:.6f} per task"
         )

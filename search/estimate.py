@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,7 @@ from orchestrator.roles import get_role
 from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import Usage
 from orchestrator.worst_case import REPLY_CHARS_PER_TOKEN, estimate_evaluation
+from search.baselines import self_consistency_baseline, single_baselines
 from search.space import Candidate, Space
 from search.strategies.base import SearchStrategy
 from search.strategies.plan import PlanRequest, StagePlan
@@ -338,6 +339,41 @@ def _rate_limit(models: Mapping[str, BaseChatModel], pool: Sequence[str]) -> flo
     return min(rates) if rates else None
 
 
+def _baselines(
+    search: Search,
+    known: Sequence[Candidate],
+    *,
+    cost_of: Callable[[Candidate], _Cost],
+    covered: bool,
+) -> tuple[list[_Cost], list[_Cost]]:
+    """The baselines' costs at the low and the high end (search.baselines).
+
+    Those the space holds cost nothing more at the low end (the strategy may have run
+    them), and at the high end too when the plan runs the whole space (``covered``).
+    Self-consistency is of the best single model, unknown before the search: the
+    cheapest at the low end (none under a cost ceiling, which may skip it), the
+    dearest at the high end.
+    """
+    from search.graphs.space import GraphSpace
+
+    if isinstance(search.space, GraphSpace):
+        return [], []
+    pool = search.space.pool.models
+    held = {c.hash for c in known}
+    singles = single_baselines(pool)
+    votes = [self_consistency_baseline(m, pool) for m in pool]
+    high_held = held if covered else set()
+    unknown = [cost_of(c) for c in votes if c.hash not in held]
+    # The space may hold the one that runs; a cost ceiling may skip it: then none, low.
+    free = len(unknown) < len(votes) or search.objective.max_cost_per_task is not None
+    cheapest = [] if free else sorted(unknown, key=lambda c: c.low_dollars * c.seeds)[:1]
+    priced = [cost_of(c) for c in votes if c.hash not in high_held]
+    dearest = sorted(priced, key=lambda c: c.high_dollars * c.seeds, reverse=True)[:1]
+    low = [cost_of(c) for c in singles if c.hash not in held] + cheapest
+    high = [cost_of(c) for c in singles if c.hash not in high_held] + dearest
+    return low, high
+
+
 def estimate_search(
     search: Search, *, sample: int = SAMPLE_LIMIT, rate_limit: float | None = None
 ) -> SearchEstimate:
@@ -365,18 +401,19 @@ def estimate_search(
 
     found, size, exact = _candidates(space, sample, search.seed)
     resolved: dict[str, BaseChatModel] = {}
-    costs = [
-        _candidate_cost(
-            c.workflow,
-            seeds=len(evaluator.seeds_for(c.workflow)),
+
+    def cost_of(candidate: Candidate) -> _Cost:
+        return _candidate_cost(
+            candidate.workflow,
+            seeds=len(evaluator.seeds_for(candidate.workflow)),
             longest=longest,
             mean_chars=mean_chars,
             prices=prices,
             models=models,
             cache=resolved,
         )
-        for c in found
-    ]
+
+    costs = [cost_of(c) for c in found]
     cheapest = sorted(costs, key=lambda c: c.low_dollars * c.seeds)
     dearest = sorted(costs, key=lambda c: c.high_dollars * c.seeds, reverse=True)
 
@@ -396,6 +433,17 @@ def estimate_search(
     cap = int(cap_evals) if cap_evals is not None else None
     low_e, low_c, low_d, low_s = _fill(low_slots, cheapest, cap=cap, end="low")
     high_e, high_c, high_d, high_s = _fill(high_slots, dearest, cap=cap, end="high")
+    # A plan that runs every candidate of the space on every task runs the baselines it holds.
+    covers = exact and len(high_slots) >= size and all(slot >= tasks for slot in high_slots)
+    base_low, base_high = _baselines(
+        search, found if exact else [], cost_of=cost_of, covered=covers
+    )
+    left_low = None if cap is None else max(0, cap - low_e)
+    left_high = None if cap is None else max(0, cap - high_e)
+    b = _fill([tasks] * len(base_low), base_low, cap=left_low, end="low")
+    low_e, low_c, low_d, low_s = low_e + b[0], low_c + b[1], low_d + b[2], low_s + b[3]
+    b = _fill([tasks] * len(base_high), base_high, cap=left_high, end="high")
+    high_e, high_c, high_d, high_s = high_e + b[0], high_c + b[1], high_d + b[2], high_s + b[3]
     t_low = _fill([test_tasks], cheapest[:1], cap=None, end="low") if test_tasks else (0, 0, 0, 0)
     t_high = _fill([test_tasks], dearest[:1], cap=None, end="high") if test_tasks else (0, 0, 0, 0)
 
@@ -471,6 +519,8 @@ def estimate_search(
         )
         + f"; plus {OVERHEAD_S[0] * 1000:g}-{OVERHEAD_S[1] * 1000:g} ms of rolegraph's own "
         "work per evaluation.",
+        "Both ends include the single-agent baselines every search runs (each pool model "
+        "alone, self-consistency of the best) beside what the space and plan hold.",
         "Results and calls already in the store are free: a resumed search, or one sharing "
         "calls with earlier searches, spends less.",
     )

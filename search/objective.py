@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +33,13 @@ class Objective(BaseModel):
     candidate. ``max_cost_per_task`` is a hard ceiling: dearer candidates are
     infeasible whatever they score.
 
+    Among candidates the search cannot tell apart from the best (see
+    :mod:`search.certificate`), ``pick="simplest"`` ships the cheapest per task
+    (then the fewest agents and calls); ``"top_mean"`` ships the best by
+    ``value``; ``"alpharank"`` the alpha-Rank leader. ``expected_queries`` is how
+    many queries the shipped workflow will answer: with it, the search stops once
+    no remaining candidate could repay its further cost at that volume.
+
     Example:
         >>> Objective(point_value=0.001).value(0.90, 0.002)   # 2 points of cost
         0.88
@@ -45,6 +52,14 @@ class Objective(BaseModel):
     )
     max_cost_per_task: float | None = Field(
         default=None, gt=0, description="Largest acceptable mean dollars per task."
+    )
+    pick: Literal["simplest", "top_mean", "alpharank"] = Field(
+        default="simplest",
+        description="What ships among the candidates within noise of the best: the "
+        "cheapest ('simplest'), the best mean ('top_mean') or the alpha-Rank leader.",
+    )
+    expected_queries: int | None = Field(
+        default=None, gt=0, description="Queries the shipped workflow will answer (economic stop)."
     )
 
     def feasible(self, cost_per_task: float) -> bool:
@@ -70,4 +85,8 @@ class Objective(BaseModel):
             parts.append(f"minus 1 point per ${self.point_value:g} per task")
         if self.max_cost_per_task is not None:
             parts.append(f"at most ${self.max_cost_per_task:g} per task")
+        if self.pick != "simplest":
+            parts.append(f"shipping the {self.pick.replace('_', ' ')} within noise")
+        if self.expected_queries is not None:
+            parts.append(f"for {self.expected_queries:,} expected queries")
         return ", ".join(parts)

@@ -207,7 +207,7 @@ def _progress(result: SearchResult, path: Path, plt: Any) -> Figure:
         colour = colours(index % 10)
         if kept:
             ax.scatter(
-                [s.dollars for s in kept],
+                [s.spent for s in kept],
                 [s.mean for s in kept],
                 s=14,
                 color=colour,
@@ -216,7 +216,7 @@ def _progress(result: SearchResult, path: Path, plt: Any) -> Figure:
             )
         if cut:
             ax.scatter(
-                [s.dollars for s in cut],
+                [s.spent for s in cut],
                 [s.mean for s in cut],
                 s=16,
                 marker="x",
@@ -224,12 +224,12 @@ def _progress(result: SearchResult, path: Path, plt: Any) -> Figure:
                 alpha=0.55,
                 label=f"{stage}: stopped early",
             )
-    best = [(s.dollars, s.best_mean) for s in steps if s.best_mean is not None]
+    best = [(s.spent, s.best_mean) for s in steps if s.best_mean is not None]
     if best:
         xs = [x for x, _ in best]
         ys = [float(y) for _, y in best if y is not None]
         ax.step(xs, ys, where="post", color=_WINNER, linewidth=2, label="best so far")
-    ax.set_xlabel("dollars spent by the search (cache misses)")
+    ax.set_xlabel("dollars the search paid (cache misses; replayed results at what they cost)")
     ax.set_ylabel("accuracy on the search tasks")
     _accuracy_axis(ax, [s.mean for s in steps])
     ax.grid(True, alpha=0.3)
@@ -244,7 +244,8 @@ def _progress(result: SearchResult, path: Path, plt: Any) -> Figure:
         file=path.name,
         title="Best accuracy so far against dollars spent",
         caption=f"One point per outcome the strategy was told ({len(steps)}), at the dollars "
-        "the search had spent by then, coloured by stage; crosses were stopped early. The "
+        "the search had paid by then (each evaluation once, at what it cost when it ran, so a "
+        "rerun shows the whole search), coloured by stage; crosses were stopped early. The "
         "red line is the incumbent's accuracy: where it goes flat, more money bought "
         "nothing better.",
     )
@@ -256,7 +257,7 @@ def _spend_rows(result: SearchResult) -> tuple[list[tuple[str, float, int]], str
     if rows:
         if test is not None and not any("test" in name for name, _, _ in rows):
             rows.append(("held-out test", test.spent, 0))
-        return rows, "this run"
+        return rows, "whole search"
     test_dollars = test.spent if test is not None else 0.0
     search_dollars = max(0.0, result.spend.dollars - test_dollars)
     rows = [("search (all stages)", search_dollars, result.spend.calls)]
@@ -291,8 +292,9 @@ def _spend(result: SearchResult, path: Path, plt: Any) -> Figure:
     fig.savefig(path)
     plt.close(fig)
     caption = (
-        "Dollars each strategy stage spent in this run, and the held-out test."
-        if scope == "this run"
+        "Dollars each strategy stage's evaluations cost when they ran (each once: a rerun "
+        "shows the whole search), and the held-out test."
+        if scope == "whole search"
         else "This result records no per-stage spend, so the bars split what the search spent "
         "over all its runs into the search and the held-out test."
     )
@@ -340,6 +342,7 @@ th, td { border-bottom: 1px solid #eee; padding: 5px 8px; text-align: left;
 th { background: #f6f6f6; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 tr.win td { background: #fdecea; font-weight: 600; }
+tr.shipped td { background: #eaf6ea; font-weight: 600; }
 tr.front td:first-child { border-left: 3px solid #1f77b4; }
 figure { margin: 18px 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
@@ -348,6 +351,9 @@ code, pre { font-family: Menlo, Consolas, monospace; font-size: 0.85em; }
 pre { background: #f6f6f6; padding: 10px; overflow-x: auto; }
 .note { color: #666; font-style: italic; }
 ul.account li { margin: 3px 0; }
+.certificate { border: 2px solid #2ca02c; border-radius: 8px; padding: 4px 16px 12px;
+               margin: 12px 0; }
+.certificate h2, #certificate h2 { border: none; margin-top: 10px; }
 footer { color: #888; font-size: 0.8em; margin-top: 40px; }
 """
 
@@ -457,6 +463,48 @@ def _facts(result: SearchResult, config: dict[str, Any] | None) -> str:
         rows.append(("seed", str(config["seed"])))
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     return f'<table class="facts">{body}</table>'
+
+
+def _certificate(result: SearchResult) -> str:
+    """The first screen: what ships, what the search can claim, what it costs, in words."""
+    certificate = result.certificate
+    if certificate is None:
+        return ""
+    nothing = certificate.verdict == "no_winner"
+    title = "No winner" if nothing else "The certificate"
+    items = "".join(f"<li>{_e(line)}</li>" for line in certificate.lines)
+    parts = [
+        f'<section id="certificate" class="{"warn" if nothing else "certificate"}">',
+        f"<h2>{title}</h2><ul>{items}</ul>",
+    ]
+    if certificate.standings:
+        head = (
+            "<tr><th>finalist (alpha-Rank order)</th><th>baseline</th>"
+            '<th class="num">accuracy</th><th class="num">vs leader (simultaneous)</th>'
+            '<th class="num">P(best)</th><th class="num">alpha-Rank</th>'
+            '<th class="num">$ / task</th><th class="num">$ / correct answer</th>'
+            "<th>within noise of the leader</th></tr>"
+        )
+        rows = []
+        ranked = sorted(certificate.standings, key=lambda s: (-s.alpharank, -s.mean))
+        for s in ranked[:15]:
+            shipped = s.workflow == certificate.shipped
+            cop = "never right" if s.cost_of_pass is None else _per_task(s.cost_of_pass)
+            rows.append(
+                f'<tr class="{"shipped" if shipped else ""}"><td>{_e(s.label)}'
+                f"{' (shipped)' if shipped else ''}</td><td>{_e(s.baseline or '')}</td>"
+                f'<td class="num">{s.mean:.3f}</td>'
+                f'<td class="num">{100 * s.gap:+.1f} ({100 * s.gap_low:+.1f} to '
+                f"{100 * s.gap_high:+.1f}) points</td>"
+                f'<td class="num">{s.p_best:.0%}</td><td class="num">{s.alpharank:.3f}</td>'
+                f'<td class="num">{_per_task(s.cost_per_task)}</td><td class="num">{cop}</td>'
+                f"<td>{'yes' if s.tied else 'no, worse'}</td></tr>"
+            )
+        more = len(ranked) - 15
+        note = f'<p class="note">{more} more finalists in result.json.</p>' if more > 0 else ""
+        parts.append(f'<table class="candidates">{head}{"".join(rows)}</table>{note}')
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _account(result: SearchResult) -> str:
@@ -573,6 +621,7 @@ def _page(
         parts.append(
             f'<div class="warn" id="simulated"><b>Simulated models.</b> {_e(SIMULATED_NOTE)}</div>'
         )
+    parts.append(_certificate(result))
     parts.append(_summary(result))
     parts.append("<h2>The search</h2>")
     parts.append(_facts(result, config))

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import WorkflowSpec
 from orchestrator.budget import Budget, Spend
+from search.candidate_stats import CandidateStats
+from search.certificate import Certificate
 from search.evaluation.stats import Scored
 from search.graphs.config import GraphConfig
 from search.stops import Stop
 
 __all__ = ["CandidateStats", "TestReport", "Step", "SearchResult", "pareto_front"]
-
-
-class CandidateStats(Scored):
-    """One candidate's identity and its :class:`ScoreSummary` on the search tasks it has seen."""
-
-    model_config = ConfigDict(frozen=True)
-
-    workflow: str = Field(description="Content hash of its spec.")
-    label: str = Field(description="Short description, e.g. 'self_refine(rounds=2, ...)'.")
-    topology: str | None = Field(default=None, description="Registered topology, if any.")
-    params: dict[str, Any] = Field(default_factory=dict, description="Its parameters.")
-    origin: str = Field(default="", description="What proposed it.")
-    complete: bool = Field(description="Whether it was evaluated on every search task.")
-    pruned: bool = Field(default=False, description="Stopped early by a pruner or a race.")
-    value: float = Field(description="The objective's value (higher is better).")
 
 
 class TestReport(Scored):
@@ -52,6 +38,11 @@ class Step(BaseModel):
         description="List-price dollars of every evaluation the search had asked for, stored "
         "ones included: the cost of its course so far, the same on a rerun."
     )
+    spent: float = Field(
+        default=0.0,
+        description="What the evaluations the search had used cost when they ran (cache "
+        "misses, each once): its real spend so far, the same on a rerun.",
+    )
     candidate: str = Field(description="Hash of the workflow whose outcome this was.")
     stage: str = Field(description="The strategy (or pipeline stage) that proposed it.")
     n_tasks: int = Field(description="Search tasks the candidate had results on then.")
@@ -73,13 +64,20 @@ class SearchResult(BaseModel):
     metric: str = Field(description="Metric name.")
     objective: str = Field(description="The objective, in words.")
     simulated: bool = Field(description="Whether any model was a simulated 'sim:' model.")
-    best: WorkflowSpec | None = Field(description="The chosen workflow; deploy it.")
+    best: WorkflowSpec | None = Field(
+        description="The shipped workflow (see ``certificate``); deploy it. None: no winner."
+    )
     best_graph: GraphConfig | None = Field(
         default=None,
         description="In a search over your own LangGraph graph (search.graphs.GraphSpace), "
         "the chosen settings: slot models and parameters. Deploy it with the space.",
     )
     best_stats: CandidateStats | None = Field(description="Its search-task statistics.")
+    certificate: Certificate | None = Field(
+        default=None,
+        description="What the search can claim: the winner or 'no winner' and why, the "
+        "candidates it cannot tell apart, baselines, cost per correct answer, break-even.",
+    )
     test: TestReport | None = Field(default=None, description="Its held-out test numbers.")
     front: tuple[CandidateStats, ...] = Field(
         default=(), description="Pareto front of accuracy vs cost among complete candidates."
@@ -100,7 +98,9 @@ class SearchResult(BaseModel):
         default=None, description="The search's budget (search and held-out test together)."
     )
     stages: dict[str, Spend] = Field(
-        default_factory=dict, description="What each strategy stage spent in this run."
+        default_factory=dict,
+        description="What each strategy stage's evaluations cost when they ran (cache misses, "
+        "each once): the whole search, the same on a rerun.",
     )
     history: tuple[Step, ...] = Field(
         default=(), description="Every outcome told to the strategy, in order, with the incumbent."

@@ -21,6 +21,15 @@ from orchestrator.budget import Budget, BudgetLedger, Spend, split_budget
 from orchestrator.pricing import PriceTable
 from search import ranking
 from search.account import account, log_to_optuna
+from search.baselines import (
+    SAMPLES,
+    SELF_CONSISTENCY,
+    SINGLE,
+    self_consistency_baseline,
+    single_baselines,
+)
+from search.certificate import Certificate, certify, hint_for, judge_evidence, no_winner
+from search.economics import economic_stop
 from search.errors import SearchError
 from search.evaluation.datasets import Dataset, Task, load_dataset
 from search.evaluation.evaluator import Evaluator
@@ -30,6 +39,7 @@ from search.evaluation.stats import ScoreSummary
 from search.graphs.candidate import GraphTarget
 from search.graphs.config import GraphConfig
 from search.objective import Objective
+from search.preflight import check_before_search
 from search.results import CandidateStats, SearchResult, Step, TestReport, pareto_front
 from search.settings import SearchSettings
 from search.space import Candidate, SearchSpace, Space
@@ -112,12 +122,23 @@ class Search:
             executor=self.evaluator.executor,  # one pool of Ray workers, not two
             **common,
         )
+        check_before_search(  # before any model call: a metric or pool that cannot work
+            metric=self.evaluator.metric,
+            tasks=(*self.search_tasks, *self.test_tasks),
+            models=space.pool.models,
+        )
         self.evaluations = 0
         self.work_dollars = 0.0  # list price of every evaluation asked for, stored ones too
+        # What the evaluations the search used cost when they ran (cache misses), each once:
+        # its real spend, and the same on a rerun that replays them from the store.
+        self.paid_dollars = 0.0
+        self._counted: set[Any] = set()
         self._held_evaluations = 0
         self._seen: dict[str, Candidate] = {}
         self._asked: dict[str, set[str]] = {}  # tasks each workflow was run on in this run
         self._pruned: set[str] = set()
+        self._baseline_of: dict[str, str] = {}  # hash -> baseline kind (search.baselines)
+        self._baseline_note: str | None = None
         self._stats: dict[str, CandidateStats | None] = {}
         self._stage_of: dict[str, str] = {}
         self._stages: dict[str, Spend] = {}
@@ -165,6 +186,7 @@ class Search:
                     complete=summary.n_tasks >= len(self.search_tasks),
                     pruned=candidate.hash in self._pruned,
                     value=self.objective.value(summary.mean, summary.cost_per_task),
+                    baseline=self._baseline_of.get(candidate.hash),
                 )
         self._stats[candidate.hash] = found
         return found
@@ -177,7 +199,9 @@ class Search:
 
     # --- evaluating one proposal --------------------------------------------------------
 
-    async def _evaluate(self, proposal: Proposal, *, strategy: bool = True) -> Outcome:
+    async def _evaluate(
+        self, proposal: Proposal, *, strategy: bool = True, stage: str = "finalists"
+    ) -> Outcome:
         candidate = proposal.candidate
         self._seen.setdefault(candidate.hash, candidate)
         trial = None
@@ -217,9 +241,11 @@ class Search:
         if capped and stop.reason is StopReason.COMPLETED:
             stop = self._cap_reason()
         stats = self.stats(candidate) or _empty_stats(candidate)
-        stage = self.strategy.stage_of(proposal) if strategy else "finalists"
+        stage = self.strategy.stage_of(proposal) if strategy else stage
         self._stage_of.setdefault(candidate.hash, stage)
-        fresh = [r for r in records if not r.cached]
+        fresh = [r for r in records if r.key not in self._counted]
+        self._counted.update(r.key for r in fresh)
+        self.paid_dollars += sum(r.charged for r in fresh)
         self._stages[stage] = self._stages.get(stage, Spend()) + Spend(
             dollars=sum(r.charged for r in fresh),
             tokens=sum(r.usage.total_tokens for r in fresh),
@@ -279,11 +305,26 @@ class Search:
 
     # --- the loop ---------------------------------------------------------------------
 
-    def _stop_before_asking(self) -> Stop | None:
+    def _hard_stop(self) -> Stop | None:
         if self.ledger.exhausted:
             return self._budget_reason()
         if self._out_of_evaluations():
             return self._cap_reason()
+        return None
+
+    def _stop_before_asking(self) -> Stop | None:
+        hard = self._hard_stop()
+        if hard is not None:
+            return hard
+        if self.objective.expected_queries is not None:
+            seen = [s for s in (self.stats(c) for c in self._seen.values()) if s is not None]
+            economic = economic_stop(
+                leader=self.leader(),
+                candidates=seen,
+                objective=self.objective,
+                n_tasks=len(self.search_tasks),
+            )
+            return Stop.from_text(economic) if economic is not None else None
         return None
 
     def _told(self, outcome: Outcome) -> Stop | None:
@@ -295,6 +336,7 @@ class Search:
             Step(
                 evaluations=self.evaluations,
                 dollars=self.work_dollars,
+                spent=self.paid_dollars,
                 candidate=stats.workflow,
                 stage=self._stage_of.get(stats.workflow, self.strategy.name),
                 n_tasks=stats.n_tasks,
@@ -381,6 +423,106 @@ class Search:
                 return outcome.stop
         return None
 
+    async def _run_baselines(self) -> None:
+        """Run the single-agent baselines on every search task (search.baselines)."""
+        if not isinstance(self.space, SearchSpace):
+            return  # a user's graph has no single-agent form to compare with
+        models = self.space.pool.models
+        singles = single_baselines(models)
+        for candidate in singles:
+            self._baseline_of[candidate.hash] = SINGLE
+        self._stats.clear()  # the stats carry the baseline marks
+        if not await self._complete_all(singles):
+            return
+        done = [s for s in (self.stats(c) for c in singles) if s is not None and s.complete]
+        if done:
+            best = max(done, key=lambda s: (s.mean, -s.cost_per_task))
+            model = next(c.models[0] for c in singles if c.hash == best.workflow)
+            if not self.objective.feasible(best.cost_per_task * SAMPLES):
+                self._baseline_note = "self-consistency not run: its cost is over the ceiling"
+                return
+            consistent = self_consistency_baseline(model, models)
+            self._baseline_of.setdefault(consistent.hash, SELF_CONSISTENCY)
+            self._stats.pop(consistent.hash, None)
+            await self._complete_all([consistent])
+
+    async def _complete_all(self, candidates: Sequence[Candidate]) -> bool:
+        """Evaluate each on every search task; False (and a note) when the budget stops it."""
+        for candidate in candidates:
+            stats = self.stats(candidate) if candidate.hash in self._seen else None
+            if stats is not None and stats.complete:
+                continue
+            stop = self._hard_stop()
+            if stop is None:
+                outcome = await self._evaluate(
+                    Proposal(candidate=candidate), strategy=False, stage="baselines"
+                )
+                stop = outcome.stop if outcome.stop.reason is not StopReason.COMPLETED else None
+            if stop is not None:
+                self._baseline_note = f"baselines not all run: {stop}"
+                return False
+        return True
+
+    def _certify(self, ranked: list[CandidateStats]) -> Certificate:
+        """What the search can claim, from the per-task results of the finalists."""
+        dollars = self.ledger.spent.dollars
+        confidence = self.evaluator.confidence
+        finalists = [s for s in ranked if s.complete and self.objective.feasible(s.cost_per_task)]
+        problem = judge_evidence(ranked, finalists)
+        if problem is not None:
+            errors, examples = self._errors()
+            return no_winner(
+                reason=problem,
+                errors=errors,
+                examples=examples,
+                hint=hint_for(errors, examples),
+                confidence=confidence,
+                search_dollars=dollars,
+            )
+        scores = {
+            s.workflow: self.evaluator.scores(
+                self._seen[s.workflow].target, tasks=list(self.search_tasks)
+            )
+            for s in finalists
+        }
+        certificate = certify(
+            finalists=finalists,
+            scores=scores,
+            agents={s.workflow: len(self._seen[s.workflow].models) for s in finalists},
+            baselines=self._baseline_of,
+            objective=self.objective,
+            confidence=confidence,
+            search_dollars=dollars,
+            seed=self.seed,
+        )
+        if self._baseline_note:
+            lines = (*certificate.lines, f"Note: {self._baseline_note}.")
+            certificate = certificate.model_copy(update={"lines": lines})
+        return certificate
+
+    def _errors(self) -> tuple[dict[str, int], list[str]]:
+        """Error kinds over every evaluated candidate, with a few messages (or scored answers)."""
+        errors: dict[str, int] = {}
+        examples: list[str] = []
+        answers: list[str] = []
+        for candidate in self._seen.values():
+            target = candidate.target
+            for record in self.store.evaluations(
+                workflow=candidate.hash,
+                dataset=self.dataset.name,
+                config=self.evaluator.config_digest(target),
+            ):
+                if record.failed:
+                    kind = record.error_type or "error"
+                    errors[kind] = errors.get(kind, 0) + 1
+                    if record.error and len(examples) < 3 and record.error not in examples:
+                        examples.append(record.error[:200])
+                elif len(answers) < 3:
+                    answers.append(
+                        f"answer {str(record.answer)[:80]!r} for reference {record.expected!r}"
+                    )
+        return errors, examples or answers
+
     # --- running ----------------------------------------------------------------------
 
     def _start_over(self, search_id: int) -> None:
@@ -435,6 +577,7 @@ class Search:
             loop = self._rounds if self.settings.deterministic else self._eager
             stop = await loop()
             cut = await self._finalise()
+            await self._run_baselines()
             if cut is not None and not stop.ends_search:
                 stop = stop.model_copy(update={"finalists": cut})
         except BaseException:
@@ -466,8 +609,8 @@ class Search:
         stats = [s for s in (self.stats(c) for c in self._seen.values()) if s is not None]
         ranked = ranking.ranked(stats, key=self.objective.key)
         complete = [s for s in ranked if s.complete]
-        feasible = [s for s in complete if self.objective.feasible(s.cost_per_task)]
-        best_stats = feasible[0] if feasible else None
+        certificate = self._certify(ranked)
+        best_stats = next((s for s in ranked if s.workflow == certificate.shipped), None)
         winner = self._seen[best_stats.workflow] if best_stats else None
         best = winner.spec if winner else None
         test = None
@@ -502,6 +645,7 @@ class Search:
             best=best,
             best_graph=_graph_config(winner),
             best_stats=best_stats,
+            certificate=certificate,
             test=test,
             front=tuple(self._front(complete)),
             candidates=tuple(ranked),

@@ -34,6 +34,8 @@ class StopReason(enum.StrEnum):
     """Whoever was reading the results stopped them."""
     STRATEGY_FINISHED = "strategy finished"
     """The strategy had nothing more to propose."""
+    ECONOMIC = "economic"
+    """No candidate left could repay its evaluation at the expected query volume."""
     OTHER = "stopped"
     """A sentence naming none of the above (an executor's own); the detail holds it whole."""
 

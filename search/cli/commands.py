@@ -171,6 +171,14 @@ def search_command(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")
     ] = True,
+    expected_queries: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Queries the winner will answer: stop once no candidate could repay its "
+            "evaluation at that volume.",
+        ),
+    ] = None,
 ) -> None:
     """Search for the workflow that scores best per dollar, then deploy and call the winner."""
     if report is not None and not dry_run:
@@ -194,6 +202,8 @@ def search_command(
         _estimate(prepared, real_store)
         return
     run = prepared.search
+    if expected_queries is not None:
+        run.objective = run.objective.model_copy(update={"expected_queries": expected_queries})
     from search.estimate import strategy_plan
 
     plans = strategy_plan(

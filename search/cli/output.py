@@ -19,6 +19,7 @@ __all__ = [
     "print_estimate",
     "print_searches",
     "stats_table",
+    "print_certificate",
     "money",
     "count",
     "duration",
@@ -66,8 +67,9 @@ def stats_table(title: str, rows: Sequence[CandidateStats], *, limit: int | None
     for column in ("tasks", "accuracy (95% CI)", "$ / task", "calls / task"):
         table.add_column(column, justify="right", no_wrap=True)
     for stats in list(rows)[:limit]:
+        mark = f" [dim]({stats.baseline} baseline)[/dim]" if stats.baseline else ""
         table.add_row(
-            escape(stats.label),
+            escape(stats.label) + mark,
             f"{stats.n_tasks}{'' if stats.complete else '*'}",
             f"{stats.mean:.3f} ({stats.ci_low:.2f}-{stats.ci_high:.2f})",
             f"{stats.cost_per_task:.6f}",
@@ -110,8 +112,10 @@ def print_result(result: SearchResult, *, top: int = 8) -> None:
     )
     for line in result.account:
         console.print(f"  {escape(line)}")
+    print_certificate(result)
     if result.best_stats is None:
-        console.print("[red]no candidate was evaluated on every search task[/red]")
+        if result.certificate is None:
+            console.print("[red]no candidate was evaluated on every search task[/red]")
         return
     console.print(
         f"best: [bold]{escape(result.best_stats.label)}[/bold] (hash {result.best_stats.workflow})"
@@ -124,6 +128,18 @@ def print_result(result: SearchResult, *, top: int = 8) -> None:
             f"{test.ci_high:.2f}) on {test.n_tasks} tasks, ${test.cost_per_task:.6f} per task"
             f"{note}"
         )
+
+
+def print_certificate(result: SearchResult) -> None:
+    """The certificate in plain words: what ships and what the search can claim about it."""
+    certificate = result.certificate
+    if certificate is None:
+        return
+    colour = "red" if certificate.verdict == "no_winner" else "green"
+    title = "NO WINNER" if certificate.verdict == "no_winner" else "Certificate"
+    console.print(f"[bold {colour}]{title}[/bold {colour}]")
+    for line in certificate.lines:
+        console.print(f"  {escape(line)}", soft_wrap=True, highlight=False)
 
 
 def _range(value: Range, fmt: str = "count") -> tuple[str, str]:

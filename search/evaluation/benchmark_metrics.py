@@ -31,6 +31,7 @@ from typing import Any
 
 from orchestrator.answers import normalize_answer
 from search.evaluation.datasets import Dataset, DatasetError, Task
+from search.evaluation.numbers import json_answer
 from search.evaluation.sandbox import ExecutionResult, Sandbox, SandboxLimits
 from search.evaluation.sandbox_backends import SandboxBackend
 from search.evaluation.scoring import MetricScore
@@ -80,8 +81,12 @@ class FinalNumberMatch:
 
     Both sides may be reasoning ending in ``#### <number>`` (the dataset's
     convention); without the marker the last number in the text counts, so
-    ``"The answer is 18 dollars."`` states 18. Commas and ``$`` are ignored.
+    ``"The answer is 18 dollars."`` states 18. Commas and ``$`` are ignored. A
+    JSON reply is read by its ``answer`` field.
     """
+
+    reads = ("json", "sentence")
+    """Wrappings of an answer it reads: checked on the references before a search."""
 
     def __init__(self, *, abs_tol: float = 1e-6) -> None:
         """Set the tolerance."""
@@ -100,7 +105,7 @@ class FinalNumberMatch:
         if reference is None:
             same = normalize_answer(prediction) == normalize_answer(task.answer)
             return MetricScore(score=float(same and prediction is not None))
-        value = final_number(prediction)
+        value = final_number(json_answer(prediction or "") or prediction)
         if value is None:
             return MetricScore(score=0.0, reason="no number in the answer", outcome="unreadable")
         if math.isclose(value, reference, rel_tol=0.0, abs_tol=self.abs_tol):
@@ -304,6 +309,9 @@ class PassAt1:
     Raises:
         IsolationUnavailableError: Isolation is required and unavailable here.
     """
+
+    self_check = False
+    """References are solutions checked by ``check_dataset``'s tests, not run before a search."""
 
     def __init__(
         self,

@@ -183,6 +183,11 @@ class Evaluator:
         """What this evaluator's ledger has spent (shared ledgers: everyone's)."""
         return self.ledger.spent
 
+    @property
+    def metric_key(self) -> str:
+        """The metric as results are keyed: its name and its code's fingerprint."""
+        return self.keys.metric_key
+
     def config_digest(self, spec: Evaluable) -> str:
         """Digest of what, besides the candidate and the task, changes a result.
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from langchain_core.language_models import BaseChatModel
 
+from orchestrator.codehash import code_fingerprint
 from orchestrator.models import model_fingerprint
 from search.evaluation.datasets import Task
 from search.evaluation.metrics import Metric
@@ -38,6 +39,9 @@ class EvalKeys:
         """Keys for results on ``dataset`` scored by ``metric``."""
         self.dataset = dataset
         self.metric = metric
+        # The metric enters every key by its name and its code, so an edited metric
+        # re-scores (from the cached model replies) instead of serving old scores.
+        self.metric_key = f"{metric.name}#{code_fingerprint(metric)}"
         self.models = models
         self.repetitions = repetitions
         self.seed = seed
@@ -51,7 +55,8 @@ class EvalKeys:
         roles it uses, their prompt templates and output contracts), each
         model's fingerprint (:func:`orchestrator.models.model_fingerprint`: its
         settings, and what its provider says identifies it, e.g. a simulated
-        profile), and the metric's name. Retries, timeouts and concurrency are
+        profile), and the metric's name and code
+        (:func:`orchestrator.codehash.code_fingerprint`). Retries, timeouts and concurrency are
         left out: they change whether a run fails, not what a successful run answers.
         """
         cached = self._configs.get(candidate.hash)
@@ -63,7 +68,7 @@ class EvalKeys:
             "models": {
                 ref: model_fingerprint(self.models.get(ref, ref)) for ref in sorted(target.models)
             },
-            "metric": self.metric.name,
+            "metric": self.metric_key,
         }
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
         with self._lock:

@@ -29,6 +29,7 @@ from orchestrator.errors import RolegraphError
 from search.errors import unknown_name
 from search.evaluation.benchmark_metrics import BUILTIN_BENCHMARK_METRICS
 from search.evaluation.datasets import Task
+from search.evaluation.numbers import read_number
 
 __all__ = [
     "Metric",
@@ -71,9 +72,14 @@ class Metric(Protocol):
 class NumericMatch:
     """1 when the answer states the reference number within tolerance, else 0.
 
-    ``|prediction - answer| <= max(abs_tol, rel_tol * |answer|)``. When the
-    reference is not a number, it falls back to normalised exact match.
+    ``|prediction - answer| <= max(abs_tol, rel_tol * |answer|)``. The answer
+    is read by :func:`~search.evaluation.numbers.read_number`: a bare number,
+    a sentence's result (``17 + 25 = 42``) or a JSON reply's ``answer``. When
+    the reference is not a number, it falls back to normalised exact match.
     """
+
+    reads = ("json", "sentence")
+    """Wrappings of an answer it reads: checked on the references before a search."""
 
     def __init__(self, *, abs_tol: float = 1e-6, rel_tol: float = 1e-9) -> None:
         """Set the tolerances."""
@@ -94,7 +100,7 @@ class NumericMatch:
         reference = parse_number(task.answer)
         if reference is None:
             return float(normalize_answer(prediction) == normalize_answer(task.answer))
-        value = parse_number(prediction)
+        value = read_number(prediction)
         if value is None:
             return 0.0
         return float(math.isclose(value, reference, rel_tol=self.rel_tol, abs_tol=self.abs_tol))

@@ -36,6 +36,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from orchestrator.budget import BudgetLedger
+from orchestrator.codehash import code_fingerprint
 from orchestrator.pricing import PriceTable
 from search.graphs.adapters import default_adapters
 from search.graphs.candidate import GraphSource, GraphTarget
@@ -380,13 +381,9 @@ def _settings(value: GraphConfig | str | Path | Any) -> GraphConfig:
 
 
 def _identify(fn: Callable[..., Any]) -> str:
-    """A function's identity for keys: its qualified name and a hash of its source."""
+    """A function's identity for keys: its qualified name and its code (closures followed)."""
     name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
-    try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
-        return name
-    return f"{name}@{hashlib.sha256(source.encode()).hexdigest()[:12]}"
+    return f"{name}@{code_fingerprint(fn)}"
 
 
 def _code_version(build: Callable[..., Any] | None, graph: Any) -> str:

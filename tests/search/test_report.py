@@ -129,7 +129,7 @@ def test_a_report_with_history_draws_the_curve_and_the_stages(small, tmp_path):
     assert 'src="progress.png"' in page and 'id="no-history"' not in page
     assert f"One point per outcome the strategy was told ({len(steps)})" in page
     assert "random search tried 5 candidates" in page
-    assert "Dollars each strategy stage spent in this run" in page
+    assert "Dollars each strategy stage's evaluations cost when they ran" in page
 
 
 def test_an_old_report_figure_does_not_linger(small, tmp_path):
@@ -162,7 +162,10 @@ def test_real_models_get_no_disclaimer_and_text_is_escaped(small, tmp_path):
 def test_the_store_adds_trial_counts(small, tmp_path):
     result, store = small
     page = write_report(result, tmp_path, store=store).read_text()
-    assert "Proposals recorded as trials in the store: 5 complete." in page
+    # One complete trial per candidate: the proposals and the baselines (search.baselines).
+    assert any(c.origin == "baseline" for c in result.candidates)
+    n = len(result.candidates)
+    assert f"Proposals recorded as trials in the store: {n} complete." in page
 
 
 def test_missing_matplotlib_says_what_to_install(small, tmp_path, monkeypatch):

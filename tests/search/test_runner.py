@@ -153,7 +153,9 @@ def test_an_isolated_search_judges_only_what_it_asked_for(tmp_path):
     assert search.stats(candidate) is None
     result = search.run()
     assert result.spend_this_run.calls == 0  # still served from the store
-    assert result.evaluations == 4 * len(search.search_tasks)
+    # The four singles are the space (and the single-agent baselines); self-consistency of
+    # the best single model is the one baseline the space lacks.
+    assert result.evaluations == 5 * len(search.search_tasks)
     assert search.stats(candidate).n_tasks == len(search.search_tasks)
     assert result.best.hash == BEST
 

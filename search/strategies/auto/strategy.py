@@ -375,10 +375,9 @@ class AutoStrategy(SearchStrategy):
         level = f"{self.options.confidence:.0%}"
         if leader is None:
             return f"no candidate is feasible at {level} confidence ({detail})"
-        return (
-            f"the leader is the best at {level} confidence: every other candidate is out "
-            f"({detail})"
-        )
+        # Each rival was put out by its own one-sided test, not all at once: the
+        # simultaneous claim is the certificate's (search.certificate), not this one's.
+        return f"every other candidate is out against the leader ({detail})"
 
     def report(self, proposal: Proposal, record: EvalRecord, step: int) -> bool:
         """Stop a run early once its cost is over the ceiling at the set confidence."""

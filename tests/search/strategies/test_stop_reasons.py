@@ -9,7 +9,7 @@ CASES = {
     "tpe": ({"n_trials": 3, "n_startup_trials": 2}, "3 trials done (n_trials)"),
     "bandit": ({"arms": 4, "min_tasks": 5}, "the race is over"),
     "mcts": ({"iterations": 2, "min_tasks": 5}, "2 expansions done (iterations)"),
-    "auto": ({}, "the leader is the best at 95% confidence"),
+    "auto": ({}, "every other candidate is out against the leader"),
 }
 
 

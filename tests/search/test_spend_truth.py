@@ -1,0 +1,47 @@
+"""Figures tell the truth: the progress curve's dollars are the real spend, reruns show it all."""
+
+import pytest
+
+from search.report import write_report
+from search.runner import create_search
+
+SPACE = {
+    "topologies": ["single", "vote_ensemble"],
+    "pool": ["sim:atlas-nano", "sim:atlas-mini"],
+    "fixed": {"single": {"temperature": 0.0}, "vote_ensemble": {"n": 3}},
+}
+
+
+def run(store):
+    return create_search(
+        space=SPACE,
+        dataset="bundled:arithmetic", strategy="random", n_candidates=4, store=store, name="truth",
+    ).run()  # fmt: skip
+
+
+def test_the_curve_ends_at_the_spend_and_a_rerun_shows_the_same_search(tmp_path):
+    first = run(tmp_path / "rg.db")
+    test = first.test.spent if first.test else 0.0
+    staged = sum(s.dollars for s in first.stages.values())
+    assert staged + test == pytest.approx(first.spend.dollars)  # every dollar, once
+    # The curve's last point is what the strategy's evaluations cost: below the spend
+    # (baselines and the test come after), never above it as list prices were.
+    assert 0 < first.history[-1].spent <= first.spend.dollars
+    assert first.history[-1].dollars > first.history[-1].spent  # list price counts cached calls
+    again = run(tmp_path / "rg.db")
+    assert again.spend_this_run.dollars == 0
+    assert [s.spent for s in again.history] == pytest.approx([s.spent for s in first.history])
+    assert {k: v.dollars for k, v in again.stages.items()} == pytest.approx(
+        {k: v.dollars for k, v in first.stages.items()}
+    )
+    assert again.certificate.shipped == first.certificate.shipped
+
+
+def test_the_report_opens_with_the_certificate(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run(tmp_path / "rg.db")
+    page = write_report(result, tmp_path / "out").read_text()
+    assert page.index('id="certificate"') < page.index('class="cards"')
+    for line in result.certificate.lines[:2]:
+        assert line.split(":")[0] in page
+    assert "P(best)" in page and "$ / correct answer" in page
