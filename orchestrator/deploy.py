@@ -20,6 +20,7 @@ from langgraph.types import StreamMode as LangGraphStreamMode
 from orchestrator.compile import DEFAULT_RETRY, compile_parts
 from orchestrator.linear import ChainRunner, unobserved
 from orchestrator.metering import CallLedger
+from orchestrator.models import given_models
 from orchestrator.pricing import PriceTable
 from orchestrator.runtime import ANSWER_TAG, CONTEXT_KEY, RunContext
 from orchestrator.spec import WorkflowSpec
@@ -326,7 +327,8 @@ def deploy(
         ledger: Budget hook checked before every model call.
         record_prompts: Keep the prompt messages in each node's trace.
     """
-    resolved = load_spec(spec)
+    with given_models(models or {}):  # the mapping's references are known while loading
+        resolved = load_spec(spec)
     parts = compile_parts(
         resolved,
         models=models,

@@ -8,11 +8,13 @@ prefix picks the integration package, which is imported lazily. A chat model
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,9 +187,26 @@ def split_model_ref(ref: str) -> tuple[str, str]:
     )
 
 
+_GIVEN: ContextVar[frozenset[str]] = ContextVar("rolegraph_given_models", default=frozenset())
+
+
+@contextlib.contextmanager
+def given_models(refs: Iterable[str]) -> Iterator[None]:
+    """Inside the block, ``refs`` name models: the caller supplies their instances.
+
+    ``deploy(path, models={ref: instance})`` loads a spec whose references exist
+    only in that mapping; they are checked against it, not the registry.
+    """
+    token = _GIVEN.set(_GIVEN.get() | frozenset(refs))
+    try:
+        yield
+    finally:
+        _GIVEN.reset(token)
+
+
 def check_model_ref(ref: str) -> None:
     """Raise :class:`UnknownModelError` if ``ref`` cannot name a model; import nothing."""
-    if ref in _INSTANCES:
+    if ref in _INSTANCES or ref in _GIVEN.get():
         return
     if "@" in ref:
         raise UnknownModelError(

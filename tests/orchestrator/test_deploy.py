@@ -1,9 +1,11 @@
 """A deployed workflow is a callable, a Runnable and an inspectable LangGraph graph."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import Runnable
 from langgraph.graph.state import CompiledStateGraph
@@ -139,3 +141,18 @@ def test_checkpointer_is_passed_through():
     result = wf.invoke(QUESTION, config={"configurable": {"thread_id": "t1"}})
     assert result.answer == "16"
     assert wf.graph.get_state({"configurable": {"thread_id": "t1"}}).values["question"] == QUESTION
+
+
+@pytest.mark.filterwarnings("ignore:no price for model")
+def test_a_saved_spec_deploys_with_the_instances_given_for_its_references(tmp_path):
+    # A reference that names an unregistered instance is known through models= itself.
+    from orchestrator import SimChatModel, Workflow, deploy
+
+    ref = "sim-given:atlas-mini@0123456789ab"
+    spec = Workflow("given").add_agent("s", role="solver", model="sim:atlas-mini").build()
+    data = json.loads(spec.to_json())
+    data["agents"][0]["model"] = ref
+    path = tmp_path / "winner.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    workflow = deploy(path, models={ref: SimChatModel(model="atlas-mini")})
+    assert workflow("What is 6 * 7?") == "42"
