@@ -234,9 +234,23 @@ def _objects(source: str) -> Iterator[_Candidate]:
         start = source.find("{", end)
 
 
+def _whole_object(text: str) -> dict[str, Any] | None:
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return None
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) and value else None
+
+
 def _candidates(text: str) -> list[_Candidate]:
     """Every object of a reply: JSON-fenced blocks first, then the reply outside code blocks."""
     found: list[_Candidate] = []
+    whole = _whole_object(text)
+    if whole is not None:  # a reply that is one JSON object: its strings may hold fences
+        found.append(_Candidate(whole, truncated=False))
     for block, is_json in _fenced(text):
         if is_json:
             found.extend(_objects(block))

@@ -39,12 +39,15 @@ __all__ = [
     "estimate_evaluation",
     "REPLY_CHARS_PER_TOKEN",
     "TOOL_RESULT_CHARS",
+    "REASK_CHARS",
 ]
 
 REPLY_CHARS_PER_TOKEN = 4
 """Characters a reply of one token takes when quoted in a later prompt."""
 TOOL_RESULT_CHARS = 2000
 """Characters one tool result may add to the prompt."""
+REASK_CHARS = 1500
+"""Characters a re-ask adds besides the prompt and the bad reply: the error and the format."""
 
 
 def worst_case_run(
@@ -95,6 +98,15 @@ def worst_case_run(
         for turn in range(rounds):
             # Each tool round quotes the last reply and the tool's result back.
             chars = base + turn * (cap * REPLY_CHARS_PER_TOKEN + TOOL_RESULT_CHARS)
+            inp = estimate_input_tokens(chars)
+            usage = Usage(input_tokens=inp, output_tokens=cap, total_tokens=inp + cap)
+            dollars += runs * prices.cost(agent.model, usage)
+            tokens += runs * usage.total_tokens
+            calls += runs
+        if role.output is not None and agent.options.get("reask", True):
+            # A reply that does not parse is asked for once more (orchestrator.runtime): the
+            # prompt, the bad reply and the expected format.
+            chars = base + cap * REPLY_CHARS_PER_TOKEN + REASK_CHARS
             inp = estimate_input_tokens(chars)
             usage = Usage(input_tokens=inp, output_tokens=cap, total_tokens=inp + cap)
             dollars += runs * prices.cost(agent.model, usage)

@@ -50,7 +50,7 @@ from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import Usage
 from orchestrator.worst_case import REPLY_CHARS_PER_TOKEN, estimate_evaluation
 from search.baselines import self_consistency_baseline, single_baselines
-from search.space import Candidate, Space
+from search.space import Candidate, SearchSpace, Space
 from search.strategies.base import SearchStrategy
 from search.strategies.plan import PlanRequest, StagePlan
 
@@ -354,10 +354,8 @@ def _baselines(
     cheapest at the low end (none under a cost ceiling, which may skip it), the
     dearest at the high end.
     """
-    from search.graphs.space import GraphSpace
-
-    if isinstance(search.space, GraphSpace):
-        return [], []
+    if not isinstance(search.space, SearchSpace):
+        return [], []  # a user's graph has no single-agent form
     pool = search.space.pool.models
     held = {c.hash for c in known}
     singles = single_baselines(pool)

@@ -71,4 +71,4 @@ def test_the_corrected_calls_work():
 def test_a_strategy_s_own_error_is_kept_when_it_refuses_something_else():
     with pytest.raises(SearchError, match="strategy 'random' does not take 'n_trials'"):
         _search(strategy="random", n_trials=3, parallel=2)
-    assert _search(strategy="tpe", n_trials=3).strategy.n_trials == 3
+    assert _search(strategy="tpe", n_trials=3).strategy.options.n_trials == 3

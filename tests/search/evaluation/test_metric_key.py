@@ -71,7 +71,7 @@ def test_a_search_rerun_with_a_fixed_metric_rescores_without_model_calls(tmp_pat
 
 
 def test_graph_adapters_are_keyed_by_their_code_and_closures():
-    from search.graphs.space import _identify
+    from search.graphs.graph_space import _identify
 
     def make(prefix):
         def to_input(question):

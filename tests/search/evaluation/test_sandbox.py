@@ -241,7 +241,8 @@ def test_the_fallback_warning_shows_in_the_cli_output(tmp_path):
     done = subprocess.run(
         [*command, "--dry-run"], env=env, capture_output=True, text=True, check=False
     )
-    assert done.returncode == 0, done.stderr
+    # The simulated pool cannot answer code tasks, so the search is refused before any
+    # call; the warning about the sandbox is printed first all the same.
     assert "WITHOUT OS isolation" in done.stderr and "rolegraph[sandbox]" in done.stderr
     env["ROLEGRAPH_REQUIRE_ISOLATION"] = "1"
     refused = subprocess.run(

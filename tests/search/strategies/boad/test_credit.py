@@ -223,8 +223,9 @@ def test_boad_tries_every_arm_counts_every_chosen_task_and_keeps_the_broken_one_
     assert handed.space.pool.models == [m for m in pool if m in top]
     final = handed.candidates[0]
     assert final.topology == "vote_ensemble" and sorted(final.params["models"]) == sorted(top)
-    assert result.best is not None and result.best.hash == final.hash  # evaluated in full
-    assert result.best_stats.complete
+    # The final team is evaluated in full (what ships is the simplest within noise of it).
+    assert next(c for c in result.candidates if c.workflow == final.hash).complete
+    assert result.best is not None
 
 
 def test_the_team_topology_follows_the_space(tmp_path):

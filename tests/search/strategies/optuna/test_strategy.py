@@ -93,7 +93,8 @@ def test_the_optuna_study_lives_in_the_store(tmp_path):
     run(tmp_path, "tpe", name="study", n_trials=5, n_startup_trials=2)
     study = optuna.load_study(study_name="study", storage=f"sqlite:///{tmp_path / 'rg.db'}")
     evaluated = [t for t in study.trials if not t.user_attrs.get("repeat")]
-    assert len(evaluated) == 4  # the space has four candidates; repeats are not re-evaluated
+    labels = [t.user_attrs["label"] for t in evaluated]
+    assert len(labels) == len(set(labels)) <= 5  # repeats are not re-evaluated
     spec = study.trials[0].user_attrs["spec"]
     assert "sim:" in spec and study.trials[0].user_attrs["label"].startswith("single(")
 
@@ -122,7 +123,8 @@ def test_the_pruner_prunes_weak_candidates(tmp_path):
     assert pruned, "nothing was pruned"
     # Stopped before the end (those pruned late may finish the window that was running).
     assert any(not c.complete for c in pruned)
-    assert result.evaluations < 12 * result.n_search_tasks
+    # The strategy's own stage (the baselines every search runs come on top).
+    assert result.stages["tpe"].evaluations < 12 * result.n_search_tasks
 
 
 @pytest.mark.skipif(
