@@ -414,8 +414,9 @@ def search(tmp_path, **kw):
 def test_mcts_finds_the_known_best_with_far_fewer_evaluations_than_the_grid(tmp_path):
     run = search(tmp_path)
     result = run.run()
-    assert result.best is not None and result.best.hash == BEST
-    assert result.best_stats.complete
+    # MCTS's leader is the known best (what ships is the simplest within noise of it).
+    assert result.certificate is not None and result.certificate.leader == BEST
+    assert next(c for c in result.candidates if c.workflow == BEST).complete
     assert result.evaluations < GRID_EVALUATIONS / 2
     tree = run.strategy.tree()
     assert len(tree) == 21 and any(n.pruned for n in tree)
