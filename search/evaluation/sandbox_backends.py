@@ -229,8 +229,13 @@ class BubblewrapBackend(SandboxBackend):
         ]
         for path in _SYSTEM_DIRS:
             argv += ["--ro-bind-try", path, path]
-        for path in _readable_roots(python):
+        roots = _readable_roots(python)
+        for path in roots:
             argv += ["--ro-bind", path, path]
+        # /tmp is the work dir too, unless the interpreter itself lives under /tmp (a
+        # checkout there): then /tmp holds its read-only bind and TMPDIR alone points home.
+        under_tmp = any(Path(path).is_relative_to("/tmp") for path in roots)
+        tmp_link = [] if under_tmp else ["--symlink", _INSIDE_WORKDIR, "/tmp"]
         argv += [
             "--ro-bind",
             str(CHILD),
@@ -240,10 +245,8 @@ class BubblewrapBackend(SandboxBackend):
             "--size",
             str(size_bytes),
             "--tmpfs",
-            _INSIDE_WORKDIR,
-            "--symlink",
-            _INSIDE_WORKDIR,
-            "/tmp",  # one writable place, one size cap
+            _INSIDE_WORKDIR,  # one writable place, one size cap
+            *tmp_link,
             "--chdir",
             _INSIDE_WORKDIR,
             "--remount-ro",
