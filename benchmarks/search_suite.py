@@ -373,6 +373,37 @@ class Run:
 
     reached: tuple[float, float] | None
     points: list[tuple[int, float, str | None]]  # evaluations, dollars, incumbent
+    claim: Claim | None = None  # what the certificate shipped and claimed (strategy runs)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a search's certificate shipped, and the margin it claimed over what it tried."""
+
+    shipped: str | None  # None: "no winner"
+    margin: float | None
+    tried: frozenset[str]
+
+    def judged(self, truth: Truth) -> tuple[bool | None, bool | None, bool | None]:
+        """(shipped in the target set, claim false about what it tried, false about the optimum).
+
+        ``None`` where truth cannot judge: nothing shipped, or it shipped a baseline outside
+        the problem's space (self-consistency of a model the space does not vote with).
+        """
+        if self.shipped is None or self.shipped not in truth.accuracy or self.margin is None:
+            return None, None, None
+        mine = truth.accuracy[self.shipped]
+        tried = [h for h in self.tried if h in truth.accuracy and truth.feasible[h]]
+        best_tried = max((truth.accuracy[h] for h in tried), default=mine)
+        optimum = truth.accuracy[truth.optimum]
+        # A claim is false when a candidate is truly better by more than the margin; the
+        # truth tables have their own noise (300-1,000 tasks), so a hair over is not counted.
+        slack = 1e-9
+        return (
+            self.shipped in truth.target,
+            best_tried - mine > self.margin + slack,
+            optimum - mine > self.margin + slack,
+        )
 
 
 def run_strategy(problem: Problem, name: str, seed: int, truth: Truth, args: Any) -> Run:
@@ -406,10 +437,16 @@ def run_strategy(problem: Problem, name: str, seed: int, truth: Truth, args: Any
     result = asyncio.run(search.arun())
     # After the finalists: the strategy's leader by the objective. What ships may be a simpler
     # workflow within noise of it (the certificate); the suite measures what the search found.
-    leader = result.certificate.leader if result.certificate is not None else None
+    certificate = result.certificate
+    leader = certificate.leader if certificate is not None else None
     if leader is not None:
         points.append((result.evaluations, search.work_dollars, leader))
-    return Run(reached=_reached(points, truth), points=points)
+    claim = Claim(
+        shipped=certificate.shipped if certificate is not None else None,
+        margin=certificate.margin if certificate is not None else None,
+        tried=frozenset(c.workflow for c in result.candidates),
+    )
+    return Run(reached=_reached(points, truth), points=points, claim=claim)
 
 
 def _reached(points: Sequence[tuple[int, float, str | None]], truth: Truth) -> tuple | None:
@@ -532,6 +569,9 @@ def main() -> None:
     speed: dict[str, dict[str, list[float]]] = {n: {"$": [], "evals": []} for n in names}
     vs_tpe: dict[str, list[float]] = {n: [] for n in names}
     losses: dict[str, list[str]] = {n: [] for n in names}
+    # Per strategy, [hits, judged] for: shipped in the target set; the certificate's claim
+    # false about what it tried; false about the true optimum.
+    claims: dict[str, list[list[int]]] = {}
     with concurrent.futures.ProcessPoolExecutor(
         args.jobs, initializer=_init, initargs=(problems, CACHE)
     ) as pool:
@@ -548,7 +588,10 @@ def main() -> None:
                 runs.setdefault(n, []).append(future.result())
             runs["cost-greedy"] = [cost_greedy(problem, table, args)]
             runs["best-single"] = [best_single(problem, table, args)]
-            _report(problem, table, runs, names, speed, vs_tpe, losses, time.perf_counter() - t0)
+            _report(
+                problem, table, runs, names, speed, vs_tpe, losses, claims,
+                time.perf_counter() - t0,
+            )  # fmt: skip
     print("\n## summary (geometric means over problems; speed-up = random's effort / its effort)")
     rows = []
     for n in names:
@@ -557,11 +600,26 @@ def main() -> None:
         lost = ", ".join(losses[n]) or "none"
         print(f"{n:14} dollars x{dollars:.2f}  evaluations x{evals:.2f}  vs tpe x{tpe:.2f}  "
               f"slower than random (dollars) on: {lost}")  # fmt: skip
+    print("\n## certificates (what ships, and whether its claim holds against the truth)")
+    for n in names:
+        (hit, runs_), (false, judged), (false_opt, judged_opt) = claims.get(
+            n, [[0, 0], [0, 0], [0, 0]]
+        )
+        print(f"{n:14} shipped in the target set {hit}/{runs_} ({_share(hit, runs_)}); "
+              f"claim false about what it tried {false}/{judged} ({_share(false, judged)}), "
+              f"about the true optimum {false_opt}/{judged_opt} "
+              f"({_share(false_opt, judged_opt)})")  # fmt: skip
     best = max(rows, key=lambda r: r[1])
+    (hit, runs_), _, (false_opt, judged_opt) = claims.get(best[0], [[0, 0], [0, 0], [0, 0]])
     print(f"\nwall time {time.perf_counter() - started:.0f}s")
     print(f"RESULT best_strategy={best[0]} speedup_dollars_vs_random={best[1]:.2f} "
           f"speedup_evals_vs_random={best[2]:.2f} speedup_vs_tpe={best[3]:.2f} "
-          f"worse_than_random={len(best[4])}")  # fmt: skip
+          f"worse_than_random={len(best[4])} shipped_in_true_set={_share(hit, runs_)} "
+          f"false_claims={_share(false_opt, judged_opt)}")  # fmt: skip
+
+
+def _share(hits: int, of: int) -> str:
+    return f"{hits / of:.2f}" if of else "nan"
 
 
 def _report(
@@ -572,6 +630,7 @@ def _report(
     speed: dict[str, dict[str, list[float]]],
     vs_tpe: dict[str, list[float]],
     losses: dict[str, list[str]],
+    claims: dict[str, list[list[int]]],
     seconds: float,
 ) -> None:
     optimum = table.optimum
@@ -582,7 +641,8 @@ def _report(
           f"exhaustive search table {table.search_evaluations} evaluations, "
           f"${table.search_dollars:.4f} ({seconds:.0f}s)")  # fmt: skip
     print(f"{'strategy':14} {'evals':>8} {'$':>9} {'reached':>8} "
-          f"{'regret@5%':>9} {'@10%':>6} {'@25%':>6} {'final':>6}")  # fmt: skip
+          f"{'regret@5%':>9} {'@10%':>6} {'@25%':>6} {'final':>6} "
+          f"{'in set':>7} {'false':>6} {'vs opt':>6}")  # fmt: skip
     median = {}
     for n, done in runs.items():
         evals = statistics.median(_effort(r, table, 0) for r in done)
@@ -593,9 +653,16 @@ def _report(
             for s in (0.05, 0.1, 0.25, math.inf)
         ]
         reached = sum(r.reached is not None for r in done)
+        judged = [r.claim.judged(table) for r in done if r.claim is not None]
+        cells = []
+        for which in range(3):
+            known = [j[which] for j in judged if j[which] is not None]
+            claims.setdefault(n, [[0, 0], [0, 0], [0, 0]])[which][0] += sum(known)
+            claims[n][which][1] += len(known)
+            cells.append(f"{sum(known)}/{len(known)}" if judged else "-")
         print(f"{n:14} {evals:>8.0f} {dollars:>9.4f} {reached:>4}/{len(done):<3} "
               f"{regrets[0]:>9.3f} {regrets[1]:>6.3f} {regrets[2]:>6.3f} "
-              f"{regrets[3]:>6.3f}")  # fmt: skip
+              f"{regrets[3]:>6.3f} {cells[0]:>7} {cells[1]:>6} {cells[2]:>6}")  # fmt: skip
     for n in names:
         evals, dollars = median[n]
         speed[n]["$"].append(median["random"][1] / dollars)

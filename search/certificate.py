@@ -21,12 +21,20 @@ which is the honest report, but would ship worse workflows the more
 candidates were tried. ``Objective(pick="top_mean")``
 ships the leader instead, ``pick="alpharank"`` the alpha-Rank leader.
 
-The claim printed is simultaneous: "no rival is better than the shipped
-workflow by more than X points", with X the largest of the one-sided upper
-bounds on ``rival - shipped`` at level ``confidence`` over all rivals. It is
-made on the final per-task results; the search's earlier looks at the data
-are not corrected for, and candidates ruled out before seeing every task are
-outside it (the statement says how many candidates it covers).
+The claim printed is simultaneous: "no candidate the search tried is better
+than the shipped workflow by more than X points", with X the largest one-sided
+upper bound on ``rival - shipped`` over every candidate evaluated, finalist or
+not (each paired with the shipped one on the tasks both ran, its variance
+shrunk towards a coin's so that a few tasks cannot look certain). The bounds
+are Bonferroni over every comparison and every look the search took at the
+data (``looks`` rounds of results): the search looked at running results
+after every round and dropped candidates, so a test at ``1 - confidence`` on
+the final data alone would be made after the fact. With ``m = rivals *
+looks`` tests, a bound at ``1 - alpha / m`` each holds for all of them at
+once, wherever the search happened to stop (a union bound over the looks).
+Candidates dropped after a few tasks have wide bounds: the certificate gives
+the finalists' own margin beside the whole one, so a reader sees which part
+of the doubt comes from candidates the search did not finish.
 
 A search whose candidates all failed, or all scored 0, has no winner: the
 certificate says so with the most common errors and a hint, and ships nothing.
@@ -105,8 +113,21 @@ class Certificate(BaseModel):
     n_tasks: int = Field(default=0, description="Search tasks the finalists share.")
     margin: float | None = Field(
         default=None,
-        description="No rival is better than the shipped workflow by more than this "
-        "(score units, simultaneous over the finalists).",
+        description="No candidate the search tried is better than the shipped workflow by "
+        "more than this (score units, simultaneous over every comparison and look).",
+    )
+    finalists_margin: float | None = Field(
+        default=None,
+        description="The same bound over the finalists only (those run on every task).",
+    )
+    comparisons: int = Field(
+        default=0, description="Candidates the margin is corrected for (all the search compared)."
+    )
+    looks: int = Field(
+        default=1, description="Rounds of results the search looked at; the margin is corrected."
+    )
+    uncovered: int = Field(
+        default=0, description="Candidates dropped before every task (inside the margin)."
     )
     standings: tuple[Standing, ...] = Field(default=(), description="Finalists, leader first.")
     indistinguishable: tuple[str, ...] = Field(
@@ -215,6 +236,24 @@ def break_even(
     return saving, search_dollars / saving
 
 
+_PRIOR_VARIANCE = 0.25  # a coin's: what a score difference may vary by before data says
+
+
+def _shrunk_gap(rival: Mapping[str, float], own: Mapping[str, float]) -> tuple[float, float]:
+    """Mean and standard error of ``rival - own`` on shared tasks, the variance shrunk.
+
+    Two pseudo-observations at a coin's variance keep a handful of identical
+    results from claiming certainty; with no shared task the gap is unbounded.
+    """
+    diffs = [rival[t] - own[t] for t in rival if t in own]
+    n = len(diffs)
+    if not n:
+        return 0.0, math.inf
+    mean = math.fsum(diffs) / n
+    spread = math.fsum((d - mean) ** 2 for d in diffs)
+    return mean, math.sqrt((spread + 2 * _PRIOR_VARIANCE) / (n + 1) / n)
+
+
 # --- no winner ---------------------------------------------------------------------------
 
 
@@ -309,6 +348,8 @@ def certify(
     objective: Objective,
     confidence: float = 0.95,
     search_dollars: float = 0.0,
+    others: Mapping[str, Mapping[str, float]] | None = None,
+    looks: int = 1,
     n_resamples: int = 4000,
     seed: int = 0,
 ) -> Certificate:
@@ -323,6 +364,10 @@ def certify(
         objective: What "best" means, and how to pick within noise (``objective.pick``).
         confidence: Family-wise confidence of the claims.
         search_dollars: What the search spent, for the break-even volume.
+        others: Per-task scores of the candidates evaluated but not finalists (dropped,
+            pruned, over the ceiling); the margin covers them too.
+        looks: Rounds of results the search looked at before it stopped (at least 1); the
+            margin is corrected for each.
         n_resamples: Bootstrap resamples for the probabilities of being best.
         seed: Resampling seed.
 
@@ -338,9 +383,13 @@ def certify(
     matrix = np.array([[scores[h][t] for h in hashes] for t in tasks], dtype=float)
     n, k = matrix.shape
     alpha = 1.0 - confidence
-    rivals = max(1, k - 1)
-    two_sided = NormalDist().inv_cdf(1 - alpha / (2 * rivals))
-    one_sided = NormalDist().inv_cdf(1 - alpha / rivals)
+    if looks < 1:
+        raise ValueError("looks must be at least 1")
+    others = {h: v for h, v in (others or {}).items() if h not in set(hashes) and v}
+    rivals = max(1, k - 1 + len(others))
+    tests = rivals * looks
+    two_sided = NormalDist().inv_cdf(1 - alpha / (2 * tests))
+    one_sided = NormalDist().inv_cdf(1 - alpha / tests)
 
     def paired(i: int, j: int) -> tuple[float, float]:
         diffs = matrix[:, i] - matrix[:, j]
@@ -390,11 +439,15 @@ def certify(
             (s for s in standings if s.within_noise),
             key=lambda s: (round(s.cost_per_task, 12), s.agents, s.calls_per_task),
         )
-    at = hashes.index(shipped.workflow)
-    margin = max(
-        (max(0.0, d + one_sided * se) for d, se in (paired(i, at) for i in range(k) if i != at)),
-        default=0.0,
-    )
+    own = scores[shipped.workflow]
+
+    def bound(rival: Mapping[str, float]) -> float:
+        d, se = _shrunk_gap(rival, own)
+        return min(1.0, max(0.0, d + one_sided * se))
+
+    rivals_scores = (scores[h] for h in hashes if h != shipped.workflow)
+    finalists_margin = max((bound(v) for v in rivals_scores), default=0.0)
+    margin = max([finalists_margin, *(bound(v) for v in others.values())])
     groups = tuple(tuple(standings[i].label for i in group) for group in cycles(payoffs))
     singles = [s for s in standings if s.baseline == "single"]
     baseline = max(singles, key=lambda s: (s.mean, -s.cost_per_task)) if singles else None
@@ -416,6 +469,10 @@ def certify(
         confidence=confidence,
         n_tasks=n,
         margin=margin,
+        finalists_margin=finalists_margin,
+        comparisons=rivals,
+        looks=looks,
+        uncovered=len(others),
         standings=tuple(standings),
         indistinguishable=tuple(s.workflow for s in tied),
         cycles=groups,
@@ -456,11 +513,19 @@ def _words(c: Certificate) -> list[str]:
             f"Every other finalist is worse than {leader.label} ({level}, corrected for "
             f"{max(1, len(c.standings) - 1)} comparisons); P(best) {leader.p_best:.0%}."
         )
-    lines.append(
-        f"No rival is better than {shipped.label} by more than {_points(c.margin or 0.0)} "
-        f"points ({level}, simultaneous over the {len(c.standings)} candidates run on every "
-        "task)."
+    looks = f" and {c.looks} looks at the results" if c.looks > 1 else ""
+    claim = (
+        f"No candidate the search tried is better than {shipped.label} by more than "
+        f"{_points(c.margin or 0.0)} points ({level}, simultaneous over {c.comparisons} "
+        f"comparisons{looks})."
     )
+    if c.uncovered and c.finalists_margin is not None and c.finalists_margin < (c.margin or 0):
+        claim += (
+            f" Among the {len(c.standings)} run on every task the bound is "
+            f"{_points(c.finalists_margin)} points; the rest comes from the {c.uncovered} "
+            "dropped after fewer tasks."
+        )
+    lines.append(claim)
     if c.cycles:
         lines.append(
             "Cycles (each beats the next on some tasks): "

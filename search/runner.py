@@ -137,6 +137,7 @@ class Search:
         self._seen: dict[str, Candidate] = {}
         self._asked: dict[str, set[str]] = {}  # tasks each workflow was run on in this run
         self._pruned: set[str] = set()
+        self._looks: dict[str, int] = {}  # rounds of results per candidate, for the certificate
         self._baseline_of: dict[str, str] = {}  # hash -> baseline kind (search.baselines)
         self._baseline_note: str | None = None
         self._stats: dict[str, CandidateStats | None] = {}
@@ -234,6 +235,8 @@ class Search:
             self.evaluations += len(records)
             self.work_dollars += sum(r.cost for r in records)
         self._asked.setdefault(candidate.hash, set()).update(r.task_id for r in records)
+        if records:
+            self._looks[candidate.hash] = self._looks.get(candidate.hash, 0) + 1
         self._stats.pop(candidate.hash, None)
         if pruned:
             self._pruned.add(candidate.hash)
@@ -493,6 +496,14 @@ class Search:
             objective=self.objective,
             confidence=confidence,
             search_dollars=dollars,
+            others={
+                s.workflow: self.evaluator.scores(
+                    self._seen[s.workflow].target, tasks=list(self.search_tasks)
+                )
+                for s in ranked
+                if s.workflow not in scores
+            },
+            looks=max(self._looks.get(s.workflow, 1) for s in finalists),
             seed=self.seed,
         )
         if self._baseline_note:

@@ -25,11 +25,16 @@ def test_quick_suite_runs_and_auto_reaches_the_optimum(tmp_path: Path) -> None:
     result = out.strip().splitlines()[-1]
     assert re.fullmatch(
         r"RESULT best_strategy=\S+ speedup_dollars_vs_random=\S+ speedup_evals_vs_random=\S+ "
-        r"speedup_vs_tpe=\S+ worse_than_random=\d+",
+        r"speedup_vs_tpe=\S+ worse_than_random=\d+ shipped_in_true_set=\S+ false_claims=\S+",
         result,
     ), result
     row = next(line for line in out.splitlines() if line.startswith("auto "))
     reached = re.search(r"(\d+)/(\d+)", row)
     assert reached is not None and reached.group(1) == reached.group(2), row
+    # Every auto run's certificate was judged against the truth: what shipped, what it claimed.
+    claims = next(
+        line for line in out.splitlines() if line.startswith("auto ") and "claim" in line
+    )
+    assert re.search(r"claim false about what it tried \d+/[1-9]", claims), claims
     # The truth table was cached where it was told to be.
     assert list(tmp_path.glob("gen-03-*.json"))
