@@ -6,7 +6,8 @@ From the paired per-task results of the candidates run on every search task,
 - the probability that it is the best (a paired bootstrap over tasks: the
   share of resampled task sets on which it has the top mean);
 - its difference from the leader with an interval that holds for every
-  candidate at once (Bonferroni over the ``K - 1`` rivals);
+  candidate at once (Bonferroni over the rivals and the looks, as the margin
+  below; the paired variance shrunk as there);
 - whether it is significantly worse than the leader (one-sided paired z
   test, Holm-corrected for the ``K - 1`` comparisons); the rest form the
   *indistinguishable set*.
@@ -391,12 +392,7 @@ def certify(
     two_sided = NormalDist().inv_cdf(1 - alpha / (2 * tests))
     one_sided = NormalDist().inv_cdf(1 - alpha / tests)
 
-    def paired(i: int, j: int) -> tuple[float, float]:
-        diffs = matrix[:, i] - matrix[:, j]
-        sd = float(diffs.std(ddof=1)) if n > 1 else 0.0
-        return float(diffs.mean()), sd / math.sqrt(n)
-
-    gaps = [paired(i, 0) for i in range(k)]
+    gaps = [_shrunk_gap(scores[h], scores[hashes[0]]) for h in hashes]
     p_worse = [
         1.0
         if i == 0
