@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from search.space import Candidate
 from topologies import get_topology
 
-__all__ = ["SINGLE", "SELF_CONSISTENCY", "single_baselines", "self_consistency_baseline"]
+__all__ = [
+    "SINGLE",
+    "SELF_CONSISTENCY",
+    "PROBE_TASKS",
+    "single_baselines",
+    "self_consistency_baseline",
+]
 
 SINGLE = "single"
 """Baseline kind: one pool model answers alone."""
@@ -25,6 +31,9 @@ SELF_CONSISTENCY = "self-consistency"
 
 SAMPLES = 5
 """Samples of the self-consistency baseline."""
+
+PROBE_TASKS = 2
+"""Search tasks each real model answers alone before the search, to show it can answer at all."""
 
 
 def single_baselines(models: Sequence[str]) -> list[Candidate]:

@@ -22,6 +22,7 @@ from orchestrator.pricing import PriceTable
 from search import ranking
 from search.account import account, log_to_optuna
 from search.baselines import (
+    PROBE_TASKS,
     SAMPLES,
     SELF_CONSISTENCY,
     SINGLE,
@@ -426,6 +427,49 @@ class Search:
                 return outcome.stop
         return None
 
+    async def _probe_models(self) -> None:
+        """Ask each real pool model, alone, a few search tasks before the search spends more.
+
+        A pool that cannot answer at all (wrong credentials, an unreachable server, replies
+        no role can read) would fail every candidate at full price. The probes are the
+        single-agent baselines' first tasks: cached and reused when the baselines run.
+
+        Raises:
+            SearchError: Every probe of every model failed; the errors are named.
+        """
+        if not isinstance(self.space, SearchSpace):
+            return
+        real = [m for m in self.space.pool.models if not m.startswith("sim:")]
+        if not real:
+            return  # the simulator's readability is checked before any call (preflight)
+        probes = [c for c in single_baselines(self.space.pool.models) if c.models[0] in real]
+        tasks = tuple(t.id for t in self.search_tasks[:PROBE_TASKS])
+        errors: dict[str, str] = {}
+        for candidate in probes:
+            self._baseline_of.setdefault(candidate.hash, SINGLE)
+            outcome = await self._evaluate(
+                Proposal(candidate=candidate, tasks=tasks), strategy=False, stage="baselines"
+            )
+            if outcome.stop.ends_search:
+                return  # the budget's own stop says why
+            failed = [r for r in outcome.records if r.failed]
+            if not failed or len(failed) < len(outcome.records):
+                return  # one model answers: the search can go on
+            first = failed[0]
+            errors[candidate.models[0]] = f"{first.error_type}: {(first.error or '')[:160]}"
+        if errors:
+            kinds: dict[str, int] = {}
+            for text in errors.values():
+                kind = text.partition(":")[0]
+                kinds[kind] = kinds.get(kind, 0) + 1
+            raise SearchError(
+                f"none of the pool's models answered any of the first {len(tasks)} search "
+                "tasks alone: "
+                + "; ".join(f"{model}: {text}" for model, text in errors.items())
+                + f". Hint: {hint_for(kinds, [])} The search stopped before trying any "
+                "candidate."
+            )
+
     async def _run_baselines(self) -> None:
         """Run the single-agent baselines on every search task (search.baselines)."""
         if not isinstance(self.space, SearchSpace):
@@ -585,6 +629,7 @@ class Search:
         )
         try:
             self.strategy.setup(context)
+            await self._probe_models()
             loop = self._rounds if self.settings.deterministic else self._eager
             stop = await loop()
             cut = await self._finalise()

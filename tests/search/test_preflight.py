@@ -2,6 +2,8 @@
 
 import pytest
 
+from orchestrator.testing import ScriptedChatModel
+from search.baselines import PROBE_TASKS
 from search.errors import SearchError
 from search.evaluation import ExactMatch, NumericMatch, Task
 from search.preflight import check_references, check_simulated_pool
@@ -62,3 +64,51 @@ def test_a_simulated_pool_on_questions_the_simulator_cannot_read_is_an_error():
         check_simulated_pool(["sim:atlas-mini"], words)
     check_simulated_pool(["sim:atlas-mini"], TASKS)
     check_simulated_pool(["openai:gpt-4o-mini"], words)  # real models read anything
+
+
+class UnauthorisedError(Exception):
+    """Stands in for a provider's 401."""
+
+    status_code = 401
+
+
+class LockedOut(ScriptedChatModel):
+    """A real-looking model whose every call is refused, as with a wrong API key."""
+
+    def _respond(self, messages, number):
+        raise UnauthorisedError("401 invalid api key")
+
+
+def _search(tmp_path, pool, models):
+    return create_search(
+        space=SearchSpace(topologies=["single", "vote_ensemble"], pool=pool),
+        dataset=[t.model_dump() for t in TASKS],
+        metric="numeric",
+        models=models,
+        store=tmp_path / "rg.db",
+        strategy="random",
+        max_evaluations=200,
+    )
+
+
+def test_a_pool_that_cannot_answer_at_all_stops_before_any_candidate(tmp_path):
+    a, b = LockedOut(model_name="a"), LockedOut(model_name="b")
+    search = _search(tmp_path, ["openai:a", "openai:b"], {"openai:a": a, "openai:b": b})
+    said = r"answered.*openai:a: UnauthorisedError: .*401 invalid api key.*openai:b: Unauth"
+    with pytest.raises(SearchError, match=said):
+        search.run()
+    # Each model was asked its probe tasks alone, and nothing else was tried.
+    assert search.evaluations == 2 * PROBE_TASKS
+    assert 0 < a.calls <= PROBE_TASKS * 4 and 0 < b.calls <= PROBE_TASKS * 4
+
+
+def test_one_model_that_answers_is_enough_and_its_probes_are_reused(tmp_path):
+    good = ScriptedChatModel(model_name="good", replies=['{"answer": "1", "confidence": 0.9}'])
+    search = _search(tmp_path, ["openai:good", "openai:locked"], {
+        "openai:good": good, "openai:locked": LockedOut(model_name="locked"),
+    })  # fmt: skip
+    result = search.run()
+    assert result.evaluations > 2 * PROBE_TASKS  # the search went on past the probes
+    baselines = [s for s in result.candidates if s.baseline == "single"]
+    good_alone = next(s for s in baselines if s.params["model"] == "openai:good")
+    assert good_alone.complete  # its probe tasks were the start of its baseline run
