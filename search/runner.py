@@ -466,8 +466,8 @@ class Search:
                 f"none of the pool's models answered any of the first {len(tasks)} search "
                 "tasks alone: "
                 + "; ".join(f"{model}: {text}" for model, text in errors.items())
-                + f". Hint: {hint_for(kinds, [])} The search stopped before trying any "
-                "candidate."
+                + f". Hint: {hint_for(kinds, [])} The search stopped before trying the "
+                "space's candidates."
             )
 
     async def _run_baselines(self) -> None:
