@@ -211,8 +211,10 @@ def _total_usage(records: Sequence[NodeTraceRecord]) -> UsageRecord:
 class ScopedCache(BaseCache):
     """Wraps an LLM cache so that sampled calls of different agents and seeds never collide.
 
-    Calls at temperature 0 share entries across agents and seeds, as they are
-    deterministic; sampled calls are keyed by seed and agent too. Hits are
+    Every key holds the pool entry (its reference and the temperature the call
+    uses), so two entries of one model never share a draw. Calls at temperature
+    0 share entries across agents and seeds, as they are deterministic; sampled
+    calls are keyed by seed and agent too. Hits are
     marked in ``response_metadata["rolegraph_cached"]`` so they are not billed.
     """
 
@@ -354,8 +356,13 @@ class AgentNode:
         loop_sources: Sequence[str] = (),
         clears_answer: bool = False,
         sample_index: int = 0,
+        temperature: float | None = None,
     ) -> None:
-        """Prepare the agent's runnables once, so each run only renders and calls."""
+        """Prepare the agent's runnables once, so each run only renders and calls.
+
+        ``temperature`` is the one its calls really use (a model instance's pinned
+        temperature wins over the agent's); the agent's when not given.
+        """
         self.agent = agent
         self.role = role
         self.model = model
@@ -369,7 +376,8 @@ class AgentNode:
         self.call_timeout = call_timeout
         self.max_tool_rounds = max_tool_rounds
         self.tools = {tool.name: tool for tool in tools}
-        self.sampled = agent.temperature > 0
+        self.temperature = agent.temperature if temperature is None else temperature
+        self.sampled = self.temperature > 0
         self.sample_index = sample_index
         self.runnable: Runnable[Any, Any] | None = None
         self.mode = "none"
@@ -768,13 +776,17 @@ class AgentNode:
     def sample(self, context: RunContext, inputs: RoleInputs) -> str:
         """Which draw a sampled call is: run seed, the agent's sample index, and its round.
 
-        Agents that send the same prompt to the same model at the same temperature
-        are numbered 0, 1, ... (by name), in every workflow, so a vote's first
+        Agents that send the same prompt to the same pool entry at the temperature
+        their calls use are numbered 0, 1, ... (by name), in every workflow, so a vote's first
         member and a lone solver ask for the same draw and share its cache entry.
         """
         return f"{context.seed}:{self.sample_index}:{inputs.round}"
 
     def _scope(self, context: RunContext, inputs: RoleInputs) -> str:
+        # The pool entry is in every key: a model's own llm string may leave out the
+        # settings an entry differs in (a custom model reports none), and two entries
+        # must never share a draw.
+        entry = f"|rolegraph-entry={self.agent.model}@t={self.temperature:g}"
         if not self.sampled:
-            return ""  # deterministic: every agent and seed may share the entry
-        return f"|rolegraph-sample={self.sample(context, inputs)}"
+            return entry  # deterministic: every agent and seed may share the entry
+        return f"{entry}|rolegraph-sample={self.sample(context, inputs)}"

@@ -297,9 +297,12 @@ class TrackedChatModel(BaseChatModel):
         return self.output_cap
 
     def _scope(self, run: GraphRun, call: _Call) -> str:
+        # The pool entry is in every key: the inner model's llm string may leave out
+        # the settings two entries differ in, and two entries must never share a draw.
+        entry = f"|rolegraph-entry={self.ref}@t={self.temperature or 0.0:g}"
         if not self.sampled:
-            return ""  # deterministic: every run and seed may share the entry
-        return f"|rolegraph-sample={run.seed}:{self.slot}:{call.node}:{call.round}"
+            return entry  # deterministic: every run and seed may share the entry
+        return f"{entry}|rolegraph-sample={run.seed}:{self.slot}:{call.node}:{call.round}"
 
     def _config(self, config: RunnableConfig, run: GraphRun, call: _Call) -> RunnableConfig:
         metadata = {

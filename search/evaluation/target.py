@@ -25,6 +25,7 @@ from langgraph.types import RetryPolicy
 
 from orchestrator.budget import Amount
 from orchestrator.deploy import deploy
+from orchestrator.models import call_temperature
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import get_role
 from orchestrator.spec import WorkflowSpec
@@ -147,8 +148,10 @@ class SpecTarget(EvalTarget):
 
     @property
     def sampled(self) -> bool:
-        """Whether an agent samples (a temperature above 0)."""
-        return any(agent.temperature > 0 for agent in self.spec.agents)
+        """Whether an agent samples (its calls' temperature, an instance's pinned one, is above 0)."""
+        return any(
+            call_temperature(agent.model, agent.temperature) > 0 for agent in self.spec.agents
+        )
 
     @property
     def portable(self) -> bool:
