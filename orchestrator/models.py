@@ -311,7 +311,7 @@ def with_agent_settings(model: BaseChatModel, **settings: Any) -> BaseChatModel:
 
 
 def call_temperature(model: str | BaseChatModel | None, temperature: float) -> float:
-    """The temperature an agent's calls really run at: the instance's if pinned, else the agent's."""
+    """The temperature an agent's calls run at: the instance's if pinned, else the agent's."""
     pinned = pinned_settings(model).get("temperature")
     if isinstance(pinned, int | float) and not isinstance(pinned, bool):
         return float(pinned)
@@ -330,7 +330,8 @@ def _behaviour(ref: str) -> str | None:
     ignored = {*_NOT_SETTINGS, *_CAP_FIELDS}
     if "temperature" not in instance.model_fields_set:
         ignored.add("temperature")
-    params: dict[str, Any] = {"class": f"{type(instance).__module__}.{type(instance).__qualname__}"}
+    cls = type(instance)
+    params: dict[str, Any] = {"class": f"{cls.__module__}.{cls.__qualname__}"}
     for name, info in type(instance).model_fields.items():
         value = getattr(instance, name, None)
         if name in ignored or info.exclude or value is None:

@@ -148,7 +148,7 @@ class SpecTarget(EvalTarget):
 
     @property
     def sampled(self) -> bool:
-        """Whether an agent samples (its calls' temperature, an instance's pinned one, is above 0)."""
+        """Whether an agent samples: its calls' temperature (a pinned one wins) is above 0."""
         return any(
             call_temperature(agent.model, agent.temperature) > 0 for agent in self.spec.agents
         )
