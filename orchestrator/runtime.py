@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.language_models import BaseChatModel
+from langchain_core.load import dumps
 from langchain_core.messages import (
     AIMessage,
     AnyMessage,
@@ -42,6 +43,7 @@ from orchestrator.metering import (
     Metered,
     ametered,
     metered,
+    thread_bound,
     worst_case,
 )
 from orchestrator.parsing import (
@@ -400,6 +402,7 @@ class AgentNode:
                 self.mode = "text"
                 self.runnable = model
         self.max_output_tokens = output_cap(agent.max_tokens, model)
+        self.thread_bound = thread_bound(model)
         # A plain binding (tools, tool_choice) only merges its empty config into ours on
         # every call: call what it binds with its arguments instead. Same call, less work.
         self._target: Runnable[Any, Any] | None = self.runnable
@@ -576,6 +579,11 @@ class AgentNode:
     ) -> None:
         assert self._target is not None
         for _ in range(self.max_tool_rounds + 1):
+            sync_call = key = None
+            if self.thread_bound:
+                # Its own thread hop, so the time limit starts when a thread runs it.
+                sync_call = partial(self._target.invoke, messages, config, **self._target_kwargs)
+                key = (id(self), _SCOPE.get(), dumps(messages))
             done = await ametered(
                 partial(self._target.ainvoke, messages, config, **self._target_kwargs),
                 ledger=context.ledger,
@@ -584,6 +592,8 @@ class AgentNode:
                 worst=worst_case(messages, self.max_output_tokens),
                 timeout=self.call_timeout,
                 caller=f"agent {self.agent.name!r}",
+                sync_call=sync_call,
+                key=key,
             )
             reply, pending = self._received(call, done)
             if not pending:

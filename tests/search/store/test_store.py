@@ -218,6 +218,24 @@ def test_cached_calls_survive_a_new_store_and_cost_nothing(tmp_path):
     assert second.answer == first.answer == "17"
 
 
+def test_a_write_after_its_task_closed_is_committed_not_lost(store):
+    # A model call that timed out goes on in its thread; its reply comes after the
+    # evaluation took its held rows, and must still reach the store.
+    from contextvars import copy_context
+
+    from search.store import hold_llm_calls
+
+    cache = store.llm_cache()
+    value = [Generation(text="late")]
+    with hold_llm_calls() as rows:
+        cache.update("early", "llm", value)
+        late_context = copy_context()  # what a worker thread started now would see
+    assert len(rows) == 1 and len(cache) == 0
+    late_context.run(cache.update, "late", "llm", value)
+    assert len(rows) == 1  # not held in a list nobody reads any more
+    assert cache.lookup("late", "llm") == value and len(cache) == 1
+
+
 # --- searches and trials --------------------------------------------------------------
 
 
