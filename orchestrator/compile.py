@@ -14,6 +14,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer, RetryPolicy
 
 from orchestrator.budget import output_cap
+from orchestrator.concurrency import ModelConcurrency
 from orchestrator.linear import ChainRunner, is_chain
 from orchestrator.models import (
     bind_output_cap,
@@ -106,6 +107,7 @@ def compile_workflow(
     retry: RetryPolicy | None = DEFAULT_RETRY,
     call_timeout: float | None = None,
     name: str | None = None,
+    concurrency: ModelConcurrency | None = None,
 ) -> CompiledStateGraph:
     """Compile ``spec`` to a LangGraph graph whose nodes are its agents.
 
@@ -129,8 +131,11 @@ def compile_workflow(
         prices: Price table for cost accounting; defaults to :func:`default_prices`.
         checkpointer: Passed to LangGraph unchanged.
         retry: Node retry policy for transient failures; ``None`` disables retries.
-        call_timeout: Seconds allowed per model call (async runs).
+        call_timeout: Seconds allowed per model call (async runs); the clock starts
+            when the call starts, not while it waits for a thread or a slot.
         name: Graph name in traces; defaults to the spec's name.
+        concurrency: Per-model adaptive limits on calls at once (async runs), shared
+            by every workflow deployed with it.
 
     Returns:
         The compiled graph.
@@ -144,6 +149,7 @@ def compile_workflow(
         retry=retry,
         call_timeout=call_timeout,
         name=name,
+        concurrency=concurrency,
     ).graph
 
 
@@ -157,6 +163,7 @@ def compile_parts(
     retry: RetryPolicy | None = DEFAULT_RETRY,
     call_timeout: float | None = None,
     name: str | None = None,
+    concurrency: ModelConcurrency | None = None,
 ) -> CompiledParts:
     """:func:`compile_workflow`, with the chain runner of the same nodes where ``spec`` is a chain.
 
@@ -203,6 +210,7 @@ def compile_parts(
             clears_answer=agent.name == structure.entries[0],
             sample_index=samples[agent.name],
             temperature=temperature,
+            limit=concurrency.limit(agent.model) if concurrency and model else None,
         )
         nodes[agent.name] = node
         builder.add_node(

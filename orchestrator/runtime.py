@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from orchestrator.budget import DEFAULT_TOOL_ROUNDS, output_cap
+from orchestrator.concurrency import AIMDLimit
 from orchestrator.errors import (
     BudgetExhaustedError,
     MissingIntegrationError,
@@ -359,11 +361,13 @@ class AgentNode:
         clears_answer: bool = False,
         sample_index: int = 0,
         temperature: float | None = None,
+        limit: AIMDLimit | None = None,
     ) -> None:
         """Prepare the agent's runnables once, so each run only renders and calls.
 
         ``temperature`` is the one its calls really use (a model instance's pinned
-        temperature wins over the agent's); the agent's when not given.
+        temperature wins over the agent's); the agent's when not given. ``limit`` is
+        its model's adaptive limit on calls at once (async runs).
         """
         self.agent = agent
         self.role = role
@@ -403,6 +407,7 @@ class AgentNode:
                 self.runnable = model
         self.max_output_tokens = output_cap(agent.max_tokens, model)
         self.thread_bound = thread_bound(model)
+        self.limit = limit
         # A plain binding (tools, tool_choice) only merges its empty config into ours on
         # every call: call what it binds with its arguments instead. Same call, less work.
         self._target: Runnable[Any, Any] | None = self.runnable
@@ -584,17 +589,18 @@ class AgentNode:
                 # Its own thread hop, so the time limit starts when a thread runs it.
                 sync_call = partial(self._target.invoke, messages, config, **self._target_kwargs)
                 key = (id(self), _SCOPE.get(), dumps(messages))
-            done = await ametered(
-                partial(self._target.ainvoke, messages, config, **self._target_kwargs),
-                ledger=context.ledger,
-                prices=self.prices,
-                model=self.agent.model,
-                worst=worst_case(messages, self.max_output_tokens),
-                timeout=self.call_timeout,
-                caller=f"agent {self.agent.name!r}",
-                sync_call=sync_call,
-                key=key,
-            )
+            async with self.limit.slot() if self.limit else contextlib.nullcontext():
+                done = await ametered(
+                    partial(self._target.ainvoke, messages, config, **self._target_kwargs),
+                    ledger=context.ledger,
+                    prices=self.prices,
+                    model=self.agent.model,
+                    worst=worst_case(messages, self.max_output_tokens),
+                    timeout=self.call_timeout,
+                    caller=f"agent {self.agent.name!r}",
+                    sync_call=sync_call,
+                    key=key,
+                )
             reply, pending = self._received(call, done)
             if not pending:
                 return

@@ -37,6 +37,12 @@ class Component(BaseModel):
     price: Price | None = Field(
         default=None, description="USD per 1M tokens; None means the price table's."
     )
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most calls of this entry at once (its adaptive limit's cap); None means "
+        "the search's max_concurrency.",
+    )
 
 
 class ComponentPool(BaseModel):
@@ -93,6 +99,10 @@ class ComponentPool(BaseModel):
         table = table or default_prices()
         explicit = {c.name: c.price for c in self.components if c.price is not None}
         return table.with_prices(explicit) if explicit else table
+
+    def concurrency(self) -> dict[str, int]:
+        """The entries' own caps on calls at once, by reference."""
+        return {c.name: c.max_concurrency for c in self.components if c.max_concurrency}
 
     def restrict(self, names: Sequence[str]) -> ComponentPool:
         """The sub-pool of ``names`` (in pool order)."""

@@ -24,6 +24,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
 from orchestrator.budget import Amount
+from orchestrator.concurrency import ModelConcurrency
 from orchestrator.deploy import deploy
 from orchestrator.models import call_temperature
 from orchestrator.pricing import PriceTable
@@ -102,10 +103,12 @@ class EvalTarget(abc.ABC):
         call_timeout: float | None,
         record_prompts: bool,
         retry: RetryPolicy | None = None,
+        concurrency: ModelConcurrency | None = None,
     ) -> TargetRunner:
         """A runner for the evaluator: calls go through ``cache`` and the run's ledger.
 
-        ``retry`` is the policy for transient failures, where the target's nodes take one.
+        ``retry`` is the policy for transient failures, where the target's nodes take one;
+        ``concurrency`` the per-model limits on calls at once, where its calls take them.
         """
 
     @abc.abstractmethod
@@ -183,6 +186,7 @@ class SpecTarget(EvalTarget):
         call_timeout: float | None,
         record_prompts: bool,
         retry: RetryPolicy | None = None,
+        concurrency: ModelConcurrency | None = None,
     ) -> TargetRunner:
         """The spec compiled to a LangGraph graph."""
         return deploy(
@@ -193,6 +197,7 @@ class SpecTarget(EvalTarget):
             retry=retry,
             call_timeout=call_timeout,
             record_prompts=record_prompts,
+            concurrency=concurrency,
         )
 
     def worst_case(
