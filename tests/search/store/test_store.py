@@ -1,6 +1,7 @@
 """The store: tables, evaluations, aggregates, the LLM-call cache, searches and trials."""
 
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -234,6 +235,24 @@ def test_a_write_after_its_task_closed_is_committed_not_lost(store):
     late_context.run(cache.update, "late", "llm", value)
     assert len(rows) == 1  # not held in a list nobody reads any more
     assert cache.lookup("late", "llm") == value and len(cache) == 1
+
+
+def test_a_dead_process_hold_is_reclaimed_when_a_run_starts(store):
+    from orchestrator.budget import Amount, Budget
+    from search.store.budgets import StorePool
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = StorePool(store, "search:s")
+    killed.owner = f"{socket.gethostname()}:{dead.pid}:dead"
+    assert killed.take(Amount(dollars=0.25, calls=1), Budget(dollars=1.0))
+    with store.connection() as db:
+        db.execute("UPDATE budget_holds SET pid = ? WHERE owner = ?", (dead.pid, killed.owner))
+    spent, reserved = store.budget_totals("search:s")
+    assert reserved.dollars == 0.25 and spent.dollars == 0
+    StorePool(store, "search:s")  # the resumed run starts: the budget is far from tight
+    spent, reserved = store.budget_totals("search:s")
+    assert reserved == Amount() and spent.dollars == 0.25  # it may have been billed
 
 
 # --- searches and trials --------------------------------------------------------------
