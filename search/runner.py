@@ -671,6 +671,7 @@ class Search:
                 best=best_stats,
                 objective=self.objective,
                 budget_note=self.budget_note,
+                test=self.test_ledger.spent,
             ),
             stop_reason=str(stop),
             wall_s=wall_s,
