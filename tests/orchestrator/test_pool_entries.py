@@ -99,6 +99,11 @@ def test_a_pinned_sampling_entry_is_numbered_by_the_temperature_it_really_uses()
     result = deploy(spec, cache=InMemoryCache()).invoke(QUESTION)
     answers = {n.answer for n in result.nodes if n.agent in ("a", "b")}
     assert len(answers) == 2 and result.cached_calls == 0
+    # It samples even where every agent says 0, so each repetition seed is a new result.
+    from search.evaluation.target import as_target
+
+    assert as_target(_solo(hot, 0.0)).sampled
+    assert not as_target(_solo(register_model(LocalModel(label="m11")), 0.0)).sampled
 
 
 def test_entries_that_cannot_differ_warn_naming_both():
