@@ -14,8 +14,14 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer, RetryPolicy
 
 from orchestrator.budget import output_cap
+from orchestrator.concurrency import ModelConcurrency
 from orchestrator.linear import ChainRunner, is_chain
-from orchestrator.models import bind_output_cap, resolve_model, with_settings
+from orchestrator.models import (
+    bind_output_cap,
+    call_temperature,
+    resolve_model,
+    with_agent_settings,
+)
 from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.roles import get_role
 from orchestrator.runtime import (
@@ -61,12 +67,21 @@ def _route(name: str, target: str, onward: tuple[str, ...]) -> Any:
     return route
 
 
-def _sample_indexes(spec: WorkflowSpec) -> dict[str, int]:
-    """Number the agents that draw from one model at one temperature: 0, 1, ... by name."""
+def _sample_indexes(
+    spec: WorkflowSpec, overrides: Mapping[str, BaseChatModel] | None = None
+) -> dict[str, int]:
+    """Number the agents that draw from one pool entry at one temperature: 0, 1, ... by name.
+
+    The temperature is the one the calls really use (an instance's pinned one wins), so
+    two agents whose calls are the same draw never get the same number.
+    """
+    overrides = overrides or {}
     seen: dict[tuple[str | None, float, str | None], int] = {}
     indexes: dict[str, int] = {}
     for agent in sorted(spec.agents, key=lambda a: a.name):
-        key = (agent.model, agent.temperature, agent.prompt)
+        instance = overrides.get(agent.model) if agent.model is not None else None
+        temperature = call_temperature(instance or agent.model, agent.temperature)
+        key = (agent.model, temperature, agent.prompt)
         indexes[agent.name] = seen.get(key, 0)
         seen[key] = indexes[agent.name] + 1
     return indexes
@@ -92,6 +107,7 @@ def compile_workflow(
     retry: RetryPolicy | None = DEFAULT_RETRY,
     call_timeout: float | None = None,
     name: str | None = None,
+    concurrency: ModelConcurrency | None = None,
 ) -> CompiledStateGraph:
     """Compile ``spec`` to a LangGraph graph whose nodes are its agents.
 
@@ -115,8 +131,11 @@ def compile_workflow(
         prices: Price table for cost accounting; defaults to :func:`default_prices`.
         checkpointer: Passed to LangGraph unchanged.
         retry: Node retry policy for transient failures; ``None`` disables retries.
-        call_timeout: Seconds allowed per model call (async runs).
+        call_timeout: Seconds allowed per model call (async runs); the clock starts
+            when the call starts, not while it waits for a thread or a slot.
         name: Graph name in traces; defaults to the spec's name.
+        concurrency: Per-model adaptive limits on calls at once (async runs), shared
+            by every workflow deployed with it.
 
     Returns:
         The compiled graph.
@@ -130,6 +149,7 @@ def compile_workflow(
         retry=retry,
         call_timeout=call_timeout,
         name=name,
+        concurrency=concurrency,
     ).graph
 
 
@@ -143,6 +163,7 @@ def compile_parts(
     retry: RetryPolicy | None = DEFAULT_RETRY,
     call_timeout: float | None = None,
     name: str | None = None,
+    concurrency: ModelConcurrency | None = None,
 ) -> CompiledParts:
     """:func:`compile_workflow`, with the chain runner of the same nodes where ``spec`` is a chain.
 
@@ -155,16 +176,19 @@ def compile_parts(
     overrides = dict(models or {})
     scoped = ScopedCache(cache) if cache is not None else None
     roles = {agent.name: get_role(agent.role) for agent in spec.agents}
-    samples = _sample_indexes(spec)
+    samples = _sample_indexes(spec, overrides)
     nodes: dict[str, AgentNode] = {}
 
     builder = StateGraph(RunState, input_schema=WorkflowInput, output_schema=WorkflowOutput)
     for agent in spec.agents:
         role = roles[agent.name]
         model = None
+        temperature = agent.temperature
         if role.uses_model and agent.model is not None:
-            if agent.model in overrides:
-                model = with_settings(overrides[agent.model], temperature=agent.temperature)
+            instance = overrides.get(agent.model)
+            temperature = call_temperature(instance or agent.model, agent.temperature)
+            if instance is not None:
+                model = with_agent_settings(instance, temperature=agent.temperature)
             else:
                 model = resolve_model(agent.model, temperature=agent.temperature)
             # The cap a call holds is the cap it is made with.
@@ -185,6 +209,8 @@ def compile_parts(
             loop_sources=[lp.source for lp in spec.loops if lp.target == agent.name],
             clears_answer=agent.name == structure.entries[0],
             sample_index=samples[agent.name],
+            temperature=temperature,
+            limit=concurrency.limit(agent.model) if concurrency and model else None,
         )
         nodes[agent.name] = node
         builder.add_node(

@@ -18,6 +18,7 @@ from langgraph.types import Checkpointer, RetryPolicy
 from langgraph.types import StreamMode as LangGraphStreamMode
 
 from orchestrator.compile import DEFAULT_RETRY, compile_parts
+from orchestrator.concurrency import ModelConcurrency
 from orchestrator.linear import ChainRunner, unobserved
 from orchestrator.metering import CallLedger
 from orchestrator.models import given_models
@@ -309,6 +310,7 @@ def deploy(
     seed: int = 0,
     ledger: CallLedger | None = None,
     record_prompts: bool = True,
+    concurrency: ModelConcurrency | None = None,
 ) -> DeployedWorkflow:
     """Compile a spec (or a path to one, or a search result) into a callable workflow.
 
@@ -326,6 +328,7 @@ def deploy(
         seed: Default sampling seed; ``invoke(..., seed=n)`` overrides it.
         ledger: Budget hook checked before every model call.
         record_prompts: Keep the prompt messages in each node's trace.
+        concurrency: Per-model adaptive limits on calls at once (async runs).
     """
     with given_models(models or {}):  # the mapping's references are known while loading
         resolved = load_spec(spec)
@@ -337,6 +340,7 @@ def deploy(
         checkpointer=checkpointer,
         retry=retry,
         call_timeout=call_timeout,
+        concurrency=concurrency,
     )
     return DeployedWorkflow(
         resolved,

@@ -14,15 +14,29 @@ here once:
 3. A call cut off after it was sent (a timeout, a cancel, an interrupt) may be
    billed by the provider, so it is charged its whole hold; any other failure
    sent nothing billable, so its hold is released.
+
+A model with only a synchronous ``_generate`` (a transformers pipeline, many
+local wrappers) runs on a worker thread (:func:`thread_bound`). Its time limit
+counts from when a thread starts the call, not while it waits for a free
+thread. A thread cannot be stopped, so a call that timed out goes on: its reply
+is still written to the LLM-call cache by the thread, and the same call made
+again while it runs (a retry) waits for that reply instead of paying for a
+second generation. The timed-out call was charged its hold; the reply it waits
+for is charged nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import concurrent.futures
+import contextlib
+import contextvars
+import threading
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from orchestrator.budget import estimate_input_tokens
@@ -31,7 +45,15 @@ from orchestrator.parsing import message_text
 from orchestrator.pricing import PriceTable
 from orchestrator.trace import Usage
 
-__all__ = ["CallLedger", "Metered", "metered", "ametered", "worst_case", "CACHED_KEY"]
+__all__ = [
+    "CallLedger",
+    "Metered",
+    "metered",
+    "ametered",
+    "worst_case",
+    "thread_bound",
+    "CACHED_KEY",
+]
 
 CACHED_KEY = "rolegraph_cached"
 """``response_metadata`` key that marks a reply served by the LLM-call cache."""
@@ -171,6 +193,81 @@ def metered(
     return meter.answered(hold, result)
 
 
+def thread_bound(model: Any) -> bool:
+    """Whether ``model``'s async calls run its synchronous ``_generate`` on a worker thread."""
+    if not isinstance(model, BaseChatModel):
+        return False
+    cls = type(model)
+    return cls._agenerate is BaseChatModel._agenerate and cls._astream is BaseChatModel._astream
+
+
+_LATE: dict[Hashable, concurrent.futures.Future[Any]] = {}
+"""Calls that timed out while their thread still generates, by the caller's key."""
+_LATE_LOCK = threading.Lock()
+
+
+def _as_cached(result: Any) -> Any:
+    """A reply another call already paid for, marked as a cache hit (charged nothing)."""
+    if not isinstance(result, AIMessage):
+        return result
+    metadata = {**result.response_metadata, CACHED_KEY: True}
+    return result.model_copy(update={"response_metadata": metadata})
+
+
+class _JoinTimeoutError(TimeoutError):
+    """A call that waited for another's late reply timed out; it sent nothing itself."""
+
+
+def _forget(key: Hashable, future: concurrent.futures.Future[Any]) -> None:
+    with _LATE_LOCK:
+        if _LATE.get(key) is future:
+            del _LATE[key]
+
+
+async def _on_thread(call: Callable[[], Any], timeout: float | None, key: Hashable | None) -> Any:
+    """Run ``call`` on the loop's default executor; the time limit starts when it starts."""
+    with _LATE_LOCK:
+        late = _LATE.get(key) if key is not None else None
+    if late is not None:
+        try:
+            async with asyncio.timeout(timeout):
+                return _as_cached(await asyncio.shield(asyncio.wrap_future(late)))
+        except TimeoutError as exc:
+            raise _JoinTimeoutError(str(exc)) from exc
+    loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+    done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        if not done.set_running_or_notify_cancel():
+            return  # given up while it waited for a thread
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for the reply
+            loop.call_soon_threadsafe(started.set)
+        try:
+            done.set_result(context.run(call))
+        except BaseException as exc:
+            done.set_exception(exc)
+
+    loop.run_in_executor(None, work)
+    try:
+        await started.wait()
+    except asyncio.CancelledError:
+        done.cancel()
+        raise
+    waiting = asyncio.wrap_future(done)
+    try:
+        async with asyncio.timeout(timeout):
+            return await asyncio.shield(waiting)
+    except TimeoutError:
+        waiting.add_done_callback(lambda f: f.cancelled() or f.exception())
+        if key is not None:
+            with _LATE_LOCK:
+                _LATE[key] = done
+            done.add_done_callback(lambda f: _forget(key, f))
+        raise
+
+
 async def ametered(
     call: Callable[[], Awaitable[Any]],
     *,
@@ -180,8 +277,24 @@ async def ametered(
     worst: Usage,
     timeout: float | None = None,
     caller: str = "a call",
+    sync_call: Callable[[], Any] | None = None,
+    key: Hashable | None = None,
 ) -> Metered:
     """Async :func:`metered`, with a time limit on the call.
+
+    Args:
+        call: Makes the call and returns the reply.
+        ledger: The run's budget ledger; without one nothing is held.
+        prices: Turns usage into dollars.
+        model: The model's reference (prices, holds, overrun scales).
+        worst: What the call may use (:func:`worst_case`).
+        timeout: Seconds the call may take.
+        caller: Who calls, for the timeout's message.
+        sync_call: The same call made synchronously, for a :func:`thread_bound` model:
+            it runs on a worker thread instead of ``call``, and ``timeout`` counts
+            from when the thread starts it.
+        key: What makes two calls the same call (with ``sync_call``): a call made
+            while the same one that timed out still runs waits for its reply.
 
     Raises:
         BudgetExhaustedError: The worst case does not fit; nothing was called.
@@ -190,10 +303,16 @@ async def ametered(
     meter = _Meter(ledger, prices, model, worst)
     hold = await meter.ahold()
     try:
-        async with asyncio.timeout(timeout):
-            result = await call()
+        if sync_call is not None:
+            result = await _on_thread(sync_call, timeout, key)
+        else:
+            async with asyncio.timeout(timeout):
+                result = await call()
     except TimeoutError as exc:
-        meter.failed(hold, exc)
+        if isinstance(exc, _JoinTimeoutError) and ledger is not None and hold is not None:
+            ledger.release(hold)  # it only waited for another call's reply
+        else:
+            meter.failed(hold, exc)
         limit = f"within {timeout}s" if timeout else f"({exc})"
         raise ModelTimeoutError(f"{caller}: model {model} did not answer {limit}") from exc
     except BaseException as exc:

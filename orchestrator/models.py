@@ -34,6 +34,10 @@ __all__ = [
     "model_ref",
     "model_fingerprint",
     "with_settings",
+    "with_agent_settings",
+    "pinned_settings",
+    "call_temperature",
+    "indistinct_models",
     "bind_output_cap",
 ]
 
@@ -228,7 +232,7 @@ def _construct(ref: str, temperature: float | None, max_tokens: int | None) -> B
         settings["max_tokens"] = max_tokens
     registered = _INSTANCES.get(ref)
     if isinstance(registered, BaseChatModel):
-        return with_settings(registered, **settings)
+        return with_agent_settings(registered, **settings)
     if registered is not None:
         return registered(**settings)
     check_model_ref(ref)
@@ -252,6 +256,14 @@ def resolve_model(
 ) -> BaseChatModel:
     """Return a chat model for a reference or instance, with the agent's settings applied.
 
+    Precedence: a setting given when a model *instance* was constructed (it is
+    in pydantic's ``model_fields_set``, as ``temperature`` is in
+    ``ChatOpenAI(model=..., temperature=0.7)``) wins over the agent's; the
+    agent's ``temperature`` and ``max_tokens`` fill only what the instance
+    left unset (:func:`with_agent_settings`). A string reference and a factory
+    always take the agent's settings. The output cap a call is held with is
+    applied afterwards by :func:`bind_output_cap` and always holds.
+
     Resolved string references are memoised per settings, so compiling many
     workflows does not construct many clients.
 
@@ -260,7 +272,7 @@ def resolve_model(
         MissingIntegrationError: The provider's package is not installed.
     """
     if isinstance(model, BaseChatModel):
-        return with_settings(model, temperature=temperature, max_tokens=max_tokens)
+        return with_agent_settings(model, temperature=temperature, max_tokens=max_tokens)
     key = (model, temperature, max_tokens)
     with _LOCK:
         cached = _RESOLVED.get(key)
@@ -279,6 +291,73 @@ def with_settings(model: BaseChatModel, **settings: Any) -> BaseChatModel:
     if not update or all(getattr(model, k) == v for k, v in update.items()):
         return model
     return model.model_copy(update=update)
+
+
+def pinned_settings(model: str | BaseChatModel | None) -> dict[str, Any]:
+    """The settings a model instance was constructed with, which an agent does not override.
+
+    Empty for string references and factories: they take the agent's settings.
+    """
+    instance = _INSTANCES.get(model) if isinstance(model, str) else model
+    if not isinstance(instance, BaseChatModel):
+        return {}
+    return {name: getattr(instance, name) for name in instance.model_fields_set}
+
+
+def with_agent_settings(model: BaseChatModel, **settings: Any) -> BaseChatModel:
+    """:func:`with_settings` for an agent's settings: what the instance pinned is kept."""
+    pinned = model.model_fields_set
+    return with_settings(model, **{k: v for k, v in settings.items() if k not in pinned})
+
+
+def call_temperature(model: str | BaseChatModel | None, temperature: float) -> float:
+    """The temperature an agent's calls run at: the instance's if pinned, else the agent's."""
+    pinned = pinned_settings(model).get("temperature")
+    if isinstance(pinned, int | float) and not isinstance(pinned, bool):
+        return float(pinned)
+    return temperature
+
+
+def _behaviour(ref: str) -> str | None:
+    """What decides a registered instance's calls once an agent's settings are applied.
+
+    The output cap is always the agent's, and an unpinned temperature too, so
+    neither can tell two entries apart. ``None`` for what is not a registered instance.
+    """
+    instance = _INSTANCES.get(ref)
+    if not isinstance(instance, BaseChatModel):
+        return None
+    ignored = {*_NOT_SETTINGS, *_CAP_FIELDS}
+    if "temperature" not in instance.model_fields_set:
+        ignored.add("temperature")
+    cls = type(instance)
+    params: dict[str, Any] = {"class": f"{cls.__module__}.{cls.__qualname__}"}
+    for name, info in type(instance).model_fields.items():
+        value = getattr(instance, name, None)
+        if name in ignored or info.exclude or value is None:
+            continue
+        params[name] = _plain(value)
+    return json.dumps(params, sort_keys=True)
+
+
+def indistinct_models(refs: Iterable[str]) -> list[tuple[str, str]]:
+    """Pairs of registered model instances whose calls cannot differ under any agent.
+
+    Two entries differ only in what every agent overrides (an unpinned
+    temperature, the output cap) make the same calls: a pool holding both
+    offers one model twice.
+    """
+    seen: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
+    for ref in refs:
+        behaviour = _behaviour(ref)
+        if behaviour is None:
+            continue
+        if behaviour in seen:
+            pairs.append((seen[behaviour], ref))
+        else:
+            seen[behaviour] = ref
+    return pairs
 
 
 def model_fingerprint(model: str | BaseChatModel) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.language_models import BaseChatModel
+from langchain_core.load import dumps
 from langchain_core.messages import (
     AIMessage,
     AnyMessage,
@@ -31,6 +33,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from orchestrator.budget import DEFAULT_TOOL_ROUNDS, output_cap
+from orchestrator.concurrency import AIMDLimit
 from orchestrator.errors import (
     BudgetExhaustedError,
     MissingIntegrationError,
@@ -42,6 +45,7 @@ from orchestrator.metering import (
     Metered,
     ametered,
     metered,
+    thread_bound,
     worst_case,
 )
 from orchestrator.parsing import (
@@ -211,8 +215,10 @@ def _total_usage(records: Sequence[NodeTraceRecord]) -> UsageRecord:
 class ScopedCache(BaseCache):
     """Wraps an LLM cache so that sampled calls of different agents and seeds never collide.
 
-    Calls at temperature 0 share entries across agents and seeds, as they are
-    deterministic; sampled calls are keyed by seed and agent too. Hits are
+    Every key holds the pool entry (its reference and the temperature the call
+    uses), so two entries of one model never share a draw. Calls at temperature
+    0 share entries across agents and seeds, as they are deterministic; sampled
+    calls are keyed by seed and agent too. Hits are
     marked in ``response_metadata["rolegraph_cached"]`` so they are not billed.
     """
 
@@ -354,8 +360,15 @@ class AgentNode:
         loop_sources: Sequence[str] = (),
         clears_answer: bool = False,
         sample_index: int = 0,
+        temperature: float | None = None,
+        limit: AIMDLimit | None = None,
     ) -> None:
-        """Prepare the agent's runnables once, so each run only renders and calls."""
+        """Prepare the agent's runnables once, so each run only renders and calls.
+
+        ``temperature`` is the one its calls really use (a model instance's pinned
+        temperature wins over the agent's); the agent's when not given. ``limit`` is
+        its model's adaptive limit on calls at once (async runs).
+        """
         self.agent = agent
         self.role = role
         self.model = model
@@ -369,7 +382,8 @@ class AgentNode:
         self.call_timeout = call_timeout
         self.max_tool_rounds = max_tool_rounds
         self.tools = {tool.name: tool for tool in tools}
-        self.sampled = agent.temperature > 0
+        self.temperature = agent.temperature if temperature is None else temperature
+        self.sampled = self.temperature > 0
         self.sample_index = sample_index
         self.runnable: Runnable[Any, Any] | None = None
         self.mode = "none"
@@ -392,6 +406,8 @@ class AgentNode:
                 self.mode = "text"
                 self.runnable = model
         self.max_output_tokens = output_cap(agent.max_tokens, model)
+        self.thread_bound = thread_bound(model)
+        self.limit = limit
         # A plain binding (tools, tool_choice) only merges its empty config into ours on
         # every call: call what it binds with its arguments instead. Same call, less work.
         self._target: Runnable[Any, Any] | None = self.runnable
@@ -568,15 +584,23 @@ class AgentNode:
     ) -> None:
         assert self._target is not None
         for _ in range(self.max_tool_rounds + 1):
-            done = await ametered(
-                partial(self._target.ainvoke, messages, config, **self._target_kwargs),
-                ledger=context.ledger,
-                prices=self.prices,
-                model=self.agent.model,
-                worst=worst_case(messages, self.max_output_tokens),
-                timeout=self.call_timeout,
-                caller=f"agent {self.agent.name!r}",
-            )
+            sync_call = key = None
+            if self.thread_bound:
+                # Its own thread hop, so the time limit starts when a thread runs it.
+                sync_call = partial(self._target.invoke, messages, config, **self._target_kwargs)
+                key = (id(self), _SCOPE.get(), dumps(messages))
+            async with self.limit.slot() if self.limit else contextlib.nullcontext():
+                done = await ametered(
+                    partial(self._target.ainvoke, messages, config, **self._target_kwargs),
+                    ledger=context.ledger,
+                    prices=self.prices,
+                    model=self.agent.model,
+                    worst=worst_case(messages, self.max_output_tokens),
+                    timeout=self.call_timeout,
+                    caller=f"agent {self.agent.name!r}",
+                    sync_call=sync_call,
+                    key=key,
+                )
             reply, pending = self._received(call, done)
             if not pending:
                 return
@@ -768,13 +792,17 @@ class AgentNode:
     def sample(self, context: RunContext, inputs: RoleInputs) -> str:
         """Which draw a sampled call is: run seed, the agent's sample index, and its round.
 
-        Agents that send the same prompt to the same model at the same temperature
-        are numbered 0, 1, ... (by name), in every workflow, so a vote's first
+        Agents that send the same prompt to the same pool entry at the temperature
+        their calls use are numbered 0, 1, ... (by name), in every workflow, so a vote's first
         member and a lone solver ask for the same draw and share its cache entry.
         """
         return f"{context.seed}:{self.sample_index}:{inputs.round}"
 
     def _scope(self, context: RunContext, inputs: RoleInputs) -> str:
+        # The pool entry is in every key: a model's own llm string may leave out the
+        # settings an entry differs in (a custom model reports none), and two entries
+        # must never share a draw.
+        entry = f"|rolegraph-entry={self.agent.model}@t={self.temperature:g}"
         if not self.sampled:
-            return ""  # deterministic: every agent and seed may share the entry
-        return f"|rolegraph-sample={self.sample(context, inputs)}"
+            return entry  # deterministic: every agent and seed may share the entry
+        return f"{entry}|rolegraph-sample={self.sample(context, inputs)}"

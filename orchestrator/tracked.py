@@ -35,12 +35,20 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.load import dumps
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field
 
-from orchestrator.metering import CallLedger, Metered, ametered, metered, worst_case
+from orchestrator.metering import (
+    CallLedger,
+    Metered,
+    ametered,
+    metered,
+    thread_bound,
+    worst_case,
+)
 from orchestrator.parsing import message_text
 from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.trace import NodeTrace
@@ -255,12 +263,20 @@ class TrackedChatModel(BaseChatModel):
         call = self._begin(run, input, config, kwargs)
         token = _SCOPE.set(self._scope(run, call))
         try:
+            call_config = self._config(config, run, call)
+            sync_call = key = None
+            if thread_bound(self.inner):
+                # Its own thread hop, so the time limit starts when a thread runs it.
+                sync_call = partial(
+                    BaseChatModel.invoke, self, input, call_config, stop=stop, **kwargs
+                )
+                key = (id(self), _SCOPE.get(), dumps(call.messages))
             done = await ametered(
                 partial(
                     BaseChatModel.ainvoke,
                     self,
                     input,
-                    self._config(config, run, call),
+                    call_config,
                     stop=stop,
                     **kwargs,
                 ),
@@ -270,6 +286,8 @@ class TrackedChatModel(BaseChatModel):
                 worst=worst_case(call.messages, self._cap(kwargs)),
                 timeout=run.call_timeout,
                 caller=f"slot {self.slot!r}",
+                sync_call=sync_call,
+                key=key,
             )
         finally:
             _SCOPE.reset(token)
@@ -297,9 +315,12 @@ class TrackedChatModel(BaseChatModel):
         return self.output_cap
 
     def _scope(self, run: GraphRun, call: _Call) -> str:
+        # The pool entry is in every key: the inner model's llm string may leave out
+        # the settings two entries differ in, and two entries must never share a draw.
+        entry = f"|rolegraph-entry={self.ref}@t={self.temperature or 0.0:g}"
         if not self.sampled:
-            return ""  # deterministic: every run and seed may share the entry
-        return f"|rolegraph-sample={run.seed}:{self.slot}:{call.node}:{call.round}"
+            return entry  # deterministic: every run and seed may share the entry
+        return f"{entry}|rolegraph-sample={run.seed}:{self.slot}:{call.node}:{call.round}"
 
     def _config(self, config: RunnableConfig, run: GraphRun, call: _Call) -> RunnableConfig:
         metadata = {

@@ -31,8 +31,13 @@ def account(
     best: CandidateStats | None,
     objective: Objective,
     budget_note: str | None = None,
+    test: Spend | None = None,
 ) -> tuple[str, ...]:
-    """A few lines on how the winner was found."""
+    """A few lines on how the winner was found.
+
+    The stages' lines and ``test`` (what the held-out test spent) add up to the
+    search's spend: the same evaluations, model calls and dollars.
+    """
     lines: list[str] = []
     if budget_note:
         lines.append(budget_note)
@@ -41,11 +46,9 @@ def account(
         tried.setdefault(step.stage, set()).add(step.candidate)
     for stage, spend in stages.items():
         counted = f"{len(tried[stage])} candidates, " if stage in tried else ""
-        lines.append(
-            f"stage {stage}: {counted}"
-            f"{spend.evaluations} evaluations run, {spend.calls} model calls, "
-            f"${spend.dollars:.4f}"
-        )
+        lines.append(f"stage {stage}: {counted}{_counts(spend)}")
+    if test is not None and (test.evaluations or test.calls or test.dollars):
+        lines.append(f"held-out test: {_counts(test)}")
     if best is None:
         lines.append("no candidate was evaluated on every search task and within the ceiling")
         return tuple(lines)
@@ -64,6 +67,10 @@ def account(
     for rival in [c for c in candidates if c.workflow != best.workflow][:3]:
         lines.append(f"  not {rival.label}: {_why_not(rival, best, objective)}")
     return tuple(lines)
+
+
+def _counts(spend: Spend) -> str:
+    return f"{spend.evaluations} evaluations run, {spend.calls} model calls, ${spend.dollars:.4f}"
 
 
 def _why_not(rival: CandidateStats, best: CandidateStats, objective: Objective) -> str:

@@ -43,7 +43,7 @@ from search.objective import Objective
 from search.preflight import check_before_search
 from search.results import CandidateStats, SearchResult, Step, TestReport, pareto_front
 from search.settings import SearchSettings
-from search.space import Candidate, SearchSpace, Space
+from search.space import Candidate, ComponentPool, SearchSpace, Space
 from search.stops import Stop, StopReason
 from search.store import Store, StorePool, get_store
 from search.strategies.base import Outcome, Proposal, SearchContext, SearchStrategy
@@ -114,13 +114,20 @@ class Search:
             "models": models,
             "prices": prices,
         }
-        self.evaluator = Evaluator(splits.train, metric, budget=self.ledger, **common)
+        self.evaluator = Evaluator(
+            splits.train,
+            metric,
+            budget=self.ledger,
+            concurrency=_pool_concurrency(space),
+            **common,
+        )
         self.test_evaluator = Evaluator(
             splits.test,
             metric,
             budget=self.test_ledger,
             allow_test=True,
             executor=self.evaluator.executor,  # one pool of Ray workers, not two
+            concurrency=self.evaluator.concurrency,  # one limit per model, not two
             **common,
         )
         check_before_search(  # before any model call: a metric or pool that cannot work
@@ -720,6 +727,7 @@ class Search:
                 best=best_stats,
                 objective=self.objective,
                 budget_note=self.budget_note,
+                test=self.test_ledger.spent,
             ),
             stop_reason=str(stop),
             wall_s=wall_s,
@@ -988,3 +996,9 @@ def _misplaced(
 
 def _given(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _pool_concurrency(space: Space) -> dict[str, int]:
+    """The pool entries' own caps on calls at once, where the space has a pool."""
+    pool = getattr(space, "pool", None)
+    return pool.concurrency() if isinstance(pool, ComponentPool) else {}

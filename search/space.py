@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import random
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator import WorkflowSpec
 from orchestrator.errors import SpecError
-from orchestrator.models import check_model_ref
+from orchestrator.models import check_model_ref, indistinct_models
 from orchestrator.pricing import Price, PriceTable, default_prices
 from search.evaluation.target import EvalTarget
 from topologies import SpaceError, get_topology
@@ -35,6 +36,12 @@ class Component(BaseModel):
     kind: Literal["model"] = Field(default="model", description="What kind of component.")
     price: Price | None = Field(
         default=None, description="USD per 1M tokens; None means the price table's."
+    )
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most calls of this entry at once (its adaptive limit's cap); None means "
+        "the search's max_concurrency.",
     )
 
 
@@ -71,6 +78,15 @@ class ComponentPool(BaseModel):
                 check_model_ref(component.name)
             except SpecError as exc:
                 raise SpaceError(f"pool component {component.name!r}: {exc}") from None
+        for first, second in indistinct_models(names):
+            warnings.warn(
+                f"pool entries {first!r} and {second!r} cannot differ: they differ only in "
+                "settings every agent overrides (an unpinned temperature, the output cap), "
+                "so the pool offers one model twice; pin the setting on the instance, "
+                "e.g. temperature=0.7, to make them differ",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
 
     @property
@@ -83,6 +99,10 @@ class ComponentPool(BaseModel):
         table = table or default_prices()
         explicit = {c.name: c.price for c in self.components if c.price is not None}
         return table.with_prices(explicit) if explicit else table
+
+    def concurrency(self) -> dict[str, int]:
+        """The entries' own caps on calls at once, by reference."""
+        return {c.name: c.max_concurrency for c in self.components if c.max_concurrency}
 
     def restrict(self, names: Sequence[str]) -> ComponentPool:
         """The sub-pool of ``names`` (in pool order)."""

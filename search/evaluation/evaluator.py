@@ -32,6 +32,7 @@ from langchain_core.runnables import RunnableConfig
 from typing_extensions import Unpack
 
 from orchestrator.budget import Budget, BudgetLedger, Group, Spend, get_ledger
+from orchestrator.concurrency import ModelConcurrency
 from orchestrator.errors import BudgetExhaustedError
 from orchestrator.metering import CallLedger
 from orchestrator.perf import tuned_gc
@@ -96,6 +97,9 @@ class Evaluator:
         executor: ``"local"`` or ``"ray"`` (``settings.executor``; with ``ray_address=``
             and the other ``ray_*`` settings), or another evaluator's executor to share
             its Ray workers (same dataset name, metric and models).
+        concurrency: Each model's adaptive limit on calls at once: another evaluator's
+            (:attr:`concurrency`, to share it), or caps per model reference (a pool
+            entry's ``max_concurrency``) under ``max_concurrency``.
         **options: Any field of ``EvalSettings`` or its ``RetrySettings`` as a plain
             keyword, e.g. ``max_concurrency=32, call_timeout=None, max_retries=5``.
 
@@ -116,6 +120,7 @@ class Evaluator:
         prices: PriceTable | None = None,
         allow_test: bool = False,
         executor: Executor | Literal["local", "ray"] | None = None,
+        concurrency: ModelConcurrency | Mapping[str, int] | None = None,
         **options: Unpack[EvalOptions],
     ) -> None:
         """Configure the evaluator; nothing runs yet."""
@@ -137,6 +142,10 @@ class Evaluator:
         config = self.settings
         self.cache: BaseCache | None = self.store.llm_cache() if config.cache_calls else None
         self.max_concurrency = config.max_concurrency
+        if not isinstance(concurrency, ModelConcurrency):
+            concurrency = ModelConcurrency(self.max_concurrency, per_model=concurrency)
+        self.concurrency = concurrency
+        """Each model's adaptive limit on calls at once, capped by ``max_concurrency``."""
         self.call_timeout = config.call_timeout
         self.retry = config.retry.policy()
         self.max_errors = config.max_errors
@@ -237,6 +246,7 @@ class Evaluator:
                 call_timeout=self.call_timeout,
                 record_prompts=self.record_prompts,
                 retry=self.retry,
+                concurrency=self.concurrency,
             )
             with self._lock:
                 self._deployed[target.hash] = runner

@@ -110,11 +110,12 @@ class LocalExecutor(Executor):
         held: list[tuple[Any, ...]],
     ) -> EvalRecord:
         """Run the job here; its calls hold their worst case inside ``group``."""
-        with hold_llm_calls() as rows:
-            try:
+        rows: list[tuple[Any, ...]] = []
+        try:
+            with hold_llm_calls() as rows:
                 return await evaluator.run_job(job, evaluator.ledger.scoped(group), group)
-            finally:
-                held.extend(rows)
+        finally:
+            held.extend(rows)  # after the block closed them: a later write commits itself
 
 
 # --- Ray ------------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
 from orchestrator.budget import Amount
+from orchestrator.concurrency import ModelConcurrency
 from orchestrator.deploy import deploy
+from orchestrator.models import call_temperature
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import get_role
 from orchestrator.spec import WorkflowSpec
@@ -101,10 +103,12 @@ class EvalTarget(abc.ABC):
         call_timeout: float | None,
         record_prompts: bool,
         retry: RetryPolicy | None = None,
+        concurrency: ModelConcurrency | None = None,
     ) -> TargetRunner:
         """A runner for the evaluator: calls go through ``cache`` and the run's ledger.
 
-        ``retry`` is the policy for transient failures, where the target's nodes take one.
+        ``retry`` is the policy for transient failures, where the target's nodes take one;
+        ``concurrency`` the per-model limits on calls at once, where its calls take them.
         """
 
     @abc.abstractmethod
@@ -147,8 +151,10 @@ class SpecTarget(EvalTarget):
 
     @property
     def sampled(self) -> bool:
-        """Whether an agent samples (a temperature above 0)."""
-        return any(agent.temperature > 0 for agent in self.spec.agents)
+        """Whether an agent samples: its calls' temperature (a pinned one wins) is above 0."""
+        return any(
+            call_temperature(agent.model, agent.temperature) > 0 for agent in self.spec.agents
+        )
 
     @property
     def portable(self) -> bool:
@@ -180,6 +186,7 @@ class SpecTarget(EvalTarget):
         call_timeout: float | None,
         record_prompts: bool,
         retry: RetryPolicy | None = None,
+        concurrency: ModelConcurrency | None = None,
     ) -> TargetRunner:
         """The spec compiled to a LangGraph graph."""
         return deploy(
@@ -190,6 +197,7 @@ class SpecTarget(EvalTarget):
             retry=retry,
             call_timeout=call_timeout,
             record_prompts=record_prompts,
+            concurrency=concurrency,
         )
 
     def worst_case(

@@ -98,10 +98,12 @@ class GraphTarget(EvalTarget):
         call_timeout: float | None = None,
         record_prompts: bool = True,
         retry: RetryPolicy | None = None,
+        concurrency: Any = None,
     ) -> Any:
         """The graph built (or configured) with tracked slot models, ready to run.
 
         ``retry`` is not applied: the user's graph keeps its own nodes' retry policies.
+        Nor is ``concurrency``: a user's graph calls its slot models as it likes.
         """
         return DeployedGraph.create(
             self,

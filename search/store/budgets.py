@@ -4,7 +4,8 @@ A budget's row holds what was spent; each process that reserves from it has
 a row of its own holding what it reserved. Every change is one ``BEGIN
 IMMEDIATE`` transaction, so processes on one machine never both take the last
 of a budget. The reservations of a process that died (killed mid-evaluation)
-are counted as spent: its calls may have been billed.
+are counted as spent: its calls may have been billed. Each hold records its
+process's pid and host; a new pool (a run starting or resuming) reclaims them.
 """
 
 from __future__ import annotations
@@ -103,6 +104,15 @@ class Budgets(StoreBase):
                 )
                 db.execute("DELETE FROM budget_holds WHERE key = ? AND owner = ?", (key, other))
 
+    def budget_reclaim(self, key: str, owner: str) -> None:
+        """At a run's start: count the holds of dead processes on this machine as spent.
+
+        Without this a killed run's hold stays reserved after it was resumed, and is
+        reclaimed only once the budget gets tight.
+        """
+        with self._write() as db:
+            self._reclaim(db, key, owner)
+
     def budget_take(self, key: str, owner: str, amount: Amount, budget: Budget) -> bool:
         """Reserve ``amount`` for ``owner`` if spent plus everyone's reservations fits."""
         with self._write() as db:
@@ -180,6 +190,7 @@ class StorePool(BudgetPool):
         self.store = store
         self.key = key
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        store.budget_reclaim(key, self.owner)
 
     def take(self, amount: Amount, budget: Budget) -> bool:
         """Reserve if it fits."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,32 @@ LLM_INSERT = (
     "INSERT OR REPLACE INTO llm_calls (key, llm_string, prompt, response, created_at)"
     " VALUES (?, ?, ?, ?, ?)"
 )
-_HELD_CALLS: ContextVar[list[tuple[Any, ...]] | None] = ContextVar(
-    "rolegraph_held_llm_calls", default=None
-)
+
+
+class HeldCalls(list[tuple[Any, ...]]):
+    """LLM-cache rows held back in one task; closed when the task's block ends."""
+
+    def __init__(self) -> None:
+        """Start empty and open."""
+        super().__init__()
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def add(self, row: tuple[Any, ...]) -> bool:
+        """Hold ``row``; ``False`` once closed (the caller then commits it itself)."""
+        with self.lock:
+            if self.closed:
+                return False
+            self.append(row)
+            return True
+
+    def close(self) -> None:
+        """Hold nothing more."""
+        with self.lock:
+            self.closed = True
+
+
+_HELD_CALLS: ContextVar[HeldCalls | None] = ContextVar("rolegraph_held_llm_calls", default=None)
 
 
 @contextlib.contextmanager
@@ -35,13 +59,16 @@ def hold_llm_calls() -> Iterator[list[tuple[Any, ...]]]:
 
     The evaluator commits them together with the evaluation they belong to
     (``put_evaluation(record, calls=held)``): one transaction instead of one per
-    call, and a killed run loses only what it had in flight, as before.
+    call, and a killed run loses only what it had in flight, as before. Read the
+    rows after the block: a write that comes later, from a model call that
+    timed out but whose thread went on to finish it, is committed on its own.
     """
-    held: list[tuple[Any, ...]] = []
+    held = HeldCalls()
     token = _HELD_CALLS.set(held)
     try:
         yield held
     finally:
+        held.close()
         _HELD_CALLS.reset(token)
 
 
@@ -66,8 +93,7 @@ def held_update(prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> bo
     held = _HELD_CALLS.get()
     if held is None:
         return False
-    held.append(_row(prompt, llm_string, return_val))
-    return True
+    return held.add(_row(prompt, llm_string, return_val))
 
 
 def _row(prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> tuple[Any, ...]:

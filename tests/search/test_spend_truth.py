@@ -1,5 +1,7 @@
 """Figures tell the truth: the progress curve's dollars are the real spend, reruns show it all."""
 
+import re
+
 import pytest
 
 from search.report import write_report
@@ -35,6 +37,15 @@ def test_the_curve_ends_at_the_spend_and_a_rerun_shows_the_same_search(tmp_path)
         {k: v.dollars for k, v in first.stages.items()}
     )
     assert again.certificate.shipped == first.certificate.shipped
+
+
+def test_the_account_counts_what_the_spend_counts(tmp_path):
+    result = run(tmp_path / "rg.db")
+    text = "\n".join(result.account)
+    evaluations = sum(int(n) for n in re.findall(r"(\d+) evaluations run", text))
+    calls = sum(int(n) for n in re.findall(r"(\d+) model calls", text))
+    assert "held-out test:" in text
+    assert (evaluations, calls) == (result.spend.evaluations, result.spend.calls)
 
 
 def test_the_report_opens_with_the_certificate(tmp_path):

@@ -252,6 +252,20 @@ def test_concurrency_is_capped_across_workflows():
     assert 0.35 <= elapsed < 2.0  # 32 calls of 50 ms, four at a time
 
 
+def test_a_pool_entrys_own_cap_limits_its_calls_at_once():
+    from orchestrator.models import register_model
+    from search.space import Component, ComponentPool
+
+    model = SlowChatModel(delay=0.02, reply=ANSWER)
+    ref = register_model(model)
+    pool = ComponentPool(components=(Component(name=ref, max_concurrency=1),))
+    ev = Evaluator(
+        tasks(plain=8), max_concurrency=8, cache_calls=False, concurrency=pool.concurrency()
+    )
+    assert ev.evaluate(single(model)).n == 8
+    assert model.peak_in_flight == 1
+
+
 def test_the_progress_bar_can_be_shown(tmp_path, sim, capsys):
     ev = Evaluator(bundled_dataset(n=3), models={"sim:atlas-mini": sim}, show_progress=True)
     assert ev.evaluate(single("sim:atlas-mini")).n == 3

@@ -1,6 +1,7 @@
 """The store: tables, evaluations, aggregates, the LLM-call cache, searches and trials."""
 
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -216,6 +217,42 @@ def test_cached_calls_survive_a_new_store_and_cost_nothing(tmp_path):
     assert first.cached_calls == 0 and first.charged > 0
     assert second.cached_calls == second.calls == 1 and second.charged == 0
     assert second.answer == first.answer == "17"
+
+
+def test_a_write_after_its_task_closed_is_committed_not_lost(store):
+    # A model call that timed out goes on in its thread; its reply comes after the
+    # evaluation took its held rows, and must still reach the store.
+    from contextvars import copy_context
+
+    from search.store import hold_llm_calls
+
+    cache = store.llm_cache()
+    value = [Generation(text="late")]
+    with hold_llm_calls() as rows:
+        cache.update("early", "llm", value)
+        late_context = copy_context()  # what a worker thread started now would see
+    assert len(rows) == 1 and len(cache) == 0
+    late_context.run(cache.update, "late", "llm", value)
+    assert len(rows) == 1  # not held in a list nobody reads any more
+    assert cache.lookup("late", "llm") == value and len(cache) == 1
+
+
+def test_a_dead_process_hold_is_reclaimed_when_a_run_starts(store):
+    from orchestrator.budget import Amount, Budget
+    from search.store.budgets import StorePool
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = StorePool(store, "search:s")
+    killed.owner = f"{socket.gethostname()}:{dead.pid}:dead"
+    assert killed.take(Amount(dollars=0.25, calls=1), Budget(dollars=1.0))
+    with store.connection() as db:
+        db.execute("UPDATE budget_holds SET pid = ? WHERE owner = ?", (dead.pid, killed.owner))
+    spent, reserved = store.budget_totals("search:s")
+    assert reserved.dollars == 0.25 and spent.dollars == 0
+    StorePool(store, "search:s")  # the resumed run starts: the budget is far from tight
+    spent, reserved = store.budget_totals("search:s")
+    assert reserved == Amount() and spent.dollars == 0.25  # it may have been billed
 
 
 # --- searches and trials --------------------------------------------------------------
