@@ -405,6 +405,12 @@ class Claim:
             optimum - mine > self.margin + slack,
         )
 
+    def shipped_regret(self, truth: Truth) -> float | None:
+        """True accuracy points the shipped workflow is below the optimum (None: unjudged)."""
+        if self.shipped is None or self.shipped not in truth.accuracy:
+            return None
+        return truth.accuracy[truth.optimum] - truth.accuracy[self.shipped]
+
 
 def run_strategy(problem: Problem, name: str, seed: int, truth: Truth, args: Any) -> Run:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -572,6 +578,7 @@ def main() -> None:
     # Per strategy, [hits, judged] for: shipped in the target set; the certificate's claim
     # false about what it tried; false about the true optimum.
     claims: dict[str, list[list[int]]] = {}
+    shipped_regrets: dict[str, list[float]] = {}  # true regret of what each run shipped
     with concurrent.futures.ProcessPoolExecutor(
         args.jobs, initializer=_init, initargs=(problems, CACHE)
     ) as pool:
@@ -590,7 +597,7 @@ def main() -> None:
             runs["best-single"] = [best_single(problem, table, args)]
             _report(
                 problem, table, runs, names, speed, vs_tpe, losses, claims,
-                time.perf_counter() - t0,
+                shipped_regrets, time.perf_counter() - t0,
             )  # fmt: skip
     print("\n## summary (geometric means over problems; speed-up = random's effort / its effort)")
     rows = []
@@ -608,7 +615,8 @@ def main() -> None:
         print(f"{n:14} shipped in the target set {hit}/{runs_} ({_share(hit, runs_)}); "
               f"claim false about what it tried {false}/{judged} ({_share(false, judged)}), "
               f"about the true optimum {false_opt}/{judged_opt} "
-              f"({_share(false_opt, judged_opt)})")  # fmt: skip
+              f"({_share(false_opt, judged_opt)}); shipped regret median "
+              f"{_median(shipped_regrets.get(n, []))}")  # fmt: skip
     best = max(rows, key=lambda r: r[1])
     (hit, runs_), _, (false_opt, judged_opt) = claims.get(best[0], [[0, 0], [0, 0], [0, 0]])
     print(f"\nwall time {time.perf_counter() - started:.0f}s")
@@ -616,6 +624,10 @@ def main() -> None:
           f"speedup_evals_vs_random={best[2]:.2f} speedup_vs_tpe={best[3]:.2f} "
           f"worse_than_random={len(best[4])} shipped_in_true_set={_share(hit, runs_)} "
           f"false_claims={_share(false_opt, judged_opt)}")  # fmt: skip
+
+
+def _median(values: Sequence[float]) -> str:
+    return f"{statistics.median(values):.3f}" if values else "nan"
 
 
 def _share(hits: int, of: int) -> str:
@@ -631,6 +643,7 @@ def _report(
     vs_tpe: dict[str, list[float]],
     losses: dict[str, list[str]],
     claims: dict[str, list[list[int]]],
+    shipped_regrets: dict[str, list[float]],
     seconds: float,
 ) -> None:
     optimum = table.optimum
@@ -642,7 +655,7 @@ def _report(
           f"${table.search_dollars:.4f} ({seconds:.0f}s)")  # fmt: skip
     print(f"{'strategy':14} {'evals':>8} {'$':>9} {'reached':>8} "
           f"{'regret@5%':>9} {'@10%':>6} {'@25%':>6} {'final':>6} "
-          f"{'in set':>7} {'false':>6} {'vs opt':>6}")  # fmt: skip
+          f"{'in set':>7} {'false':>6} {'vs opt':>6} {'shipped':>7} {'$ ratio':>7}")  # fmt: skip
     median = {}
     for n, done in runs.items():
         evals = statistics.median(_effort(r, table, 0) for r in done)
@@ -660,9 +673,23 @@ def _report(
             claims.setdefault(n, [[0, 0], [0, 0], [0, 0]])[which][0] += sum(known)
             claims[n][which][1] += len(known)
             cells.append(f"{sum(known)}/{len(known)}" if judged else "-")
+        # What ships (the certificate's pick) against the leader: its true regret, and the
+        # leader's true cost per task over its own.
+        shipped = [x for r in done if r.claim and (x := r.claim.shipped_regret(table)) is not None]
+        ratios = [
+            table.cost[leader] / table.cost[r.claim.shipped]
+            for r in done
+            if r.claim and r.claim.shipped in table.cost and (leader := r.points[-1][2])
+            and leader in table.cost and table.cost[r.claim.shipped] > 0
+        ]  # fmt: skip
+        ship = f"{statistics.median(shipped):.3f}" if shipped else "-"
+        ratio = f"{statistics.median(ratios):.2f}" if ratios else "-"
+        for value in shipped:
+            shipped_regrets.setdefault(n, []).append(value)
         print(f"{n:14} {evals:>8.0f} {dollars:>9.4f} {reached:>4}/{len(done):<3} "
               f"{regrets[0]:>9.3f} {regrets[1]:>6.3f} {regrets[2]:>6.3f} "
-              f"{regrets[3]:>6.3f} {cells[0]:>7} {cells[1]:>6} {cells[2]:>6}")  # fmt: skip
+              f"{regrets[3]:>6.3f} {cells[0]:>7} {cells[1]:>6} {cells[2]:>6} "
+              f"{ship:>7} {ratio:>7}")  # fmt: skip
     for n in names:
         evals, dollars = median[n]
         speed[n]["$"].append(median["random"][1] / dollars)
