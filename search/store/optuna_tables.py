@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
-__all__ = ["create_optuna_tables"]
+__all__ = ["create_optuna_tables", "BUSY_TIMEOUT"]
+
+BUSY_TIMEOUT = 30.0
+"""Seconds an Optuna writer waits for another's lock, as the store's own connections do."""
 
 
 def create_optuna_tables(path: str) -> str:
@@ -15,8 +18,11 @@ def create_optuna_tables(path: str) -> str:
     without a lock, so processes starting on one fresh file at once collide (``table
     studies already exists``). Here the first creates them under a file lock
     (``<path>.lock``) while the others wait, then find them made.
+
+    The URL carries the store's busy timeout (30 s): with SQLite's default of 5 s, two
+    searches writing trials to one store under load failed with "database is locked".
     """
-    url = f"sqlite:///{path}"
+    url = f"sqlite:///{path}?timeout={BUSY_TIMEOUT:g}"
     if _created(path):
         return url
     import optuna
@@ -32,7 +38,7 @@ def create_optuna_tables(path: str) -> str:
 def _created(path: str) -> bool:
     """Whether Optuna finished creating its tables there (it stamps Alembic last)."""
     try:
-        with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+        with contextlib.closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT)) as conn:
             return conn.execute("SELECT 1 FROM alembic_version LIMIT 1").fetchone() is not None
     except sqlite3.OperationalError:
         return False  # no such table yet
