@@ -8,8 +8,9 @@ hard per-request cost cap; the :class:`RoutedWorkflow` deploys like any workflow
 
 from search.routing.build import route, search_objective
 from search.routing.cascade import CascadePolicy
+from search.routing.config import RouterConfig
 from search.routing.evaluation import Contender, RoutingEvaluation, evaluate_routing
-from search.routing.export import export_router, load_routed
+from search.routing.export import export_router
 from search.routing.features import (
     EmbeddingFeatures,
     Features,
@@ -21,7 +22,7 @@ from search.routing.linear import LinUCBPolicy, LogisticPolicy, RidgePolicy, Sin
 from search.routing.policy import CostCapError, Plan, RoutingPolicy, TrainingData
 from search.routing.records import Arm
 from search.routing.selection import POLICIES, CrossValidation, choose_policy, register_policy
-from search.routing.workflow import RoutedResult, RoutedWorkflow, RouterConfig
+from search.routing.workflow import RoutedResult, RoutedWorkflow, load_routed
 
 __all__ = [
     "route",

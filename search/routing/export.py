@@ -15,9 +15,9 @@ from typing import Any
 
 from orchestrator.errors import ExportError
 from orchestrator.export import LANGGRAPH_CONFIG
-from search.routing.workflow import RoutedWorkflow, RouterConfig
+from search.routing.config import RouterConfig
 
-__all__ = ["export_router", "render_router_module", "load_routed", "STORE_ENV"]
+__all__ = ["export_router", "render_router_module", "STORE_ENV"]
 
 STORE_ENV = "ROLEGRAPH_ROUTER_STORE"
 """Environment variable an exported router module reads for the store that keeps feedback."""
@@ -88,10 +88,9 @@ def _module_name(name: str) -> str:
     return f"router_{module}" if module[0].isdigit() else module
 
 
-def export_router(routed: RoutedWorkflow, path: str | Path, *, langgraph: bool = False) -> Path:
-    """Write ``routed`` to ``path`` (see :meth:`RoutedWorkflow.export`)."""
+def export_router(config: RouterConfig, path: str | Path, *, langgraph: bool = False) -> Path:
+    """Write a router to ``path`` (see :meth:`~search.routing.RoutedWorkflow.export`)."""
     target = Path(path)
-    config = routed.config
     if langgraph:
         if target.suffix in {".py", ".json", ".yaml", ".yml"}:
             raise ExportError(f"--langgraph writes into a folder; {target} looks like a file")
@@ -123,13 +122,3 @@ def export_router(routed: RoutedWorkflow, path: str | Path, *, langgraph: bool =
             "langgraph=True with a folder"
         )
     return target
-
-
-def load_routed(path: str | Path, **options: Any) -> RoutedWorkflow:
-    """A router from a ``.json`` file :func:`export_router` wrote (data: nothing runs).
-
-    ``options`` go to :class:`RoutedWorkflow` (``store``, ``features``, ``models``, ...).
-    A ``.py`` router module is loaded by importing it (``rolegraph serve`` does).
-    """
-    config = RouterConfig.model_validate_json(Path(path).read_text(encoding="utf-8"))
-    return RoutedWorkflow(config, **options)

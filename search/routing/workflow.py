@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import threading
 import time
 import uuid
@@ -16,48 +15,23 @@ from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.graph import Graph
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from orchestrator.deploy import Deployed, DeployedWorkflow, RunInput, deploy, question_of
 from orchestrator.metering import CallLedger
 from orchestrator.pricing import PriceTable
 from orchestrator.runtime import CONTEXT_KEY
 from orchestrator.trace import RunResult
+from search.routing.config import RouterConfig
+from search.routing.export import export_router
 from search.routing.features import Features, as_features, question_text
 from search.routing.graph import build_graph
 from search.routing.policy import Plan, RoutingPolicy
-from search.routing.records import Arm, worst_cases
-from search.routing.selection import CrossValidation, policy_from_state
+from search.routing.records import worst_cases
+from search.routing.selection import policy_from_state
 from search.store import Store, get_store
 
-__all__ = ["RouterConfig", "RoutedResult", "RoutedWorkflow"]
-
-
-class RouterConfig(BaseModel):
-    """Everything that makes a router, as data: arms, fitted policy, features, cap."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str = Field(description="The router's name.")
-    search: str = Field(default="", description="The search it was built from.")
-    dataset: str = Field(default="", description="The dataset of that search.")
-    arms: tuple[Arm, ...] = Field(min_length=1, description="The workflows it routes among.")
-    policy: dict[str, Any] = Field(description="The fitted policy's state.")
-    options: dict[str, Any] = Field(default_factory=dict, description="The policy's options.")
-    features: str = Field(default="text", description="Features by name ('text' is portable).")
-    cost_cap: float | None = Field(
-        default=None, gt=0, description="Hard dollars per request, by worst-case estimate."
-    )
-    cross_validation: CrossValidation | None = Field(
-        default=None, description="How the policy was chosen, when 'auto'."
-    )
-    trained_on: int = Field(default=0, description="Search-split tasks it was trained on.")
-
-    @property
-    def id(self) -> str:
-        """Content digest: decisions and feedback are kept under it."""
-        payload = self.model_dump_json(exclude={"cross_validation", "name"})
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+__all__ = ["RouterConfig", "RoutedResult", "RoutedWorkflow", "load_routed"]
 
 
 class RoutedResult(RunResult):
@@ -301,6 +275,14 @@ class RoutedWorkflow(Deployed):
         With ``langgraph=True``, ``path`` is a folder that receives the module and a
         ``langgraph.json``, whose path is returned.
         """
-        from search.routing.export import export_router
+        return export_router(self.config, path, langgraph=langgraph)
 
-        return export_router(self, path, langgraph=langgraph)
+
+def load_routed(path: str | Path, **options: Any) -> RoutedWorkflow:
+    """A router from a ``.json`` file :meth:`RoutedWorkflow.export` wrote (data: nothing runs).
+
+    ``options`` go to :class:`RoutedWorkflow` (``store``, ``features``, ``models``, ...).
+    A ``.py`` router module is loaded by importing it (``rolegraph serve`` does).
+    """
+    config = RouterConfig.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    return RoutedWorkflow(config, **options)
