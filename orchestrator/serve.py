@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
-from orchestrator.deploy import DeployedWorkflow, deploy, load_spec
+from orchestrator.deploy import Deployed, DeployedWorkflow, deploy, load_spec
 from orchestrator.errors import (
     BudgetExhaustedError,
     MissingIntegrationError,
@@ -71,6 +71,7 @@ __all__ = [
     "ServeLimits",
     "InvokeRequest",
     "BatchRequest",
+    "FeedbackRequest",
     "LOOPBACK_HOSTS",
     "is_loopback",
     "redacted_spec",
@@ -191,10 +192,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def load_workflow(target: str | Path | WorkflowSpec | DeployedWorkflow) -> DeployedWorkflow:
+def load_workflow(target: str | Path | WorkflowSpec | Deployed) -> Deployed:
     """A deployed workflow from a spec, a ``.json``/``.yaml`` file or an exported ``.py`` module.
 
-    A module may define ``workflow`` (a :class:`DeployedWorkflow`) or ``spec``.
+    A module may define ``workflow`` (any :class:`Deployed`: a workflow, or a router
+    exported by ``search.routing``) or ``spec``.
     A ``.py`` file is *imported*, so it runs: load only modules you trust. A
     ``.json``/``.yaml`` spec is data and never runs.
 
@@ -202,7 +204,7 @@ def load_workflow(target: str | Path | WorkflowSpec | DeployedWorkflow) -> Deplo
         FileNotFoundError: No such file.
         SpecError: The spec is invalid, or the module defines no workflow.
     """
-    if isinstance(target, DeployedWorkflow):
+    if isinstance(target, Deployed):
         return target
     path = Path(target) if isinstance(target, str | Path) else None
     if path is not None and path.suffix == ".py":
@@ -215,7 +217,7 @@ def load_workflow(target: str | Path | WorkflowSpec | DeployedWorkflow) -> Deplo
         sys.modules[module_spec.name] = module
         module_spec.loader.exec_module(module)
         found = getattr(module, "workflow", None)
-        if isinstance(found, DeployedWorkflow):
+        if isinstance(found, Deployed):
             return found
         if isinstance(getattr(module, "spec", None), WorkflowSpec):
             return deploy(module.spec)
@@ -292,8 +294,21 @@ def _validation_errors(errors: Any) -> list[dict[str, Any]]:
     return cleaned[:20]
 
 
+class FeedbackRequest(BaseModel):
+    """Body of ``POST /feedback`` (servers of workflows that learn from feedback)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str = Field(min_length=1, max_length=200, description="The run's id.")
+    score: float = Field(ge=0.0, le=1.0, description="How good its answer was, in [0, 1].")
+
+
+def _identity(workflow: Deployed) -> str:
+    return str(getattr(workflow, "hash", workflow.name))
+
+
 def create_app(
-    workflow: DeployedWorkflow,
+    workflow: Deployed,
     *,
     token: str | None = None,
     limits: ServeLimits | None = None,
@@ -301,6 +316,9 @@ def create_app(
     allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """A FastAPI app with ``/invoke``, ``/batch``, ``/spec``, ``/graph`` and ``/health``.
+
+    A workflow with an ``afeedback(run_id, score)`` method (a router) also gets
+    ``POST /feedback``, guarded by the token like ``/invoke``.
 
     Args:
         workflow: The workflow to serve.
@@ -323,13 +341,14 @@ def create_app(
     limits = limits or ServeLimits()
     budget = ledger if ledger is not None else workflow.ledger
     slots = _Slots(limits.max_concurrency)
+    protected = set(_PROTECTED)
     pages: dict[str, Any] = (
         {"docs_url": None, "redoc_url": None, "openapi_url": None} if token is not None else {}
     )
     app = fastapi.FastAPI(
-        title=f"rolegraph: {workflow.spec.name}",
+        title=f"rolegraph: {workflow.name}",
         description="A rolegraph workflow. Prompts are shown only to requests with the token.",
-        version=workflow.spec.hash,
+        version=_identity(workflow),
         max_body_size=limits.max_body_bytes,
         **pages,
     )
@@ -347,7 +366,7 @@ def create_app(
         path = request.url.path
         if (
             token is not None
-            and path in _PROTECTED
+            and path in protected
             and not has_token(request.headers.get("authorization"))
         ):
             return JSONResponse(
@@ -422,26 +441,50 @@ def create_app(
 
     @app.get("/health")
     async def health() -> dict[str, str]:
-        return {"status": "ok", "workflow": workflow.spec.hash}
+        return {"status": "ok", "workflow": _identity(workflow)}
 
     header = fastapi.Header(default=None, description="'Bearer <token>'")
 
     @app.get("/spec")
     async def spec(authorization: str | None = header) -> dict[str, Any]:
+        if not isinstance(workflow, DeployedWorkflow):
+            describe = getattr(workflow, "describe", None)
+            return describe() if callable(describe) else {"name": workflow.name}
         if has_token(authorization):
             return workflow.spec.model_dump(mode="json", exclude_defaults=True)
         return redacted_spec(workflow.spec)
 
     @app.get("/graph", response_class=fastapi.responses.PlainTextResponse)
     async def graph() -> str:
-        return spec_mermaid(workflow.spec)
+        if isinstance(workflow, DeployedWorkflow):
+            return spec_mermaid(workflow.spec)
+        return workflow.get_graph().draw_mermaid()
 
-    @app.post("/invoke", response_model=RunResult)
+    result_type: Any = workflow.OutputType
+
+    afeedback = getattr(workflow, "afeedback", None)
+    if callable(afeedback):
+        protected.add("/feedback")
+
+        @app.post("/feedback")
+        async def feedback(
+            body: FeedbackRequest, authorization: str | None = header
+        ) -> dict[str, str]:
+            require_token(authorization)
+            try:
+                await afeedback(body.run_id, body.score)
+            except KeyError:
+                raise fastapi.HTTPException(status_code=404, detail="no such run") from None
+            except ValueError as exc:
+                raise fastapi.HTTPException(status_code=409, detail=str(exc)) from None
+            return {"status": "ok"}
+
+    @app.post("/invoke", response_model=result_type)
     async def invoke(body: InvokeRequest, authorization: str | None = header) -> RunResult:
         prompts = require_token(authorization)
         return await guarded(lambda: run_one(body.question, body.seed, prompts))
 
-    @app.post("/batch", response_model=list[RunResult])
+    @app.post("/batch", response_model=list[result_type])
     async def batch(body: BatchRequest, authorization: str | None = header) -> list[RunResult]:
         prompts = require_token(authorization)
         if len(body.questions) > limits.max_batch:
@@ -574,7 +617,7 @@ def server_config(app: Any, *, host: str, port: int, limits: ServeLimits | None 
 
 
 def serve(
-    target: str | Path | WorkflowSpec | DeployedWorkflow,
+    target: str | Path | WorkflowSpec | Deployed,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,

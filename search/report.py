@@ -40,6 +40,7 @@ from typing import Any
 from orchestrator.errors import MissingIntegrationError
 from orchestrator.render import spec_mermaid
 from search.results import CandidateStats, SearchResult
+from search.routing.evaluation import RoutingEvaluation
 from search.store import Store
 
 __all__ = ["write_report", "Figure", "REPORT_FILE", "FIGURES"]
@@ -534,6 +535,30 @@ def _test(result: SearchResult) -> str:
     )
 
 
+def _routing(routing: RoutingEvaluation) -> str:
+    """The routing section: the router against the best single arm, an oracle and random."""
+    rows = "".join(
+        f"<tr><td>{_e(c.name)}</td><td>{c.score.mean:.3f}</td>"
+        f"<td>[{c.score.low:.3f}, {c.score.high:.3f}]</td>"
+        f"<td>{_per_task(c.cost_per_task)}</td></tr>"
+        for c in routing.contenders
+    )
+    shares = ", ".join(f"{_e(label)}: {share:.0%}" for label, share in routing.share.items())
+    d, c = routing.score_vs_best, routing.cost_vs_best
+    cap = f" under a cap of {_money(routing.cost_cap)} per request" if routing.cost_cap else ""
+    return (
+        f"<p>A router ({_e(routing.policy)} policy{cap}), trained on the search tasks only, "
+        f"judged on {routing.n_tasks} held-out tasks. Best single: {_e(routing.best_single)}; "
+        "the oracle knows each task's best arm with hindsight; random picks uniformly.</p>"
+        "<table><tr><th>policy</th><th>accuracy</th><th>95% CI</th><th>cost per task</th></tr>"
+        f"{rows}</table>"
+        f'<p class="note">Router minus best single (paired bootstrap): accuracy '
+        f"{d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}], cost {c.difference:+.2e} "
+        f"[{c.low:+.2e}, {c.high:+.2e}] dollars per task; regret vs the oracle "
+        f"{routing.regret_vs_oracle * 100:.1f} points. Arms answered: {shares}.</p>"
+    )
+
+
 def _figure(figure: Figure) -> str:
     return (
         f'<figure><img src="{_e(figure.file)}" alt="{_e(figure.title)}">'
@@ -606,6 +631,7 @@ def _page(
     *,
     config: dict[str, Any] | None,
     trials: dict[str, int] | None,
+    routing: RoutingEvaluation | None = None,
 ) -> str:
     parts = [
         "<!DOCTYPE html>",
@@ -644,6 +670,9 @@ def _page(
     parts.append(_figure(figures["spend"]))
     parts.append("<h2>Held-out test</h2>")
     parts.append(_test(result))
+    if routing is not None:
+        parts.append('<h2 id="routing">Routing per query</h2>')
+        parts.append(_routing(routing))
     parts.append("<h2>The winner's workflow</h2>")
     if "winner" in figures:
         parts.append(_figure(figures["winner"]))
@@ -669,7 +698,11 @@ def _page(
 
 
 def write_report(
-    result: SearchResult, directory: str | Path, *, store: Store | None = None
+    result: SearchResult,
+    directory: str | Path,
+    *,
+    store: Store | None = None,
+    routing: RoutingEvaluation | None = None,
 ) -> Path:
     """Write ``report.html``, its PNG figures and ``result.json`` into ``directory``.
 
@@ -679,6 +712,8 @@ def write_report(
         directory: The folder to write into; created if missing. Files of an
             earlier report there are replaced.
         store: The search's store, to add its recorded settings and trial counts.
+        routing: A router's held-out judgement (:func:`search.routing.evaluate_routing`),
+            for a routing section.
 
     Returns:
         The path of ``report.html``.
@@ -710,5 +745,7 @@ def write_report(
                 trials[trial.state] = trials.get(trial.state, 0) + 1
     result.save(folder / "result.json")
     page = folder / REPORT_FILE
-    page.write_text(_page(result, figures, config=config, trials=trials), encoding="utf-8")
+    page.write_text(
+        _page(result, figures, config=config, trials=trials, routing=routing), encoding="utf-8"
+    )
     return page

@@ -87,6 +87,12 @@ class SearchResult(BaseModel):
     )
     n_search_tasks: int = Field(description="Tasks in the search split.")
     n_test_tasks: int = Field(description="Tasks in the held-out test split.")
+    search_task_ids: tuple[str, ...] = Field(
+        default=(), description="Ids of the search split's tasks (a router trains on these only)."
+    )
+    test_task_ids: tuple[str, ...] = Field(
+        default=(), description="Ids of the held-out test split's tasks."
+    )
     evaluations: int = Field(description="Workflow x task evaluations the search asked for.")
     spend: Spend = Field(
         description="What the search (and its test) spent over all its runs: cache misses only."

@@ -714,6 +714,8 @@ class Search:
             candidates=tuple(ranked),
             n_search_tasks=len(self.search_tasks),
             n_test_tasks=len(self.test_tasks),
+            search_task_ids=tuple(t.id for t in self.search_tasks),
+            test_task_ids=tuple(t.id for t in self.test_tasks),
             evaluations=self.evaluations,
             spend=spend,
             spend_this_run=_minus(spend, before),

@@ -24,6 +24,7 @@ __all__ = [
     "show_command",
     "export_command",
     "report_command",
+    "route_command",
     "find_search",
 ]
 
@@ -399,3 +400,73 @@ def register(app: typer.Typer) -> None:
     app.command("show")(show_command)
     app.command("export")(export_command)
     app.command("report")(report_command)
+    app.command("route")(route_command)
+
+
+@handle_errors()
+def route_command(
+    name: Annotated[str, typer.Argument(help="A search name, a unique prefix or its id.")],
+    example: Example = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="The search's config (.yaml/.json/.py): its dataset is read."),
+    ] = None,
+    store: StorePath = Path(_DEFAULT_STORE),
+    k: Annotated[int | None, typer.Option("--k", min=1, help="Arms from the front.")] = None,
+    cost_cap: Annotated[
+        float | None,
+        typer.Option("--cost-cap", min=0.0, help="Hard dollars per request (worst case)."),
+    ] = None,
+    policy: Annotated[str, typer.Option(help="'auto' or a policy name.")] = "auto",
+    out: Annotated[
+        Path | None, typer.Option(help="Write the router: a .py module or .json data.")
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Write the search's report, with a routing section, into this folder."),
+    ] = None,
+    evaluate: Annotated[
+        bool,
+        typer.Option(
+            "--evaluate/--no-evaluate",
+            help="Judge it on the held-out split (runs the arms there; stored results free).",
+        ),
+    ] = True,
+) -> None:
+    """Build a router over a finished search's front, judge it on the held-out split, export it."""
+    from search.routing import evaluate_routing, route
+
+    settings, source = _settings(example, config)
+    prepared = prepare(settings, {"store": ":memory:"}, source=source)  # its dataset only
+    db = _open(store)
+    result = _result(store, name)
+    tasks = prepared.search.dataset.tasks
+    routed = route(result, tasks=tasks, store=db, k=k, policy=policy, cost_cap=cost_cap)
+    validation = routed.config.cross_validation
+    how = f" ({escape(validation.rule)})" if validation is not None else ""
+    console.print(
+        f"router {routed.router_id}: policy {routed.policy.name}{how}, "
+        f"{len(routed.arms)} arms, trained on {routed.config.trained_on} search tasks"
+    )
+    for arm in routed.config.arms:
+        console.print(f"  arm {arm.hash}  {escape(arm.label)}")
+    if evaluate:
+        judged = evaluate_routing(
+            routed, result, tasks=tasks, store=db, models=prepared.models or None
+        )
+        note = " (simulated models)" if judged.simulated else ""
+        console.print(f"held-out split, {judged.n_tasks} tasks{note}:")
+        for c in judged.contenders:
+            console.print(
+                f"  {c.name:<12} {c.score.mean:6.1%} [{c.score.low:.1%}, {c.score.high:.1%}]  "
+                f"${c.cost_per_task:.6f}/task"
+            )
+        console.print(f"  regret vs oracle: {judged.regret_vs_oracle * 100:.1f} points")
+        if report is not None:
+            from search.report import write_report
+
+            page = write_report(result, report, store=db, routing=judged)
+            console.print(f"report written to {escape(str(page))}")
+    if out is not None:
+        path = routed.export(out)
+        console.print(f"router written to {escape(str(path))}")

@@ -360,6 +360,27 @@ class StoreBase:
             pk=("key", "owner"),
             if_not_exists=True,
         )
+        db.table("routing_decisions").create(
+            {
+                "router": str,
+                "run_id": str,
+                "features": str,
+                "arms": str,
+                "arm": int,
+                "cost": float,
+                "explored": int,
+                "created_at": str,
+            },
+            pk=("router", "run_id"),
+            not_null={"features", "arms"},
+            if_not_exists=True,
+        )
+        db.table("routing_feedback").create(
+            {"router": str, "run_id": str, "score": float, "created_at": str},
+            pk=("router", "run_id"),
+            not_null={"score"},
+            if_not_exists=True,
+        )
         if db.execute("PRAGMA user_version").fetchone()[0] == 0:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

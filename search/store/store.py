@@ -19,12 +19,13 @@ from pathlib import Path
 from search.store.budgets import Budgets
 from search.store.evaluations import Evaluations
 from search.store.optuna_tables import create_optuna_tables
+from search.store.routing import Routing
 from search.store.searches import Searches
 
 __all__ = ["Store", "get_store"]
 
 
-class Store(Evaluations, Searches, Budgets):
+class Store(Evaluations, Searches, Budgets, Routing):
     """The rolegraph database: workflows, evaluations, LLM calls, searches and trials.
 
     Safe to share between threads (each thread uses its own connection) and

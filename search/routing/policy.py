@@ -1,0 +1,272 @@
+"""The one extension point of routing: a policy fits on records, decides under a cap, learns.
+
+A policy sees standardised features of the question and, per arm, the worst case one
+run may cost (:func:`orchestrator.worst_case.worst_case_run`). Arms whose worst case is
+over the request's cap are never chosen, so the cap holds before any call is made.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.errors import BudgetExhaustedError
+from search.objective import Objective
+
+__all__ = [
+    "TrainingData",
+    "Plan",
+    "RoutingPolicy",
+    "CostCapError",
+    "allowed_arms",
+    "run_plan",
+    "rewards",
+]
+
+
+class CostCapError(BudgetExhaustedError):
+    """No arm's worst case fits the request's cost cap, so nothing was run."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, resource="dollars", final=True)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Stored outcomes: one row per task, one column per arm (numpy, so not pydantic)."""
+
+    task_ids: tuple[str, ...]
+    features: np.ndarray  # (n, d), raw
+    scores: np.ndarray  # (n, k), seeds averaged
+    costs: np.ndarray  # (n, k), list-price dollars of one run
+    confidences: np.ndarray  # (n, k), the exit agent's stated confidence; nan if none
+    worst: np.ndarray  # (n, k), worst-case dollars of one run on that question
+
+    @property
+    def n(self) -> int:
+        """Rows."""
+        return len(self.task_ids)
+
+    @property
+    def arms(self) -> int:
+        """Columns."""
+        return int(self.scores.shape[1])
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> TrainingData:
+        """The given rows."""
+        index = np.asarray(rows, dtype=int)
+        return TrainingData(
+            task_ids=tuple(self.task_ids[i] for i in index),
+            features=self.features[index],
+            scores=self.scores[index],
+            costs=self.costs[index],
+            confidences=self.confidences[index],
+            worst=self.worst[index],
+        )
+
+
+class Plan(BaseModel):
+    """What to run for one request: arms in order, escalating while confidence is low."""
+
+    model_config = ConfigDict(frozen=True)
+
+    arms: tuple[int, ...] = Field(min_length=1, description="Arm indices, tried in order.")
+    thresholds: tuple[float, ...] = Field(
+        default=(),
+        description="Stated confidence at or above which arm i's answer is kept; one per "
+        "arm but the last.",
+    )
+    explored: bool = Field(default=False, description="Chosen to explore, not to exploit.")
+    fallback: bool = Field(default=False, description="The policy was unsure: cheapest safe arm.")
+
+
+def rewards(objective: Objective, scores: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """Per-task objective value: the score, less the cost at the objective's point value."""
+    if objective.point_value is None:
+        return scores.astype(float)
+    return scores - costs / objective.point_value * 0.01
+
+
+def allowed_arms(worst: Sequence[float] | np.ndarray, cap: float | None) -> np.ndarray:
+    """Which arms' worst case fits ``cap``.
+
+    Raises:
+        CostCapError: None does.
+    """
+    bound = np.asarray(worst, dtype=float)
+    allowed = np.ones(len(bound), dtype=bool) if cap is None else bound <= cap
+    if not allowed.any():
+        raise CostCapError(
+            f"no arm fits the cost cap of ${cap:.6g} per request (the cheapest worst case is "
+            f"${float(bound.min()):.6g}); raise the cap or shorten the question"
+        )
+    return allowed
+
+
+def run_plan(plan: Plan, scores: np.ndarray, costs: np.ndarray, conf: np.ndarray) -> tuple:
+    """Replay ``plan`` on one task's stored outcomes: (score, cost, answering arm)."""
+    spent = 0.0
+    for position, arm in enumerate(plan.arms):
+        spent += float(costs[arm])
+        last = position == len(plan.arms) - 1
+        stated = conf[arm]
+        if last or (not math.isnan(stated) and stated >= plan.thresholds[position]):
+            return float(scores[arm]), spent, arm
+    raise AssertionError("unreachable: the last arm always answers")  # pragma: no cover
+
+
+class RoutingPolicy(ABC):
+    """Choose the workflow (arm) for each question; everything a policy is lives here.
+
+    Subclasses implement :meth:`_fit` and :meth:`_plan`, and :meth:`_update` if they
+    learn online; :meth:`get_state`/:meth:`set_state` make an exported router whole.
+    The base class standardises features, keeps the cap and finds the *safe* arms
+    (those no worse than the best on the training rows, within one standard error),
+    whose cheapest allowed one is the fallback when the policy is unsure.
+    """
+
+    name: ClassVar[str] = "policy"
+
+    def __init__(self, *, objective: Objective | None = None, min_rows: int = 8) -> None:
+        """``min_rows``: below this many training rows the policy always falls back."""
+        self.objective = objective or Objective()
+        self.min_rows = min_rows
+        self.mean = np.zeros(0)
+        self.scale = np.ones(0)
+        self.safe: list[int] = []
+        self.arm_cost = np.zeros(0)
+        self.arm_value = np.zeros(0)
+        self.rows = 0
+
+    # --- the extension point ----------------------------------------------------------
+
+    @abstractmethod
+    def _fit(self, z: np.ndarray, data: TrainingData) -> None:
+        """Learn from standardised features ``z`` (with a leading 1) and the outcomes."""
+
+    @abstractmethod
+    def _plan(
+        self,
+        z: np.ndarray,
+        allowed: np.ndarray,
+        worst: np.ndarray,
+        cap: float | None,
+        explore: bool,
+    ) -> Plan:
+        """The plan for one standardised feature row among the allowed arms."""
+
+    def _update(self, z: np.ndarray, arm: int, score: float, cost: float) -> None:  # noqa: B027
+        """Learn from one delayed outcome; the default learns nothing."""
+
+    def _get(self) -> dict[str, Any]:
+        """The subclass's learned state as JSON data."""
+        return {}
+
+    def _set(self, state: dict[str, Any]) -> None:  # noqa: B027
+        """Restore what :meth:`_get` returned."""
+
+    # --- the public face --------------------------------------------------------------
+
+    def fit(self, data: TrainingData) -> RoutingPolicy:
+        """Learn from stored outcomes; returns ``self``."""
+        if data.n == 0:
+            raise ValueError("no training rows: the arms share no search task with results")
+        self.mean = data.features.mean(axis=0)
+        spread = data.features.std(axis=0)
+        self.scale = np.where(spread > 1e-12, spread, 1.0)
+        self.rows = data.n
+        per_task = rewards(self.objective, data.scores, data.costs)
+        self.arm_value = per_task.mean(axis=0)
+        self.arm_cost = data.costs.mean(axis=0)
+        best = int(np.lexsort((self.arm_cost, -self.arm_value))[0])
+        safe = []
+        for arm in range(data.arms):
+            diff = per_task[:, arm] - per_task[:, best]
+            se = float(diff.std(ddof=1) / math.sqrt(data.n)) if data.n > 1 else 0.0
+            if diff.mean() + se >= -1e-12:
+                safe.append(arm)
+        self.safe = sorted(safe, key=lambda a: (self.arm_cost[a], -self.arm_value[a]))
+        self._fit(self.standardise(data.features), data)
+        return self
+
+    def standardise(self, features: np.ndarray) -> np.ndarray:
+        """Features scaled by the training rows, with a leading column of ones."""
+        scaled = (np.atleast_2d(features) - self.mean) / self.scale
+        return np.hstack([np.ones((scaled.shape[0], 1)), scaled])
+
+    def fallback(self, allowed: np.ndarray) -> int:
+        """The cheapest allowed safe arm; else the allowed arm of best training value."""
+        for arm in self.safe:
+            if allowed[arm]:
+                return arm
+        candidates = [a for a in range(len(allowed)) if allowed[a]]
+        return max(candidates, key=lambda a: (self.arm_value[a], -self.arm_cost[a]))
+
+    def decide(
+        self,
+        features: Sequence[float] | np.ndarray,
+        *,
+        worst: Sequence[float] | np.ndarray,
+        cap: float | None = None,
+        explore: bool = False,
+    ) -> Plan:
+        """The plan for one question's features, every arm in it within ``cap``.
+
+        Raises:
+            CostCapError: No arm's worst case fits the cap.
+        """
+        bound = np.asarray(worst, dtype=float)
+        allowed = allowed_arms(bound, cap)
+        if self.rows < self.min_rows:
+            return Plan(arms=(self.fallback(allowed),), fallback=True)
+        z = self.standardise(np.asarray(features, dtype=float))[0]
+        plan = self._plan(z, allowed, bound, cap, explore)
+        spent = sum(float(bound[a]) for a in plan.arms)
+        if any(not allowed[a] for a in plan.arms) or (cap is not None and spent > cap + 1e-15):
+            raise AssertionError(f"policy {self.name} broke the cost cap")  # pragma: no cover
+        return plan
+
+    def update(
+        self, features: Sequence[float] | np.ndarray, *, arm: int, score: float, cost: float
+    ) -> None:
+        """Learn from one delayed outcome: the arm that answered, its score and cost."""
+        z = self.standardise(np.asarray(features, dtype=float))[0]
+        self._update(z, arm, float(score), float(cost))
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything learned, as JSON data."""
+        return {
+            "policy": self.name,
+            "objective": self.objective.model_dump(mode="json"),
+            "min_rows": self.min_rows,
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "safe": list(self.safe),
+            "arm_cost": self.arm_cost.tolist(),
+            "arm_value": self.arm_value.tolist(),
+            "rows": self.rows,
+            "learned": self._get(),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> RoutingPolicy:
+        """Restore :meth:`get_state`'s data; returns ``self``."""
+        self.objective = Objective.model_validate(state["objective"])
+        self.min_rows = int(state["min_rows"])
+        self.mean = np.asarray(state["mean"], dtype=float)
+        self.scale = np.asarray(state["scale"], dtype=float)
+        self.safe = [int(a) for a in state["safe"]]
+        self.arm_cost = np.asarray(state["arm_cost"], dtype=float)
+        self.arm_value = np.asarray(state["arm_value"], dtype=float)
+        self.rows = int(state["rows"])
+        self._set(state["learned"])
+        return self
+
+    def options(self) -> dict[str, Any]:
+        """Constructor options besides the objective (for rebuilding it by name)."""
+        return {"min_rows": self.min_rows}
