@@ -40,6 +40,7 @@ from langchain_core.outputs import ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field
 
+from orchestrator.errors import RunLimitError
 from orchestrator.metering import CallLedger, Metered, ametered, metered, worst_case
 from orchestrator.parsing import message_text
 from orchestrator.pricing import PriceTable, default_prices
@@ -60,16 +61,29 @@ class GraphRun:
     seed: int = 0
     record_prompts: bool = True
     call_timeout: float | None = None
+    max_calls: int | None = None
+    """Model calls the run may make; the next one raises :class:`RunLimitError`."""
     started: float = field(default_factory=time.perf_counter)
     models: dict[str, TrackedChatModel] = field(default_factory=dict)
     """The slot models of this run (the configurable form looks them up here)."""
     nodes: list[NodeTrace] = field(default_factory=list)
     _rounds: dict[tuple[str, str], int] = field(default_factory=dict)
+    _calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_round(self, node: str, slot: str) -> int:
-        """Count one more call of ``slot`` from ``node`` in this run (1, 2, ...)."""
+        """Count one more call of ``slot`` from ``node`` in this run (1, 2, ...).
+
+        Raises:
+            RunLimitError: The run has made ``max_calls`` model calls already.
+        """
         with self._lock:
+            if self.max_calls is not None and self._calls >= self.max_calls:
+                raise RunLimitError(
+                    f"model call cap: node {node!r} made call {self._calls + 1} of a run "
+                    f"capped at {self.max_calls} (raise max_calls_per_run if it needs more)"
+                )
+            self._calls += 1
             count = self._rounds.get((node, slot), 0) + 1
             self._rounds[(node, slot)] = count
             return count

@@ -71,7 +71,14 @@ class GraphSpace(Space):
         input: How a question becomes the graph's input (default from its state:
             ``messages`` or ``question``).
         output: How the answer is read from its output (default from its state).
-        max_calls_per_run: Model calls one run may make, for admitting evaluations.
+        context: The run context of a graph with a ``context_schema`` (what its nodes
+            read as ``runtime.context``), or a function ``question -> context``.
+        config: A ``RunnableConfig`` merged into each run's config (``configurable``
+            keys, tags, metadata, ``recursion_limit``), or ``question -> config``.
+        max_calls_per_run: Model calls one run may make: the next call fails the run
+            with ``model call cap``. Admission holds this many calls' worst case.
+        recursion_limit: Super-steps one run may take (default 25, unless ``config``
+            sets its own); a looping graph fails fast with ``recursion limit``.
         max_tokens: Output cap bound on every slot model (default: the model's own,
             else 1,024).
         prompt_chars: Characters a prompt may hold besides the question, for admission.
@@ -82,7 +89,7 @@ class GraphSpace(Space):
             default.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, populate_by_name=True)
 
     build: Callable[..., Any] | None = Field(
         default=None, exclude=True, description="Factory: build(models, **params) -> graph."
@@ -101,8 +108,22 @@ class GraphSpace(Space):
     output: Callable[[Mapping[str, Any]], str | None] | None = Field(
         default=None, exclude=True, description="The graph's output -> the answer."
     )
+    context: Any = Field(
+        default=None,
+        exclude=True,
+        description="The run's context (context_schema), or question -> context.",
+    )
+    run_config: Any = Field(
+        default=None,
+        alias="config",
+        exclude=True,
+        description="A RunnableConfig merged into each run's, or question -> config.",
+    )
     max_calls_per_run: int = Field(
-        default=10, ge=1, description="Model calls one run may make, for admission."
+        default=10, ge=1, description="Model calls one run may make (a cap, and admission)."
+    )
+    recursion_limit: int = Field(
+        default=25, ge=1, description="Super-steps one run may take (LangGraph's limit)."
     )
     max_tokens: int | None = Field(
         default=None, ge=1, description="Output cap of every slot model's calls."
@@ -143,7 +164,10 @@ class GraphSpace(Space):
                 graph=graph,
                 slots=[s.name for s in data["slots"]],
                 params=data["params"],
-                static={"config": data.get("run_config"), "context": data.get("context")},
+                static={
+                    "config": data.get("config", data.get("run_config")),
+                    "context": data.get("context"),
+                },
             )
         return data
 
@@ -201,6 +225,9 @@ class GraphSpace(Space):
             prefixes=dict(self.prefixes),
             max_tokens=self.max_tokens,
             max_calls_per_run=self.max_calls_per_run,
+            recursion_limit=self.recursion_limit,
+            context=self.context,
+            config=self.run_config,
             prompt_chars=self.prompt_chars,
             adapters={"input": _identify(to_input), "output": _identify(to_output)},
         )

@@ -24,6 +24,11 @@ class GraphSource:
     prefixes: Mapping[str, str] = field(default_factory=dict)
     max_tokens: int | None = None
     max_calls_per_run: int = 10
+    recursion_limit: int = 25
+    context: Any = None
+    """The run context, or a function of the question that returns it."""
+    config: Any = None
+    """A config merged into each run's, or a function of the question that returns it."""
     prompt_chars: int = 8000
     adapters: Mapping[str, str] = field(default_factory=dict)
     """Identities of the input and output functions (they change results too)."""
