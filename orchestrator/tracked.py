@@ -27,16 +27,16 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field
 
@@ -107,6 +107,16 @@ def running(run: GraphRun) -> Iterator[GraphRun]:
         yield run
     finally:
         _RUN.reset(token)
+
+
+def _node_path(metadata: Mapping[str, Any]) -> str:
+    """The node that made a call: ``worker/agent`` inside a subgraph node ``worker``."""
+    namespace = str(metadata.get("langgraph_checkpoint_ns") or "")
+    path = [part.split(":")[0] for part in namespace.split("|") if part]
+    inner = str(metadata.get("langgraph_node") or "")
+    if inner and (not path or path[-1] != inner):
+        path.append(inner)
+    return "/".join(path)
 
 
 @dataclass
@@ -197,6 +207,36 @@ class TrackedChatModel(BaseChatModel):
         )
 
     # --- generation: the wrapped model answers ----------------------------------------
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        # LangSmith shows the model that answers, not this wrapper.
+        return self.inner._get_ls_params(stop=stop, **kwargs)
+
+    def _should_stream(self, *, async_api: bool, **kwargs: Any) -> bool:
+        # Stream exactly when the wrapped model would (it implements streaming and a
+        # handler such as LangGraph's stream_mode="messages" listens).
+        return self.inner._should_stream(async_api=async_api, **kwargs)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        yield from self.inner._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in self.inner._astream(
+            messages, stop=stop, run_manager=run_manager, **kwargs
+        ):
+            yield chunk
 
     def _generate(
         self,
@@ -294,7 +334,7 @@ class TrackedChatModel(BaseChatModel):
         self, run: GraphRun, input: LanguageModelInput, config: RunnableConfig, kwargs: Any
     ) -> _Call:
         metadata = config.get("metadata") or {}
-        node = str(metadata.get("langgraph_node") or self.slot)
+        node = _node_path(metadata) or self.slot
         return _Call(
             node=node,
             step=int(metadata.get("langgraph_step") or 0),
