@@ -31,17 +31,25 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field
 
 from orchestrator.errors import RunLimitError
-from orchestrator.metering import CallLedger, Metered, ametered, metered, worst_case
+from orchestrator.metering import (
+    CallLedger,
+    Metered,
+    ametered,
+    ametered_stream,
+    metered,
+    metered_stream,
+    worst_case,
+)
 from orchestrator.parsing import message_text
 from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.trace import NodeTrace
@@ -329,6 +337,79 @@ class TrackedChatModel(BaseChatModel):
             _SCOPE.reset(token)
         self._finish(run, call, done)
         return done.reply
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """Stream the reply; in a run, held before the first chunk and charged after the last."""
+        run = _RUN.get()
+        if run is None:
+            yield from super().stream(input, config, stop=stop, **kwargs)
+            return
+        if not self.inner._should_stream(async_api=False, stream=True, **kwargs):
+            yield cast(AIMessageChunk, self.invoke(input, config, stop=stop, **kwargs))
+            return  # one metered call, as LangChain streams a model that cannot
+        config = ensure_config(config)
+        call = self._begin(run, input, config, kwargs)
+        yield from cast(
+            Iterator[AIMessageChunk],
+            metered_stream(
+                partial(
+                    BaseChatModel.stream,
+                    self,
+                    input,
+                    self._config(config, run, call),
+                    stop=stop,
+                    **kwargs,
+                ),
+                ledger=run.ledger,
+                prices=self.prices,
+                model=self.ref,
+                worst=worst_case(call.messages, self._cap(kwargs)),
+                done=partial(self._finish, run, call),
+            ),
+        )
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Async :meth:`stream`."""
+        run = _RUN.get()
+        if run is None:
+            async for chunk in super().astream(input, config, stop=stop, **kwargs):
+                yield chunk
+            return
+        if not self.inner._should_stream(async_api=True, stream=True, **kwargs):
+            yield cast(AIMessageChunk, await self.ainvoke(input, config, stop=stop, **kwargs))
+            return
+        config = ensure_config(config)
+        call = self._begin(run, input, config, kwargs)
+        async for piece in ametered_stream(
+            partial(
+                BaseChatModel.astream,
+                self,
+                input,
+                self._config(config, run, call),
+                stop=stop,
+                **kwargs,
+            ),
+            ledger=run.ledger,
+            prices=self.prices,
+            model=self.ref,
+            worst=worst_case(call.messages, self._cap(kwargs)),
+            done=partial(self._finish, run, call),
+        ):
+            yield cast(AIMessageChunk, piece)
 
     def _begin(
         self, run: GraphRun, input: LanguageModelInput, config: RunnableConfig, kwargs: Any

@@ -36,8 +36,9 @@ def tracked(model: BaseChatModel) -> TrackedChatModel:
 
 
 def test_tokens_stream_through_a_tracked_model():
-    plain = list(chatbot(ScriptedChatModel(replies=[REPLY])).stream(QUESTION,
-                                                                     stream_mode="messages"))
+    plain = list(
+        chatbot(ScriptedChatModel(replies=[REPLY])).stream(QUESTION, stream_mode="messages")
+    )
     assert len(plain) > 5
     graph = chatbot(tracked(ScriptedChatModel(replies=[REPLY])))
     assert len(list(graph.stream(QUESTION, stream_mode="messages"))) == len(plain)
@@ -91,3 +92,24 @@ def test_traces_name_the_worker_that_made_the_call():
     result = space.deploy(space.config({"researcher": "sim:atlas-mini"})).invoke("What is 2 + 3?")
     assert [n.agent for n in result.nodes] == ["researcher/agent"]
     assert result.nodes[0].role == "researcher"
+
+
+def test_a_node_that_streams_is_metered_once():
+    from orchestrator.budget import Budget, BudgetLedger
+
+    for inner in (ScriptedChatModel(replies=[REPLY]), SimChatModel(model="atlas-mini")):
+        model = tracked(inner)
+        ledger = BudgetLedger(Budget(dollars=1.0))
+        run = GraphRun(ledger=ledger)
+        with running(run):
+            chunks = list(model.stream("What is 17 + 25?"))
+        assert len(run.nodes) == 1 and run.nodes[0].usage.total_tokens > 0
+        assert ledger.spent.calls == 1 and ledger.spent.dollars == run.nodes[0].charged > 0
+        if isinstance(inner, ScriptedChatModel):
+            assert len(chunks) > 5 and "".join(str(c.content) for c in chunks) == REPLY
+
+        async def astream(model=model, run=run) -> int:
+            with running(run):
+                return len([c async for c in model.astream("What is 17 + 25?")])
+
+        assert asyncio.run(astream()) >= 1 and len(run.nodes) == 2 and ledger.spent.calls == 2
