@@ -8,11 +8,13 @@ import uuid
 import warnings
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.graph import Graph
 from langgraph.errors import GraphRecursionError
 from langgraph.pregel import Pregel
 
@@ -27,6 +29,7 @@ from orchestrator.trace import RunResult
 from orchestrator.tracked import GraphRun, TrackedChatModel, running
 from search.graphs.config import GraphConfig
 from search.graphs.errors import GraphSpaceError, UntrackedCallsWarning
+from search.graphs.export import export_graph, write_graph_module
 from search.graphs.providers import PROVIDER, register_providers
 from search.graphs.source import GraphSource
 
@@ -165,6 +168,28 @@ class DeployedGraph(Deployed):
 
     def __repr__(self) -> str:
         return f"DeployedGraph(name={self.name!r}, hash={self.target.hash!r})"
+
+    def get_graph(self, config: RunnableConfig | None = None) -> Graph:
+        """The user's graph as LangGraph draws it (not this wrapper)."""
+        return cast(Graph, self.graph.get_graph(config))
+
+    def export(self, path: str | Path, *, module: str | None = None) -> Path:
+        """Ship the graph: a module that builds it with these settings, or an app folder.
+
+        A ``.py`` path gets the module; any other path is a folder that gets the
+        module and ``langgraph.json`` (for ``langgraph dev``).
+
+        Returns:
+            The module's path, or ``langgraph.json``'s.
+
+        Raises:
+            ExportError: The graph's factory cannot be imported (see
+                :meth:`GraphConfig.load_factory`).
+        """
+        target = Path(path)
+        if target.suffix == ".py":
+            return write_graph_module(self.config, target)
+        return export_graph(self.config, target, module=module)
 
     # --- running ------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from search.graphs.candidate import GraphSource, GraphTarget
 from search.graphs.config import GraphConfig, load_config
 from search.graphs.deployed import DeployedGraph
 from search.graphs.errors import GraphSpaceError
+from search.graphs.export import factory_path
 from search.graphs.version import graph_version, placeholder_graph
 from search.space import TOPOLOGY_PARAM, Candidate, Space, _short
 from topologies.params import ModelSlot, ModelTeam, Param, ParamSpace, TrialLike
@@ -265,6 +266,7 @@ class GraphSpace(Space):
             params={p.name: checked[p.name] for p in self.params if p.name in checked},
             form="factory" if self.build is not None else "configurable",
             prefixes=dict(self.prefixes),
+            factory=factory_path(self.build) if self.build is not None else None,
         )
 
     # --- candidates (the Space protocol the strategies use) -------------------------------
