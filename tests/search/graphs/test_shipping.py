@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from orchestrator.errors import ExportError
 from search import Budget, create_search
-from search.estimate import estimate_search
 from search.cli import app
+from search.estimate import estimate_search
 from search.graphs import GraphSpace
 from tests.search.graphs.conftest import build_pair
 from topologies.params import Categorical

@@ -1,0 +1,55 @@
+"""LangSmith conventions: datasets of inputs/outputs examples, and evaluators with the
+(inputs, outputs, reference_outputs) signature as metrics, on a graph search."""
+
+from __future__ import annotations
+
+from search import Budget, Evaluator, create_search, load_dataset
+from search.evaluation.datasets import Task
+from search.evaluation.metrics import get_metric
+from tests.search.graphs.conftest import TASKS
+
+EXAMPLES = [
+    {"inputs": {"question": q}, "outputs": {"answer": a}, "metadata": {"topic": "arithmetic"}}
+    for q, a in TASKS
+]
+
+
+def correct(inputs: dict, outputs: dict, reference_outputs: dict) -> bool:
+    """A LangSmith evaluator: does the answer hold the reference's number?"""
+    got = (outputs["answer"] or "").replace('"', " ").replace(",", " ").split()
+    return reference_outputs["answer"] in got
+
+
+def graded(outputs: dict, reference_outputs: dict) -> dict:
+    """A LangSmith evaluator returning a result dict."""
+    return {"key": "graded", "score": 1.0 if correct({}, outputs, reference_outputs) else 0.0}
+
+
+def test_a_dataset_of_langsmith_examples_loads():
+    dataset = load_dataset(EXAMPLES, name="ls-math")
+    first = dataset.tasks[0]
+    assert (first.question, first.answer) == TASKS[0]
+    assert first.metadata["inputs"] == {"question": TASKS[0][0]}
+    assert first.metadata["topic"] == "arithmetic"
+    # One input and one output under other names are read as the question and answer.
+    other = load_dataset([{"inputs": {"q": "What is 2 + 3?"}, "outputs": {"y": "5"}}], name="o")
+    assert (other.tasks[0].question, other.tasks[0].answer) == ("What is 2 + 3?", "5")
+
+
+def test_langsmith_evaluators_are_metrics():
+    example = {"inputs": {"question": "What is 17 + 25?"}, "outputs": {"answer": "42"}}
+    task = Task(id="t", question="What is 17 + 25?", answer="42", metadata=example)
+    assert get_metric(correct)('{"answer": "42", "confidence": 0.9}', task) == 1.0
+    assert get_metric(correct)("41", task) == 0.0
+    assert get_metric(graded)("42", task) == 1.0
+
+
+def test_a_graph_search_on_langsmith_examples_and_evaluator(pair_space, tmp_path):
+    dataset = load_dataset(EXAMPLES, name="ls-math")
+    target = pair_space.point(solver="sim:atlas-mini", checker="sim:atlas-mini", check="yes")
+    summary = Evaluator(dataset, correct, store=tmp_path / "rg.db").evaluate(target.graph)
+    assert summary.n == len(TASKS) and summary.mean > 0.5
+    result = create_search(space=pair_space, dataset=dataset, metric=graded, strategy="random",
+                           n_candidates=2, budget=Budget(dollars=0.05),
+                           store=tmp_path / "rg.db").run()  # fmt: skip
+    assert result.best_graph is not None
