@@ -124,8 +124,14 @@ def _example(record: Mapping[str, Any], question: str, answer: str) -> Mapping[s
 
 def _only(values: Mapping[str, Any], name: str) -> Any:
     if name in values:
-        return values[name]
-    return next(iter(values.values())) if len(values) == 1 else _MISSING
+        found = values[name]
+    elif len(values) == 1:
+        found = next(iter(values.values()))
+    else:
+        return _MISSING
+    if isinstance(found, list) and found and isinstance(found[-1], Mapping):
+        return found[-1].get("content", _MISSING)  # a chat example: its last message
+    return found
 
 
 def _empty(value: Any) -> bool:

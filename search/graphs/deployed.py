@@ -27,6 +27,7 @@ from orchestrator.pricing import PriceTable, default_prices
 from orchestrator.runtime import ScopedCache
 from orchestrator.trace import RunResult
 from orchestrator.tracked import GraphRun, TrackedChatModel, running
+from search.graphs.adapters import input_keys
 from search.graphs.config import GraphConfig
 from search.graphs.errors import GraphSpaceError, UntrackedCallsWarning
 from search.graphs.export import export_graph, write_graph_module
@@ -195,7 +196,7 @@ class DeployedGraph(Deployed):
 
     def _prepare(
         self, value: RunInput, config: RunnableConfig | None, seed: int | None
-    ) -> tuple[str, RunnableConfig, GraphRun, Any]:
+    ) -> tuple[Any, str, RunnableConfig, GraphRun, Any]:
         question = question_of(value)
         source, settings = self.target.source, self.target.config
         static: Mapping[str, Any] = _for_question(source.config, question) or {}
@@ -225,12 +226,22 @@ class DeployedGraph(Deployed):
             max_calls=source.max_calls_per_run,
             models=self.models,
         )
-        return (
-            question,
-            cast(RunnableConfig, run_config),
-            run,
-            _for_question(source.context, question),
-        )
+        context_value = _for_question(source.context, question)
+        graph_input = self._input(value, question)
+        return graph_input, question, cast(RunnableConfig, run_config), run, context_value
+
+    def _input(self, value: RunInput, question: str) -> Any:
+        """The graph's input: a LangSmith example's ``inputs`` where the graph takes them.
+
+        Otherwise (or when the space has an input function) the question goes through
+        the space's input function.
+        """
+        source = self.target.source
+        inputs = value.get("inputs") if isinstance(value, Mapping) else None
+        usable = source.takes_inputs and isinstance(inputs, Mapping) and bool(inputs)
+        if usable and set(cast(Mapping[str, Any], inputs)) <= input_keys(self.graph):
+            return dict(cast(Mapping[str, Any], inputs))
+        return source.input(question)
 
     def _result(self, question: str, state: Any, run: GraphRun) -> RunResult:
         answer = self.target.source.output(state if isinstance(state, Mapping) else {})
@@ -276,11 +287,13 @@ class DeployedGraph(Deployed):
         """
         if _async_only(self.graph):
             return _run_on_a_loop(self.ainvoke(input, config, **kwargs))
-        question, run_config, run, context = self._prepare(input, config, kwargs.get("seed"))
+        graph_input, question, run_config, run, context = self._prepare(
+            input, config, kwargs.get("seed")
+        )
         stops = _Stops(run_config)
         with running(run), stops:
             for mode, chunk in self.graph.stream(
-                self.target.source.input(question),
+                graph_input,
                 run_config,
                 context=context,
                 stream_mode=["values", "tasks"],
@@ -292,11 +305,13 @@ class DeployedGraph(Deployed):
         self, input: RunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> RunResult:
         """Async :meth:`invoke`."""
-        question, run_config, run, context = self._prepare(input, config, kwargs.get("seed"))
+        graph_input, question, run_config, run, context = self._prepare(
+            input, config, kwargs.get("seed")
+        )
         stops = _Stops(run_config)
         with running(run), stops:
             async for mode, chunk in self.graph.astream(
-                self.target.source.input(question),
+                graph_input,
                 run_config,
                 context=context,
                 stream_mode=["values", "tasks"],

@@ -230,6 +230,7 @@ class GraphSpace(Space):
             context=self.context,
             config=self.run_config,
             prompt_chars=self.prompt_chars,
+            takes_inputs=self.input is None,
             adapters={"input": _identify(to_input), "output": _identify(to_output)},
         )
 

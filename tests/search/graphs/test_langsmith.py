@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from langgraph.graph import START, StateGraph
+from typing_extensions import TypedDict
+
 from search import Budget, Evaluator, create_search, load_dataset
 from search.evaluation.datasets import Task
 from search.evaluation.metrics import get_metric
-from tests.search.graphs.conftest import TASKS
+from search.graphs import GraphSpace
+from tests.search.graphs.conftest import TASKS, _text, build_chat
 
 EXAMPLES = [
     {"inputs": {"question": q}, "outputs": {"answer": a}, "metadata": {"topic": "arithmetic"}}
@@ -53,3 +57,56 @@ def test_a_graph_search_on_langsmith_examples_and_evaluator(pair_space, tmp_path
                            n_candidates=2, budget=Budget(dollars=0.05),
                            store=tmp_path / "rg.db").run()  # fmt: skip
     assert result.best_graph is not None
+
+
+class Topical(TypedDict, total=False):
+    question: str
+    unit: str
+    answer: str
+
+
+def build_with_unit(models):
+    """A graph whose input has a field besides the question."""
+
+    def solve(state: Topical) -> dict:
+        reply = models["solver"].invoke(f"Task: solve the question.\n\n## Question\n"
+                                        f"{state['question']}")  # fmt: skip
+        return {"answer": f"{_text(reply)} {state.get('unit', '?')}"}
+
+    builder = StateGraph(Topical)
+    builder.add_node("solver", solve)
+    builder.add_edge(START, "solver")
+    return builder.compile()
+
+
+def test_an_examples_inputs_are_the_graphs_input(tmp_path):
+    examples = [
+        {"inputs": {"question": q, "unit": "apples"}, "outputs": {"answer": f"{a} apples"}}
+        for q, a in TASKS[:3]
+    ]
+    space = GraphSpace(build=build_with_unit, slots=["solver"], pool=["sim:atlas-mini"],
+                       name="units")  # fmt: skip
+    target = space.point(solver="sim:atlas-mini").graph
+    summary = Evaluator(load_dataset(examples, name="units"), "exact",
+                        store=tmp_path / "rg.db").evaluate(target)  # fmt: skip
+    assert all(r.answer and r.answer.endswith(" apples") for r in summary.records)
+    dg = space.deploy(space.config({"solver": "sim:atlas-mini"}))
+    assert dg.invoke({"question": "What is 2 + 3?", "inputs": {"question": "What is 2 + 3?",
+                                                             "unit": "pears"}}).answer.endswith(
+        "pears"
+    )  # fmt: skip
+
+
+def test_a_chat_example_feeds_a_messages_graph(tmp_path):
+    examples = [
+        {"inputs": {"messages": [{"role": "user", "content": q}]}, "outputs": {"answer": a}}
+        for q, a in TASKS[:3]
+    ]
+    dataset = load_dataset(examples, name="chat")
+    assert dataset.tasks[0].question == TASKS[0][0]
+    space = GraphSpace(build=build_chat, slots=["assistant"], pool=["sim:atlas-mini"],
+                       name="chat")  # fmt: skip
+    summary = Evaluator(dataset, correct, store=tmp_path / "rg.db").evaluate(
+        space.point(assistant="sim:atlas-mini").graph
+    )
+    assert summary.n == 3 and summary.mean > 0
