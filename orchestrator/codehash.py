@@ -67,6 +67,11 @@ def _library_roots() -> tuple[str, ...]:
 
 def is_user_code(obj: Any) -> bool:
     """Whether ``obj`` is defined in the user's code (not the standard library or a package)."""
+    code = getattr(obj, "__code__", None)
+    if isinstance(code, types.CodeType) and not code.co_filename.startswith("<"):
+        # A function knows its own file; its module's may be another (a script run by runpy).
+        resolved = str(Path(code.co_filename).resolve())
+        return not any(resolved.startswith(root) for root in _library_roots())
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     if module is None:
         return getattr(obj, "__module__", None) in {"__main__", None}

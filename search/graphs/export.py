@@ -16,7 +16,6 @@ import inspect
 import json
 import keyword
 import re
-import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -77,11 +76,10 @@ def factory_path(build: Callable[..., Any]) -> str | None:
     module_name = getattr(build, "__module__", None)
     if not name or "<" in name or not module_name:
         return None
-    module = sys.modules.get(module_name)
     if module_name != "__main__" and importlib.util.find_spec(module_name) is not None:
         return f"{module_name}:{name}"
     try:
-        source = inspect.getsourcefile(module) if module is not None else None
+        source = inspect.getsourcefile(build)  # a script: its own file, not __main__'s
     except TypeError:
         source = None
     return f"{Path(source).resolve()}:{name}" if source else None
