@@ -24,7 +24,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import RetryPolicy
 
 from orchestrator.budget import Amount
-from orchestrator.deploy import deploy
+from orchestrator.deploy import RunInput, deploy
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import get_role
 from orchestrator.spec import WorkflowSpec
@@ -41,9 +41,13 @@ class TargetRunner(Protocol):
     """A deployed :class:`EvalTarget`, as the evaluator calls it."""
 
     async def ainvoke(
-        self, input: str, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: RunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> RunResult:
-        """Run once on a question and return the answer with its trace and totals."""
+        """Run once and return the answer with its trace and totals.
+
+        ``input`` is the question, or ``{"question": ..., "inputs": {...}}`` for a
+        LangSmith-style example.
+        """
         ...
 
 
