@@ -13,7 +13,7 @@ With ``libraries=True`` (how a user's LangGraph graph is versioned) the state
 that LangChain and LangGraph objects hold is followed too, because that is
 where a prebuilt agent keeps the user's prompt, tools and models: a library
 function's closure and defaults, a library object's attributes, a compiled
-graph's builder (nodes, edges, branches, schemas) and drawn structure. A chat
+graph's builder (nodes, edges, branches, schemas) and drawn structure. A language
 model counts by its class and identifying parameters, and any object may say
 what it counts as with a ``__fingerprint__()`` method.
 
@@ -43,7 +43,8 @@ from typing import Any
 
 from langchain_core.caches import BaseCache
 from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.rate_limiters import BaseRateLimiter
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 from langgraph.store.base import BaseStore
@@ -54,7 +55,14 @@ _SIMPLE = (int, float, complex, str, bytes, bool, type(None))
 _MAX_DEPTH = 12
 _MAX_LIBRARY_DEPTH = 48  # a prebuilt agent nests its prompt a dozen objects deep
 _FOLLOWED = ("langchain", "langgraph")
-_BY_NAME = (BaseCheckpointSaver, BaseStore, BaseCache, BaseCallbackHandler, BaseCallbackManager)
+_BY_NAME = (
+    BaseCheckpointSaver,
+    BaseStore,
+    BaseCache,
+    BaseCallbackHandler,
+    BaseCallbackManager,
+    BaseRateLimiter,
+)
 
 
 @functools.cache
@@ -192,7 +200,7 @@ class _Hasher:
         own = getattr(type(obj), "__fingerprint__", None)
         if callable(own) and not isinstance(obj, type):
             return ["own", self.visit(own(obj), depth + 1)]
-        if isinstance(obj, BaseChatModel):
+        if isinstance(obj, BaseLanguageModel):
             params = sorted((str(k), repr(v)) for k, v in obj._identifying_params.items())
             return ["chat_model", _name(obj), params]
         if isinstance(obj, type) or not _followed(obj):

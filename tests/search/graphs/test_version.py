@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, create_react_agent, tools_condition
 
 from search.graphs import GraphSpace
+from search.graphs.version import SlotPlaceholder
 from tests.search.graphs import lg_tools
 from tests.search.graphs.conftest import build_pair
 
@@ -167,3 +169,48 @@ def test_a_comment_in_the_factory_module_keeps_the_version_and_code_does_not(too
     assert version(commented) == base
     assert version(FACTORY.replace("a number", "one number")) != base
     assert version(FACTORY.replace("*state[", "state[-1], *state[")) != base
+
+
+VERSION_IN_A_NEW_PROCESS = """
+import warnings
+warnings.simplefilter("ignore")
+from search.graphs import GraphSpace
+from tests.search.graphs.conftest import build_pair
+from tests.search.graphs.test_version import agent_version, chatbot_version
+from tests.search.graphs import lg_tools
+space = GraphSpace(build=build_pair, slots=["solver", "checker"], pool=["sim:atlas-nano"])
+print(space.version, agent_version("Be terse.", lg_tools.add), chatbot_version(lg_tools.add))
+"""
+
+
+def test_the_version_is_the_same_in_another_process():
+    import subprocess
+
+    here = GraphSpace(build=build_pair, slots=["solver", "checker"], pool=["sim:atlas-nano"])
+    expected = [here.version, agent_version("Be terse.", lg_tools.add),
+                chatbot_version(lg_tools.add)]  # fmt: skip
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", VERSION_IN_A_NEW_PROCESS], cwd=root,
+                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    assert done.stdout.split() == expected
+
+
+def test_state_that_changes_with_every_run_does_not_count():
+    from langchain_core.rate_limiters import InMemoryRateLimiter
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from orchestrator.codehash import code_fingerprint
+
+    limiter, saver = InMemoryRateLimiter(requests_per_second=100), InMemorySaver()
+
+    def build(models):
+        graph = create_react_agent(models["agent"], tools=[lg_tools.add], checkpointer=saver)
+        return graph, limiter
+
+    before = code_fingerprint(build, libraries=True)
+    limiter.acquire()
+    graph, _ = build({"agent": SlotPlaceholder(slot="agent")})
+    graph.get_state({"configurable": {"thread_id": "1"}})
+    saver.put({"configurable": {"thread_id": "1", "checkpoint_ns": ""}},
+              empty_checkpoint(), {}, {})  # fmt: skip
+    assert code_fingerprint(build, libraries=True) == before
