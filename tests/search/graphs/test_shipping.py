@@ -98,3 +98,59 @@ def test_a_graph_search_can_be_estimated(dataset, tmp_path):
     assert estimate.calls.low >= 8 * len(search.search_tasks)
     result = search.run()
     assert estimate.dollars.low <= result.spend.dollars <= estimate.dollars.high
+
+
+GRAPH_MODULE = """
+from langgraph.graph import START, MessagesState, StateGraph
+
+
+def build(models):
+    def chatbot(state: MessagesState) -> dict:
+        question = state["messages"][-1].content
+        prompt = f"Task: solve the question.\\n\\n## Question\\n{question}"
+        return {"messages": [models["assistant"].invoke(prompt)]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("chatbot", chatbot)
+    builder.add_edge(START, "chatbot")
+    return builder.compile()
+"""
+
+CONFIG_SCRIPT = """
+from pathlib import Path
+
+from my_chatbot import build
+
+from search import Budget, create_search, load_dataset
+from search.graphs import GraphSpace
+
+here = Path(__file__).parent
+space = GraphSpace(build=build, slots=["assistant"], pool=["sim:atlas-nano", "sim:atlas-mini"])
+tasks = [{"question": f"What is {n} + {42 - n}?", "answer": "42"} for n in range(6)]
+search = create_search(space=space, dataset=load_dataset(tasks, name="cli-math"),
+                       strategy="grid", budget=Budget(dollars=0.02), name="cli-graph",
+                       store=here / "rg.db")
+"""
+
+
+def test_a_cli_config_imports_its_neighbour_and_the_winner_ships(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "my_chatbot.py").write_text(GRAPH_MODULE)
+    (project / "search_chatbot.py").write_text(CONFIG_SCRIPT)
+    monkeypatch.syspath_prepend(str(tmp_path))  # undone after the test (the CLI adds project/)
+    monkeypatch.delitem(sys.modules, "my_chatbot", raising=False)
+    store = project / "rg.db"
+    done = runner.invoke(app, ["search", "--config", str(project / "search_chatbot.py"),
+                               "--no-deploy", "--no-progress"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    out = runner.invoke(app, ["export", "cli-graph", str(tmp_path / "app"), "--langgraph",
+                              "--store", str(store)])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    module = _load(next((tmp_path / "app").glob("*.py")), "exported_cli_graph")
+    assert module.config.factory == "my_chatbot:build"
+    state = module.graph.invoke({"messages": [("user", "What is 17 + 25?")]})
+    assert state["messages"][-1].content
+    sys.modules.pop("my_chatbot", None)
+    if str(project) in sys.path:
+        sys.path.remove(str(project))
