@@ -110,3 +110,13 @@ def test_a_chat_example_feeds_a_messages_graph(tmp_path):
         space.point(assistant="sim:atlas-mini").graph
     )
     assert summary.n == 3 and summary.mean > 0
+
+
+def test_an_examples_other_inputs_are_part_of_its_key():
+    def task(unit: str) -> Task:
+        example = {"inputs": {"question": "What is 2 + 3?", "unit": unit}, "outputs": {"a": "5"}}
+        return load_dataset([example], name="k").tasks[0]
+
+    assert task("apples").digest != task("pears").digest
+    plain = load_dataset([{"inputs": {"question": "Q?"}, "outputs": {"answer": "5"}}], name="p")
+    assert plain.tasks[0].digest == Task(id="x", question="Q?", answer="5").digest
