@@ -9,6 +9,14 @@ its class's methods and its simple attribute values. Code of the standard
 library and of installed packages counts by name only: it changes with a
 version, not with an edit.
 
+With ``libraries=True`` (how a user's LangGraph graph is versioned) the state
+that LangChain and LangGraph objects hold is followed too, because that is
+where a prebuilt agent keeps the user's prompt, tools and models: a library
+function's closure and defaults, a library object's attributes, a compiled
+graph's builder (nodes, edges, branches, schemas) and drawn structure. A language
+model counts by its class and identifying parameters, and any object may say
+what it counts as with a ``__fingerprint__()`` method.
+
 Example:
     >>> def double(x):
     ...     return 2 * x  # a comment does not count
@@ -24,6 +32,7 @@ import ast
 import functools
 import hashlib
 import inspect
+import json
 import re
 import sys
 import sysconfig
@@ -32,10 +41,28 @@ import types
 from pathlib import Path
 from typing import Any
 
+from langchain_core.caches import BaseCache
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.rate_limiters import BaseRateLimiter
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
+
 __all__ = ["code_fingerprint", "is_user_code"]
 
 _SIMPLE = (int, float, complex, str, bytes, bool, type(None))
 _MAX_DEPTH = 12
+_MAX_LIBRARY_DEPTH = 48  # a prebuilt agent nests its prompt a dozen objects deep
+_FOLLOWED = ("langchain", "langgraph")
+_BY_NAME = (
+    BaseCheckpointSaver,
+    BaseStore,
+    BaseCache,
+    BaseCallbackHandler,
+    BaseCallbackManager,
+    BaseRateLimiter,
+)
 
 
 @functools.cache
@@ -48,6 +75,11 @@ def _library_roots() -> tuple[str, ...]:
 
 def is_user_code(obj: Any) -> bool:
     """Whether ``obj`` is defined in the user's code (not the standard library or a package)."""
+    code = getattr(obj, "__code__", None)
+    if isinstance(code, types.CodeType) and not code.co_filename.startswith("<"):
+        # A function knows its own file; its module's may be another (a script run by runpy).
+        resolved = str(Path(code.co_filename).resolve())
+        return not any(resolved.startswith(root) for root in _library_roots())
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     if module is None:
         return getattr(obj, "__module__", None) in {"__main__", None}
@@ -110,17 +142,25 @@ def _names(code: types.CodeType) -> list[str]:
 
 
 class _Hasher:
-    def __init__(self) -> None:
+    def __init__(self, *, libraries: bool = False) -> None:
         self.seen: dict[int, int] = {}
+        self.libraries = libraries
+        self.max_depth = _MAX_LIBRARY_DEPTH if libraries else _MAX_DEPTH
+        self.kept: list[Any] = []
 
     def visit(self, obj: Any, depth: int = 0) -> Any:
         if isinstance(obj, _SIMPLE):
             return [type(obj).__name__, repr(obj)]
-        if depth > _MAX_DEPTH:
+        if depth > self.max_depth:
             return ["deep", _name(obj)]
         if id(obj) in self.seen:
             return ["ref", self.seen[id(obj)]]
         self.seen[id(obj)] = len(self.seen)
+        self.kept.append(obj)  # alive until the end, so no later object reuses its id
+        if self.libraries:
+            followed = self._library(obj, depth)
+            if followed is not None:
+                return followed
         if isinstance(obj, list | tuple | set | frozenset):
             items = [self.visit(x, depth + 1) for x in obj]
             return [
@@ -152,11 +192,34 @@ class _Hasher:
             return self._function(obj, depth)
         if isinstance(obj, type):
             return self._class(obj, depth)
-        return [
-            "object",
-            self.visit(type(obj), depth + 1),
-            self.visit(_attributes(obj), depth + 1),
-        ]
+        attributes = _attributes(obj)
+        return ["object", self.visit(type(obj), depth + 1), self.visit(attributes, depth + 1)]
+
+    def _library(self, obj: Any, depth: int) -> Any:
+        """LangChain and LangGraph state that decides what a graph does; None for the rest."""
+        own = getattr(type(obj), "__fingerprint__", None)
+        if callable(own) and not isinstance(obj, type):
+            return ["own", self.visit(own(obj), depth + 1)]
+        if isinstance(obj, BaseLanguageModel):
+            params = sorted((str(k), repr(v)) for k, v in obj._identifying_params.items())
+            return ["chat_model", _name(obj), params]
+        if isinstance(obj, type) or not _followed(obj):
+            return None
+        if isinstance(obj, types.FunctionType):
+            cells = [c.cell_contents for c in obj.__closure__ or () if _filled(c)]
+            return [
+                "library-function",
+                _name(obj),
+                self.visit(dict(zip(obj.__code__.co_freevars, cells, strict=False)), depth + 1),
+                self.visit(obj.__defaults__, depth + 1),
+                self.visit(obj.__kwdefaults__, depth + 1),
+            ]
+        if isinstance(obj, _BY_NAME):
+            return ["library", _name(obj)]  # what it stores changes with every run
+        if isinstance(obj, Pregel):
+            return ["graph", _structure(obj), self.visit(getattr(obj, "builder", None), depth + 1)]
+        attributes = _attributes(obj)
+        return ["library-object", _name(obj), self.visit(attributes, depth + 1)]
 
     def _function(self, fn: types.FunctionType, depth: int) -> Any:
         closure = {
@@ -190,6 +253,26 @@ class _Hasher:
             }
             parts.append([klass.__qualname__, members])
         return ["class", parts]
+
+
+def _followed(obj: Any) -> bool:
+    """Whether ``obj`` (a function, or an instance) comes from LangChain or LangGraph."""
+    owner = obj if isinstance(obj, types.FunctionType) else type(obj)
+    module = getattr(owner, "__module__", None) or ""
+    return module.split(".")[0].startswith(_FOLLOWED)
+
+
+def _structure(graph: Pregel) -> Any:
+    """A compiled graph as drawn (nodes, edges, branches, subgraphs) and its input schema."""
+    try:
+        drawn = graph.get_graph(xray=True).to_json()
+    except Exception:  # a graph LangGraph cannot draw: its builder still counts
+        drawn = {}
+    try:
+        schema = graph.get_input_jsonschema()
+    except Exception:  # a state LangGraph cannot render as JSON schema
+        schema = {}
+    return json.dumps([drawn, schema], sort_keys=True, default=str)
 
 
 def _filled(cell: types.CellType) -> bool:
@@ -238,14 +321,15 @@ def _name(obj: Any) -> str:
     return f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', repr(target))}"
 
 
-def code_fingerprint(obj: Any) -> str:
+def code_fingerprint(obj: Any, *, libraries: bool = False) -> str:
     """A 16-hex-digit digest of what ``obj`` computes (see the module docstring).
 
     Equal for two functions that differ only in comments, formatting,
     docstrings or their own name. Different when the body (local names
     included), a default, a closure's value, a module-level name it reads (a
     function of the user's code, followed recursively, or a value), or a
-    callable object's method or attribute changes.
+    callable object's method or attribute changes. ``libraries=True`` also
+    follows what LangChain and LangGraph objects hold (prompts, tools, nodes).
     """
-    payload = repr(_Hasher().visit(obj))
+    payload = repr(_Hasher(libraries=libraries).visit(obj))
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "RolegraphError",
+    "RunLimitError",
     "InputFormatError",
     "SpecError",
     "SpecFormatError",
@@ -180,6 +181,14 @@ class ModelCallError(RolegraphError):
 
 class ModelTimeoutError(ModelCallError, TimeoutError):
     """A model call took longer than its timeout."""
+
+
+class RunLimitError(RolegraphError):
+    """A graph run stopped before its end: it hit a limit of one run, or was interrupted.
+
+    The message says which: ``model call cap: ...``, ``recursion limit: ...`` or
+    ``interrupted at <node>``. An evaluation that raises it is a failed evaluation.
+    """
 
 
 class BudgetExhaustedError(RolegraphError):

@@ -32,12 +32,13 @@ import concurrent.futures
 import contextlib
 import contextvars
 import threading
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk
+from langchain_core.messages.utils import message_chunk_to_message
 
 from orchestrator.budget import estimate_input_tokens
 from orchestrator.errors import ModelTimeoutError
@@ -52,13 +53,15 @@ __all__ = [
     "ametered",
     "worst_case",
     "thread_bound",
+    "metered_stream",
+    "ametered_stream",
     "CACHED_KEY",
 ]
 
 CACHED_KEY = "rolegraph_cached"
 """``response_metadata`` key that marks a reply served by the LLM-call cache."""
 
-_CUT_OFF = (TimeoutError, asyncio.CancelledError, KeyboardInterrupt)
+_CUT_OFF = (TimeoutError, asyncio.CancelledError, KeyboardInterrupt, GeneratorExit)
 
 
 @runtime_checkable
@@ -319,3 +322,64 @@ async def ametered(
         meter.failed(hold, exc)
         raise
     return meter.answered(hold, result)
+
+
+def _whole(chunks: BaseMessageChunk | None) -> AIMessage:
+    """The reply the chunks of a stream add up to (usage included)."""
+    if chunks is None:
+        return AIMessage(content="")
+    message = message_chunk_to_message(chunks)
+    return message if isinstance(message, AIMessage) else _as_message(message)
+
+
+def metered_stream(
+    stream: Callable[[], Iterator[BaseMessageChunk]],
+    *,
+    ledger: CallLedger | None,
+    prices: PriceTable,
+    model: str | None,
+    worst: Usage,
+    done: Callable[[Metered], None],
+) -> Iterator[BaseMessageChunk]:
+    """Stream one model call under the budget rule: held first, charged for the whole reply.
+
+    ``done`` receives the metered whole reply once the stream ends. A stream the caller
+    stops early was sent, so it is charged its hold.
+
+    Raises:
+        BudgetExhaustedError: The worst case does not fit; nothing was called.
+    """
+    meter = _Meter(ledger, prices, model, worst)
+    hold = meter.hold()
+    whole: BaseMessageChunk | None = None
+    try:
+        for chunk in stream():
+            whole = chunk if whole is None else whole + chunk
+            yield chunk
+    except BaseException as exc:
+        meter.failed(hold, exc)
+        raise
+    done(meter.answered(hold, _whole(whole)))
+
+
+async def ametered_stream(
+    stream: Callable[[], AsyncIterator[BaseMessageChunk]],
+    *,
+    ledger: CallLedger | None,
+    prices: PriceTable,
+    model: str | None,
+    worst: Usage,
+    done: Callable[[Metered], None],
+) -> AsyncIterator[BaseMessageChunk]:
+    """Async :func:`metered_stream`."""
+    meter = _Meter(ledger, prices, model, worst)
+    hold = await meter.ahold()
+    whole: BaseMessageChunk | None = None
+    try:
+        async for chunk in stream():
+            whole = chunk if whole is None else whole + chunk
+            yield chunk
+    except BaseException as exc:
+        meter.failed(hold, exc)
+        raise
+    done(meter.answered(hold, _whole(whole)))

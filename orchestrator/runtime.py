@@ -37,6 +37,7 @@ from orchestrator.concurrency import AIMDLimit
 from orchestrator.errors import (
     BudgetExhaustedError,
     MissingIntegrationError,
+    RunLimitError,
     SpecError,
 )
 from orchestrator.metering import (
@@ -276,7 +277,7 @@ _TRANSIENT_NAMES = (
 
 def is_transient(exc: BaseException) -> bool:
     """Whether a failed node is worth retrying: rate limits, timeouts, 5xx, network."""
-    if isinstance(exc, BudgetExhaustedError | SpecError | MissingIntegrationError):
+    if isinstance(exc, BudgetExhaustedError | SpecError | MissingIntegrationError | RunLimitError):
         return False
     if isinstance(exc, TimeoutError | ConnectionError):
         return True

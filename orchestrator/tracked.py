@@ -27,25 +27,28 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.load import dumps
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field
 
+from orchestrator.errors import RunLimitError
 from orchestrator.metering import (
     CallLedger,
     Metered,
     ametered,
+    ametered_stream,
     metered,
+    metered_stream,
     thread_bound,
     worst_case,
 )
@@ -68,16 +71,29 @@ class GraphRun:
     seed: int = 0
     record_prompts: bool = True
     call_timeout: float | None = None
+    max_calls: int | None = None
+    """Model calls the run may make; the next one raises :class:`RunLimitError`."""
     started: float = field(default_factory=time.perf_counter)
     models: dict[str, TrackedChatModel] = field(default_factory=dict)
     """The slot models of this run (the configurable form looks them up here)."""
     nodes: list[NodeTrace] = field(default_factory=list)
     _rounds: dict[tuple[str, str], int] = field(default_factory=dict)
+    _calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_round(self, node: str, slot: str) -> int:
-        """Count one more call of ``slot`` from ``node`` in this run (1, 2, ...)."""
+        """Count one more call of ``slot`` from ``node`` in this run (1, 2, ...).
+
+        Raises:
+            RunLimitError: The run has made ``max_calls`` model calls already.
+        """
         with self._lock:
+            if self.max_calls is not None and self._calls >= self.max_calls:
+                raise RunLimitError(
+                    f"model call cap: node {node!r} made call {self._calls + 1} of a run "
+                    f"capped at {self.max_calls} (raise max_calls_per_run if it needs more)"
+                )
+            self._calls += 1
             count = self._rounds.get((node, slot), 0) + 1
             self._rounds[(node, slot)] = count
             return count
@@ -101,6 +117,16 @@ def running(run: GraphRun) -> Iterator[GraphRun]:
         yield run
     finally:
         _RUN.reset(token)
+
+
+def _node_path(metadata: Mapping[str, Any]) -> str:
+    """The node that made a call: ``worker/agent`` inside a subgraph node ``worker``."""
+    namespace = str(metadata.get("langgraph_checkpoint_ns") or "")
+    path = [part.split(":")[0] for part in namespace.split("|") if part]
+    inner = str(metadata.get("langgraph_node") or "")
+    if inner and (not path or path[-1] != inner):
+        path.append(inner)
+    return "/".join(path)
 
 
 @dataclass
@@ -191,6 +217,36 @@ class TrackedChatModel(BaseChatModel):
         )
 
     # --- generation: the wrapped model answers ----------------------------------------
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        # LangSmith shows the model that answers, not this wrapper.
+        return self.inner._get_ls_params(stop=stop, **kwargs)
+
+    def _should_stream(self, *, async_api: bool, **kwargs: Any) -> bool:
+        # Stream exactly when the wrapped model would (it implements streaming and a
+        # handler such as LangGraph's stream_mode="messages" listens).
+        return self.inner._should_stream(async_api=async_api, **kwargs)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        yield from self.inner._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in self.inner._astream(
+            messages, stop=stop, run_manager=run_manager, **kwargs
+        ):
+            yield chunk
 
     def _generate(
         self,
@@ -294,11 +350,84 @@ class TrackedChatModel(BaseChatModel):
         self._finish(run, call, done)
         return done.reply
 
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """Stream the reply; in a run, held before the first chunk and charged after the last."""
+        run = _RUN.get()
+        if run is None:
+            yield from super().stream(input, config, stop=stop, **kwargs)
+            return
+        if not self.inner._should_stream(async_api=False, stream=True, **kwargs):
+            yield cast(AIMessageChunk, self.invoke(input, config, stop=stop, **kwargs))
+            return  # one metered call, as LangChain streams a model that cannot
+        config = ensure_config(config)
+        call = self._begin(run, input, config, kwargs)
+        yield from cast(
+            Iterator[AIMessageChunk],
+            metered_stream(
+                partial(
+                    BaseChatModel.stream,
+                    self,
+                    input,
+                    self._config(config, run, call),
+                    stop=stop,
+                    **kwargs,
+                ),
+                ledger=run.ledger,
+                prices=self.prices,
+                model=self.ref,
+                worst=worst_case(call.messages, self._cap(kwargs)),
+                done=partial(self._finish, run, call),
+            ),
+        )
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Async :meth:`stream`."""
+        run = _RUN.get()
+        if run is None:
+            async for chunk in super().astream(input, config, stop=stop, **kwargs):
+                yield chunk
+            return
+        if not self.inner._should_stream(async_api=True, stream=True, **kwargs):
+            yield cast(AIMessageChunk, await self.ainvoke(input, config, stop=stop, **kwargs))
+            return
+        config = ensure_config(config)
+        call = self._begin(run, input, config, kwargs)
+        async for piece in ametered_stream(
+            partial(
+                BaseChatModel.astream,
+                self,
+                input,
+                self._config(config, run, call),
+                stop=stop,
+                **kwargs,
+            ),
+            ledger=run.ledger,
+            prices=self.prices,
+            model=self.ref,
+            worst=worst_case(call.messages, self._cap(kwargs)),
+            done=partial(self._finish, run, call),
+        ):
+            yield cast(AIMessageChunk, piece)
+
     def _begin(
         self, run: GraphRun, input: LanguageModelInput, config: RunnableConfig, kwargs: Any
     ) -> _Call:
         metadata = config.get("metadata") or {}
-        node = str(metadata.get("langgraph_node") or self.slot)
+        node = _node_path(metadata) or self.slot
         return _Call(
             node=node,
             step=int(metadata.get("langgraph_step") or 0),

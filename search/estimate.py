@@ -50,6 +50,7 @@ from orchestrator.spec import WorkflowSpec
 from orchestrator.trace import Usage
 from orchestrator.worst_case import REPLY_CHARS_PER_TOKEN, estimate_evaluation
 from search.baselines import self_consistency_baseline, single_baselines
+from search.evaluation.target import EvalTarget
 from search.space import Candidate, SearchSpace, Space
 from search.strategies.base import SearchStrategy
 from search.strategies.plan import PlanRequest, StagePlan
@@ -265,6 +266,42 @@ def _candidate_cost(
     )
 
 
+def _graph_cost(
+    target: EvalTarget,
+    *,
+    seeds: int,
+    longest: str,
+    mean_chars: int,
+    prices: PriceTable,
+    models: Mapping[str, BaseChatModel],
+    cache: dict[str, BaseChatModel],
+) -> _Cost:
+    """A user's graph's cost per evaluation: its worst case, or one short cheap call.
+
+    How many calls a graph makes is its own code's business: the low end is one
+    short call of its cheapest slot model, the high end ``max_calls_per_run`` calls.
+    """
+    worst = target.worst_case(question=longest, models=models, prices=prices)
+    inp = math.ceil(mean_chars / REPLY_CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS
+    usage = Usage(
+        input_tokens=inp, output_tokens=LOW_REPLY_TOKENS, total_tokens=inp + LOW_REPLY_TOKENS
+    )
+    refs = list(target.models)
+    low_dollars = min((prices.cost(ref, usage) for ref in refs), default=0.0)
+    chosen = [_model(ref, models, cache) for ref in refs]
+    return _Cost(
+        low_dollars=low_dollars,
+        high_dollars=worst.dollars,
+        low_calls=1,
+        high_calls=worst.calls,
+        low_depth=1,
+        high_depth=worst.calls,  # every call one after another
+        low_latency=min((_latency(m, LOW_REPLY_TOKENS, 0) for m in chosen), default=0.0),
+        high_latency=max((_latency(m, output_cap(None, m), 1) for m in chosen), default=0.0),
+        seeds=seeds,
+    )
+
+
 def _candidates(space: Space, limit: int, seed: int) -> tuple[list[Candidate], int, bool]:
     """The space's candidates (or a seeded sample of a big one), its size, and if exact."""
     combinations = space.combinations()
@@ -401,6 +438,16 @@ def estimate_search(
     resolved: dict[str, BaseChatModel] = {}
 
     def cost_of(candidate: Candidate) -> _Cost:
+        if candidate.graph is not None and candidate.spec is None:
+            return _graph_cost(
+                candidate.graph,
+                seeds=len(evaluator.seeds_for(candidate.graph)),
+                longest=longest,
+                mean_chars=mean_chars,
+                prices=prices,
+                models=models,
+                cache=resolved,
+            )
         return _candidate_cost(
             candidate.workflow,
             seeds=len(evaluator.seeds_for(candidate.workflow)),

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WRITES = {
     "quickstart.py": (set(), False),
     "custom_search.py": ({"custom_search.db", "winner.py"}, False),
-    "existing_langgraph.py": ({"existing_langgraph.db", "best_graph.json"}, True),
+    "existing_langgraph.py": ({"existing_langgraph.db", "best_graph.json", "app"}, True),
 }
 
 

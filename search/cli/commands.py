@@ -14,6 +14,7 @@ from search.cli.config import EXAMPLES, Prepared, load_config, prepare
 from search.cli.output import console, print_estimate, print_result, print_searches
 from search.cli.progress import SearchProgress
 from search.errors import SearchError
+from search.graphs.config import GraphConfig
 from search.results import SearchResult
 from search.store import SearchRecord, Store
 
@@ -331,7 +332,7 @@ def show_command(
 
 def _result(store: Path, name: str) -> SearchResult:
     result = SearchResult.model_validate(find_search(_open(store), name).result)
-    if result.best is None:
+    if result.best is None and result.best_graph is None:
         raise SearchError(f"search {result.name!r} found no winner: nothing to export")
     return result
 
@@ -358,7 +359,11 @@ def export_command(
 
     result = _result(store, name)
     spec = result.best
-    assert spec is not None
+    if spec is None:
+        assert result.best_graph is not None
+        path = _export_graph(result.best_graph, target, langgraph=langgraph)
+        console.print(f"exported graph {escape(result.best_graph.graph)} to {escape(str(path))}")
+        return
     if langgraph:
         if target.suffix in {".py", ".json", ".yaml", ".yml"}:
             raise SearchError(f"--langgraph writes into a folder; {target} looks like a file")
@@ -374,6 +379,24 @@ def export_command(
         )
     label = result.best_stats.label if result.best_stats else result.name
     console.print(f"exported {escape(label)} to {escape(str(path))}")
+
+
+def _export_graph(config: GraphConfig, target: Path, *, langgraph: bool) -> Path:
+    """A graph search's winner: a module that builds the user's graph, an app, or settings."""
+    from search.graphs.export import export_graph, write_graph_module
+
+    if langgraph:
+        if target.suffix in {".py", ".json", ".yaml", ".yml"}:
+            raise SearchError(f"--langgraph writes into a folder; {target} looks like a file")
+        return export_graph(config, target)
+    if target.suffix == ".py":
+        return write_graph_module(config, target)
+    if target.suffix == ".json":
+        return config.save(target)
+    raise SearchError(
+        f"a graph search exports a .py module, its settings as .json, or with --langgraph "
+        f"a folder; not {target.name!r}"
+    )
 
 
 @handle_errors()

@@ -169,7 +169,8 @@ def load_config(path: Path) -> dict[str, Any]:
     """Read a config file: ``.yaml``/``.yml``, ``.json``, or a ``.py`` script.
 
     A script defines ``search`` (a :class:`Search`, returned as ``{"search": ...}``)
-    or ``config`` (a mapping). YAML and JSON go through the safe loaders.
+    or ``config`` (a mapping); its folder is importable, as when Python runs it. YAML
+    and JSON go through the safe loaders.
 
     Raises:
         FileNotFoundError: No such file.
@@ -188,6 +189,9 @@ def load_config(path: Path) -> dict[str, Any]:
         spec = importlib.util.spec_from_file_location(f"_rolegraph_config_{path.stem}", path)
         if spec is None or spec.loader is None:
             raise ConfigError("cannot be imported as a Python module", source=source)
+        folder = str(path.resolve().parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)  # a module beside the config imports, as with `python`
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)

@@ -68,10 +68,14 @@ class Task(BaseModel):
 
     @cached_property
     def digest(self) -> str:
-        """Digest of the question, answer and kind: an edited task gets a new one."""
+        """Digest of the question, answer and kind (and an example's other inputs)."""
         parts = [self.question, self.answer]
         if self.kind != "short_answer":  # short answers keep the digests they always had
             parts.append(self.kind)
+        inputs = self.metadata.get("inputs")
+        if isinstance(inputs, Mapping) and len(inputs) > 1:
+            # A LangSmith example's other inputs reach a graph too: they decide its result.
+            parts.append(json.dumps(inputs, sort_keys=True, default=str))
         payload = json.dumps(parts)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -33,6 +33,7 @@ from typing_extensions import Unpack
 
 from orchestrator.budget import Budget, BudgetLedger, Group, Spend, get_ledger
 from orchestrator.concurrency import ModelConcurrency
+from orchestrator.deploy import RunInput
 from orchestrator.errors import BudgetExhaustedError
 from orchestrator.metering import CallLedger
 from orchestrator.perf import tuned_gc
@@ -625,7 +626,7 @@ class Evaluator:
         }
         started = time.perf_counter()
         try:
-            result = await runner.ainvoke(task.question, config=config)
+            result = await runner.ainvoke(_run_input(task), config=config)
         except BudgetExhaustedError:
             raise
         except Exception as exc:
@@ -723,3 +724,11 @@ class Evaluator:
 
 def _first(pair: tuple[int, Any]) -> int:
     return pair[0]
+
+
+def _run_input(task: Task) -> RunInput:
+    """What a run is given: the question, with a LangSmith example's ``inputs`` beside it."""
+    inputs = task.metadata.get("inputs")
+    if isinstance(inputs, Mapping):
+        return {"question": task.question, "inputs": dict(inputs)}
+    return task.question

@@ -106,6 +106,34 @@ def _lookup(record: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def _example(record: Mapping[str, Any], question: str, answer: str) -> Mapping[str, Any]:
+    """A LangSmith example with its question and answer lifted to the top level.
+
+    ``{"inputs": {...}, "outputs": {...}}``: ``inputs`` and ``outputs`` stay, as
+    metadata. The question is ``inputs[question]``, or the only input; the answer likewise from
+    ``outputs``. Any other record is returned as it is.
+    """
+    inputs, outputs = record.get("inputs"), record.get("outputs")
+    if not isinstance(inputs, Mapping) or _lookup(record, question) is not _MISSING:
+        return record
+    lifted = {**record, question: _only(inputs, question)}
+    if isinstance(outputs, Mapping) and _lookup(record, answer) is _MISSING:
+        lifted[answer] = _only(outputs, answer)
+    return lifted
+
+
+def _only(values: Mapping[str, Any], name: str) -> Any:
+    if name in values:
+        found = values[name]
+    elif len(values) == 1:
+        found = next(iter(values.values()))
+    else:
+        return _MISSING
+    if isinstance(found, list) and found and isinstance(found[-1], Mapping):
+        return found[-1].get("content", _MISSING)  # a chat example: its last message
+    return found
+
+
 def _empty(value: Any) -> bool:
     return value is _MISSING or value is None or (isinstance(value, str) and not value.strip())
 
@@ -269,6 +297,7 @@ class FieldMap(BaseModel):
         Raises:
             FieldError: A mapped field is missing or has the wrong shape.
         """
+        record = _example(record, self.question, self.answer)
         wanted = [(self.question, "question"), (self.answer, "answer")]
         absent = [(path, role) for path, role in wanted if _empty(_lookup(record, path))]
         if absent:

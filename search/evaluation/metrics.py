@@ -21,7 +21,7 @@ import math
 import string
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from orchestrator.answers import normalize_answer, parse_number
@@ -163,11 +163,26 @@ class TokenF1:
         return "TokenF1()"
 
 
+_LANGSMITH_ARGS = frozenset({"inputs", "outputs", "reference_outputs", "run", "example"})
+
+
+def _score_of(result: Any) -> Any:
+    """The score of what a LangSmith evaluator returns (a value, a dict, a result object)."""
+    if isinstance(result, Mapping):
+        return result.get("score")
+    return getattr(result, "score", result)
+
+
 class FunctionMetric:
     """A user function as a metric.
 
     ``fn(prediction, answer)`` or ``fn(prediction, answer, task)`` must return a
-    number or bool in [0, 1]; anything else raises :class:`MetricError`.
+    number or bool in [0, 1]; anything else raises :class:`MetricError`. A LangSmith
+    evaluator, ``fn(inputs, outputs, reference_outputs)`` (any of those names), works
+    too: ``inputs`` and ``reference_outputs`` are the example's (a LangSmith-style
+    task's, else ``{"question": ...}`` and ``{"answer": ...}``), ``outputs`` is
+    ``{"answer": prediction}``, and it may return a bool, a number, or a dict or
+    result object with a ``score``.
     """
 
     def __init__(self, fn: Callable[..., Any], *, name: str | None = None) -> None:
@@ -185,19 +200,37 @@ class FunctionMetric:
         )
         variadic = parameters is not None and any(p.kind == p.VAR_POSITIONAL for p in parameters)
         self._with_task = variadic or len(positional) >= 3
+        names = {p.name for p in positional}
+        self._langsmith = "outputs" in names and names <= _LANGSMITH_ARGS
+        self._names = names
 
     @property
     def name(self) -> str:
         """The function's name (or the one given)."""
         return self._name
 
+    def _langsmith_args(self, prediction: str | None, task: Task) -> dict[str, Any]:
+        inputs = task.metadata.get("inputs")
+        reference = task.metadata.get("outputs")
+        given = {
+            "inputs": dict(inputs) if isinstance(inputs, Mapping) else {"question": task.question},
+            "outputs": {"answer": prediction},
+            "reference_outputs": (
+                dict(reference) if isinstance(reference, Mapping) else {"answer": task.answer}
+            ),
+            "run": None,
+            "example": None,
+        }
+        return {name: given[name] for name in self._names}
+
     def __call__(self, prediction: str | None, task: Task) -> float:
         """Call the function and check its result."""
-        raw = (
-            self.fn(prediction, task.answer, task)
-            if self._with_task
-            else self.fn(prediction, task.answer)
-        )
+        if self._langsmith:
+            raw = _score_of(self.fn(**self._langsmith_args(prediction, task)))
+        elif self._with_task:
+            raw = self.fn(prediction, task.answer, task)
+        else:
+            raw = self.fn(prediction, task.answer)
         if isinstance(raw, bool):
             return float(raw)
         try:

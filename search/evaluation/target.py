@@ -25,7 +25,7 @@ from langgraph.types import RetryPolicy
 
 from orchestrator.budget import Amount
 from orchestrator.concurrency import ModelConcurrency
-from orchestrator.deploy import deploy
+from orchestrator.deploy import RunInput, deploy
 from orchestrator.models import call_temperature
 from orchestrator.pricing import PriceTable
 from orchestrator.roles import get_role
@@ -43,9 +43,13 @@ class TargetRunner(Protocol):
     """A deployed :class:`EvalTarget`, as the evaluator calls it."""
 
     async def ainvoke(
-        self, input: str, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: RunInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> RunResult:
-        """Run once on a question and return the answer with its trace and totals."""
+        """Run once and return the answer with its trace and totals.
+
+        ``input`` is the question, or ``{"question": ..., "inputs": {...}}`` for a
+        LangSmith-style example.
+        """
         ...
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "question_input",
     "answer_output",
     "default_adapters",
+    "input_keys",
 ]
 
 InputFn = Callable[[str], Mapping[str, Any]]
@@ -96,6 +97,11 @@ def default_adapters(graph: Any) -> tuple[InputFn, OutputFn]:
         f"input has neither a 'messages' nor a 'question' key (keys: {shown}); pass "
         "input=lambda question: {...} and output=lambda state: ... to GraphSpace"
     )
+
+
+def input_keys(graph: Any) -> set[str]:
+    """The keys of ``graph``'s input state (from its input schema, else its channels)."""
+    return _input_fields(graph)
 
 
 def _input_fields(graph: Any) -> set[str]:

@@ -124,8 +124,8 @@ class GraphTarget(EvalTarget):
         """``max_calls_per_run`` calls of the dearest slot model, each at its worst case.
 
         A call's worst case is its prompt (the question plus ``prompt_chars``) and its
-        output cap. A run that needs more extends its admission from the budget as
-        its calls hold, so this bounds how many runs start at once, not what one spends.
+        output cap. ``max_calls_per_run`` is also a cap the run enforces (the next call
+        fails it), so this bounds what one run may spend.
         """
         table = prices or default_prices()
         given = dict(models or {})

@@ -15,14 +15,17 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestrator.errors import ExportError
 from orchestrator.models import resolve_model
 
 __all__ = ["GraphConfig", "load_config"]
@@ -48,6 +51,46 @@ class GraphConfig(BaseModel):
         default_factory=dict,
         description="Configurable form: each slot's config_prefix (default: the slot's name).",
     )
+    factory: str | None = Field(
+        default=None,
+        description="Where the factory is: 'package.module:function', or 'path/file.py:function' "
+        "for a script; None when it cannot be imported (a nested function, a partial).",
+    )
+
+    def load_factory(self) -> Callable[..., Any]:
+        """The graph's factory, imported from :attr:`factory`.
+
+        Raises:
+            ExportError: No factory was recorded, or it cannot be imported.
+        """
+        if not self.factory:
+            raise ExportError(
+                f"graph {self.graph!r} has no importable factory recorded: define "
+                "build(models, **params) at the top level of a module and search again"
+                if self.form == "factory"
+                else f"graph {self.graph!r} is a configurable graph; select its settings "
+                "with GraphConfig.runnable_config() where the graph is defined"
+            )
+        where, _, name = self.factory.rpartition(":")
+        try:
+            if where.endswith(".py"):
+                spec = importlib.util.spec_from_file_location(Path(where).stem, where)
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot import {where}")
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            else:
+                module = importlib.import_module(where)
+            found: Any = module
+            for part in name.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError, OSError) as exc:
+            raise ExportError(f"cannot import the factory {self.factory!r}: {exc}") from exc
+        return cast(Callable[..., Any], found)
+
+    def build_graph(self, *, models: Mapping[str, BaseChatModel] | None = None) -> Any:
+        """The graph built by its recorded factory with these settings (:meth:`build`)."""
+        return self.build(self.load_factory(), models=models)
 
     def chat_models(
         self, models: Mapping[str, BaseChatModel] | None = None

@@ -25,10 +25,7 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import random
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +40,8 @@ from search.graphs.candidate import GraphSource, GraphTarget
 from search.graphs.config import GraphConfig, load_config
 from search.graphs.deployed import DeployedGraph
 from search.graphs.errors import GraphSpaceError
+from search.graphs.export import factory_path
+from search.graphs.version import graph_version, placeholder_graph
 from search.space import TOPOLOGY_PARAM, Candidate, Space, _short
 from topologies.params import ModelSlot, ModelTeam, Param, ParamSpace, TrialLike
 
@@ -63,15 +62,24 @@ class GraphSpace(Space):
             as ``configurable`` keys.
         name: The graph's name (default: the factory's or the graph's name).
         version: The graph's version. Results are keyed by name and version, so a new
-            version never mixes with the old. Default: a hash of the source of the
-            module(s) defining the factory and the graph's nodes, so any edit there
-            starts afresh.
+            version never mixes with the old. Default: a hash of everything that decides
+            what the graph does (:func:`search.graphs.version.graph_version`): its
+            structure, the code of every node, tool and function reachable from it
+            (comments and formatting do not count), prompts and static config. Give one
+            to force a new version (or keep results across an edit you know is harmless).
         prefixes: Configurable form: a slot's ``config_prefix`` where it is not the
             slot's name.
         input: How a question becomes the graph's input (default from its state:
             ``messages`` or ``question``).
         output: How the answer is read from its output (default from its state).
-        max_calls_per_run: Model calls one run may make, for admitting evaluations.
+        context: The run context of a graph with a ``context_schema`` (what its nodes
+            read as ``runtime.context``), or a function ``question -> context``.
+        config: A ``RunnableConfig`` merged into each run's config (``configurable``
+            keys, tags, metadata, ``recursion_limit``), or ``question -> config``.
+        max_calls_per_run: Model calls one run may make: the next call fails the run
+            with ``model call cap``. Admission holds this many calls' worst case.
+        recursion_limit: Super-steps one run may take (default 25, unless ``config``
+            sets its own); a looping graph fails fast with ``recursion limit``.
         max_tokens: Output cap bound on every slot model (default: the model's own,
             else 1,024).
         prompt_chars: Characters a prompt may hold besides the question, for admission.
@@ -82,7 +90,7 @@ class GraphSpace(Space):
             default.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, populate_by_name=True)
 
     build: Callable[..., Any] | None = Field(
         default=None, exclude=True, description="Factory: build(models, **params) -> graph."
@@ -101,8 +109,22 @@ class GraphSpace(Space):
     output: Callable[[Mapping[str, Any]], str | None] | None = Field(
         default=None, exclude=True, description="The graph's output -> the answer."
     )
+    context: Any = Field(
+        default=None,
+        exclude=True,
+        description="The run's context (context_schema), or question -> context.",
+    )
+    run_config: Any = Field(
+        default=None,
+        alias="config",
+        exclude=True,
+        description="A RunnableConfig merged into each run's, or question -> config.",
+    )
     max_calls_per_run: int = Field(
-        default=10, ge=1, description="Model calls one run may make, for admission."
+        default=10, ge=1, description="Model calls one run may make (a cap, and admission)."
+    )
+    recursion_limit: int = Field(
+        default=25, ge=1, description="Super-steps one run may take (LangGraph's limit)."
     )
     max_tokens: int | None = Field(
         default=None, ge=1, description="Output cap of every slot model's calls."
@@ -138,7 +160,16 @@ class GraphSpace(Space):
         )
         data["params"] = tuple(data.get("params") or ())
         if not data.get("version"):
-            data["version"] = _code_version(build, graph)
+            data["version"] = graph_version(
+                build=build,
+                graph=graph,
+                slots=[s.name for s in data["slots"]],
+                params=data["params"],
+                static={
+                    "config": data.get("config", data.get("run_config")),
+                    "context": data.get("context"),
+                },
+            )
         return data
 
     @model_validator(mode="after")
@@ -195,17 +226,25 @@ class GraphSpace(Space):
             prefixes=dict(self.prefixes),
             max_tokens=self.max_tokens,
             max_calls_per_run=self.max_calls_per_run,
+            recursion_limit=self.recursion_limit,
+            context=self.context,
+            config=self.run_config,
             prompt_chars=self.prompt_chars,
+            takes_inputs=self.input is None,
             adapters={"input": _identify(to_input), "output": _identify(to_output)},
         )
 
     def _probe(self) -> Any:
-        """The factory's graph built once with the first settings, to read its state."""
+        """The factory's graph built once, to read its state (placeholder models first)."""
+        assert self.build is not None
+        try:
+            return placeholder_graph(self.build, [s.name for s in self.slots], self.params)
+        except Exception:  # a factory that needs real models at build time
+            pass
         values = next(self.param_space.grid(self.pool.models))
         slots = {s.name for s in self.slots}
         from orchestrator.models import resolve_model
 
-        assert self.build is not None
         models = {k: resolve_model(v) for k, v in values.items() if k in slots}
         return self.build(models, **{k: v for k, v in values.items() if k not in slots})
 
@@ -228,6 +267,7 @@ class GraphSpace(Space):
             params={p.name: checked[p.name] for p in self.params if p.name in checked},
             form="factory" if self.build is not None else "configurable",
             prefixes=dict(self.prefixes),
+            factory=factory_path(self.build) if self.build is not None else None,
         )
 
     # --- candidates (the Space protocol the strategies use) -------------------------------
@@ -384,27 +424,3 @@ def _identify(fn: Callable[..., Any]) -> str:
     """A function's identity for keys: its qualified name and its code (closures followed)."""
     name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
     return f"{name}@{code_fingerprint(fn)}"
-
-
-def _code_version(build: Callable[..., Any] | None, graph: Any) -> str:
-    """A hash of the source of the modules defining the factory and the graph's nodes."""
-    functions: list[Any] = [build] if build is not None else []
-    nodes = getattr(getattr(graph, "builder", None), "nodes", {}) or {}
-    for spec in nodes.values():
-        runnable = getattr(spec, "runnable", None)
-        functions += [getattr(runnable, "func", None), getattr(runnable, "afunc", None)]
-    found = (getattr(fn, "__module__", None) for fn in functions if fn is not None)
-    modules = sorted({str(module) for module in found if module})
-    digest = hashlib.sha256()
-    for name in modules:
-        module = sys.modules.get(str(name))
-        try:
-            text = inspect.getsource(module) if module is not None else str(name)
-        except (OSError, TypeError):
-            text = str(name)
-        digest.update(text.encode())
-    if not modules:
-        raise GraphSpaceError(
-            "cannot read the graph's code to version it; give GraphSpace(..., version='1')"
-        )
-    return "code-" + digest.hexdigest()[:12]

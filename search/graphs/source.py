@@ -24,7 +24,15 @@ class GraphSource:
     prefixes: Mapping[str, str] = field(default_factory=dict)
     max_tokens: int | None = None
     max_calls_per_run: int = 10
+    recursion_limit: int = 25
+    context: Any = None
+    """The run context, or a function of the question that returns it."""
+    config: Any = None
+    """A config merged into each run's, or a function of the question that returns it."""
     prompt_chars: int = 8000
+    takes_inputs: bool = False
+    """Whether a LangSmith example's ``inputs`` may be the graph's input (no input function
+    was given, and the inputs' keys are keys of the graph's input state)."""
     adapters: Mapping[str, str] = field(default_factory=dict)
     """Identities of the input and output functions (they change results too)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import runpy
 import sys
 from pathlib import Path
@@ -40,6 +41,10 @@ def test_example_searches_within_budget_with_a_held_out_test(example_runs):
     run = first["run"]
     assert run.calls >= 2 and {n.agent for n in run.nodes} >= {"researcher", "writer"}
     assert (folder / "best_graph.json").exists()
+    # The exported LangGraph app builds the user's graph with the chosen models.
+    app = json.loads((folder / "app" / "langgraph.json").read_text())
+    assert app["graphs"] == {"research_team": "./research_team.py:graph"}
+    assert result.best_graph.version.startswith("code-")  # versioned by its code
 
 
 def test_example_rerun_costs_zero_model_calls(example_runs):
