@@ -31,7 +31,15 @@ from orchestrator.errors import (
 )
 from orchestrator.render import spec_mermaid
 
-__all__ = ["app", "DEBUG_ENV", "debug_enabled", "describe_error", "fail", "handle_errors"]
+__all__ = [
+    "app",
+    "DEBUG_ENV",
+    "IMPORT_ENV",
+    "debug_enabled",
+    "describe_error",
+    "fail",
+    "handle_errors",
+]
 
 DEBUG_ENV = "ROLEGRAPH_DEBUG"
 """Environment variable that turns on ``--debug``."""
@@ -46,14 +54,33 @@ app = typer.Typer(
 console = Console()
 
 
+IMPORT_ENV = "ROLEGRAPH_IMPORT"
+"""Environment variable naming modules to import first (comma-separated), as ``--import``."""
+
+
 @app.callback()
 def _global_options(
     debug: Annotated[
         bool,
         typer.Option("--debug", help="Show the full traceback when a command fails."),
     ] = False,
+    imports: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--import",
+            help="A module to import first, which registers custom roles, tools or "
+            f"topologies (repeat it; also ${IMPORT_ENV}, comma-separated). The working "
+            "directory is importable.",
+        ),
+    ] = None,
 ) -> None:
     _DEBUG.set(debug)
+    names = [*(imports or []), *os.environ.get(IMPORT_ENV, "").split(",")]
+    if any(n.strip() for n in names):
+        from orchestrator.plugins import import_modules
+
+        with handle_errors():
+            import_modules(names)
 
 
 def debug_enabled() -> bool:

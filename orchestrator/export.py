@@ -4,7 +4,8 @@ A spec is data that people share, so the module written here never turns any
 text from the spec into code: the spec is embedded as base64-encoded JSON (an
 alphabet that cannot end a string literal) and decoded and validated when the
 module is imported. The module's code is the same fixed template for every
-spec; only the payload and the content hash (16 hex digits) differ.
+spec; only the payload, the content hash (16 hex digits) and the names of the
+modules that registered its custom roles and tools (dotted identifiers) differ.
 """
 
 from __future__ import annotations
@@ -22,13 +23,20 @@ from orchestrator.models import PROVIDERS, split_model_ref
 from orchestrator.spec import WorkflowSpec
 from orchestrator.yamlio import load_json
 
-__all__ = ["render_module", "write_module", "export_langgraph", "LANGGRAPH_CONFIG"]
+__all__ = [
+    "render_module",
+    "write_module",
+    "export_langgraph",
+    "required_imports",
+    "LANGGRAPH_CONFIG",
+]
 
 LANGGRAPH_CONFIG = "langgraph.json"
 """File name the LangGraph CLI reads (``langgraph dev``, ``langgraph up``, ``langgraph build``)."""
 
 _HASH = re.compile(r"[0-9a-f]{16}")
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 _TEMPLATE = '''\
 """A rolegraph workflow, exported as a self-contained module.
@@ -45,11 +53,16 @@ Run it with ``python <this file> "your question"``, serve it with
 from __future__ import annotations
 
 import base64
+import importlib
 import warnings
 
 from orchestrator import WorkflowSpec, deploy
 
 __all__ = ["SPEC_HASH", "spec", "workflow", "graph"]
+
+# The modules that register the custom roles and tools this workflow uses.
+for _name in {imports}:
+    importlib.import_module(_name)
 
 SPEC_HASH = {hash}
 """Content hash of the spec when it was exported."""
@@ -95,7 +108,39 @@ def render_module(spec: WorkflowSpec) -> str:
         raise ExportError(f"unexpected spec hash {digest!r}")
     payload = base64.b64encode(spec.to_json(indent=None).encode("utf-8")).decode("ascii")
     lines = "\n".join(f"    {json.dumps(chunk)}" for chunk in textwrap.wrap(payload, 76))
-    return _TEMPLATE.format(hash=json.dumps(digest), payload=lines)
+    modules = required_imports(spec)
+    return _TEMPLATE.format(hash=json.dumps(digest), payload=lines, imports=json.dumps(modules))
+
+
+def required_imports(spec: WorkflowSpec) -> list[str]:
+    """Modules that registered the spec's custom roles and tools, in this process.
+
+    Those names come from the code that registered them (never from the spec's
+    text) and must be dotted identifiers; rolegraph's own modules are left out.
+
+    Raises:
+        ExportError: A role or tool was registered in ``__main__`` (a script run
+            directly), which another process cannot import by name.
+    """
+    from orchestrator.roles import role_origin
+    from orchestrator.tools import tool_origin
+
+    found: list[str] = []
+    for agent in spec.agents:
+        origins = [(f"role {agent.role!r}", role_origin(agent.role))]
+        origins += [(f"tool {name!r}", tool_origin(name)) for name in agent.tools]
+        for what, origin in origins:
+            if not origin or origin == "orchestrator" or origin.startswith("orchestrator."):
+                continue
+            if origin == "__main__" or origin.startswith("_rolegraph_config_"):
+                raise ExportError(
+                    f"{what} of agent {agent.name!r} was registered in a script or config "
+                    "file, not an importable module; move its registration into a module "
+                    "and pass it with --import (or the config's imports:)"
+                )
+            if _DOTTED.fullmatch(origin) and origin not in found:
+                found.append(origin)
+    return found
 
 
 def write_module(spec: WorkflowSpec, path: str | Path) -> Path:

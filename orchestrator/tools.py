@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import sys
 import threading
 import time
 import weakref
@@ -41,6 +42,7 @@ __all__ = [
     "register_tool",
     "get_tool",
     "list_tools",
+    "tool_origin",
 ]
 
 MAX_EXPRESSION_CHARS = 1_000
@@ -200,6 +202,7 @@ calculator: BaseTool = StructuredTool.from_function(
 
 
 _REGISTRY: dict[str, BaseTool] = {"calculator": calculator}
+_ORIGINS: dict[str, str] = {"calculator": __name__}  # tool name -> the module that registered it
 _LOCK = threading.Lock()
 
 
@@ -210,11 +213,18 @@ def register_tool(new_tool: BaseTool | Callable[..., Any], *, replace: bool = Fa
         The tool's name.
     """
     wrapped = new_tool if isinstance(new_tool, BaseTool) else tool(new_tool)
+    origin = sys._getframe(1).f_globals.get("__name__", "")
     with _LOCK:
         if wrapped.name in _REGISTRY and not replace and _REGISTRY[wrapped.name] is not wrapped:
             raise ValueError(f"tool {wrapped.name!r} is already registered; pass replace=True")
         _REGISTRY[wrapped.name] = wrapped
+        _ORIGINS[wrapped.name] = origin
     return wrapped.name
+
+
+def tool_origin(name: str) -> str | None:
+    """The module that registered the tool ``name`` (None if unknown)."""
+    return _ORIGINS.get(name)
 
 
 def get_tool(name: str) -> BaseTool:

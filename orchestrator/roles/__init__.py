@@ -11,6 +11,7 @@ from orchestrator.roles.base import (
     get_role,
     list_roles,
     register_role,
+    role_origin,
 )
 from orchestrator.roles.builtin import (
     BUILTIN_ROLES,
@@ -40,6 +41,7 @@ __all__ = [
     "AgentOutput",
     "CandidateAnswer",
     "register_role",
+    "role_origin",
     "get_role",
     "list_roles",
     "BUILTIN_ROLES",

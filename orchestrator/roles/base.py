@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import re
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -29,6 +30,7 @@ __all__ = [
     "register_role",
     "get_role",
     "list_roles",
+    "role_origin",
 ]
 
 TaskKind = Literal["short_answer", "multiple_choice", "code"]
@@ -290,24 +292,42 @@ class Role(BaseModel):
 
 
 _REGISTRY: dict[str, Role] = {}
+_ORIGINS: dict[str, str] = {}  # role name -> the module that registered it
 _LOCK = threading.Lock()
 
 
 def register_role(role: Role, *, replace: bool = False) -> Role:
     """Make ``role`` usable by name in specs.
 
+    The module that registers it is remembered (:func:`role_origin`), so an exported
+    workflow that uses the role can import that module itself.
+
     Args:
         role: The role to register.
         replace: Allow replacing a role already registered under that name.
 
     Raises:
-        ValueError: The name is taken and ``replace`` is false.
+        ValueError: The name is taken and ``replace`` is false, or the role calls a
+            model without an output contract.
     """
+    origin = sys._getframe(1).f_globals.get("__name__", "")
     with _LOCK:
         if role.name in _REGISTRY and not replace and _REGISTRY[role.name] is not role:
             raise ValueError(f"role {role.name!r} is already registered; pass replace=True")
+        if role.uses_model and role.output is None:
+            raise ValueError(
+                f"role {role.name!r} calls a model but has no output contract: give it "
+                "output=... (a pydantic model, e.g. orchestrator.roles.contracts.SolverOutput), "
+                "or uses_model=False"
+            )
         _REGISTRY[role.name] = role
+        _ORIGINS[role.name] = origin
     return role
+
+
+def role_origin(name: str) -> str | None:
+    """The module that registered the role ``name`` (None if unknown)."""
+    return _ORIGINS.get(name)
 
 
 def get_role(name: str) -> Role:

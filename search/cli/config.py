@@ -93,6 +93,10 @@ class SearchConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
     description: str = Field(default="", description="What the search is for (not used).")
+    imports: list[str] = Field(
+        default_factory=list,
+        description="Modules to import first: they register custom roles, tools, topologies.",
+    )
     dataset: str | dict[str, Any] = Field(
         description="A path (.jsonl/.json/.csv), 'bundled:NAME' or 'hf:PATH'; or a mapping: "
         "{path, question, answer, id, choices, kind, name, split, hf_options}, "
@@ -329,6 +333,11 @@ def prepare(
     if "strategy" in given:
         data = {k: v for k, v in data.items() if k != "strategy_options"}
     config = parse_config({**data, **given}, source=source)
+    if config.imports:
+        from orchestrator.plugins import import_modules
+
+        folder = Path(source).parent if Path(source).is_file() else None
+        _step("imports", source, import_modules, config.imports, folder=folder)
     _known_keys("space", config.space, SearchSpace, source)
     space = _step("space", source, SearchSpace.model_validate, config.space)
     models: dict[str, BaseChatModel] = {}

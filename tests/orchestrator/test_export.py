@@ -213,3 +213,72 @@ def test_deployed_workflows_still_export_modules(tmp_path):
     workflow = deploy(spec_with("x"))
     path = workflow.export(tmp_path / "flow.py")
     assert skeleton(path.read_text()) == skeleton(render_module(spec_with("")))
+
+
+def _doubt() -> WorkflowSpec:
+    import tests.orchestrator.skeptic_role  # noqa: F401  (registers 'skeptic' and 'double')
+
+    return (
+        Workflow("doubt")
+        .add_agent("s", role="skeptic", model="sim:atlas-mini", tools=["double"])
+        .build()
+    )
+
+
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from search.cli import app; app()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_an_exported_workflow_imports_the_modules_of_its_custom_role_and_tool(tmp_path):
+    path = write_module(_doubt(), tmp_path / "doubt.py")
+    assert '["tests.orchestrator.skeptic_role"]' in path.read_text()
+    done = subprocess.run(
+        [sys.executable, str(path), "What is 3 + 4?"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "model calls" in done.stderr
+
+
+@pytest.mark.slow
+def test_run_and_validate_take_the_module_that_registers_a_custom_role(tmp_path):
+    spec = _doubt().save(tmp_path / "doubt.json")
+    refused = _cli("run", str(spec), "What is 3 + 4?", cwd=ROOT)
+    assert refused.returncode != 0 and "unknown role 'skeptic'" in refused.stderr
+    ran = _cli("--import", "tests.orchestrator.skeptic_role", "run", str(spec), "What is 3 + 4?",
+               cwd=ROOT)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    by_env = _cli("validate", str(spec), cwd=ROOT,
+                  env={"ROLEGRAPH_IMPORT": "tests.orchestrator.skeptic_role"})  # fmt: skip
+    assert by_env.returncode == 0 and "valid doubt" in by_env.stdout, by_env.stderr
+    missing = _cli("--import", "no_such_module_here", "validate", str(spec), cwd=ROOT)
+    assert missing.returncode != 0 and "cannot import module 'no_such_module_here'" in (
+        missing.stderr
+    )
+
+
+def test_a_role_registered_in_a_script_cannot_be_exported_by_name():
+    from orchestrator import Role, register_role
+    from orchestrator.roles.contracts import SolverOutput
+
+    exec(  # as a script run with `python script.py` would register it
+        "register_role(Role(name='scripted', user='{{question}}', output=SolverOutput), "
+        "replace=True)",
+        {"__name__": "__main__", "register_role": register_role, "Role": Role,
+         "SolverOutput": SolverOutput},
+    )  # fmt: skip
+    spec = Workflow("s").add_agent("a", role="scripted", model="sim:atlas-mini").build()
+    with pytest.raises(ExportError, match="role 'scripted' of agent 'a' was registered in a"):
+        write_module(spec, Path("never-written.py"))

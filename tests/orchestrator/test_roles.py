@@ -62,3 +62,9 @@ def test_custom_role_in_a_workflow():
 def test_role_names_cannot_be_taken_twice():
     with pytest.raises(ValueError, match="already registered"):
         register_role(Role(name="solver"))
+
+
+def test_a_role_that_calls_a_model_needs_an_output_contract():
+    with pytest.raises(ValueError, match="'mute' calls a model but has no output contract"):
+        register_role(Role(name="mute", user="{{question}}"))
+    register_role(Role(name="relay", uses_model=False), replace=True)  # no model: no contract

@@ -226,6 +226,7 @@ def test_debug_shows_the_traceback(tmp_path):
             "did you mean 'pool'",
         ),
         ({"dataset": {"name": "x"}}, "dataset", "'path', 'bundled' or 'benchmark'"),
+        ({"imports": ["no_such_module_here"]}, "imports", "'no_such_module_here'"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, changes, key, words):
@@ -367,3 +368,18 @@ def test_an_interrupted_search_says_how_to_resume(tmp_path, monkeypatch):
     )
     assert result.exit_code == 130
     assert "run the same command again to resume" in _one_error_line(result)
+
+
+def test_a_config_imports_the_modules_that_register_its_custom_parts(tmp_path):
+    import sys
+
+    plugin = tmp_path / "my_roles_plugin.py"  # beside the config, as users keep them
+    plugin.write_text("IMPORTED = True\n")
+    config = json.loads(_config(tmp_path).read_text())
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps({**config, "imports": ["my_roles_plugin"], "store": ":memory:"}))
+    sys.modules.pop("my_roles_plugin", None)
+    from search.cli.config import load_config
+
+    prepare(load_config(path), source=str(path))
+    assert sys.modules["my_roles_plugin"].IMPORTED
