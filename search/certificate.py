@@ -98,6 +98,15 @@ class Standing(BaseModel):
         description="Expected dollars per correct answer: cost per task / mean; None at 0."
     )
     alpharank: float = Field(description="Its alpha-Rank mass over paired per-task win rates.")
+    parse_failure_rate: float | None = Field(
+        default=None,
+        description="Model replies its roles could not read, per reply (re-asks included); "
+        "None when not measured.",
+    )
+    fallback_rate: float | None = Field(
+        default=None,
+        description="Agent runs that ended on the role's fallback (the re-ask failed too).",
+    )
 
 
 class Certificate(BaseModel):
@@ -351,6 +360,7 @@ def certify(
     search_dollars: float = 0.0,
     others: Mapping[str, Mapping[str, float]] | None = None,
     looks: int = 1,
+    parsing: Mapping[str, tuple[float, float]] | None = None,
     n_resamples: int = 4000,
     seed: int = 0,
 ) -> Certificate:
@@ -369,6 +379,8 @@ def certify(
             pruned, over the ceiling); the margin covers them too.
         looks: Rounds of results the search looked at before it stopped (at least 1); the
             margin is corrected for each.
+        parsing: Per finalist, its parse-failure rate and fallback rate (see
+            :func:`orchestrator.parsing.parse_failure_rates`), where measured.
         n_resamples: Bootstrap resamples for the probabilities of being best.
         seed: Resampling seed.
 
@@ -421,6 +433,8 @@ def certify(
             within_noise=p_worse[i] >= alpha,
             cost_of_pass=cost_of_pass(s.cost_per_task, s.mean),
             alpharank=ranks[i],
+            parse_failure_rate=(parsing or {}).get(s.workflow, (None, None))[0],
+            fallback_rate=(parsing or {}).get(s.workflow, (None, None))[1],
         )
         for i, s in enumerate(finalists)
     ]
@@ -527,6 +541,12 @@ def _words(c: Certificate) -> list[str]:
             "Cycles (each beats the next on some tasks): "
             + "; ".join(" > ".join(group) for group in c.cycles)
             + "."
+        )
+    if shipped.parse_failure_rate:
+        lines.append(
+            f"{shipped.parse_failure_rate:.0%} of its model replies could not be read as its "
+            f"roles ask; {shipped.fallback_rate or 0.0:.0%} of its agent runs fell back after "
+            "a re-ask (a property of these models with these prompts)."
         )
     cop = shipped.cost_of_pass
     lines.append(

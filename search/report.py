@@ -484,6 +484,7 @@ def _certificate(result: SearchResult) -> str:
             '<th class="num">accuracy</th><th class="num">vs leader (simultaneous)</th>'
             '<th class="num">P(best)</th><th class="num">alpha-Rank</th>'
             '<th class="num">$ / task</th><th class="num">$ / correct answer</th>'
+            '<th class="num">replies not read</th>'
             "<th>within noise of the leader</th></tr>"
         )
         rows = []
@@ -499,6 +500,7 @@ def _certificate(result: SearchResult) -> str:
                 f"{100 * s.gap_high:+.1f}) points</td>"
                 f'<td class="num">{s.p_best:.0%}</td><td class="num">{s.alpharank:.3f}</td>'
                 f'<td class="num">{_per_task(s.cost_per_task)}</td><td class="num">{cop}</td>'
+                f'<td class="num">{_share(s.parse_failure_rate)}</td>'
                 f"<td>{'yes' if s.tied else 'no, worse'}</td></tr>"
             )
         more = len(ranked) - 15
@@ -506,6 +508,10 @@ def _certificate(result: SearchResult) -> str:
         parts.append(f'<table class="candidates">{head}{"".join(rows)}</table>{note}')
     parts.append("</section>")
     return "".join(parts)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def _account(result: SearchResult) -> str:

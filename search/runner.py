@@ -18,6 +18,7 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 
 from orchestrator.budget import Budget, BudgetLedger, Spend, split_budget
+from orchestrator.parsing import parse_failure_rates
 from orchestrator.pricing import PriceTable
 from search import ranking
 from search.account import account, log_to_optuna
@@ -555,12 +556,29 @@ class Search:
                 if s.workflow not in scores
             },
             looks=max(self._looks.get(s.workflow, 1) for s in finalists),
+            parsing={s.workflow: self._parsing(s.workflow) for s in finalists},
             seed=self.seed,
         )
         if self._baseline_note:
             lines = (*certificate.lines, f"Note: {self._baseline_note}.")
             certificate = certificate.model_copy(update={"lines": lines})
         return certificate
+
+    def _parsing(self, workflow: str) -> tuple[float, float]:
+        """Its parse-failure and fallback rates on the search tasks, from the stored traces."""
+        target = self._seen[workflow].target
+        records = self.store.evaluations(
+            workflow=workflow,
+            dataset=self.dataset.name,
+            config=self.evaluator.config_digest(target),
+            with_trace=True,
+        )
+        wanted = {t.id for t in self.search_tasks}
+        nodes = [n for r in records if r.task_id in wanted for n in r.trace]
+        stats = parse_failure_rates(nodes).values()
+        replies, runs = sum(s.replies for s in stats), sum(s.runs for s in stats)
+        failures, fallbacks = sum(s.failures for s in stats), sum(s.fallbacks for s in stats)
+        return (failures / replies if replies else 0.0, fallbacks / runs if runs else 0.0)
 
     def _errors(self) -> tuple[dict[str, int], list[str]]:
         """Error kinds over every evaluated candidate, with a few messages (or scored answers)."""

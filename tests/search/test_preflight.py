@@ -1,5 +1,8 @@
 """No money before the metric can score its references and the models can read the tasks."""
 
+import json
+import re
+
 import pytest
 
 from orchestrator.testing import ScriptedChatModel
@@ -112,3 +115,34 @@ def test_one_model_that_answers_is_enough_and_its_probes_are_reused(tmp_path):
     baselines = [s for s in result.candidates if s.baseline == "single"]
     good_alone = next(s for s in baselines if s.params["model"] == "openai:good")
     assert good_alone.complete  # its probe tasks were the start of its baseline run
+
+
+class Chatty(ScriptedChatModel):
+    """Every other reply is prose no role can read; the next (the re-ask's) is right, in JSON."""
+
+    def _respond(self, messages, number):
+        if number % 2:
+            return 0.0, "Sure! Let me think about it."
+        left = re.search(r"What is (\d+) \+ 1", str(messages[-1].content))
+        return 0.0, json.dumps({"answer": str(int(left.group(1)) + 1)})
+
+
+def test_the_certificate_and_report_give_the_shipped_workflows_parse_failure_rate(tmp_path):
+    model = Chatty(model_name="chatty")
+    result = create_search(
+        space=SearchSpace(topologies=["single"], pool=["openai:chatty"]),
+        dataset=[t.model_dump() for t in TASKS],
+        models={"openai:chatty": model},
+        store=tmp_path / "rg.db",
+        strategy="grid",
+        max_concurrency=1,
+    ).run()
+    shipped = result.certificate.standing(result.certificate.shipped)
+    assert shipped.parse_failure_rate == pytest.approx(0.5)
+    assert shipped.fallback_rate == 0.0
+    assert any("50% of its model replies could not be read" in line
+               for line in result.certificate.lines)  # fmt: skip
+    from search.report import write_report
+
+    page = write_report(result, tmp_path / "report").read_text()
+    assert "replies not read" in page and '<td class="num">50%</td>' in page
