@@ -448,8 +448,8 @@ class Search:
         if not isinstance(self.space, SearchSpace):
             return
         real = [m for m in self.space.pool.models if not m.startswith("sim:")]
-        if not real:
-            return  # the simulator's readability is checked before any call (preflight)
+        if len(real) < len(self.space.pool.models):
+            return  # a simulated model answers: its reading of the tasks was checked (preflight)
         probes = [c for c in single_baselines(self.space.pool.models) if c.models[0] in real]
         tasks = tuple(t.id for t in self.search_tasks[:PROBE_TASKS])
         errors: dict[str, str] = {}
