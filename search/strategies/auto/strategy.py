@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import Field
 
 from search.evaluation.target import as_target
-from search.ranking import best, ranked
+from search.ranking import best, compare, ranked
 from search.space import Candidate
 from search.store import EvalRecord
 from search.strategies.auto.value_model import Prediction, ValueModel, features
@@ -235,7 +235,14 @@ class AutoStrategy(SearchStrategy):
             if self._over_ceiling(arm):
                 arm.out = "over the cost ceiling"
             elif arm.n >= m:
-                arm.out = "run on every task; below the leader"
+                tied = leader is not None and not compare(
+                    (self._value(arm), -arm.cost), (self._value(leader), -leader.cost)
+                )
+                arm.out = (
+                    "run on every task; tied with the leader, which wins the tie by its id"
+                    if tied
+                    else "run on every task; below the leader"
+                )
             elif leader is not None:
                 mean, error, _ = gaps[arm.key] = self._gap(arm, leader)
                 if mean + self._z * error < -self.options.tolerance:

@@ -80,3 +80,23 @@ def test_the_search_prices_reach_its_worst_cases_so_a_priced_model_never_warns(t
         result = search.run()
     assert result.best is not None
     assert [str(w.message) for w in caught if "no price" in str(w.message)] == []
+
+
+def test_a_candidate_that_ties_the_leader_is_not_called_below_it() -> None:
+    from types import SimpleNamespace
+
+    from search.strategies.auto.strategy import _Arm
+
+    auto = AutoStrategy()
+    auto.context = SimpleNamespace(objective=Objective())  # only what _rule_out reads
+    auto._tasks = ["t1", "t2"]
+    same = {"t1": 1.0, "t2": 0.0}
+    price = {"t1": 0.001, "t2": 0.001}
+    leader, twin, worse = (
+        _Arm(candidate=None, order=i, key=k, scores=dict(s), costs=dict(price))
+        for i, (k, s) in enumerate([("a", same), ("b", same), ("c", {"t1": 0.0, "t2": 0.0})])
+    )
+    auto._arms = {arm.key: arm for arm in (leader, twin, worse)}
+    auto._rule_out(leader)
+    assert twin.out == "run on every task; tied with the leader, which wins the tie by its id"
+    assert worse.out == "run on every task; below the leader"
