@@ -34,6 +34,7 @@ from orchestrator.sim import LEVELS, arithmetic_tasks
 from search.errors import DatasetError
 from search.evaluation.fields import FieldError, FieldMap, generated_id
 from search.evaluation.hf import hf_records, is_hf_source
+from search.evaluation.langsmith_source import LANGSMITH_PREFIX, langsmith_records
 
 __all__ = [
     "Task",
@@ -530,7 +531,8 @@ def load_dataset(
 
     Args:
         source: A dataset (returned as is, renamed if ``name`` is given), a path,
-            ``"bundled:arithmetic"``, ``"hf:PATH"``, a ``datasets.Dataset`` or
+            ``"bundled:arithmetic"``, ``"hf:PATH"``, ``"langsmith:NAME"`` (a LangSmith
+            dataset, read with the ``langsmith`` client), a ``datasets.Dataset`` or
             ``DatasetDict``, or an iterable of dicts.
         name: Dataset name; defaults to the file's stem, the HuggingFace dataset's
             name and split, or ``"records"``. It is part of every evaluation key.
@@ -545,7 +547,8 @@ def load_dataset(
             lettered into the question and the answer becomes a letter.
         kind: The tasks' kind: ``"short_answer"`` (default), ``"multiple_choice"``
             (default when ``choices`` is given) or ``"code"``.
-        split: The split of a HuggingFace ``DatasetDict`` or ``"hf:"`` dataset.
+        split: The split of a HuggingFace ``DatasetDict``, an ``"hf:"`` dataset or a
+            LangSmith dataset.
         hf_options: More arguments for ``datasets.load_dataset`` (``name`` for a
             configuration, ``data_files``, ``revision``, ``cache_dir``, ...).
 
@@ -567,6 +570,12 @@ def load_dataset(
             source=str(source) if isinstance(source, str | Path) else "records",
         )
     fields = FieldMap.build(id=id, question=question, answer=answer, choices=choices, kind=kind)
+    if isinstance(source, str) and source.startswith(LANGSMITH_PREFIX):
+        dataset_name = source.removeprefix(LANGSMITH_PREFIX)
+        records = langsmith_records(dataset_name, split=split)
+        return Dataset.from_records(
+            records, name=name or f"langsmith-{dataset_name}", source=source, fields=fields
+        )
     if is_hf_source(source):
         records, default_name, label = hf_records(source, split=split, options=hf_options)
         return Dataset.from_records(

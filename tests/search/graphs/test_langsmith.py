@@ -120,3 +120,27 @@ def test_an_examples_other_inputs_are_part_of_its_key():
     assert task("apples").digest != task("pears").digest
     plain = load_dataset([{"inputs": {"question": "Q?"}, "outputs": {"answer": "5"}}], name="p")
     assert plain.tasks[0].digest == Task(id="x", question="Q?", answer="5").digest
+
+
+def test_a_langsmith_dataset_loads_by_name_through_the_client(monkeypatch):
+    import uuid
+    from types import SimpleNamespace
+
+    import langsmith
+
+    asked = {}
+
+    class FakeClient:  # stands in for the network: the langsmith client's own API
+        def list_examples(self, *, dataset_name, splits=None):
+            asked.update(name=dataset_name, splits=splits)
+            return [
+                SimpleNamespace(id=uuid.UUID(int=i), inputs=e["inputs"], outputs=e["outputs"])
+                for i, e in enumerate(EXAMPLES)
+            ]
+
+    monkeypatch.setattr(langsmith, "Client", FakeClient)
+    dataset = load_dataset("langsmith:math-evals", split="test")
+    assert asked == {"name": "math-evals", "splits": ["test"]}
+    assert dataset.name == "langsmith-math-evals" and len(dataset) == len(TASKS)
+    assert (dataset.tasks[0].question, dataset.tasks[0].answer) == TASKS[0]
+    assert dataset.tasks[0].id == str(uuid.UUID(int=0))
