@@ -572,9 +572,9 @@ def load_dataset(
     fields = FieldMap.build(id=id, question=question, answer=answer, choices=choices, kind=kind)
     if isinstance(source, str) and source.startswith(LANGSMITH_PREFIX):
         dataset_name = source.removeprefix(LANGSMITH_PREFIX)
-        records = langsmith_records(dataset_name, split=split)
+        examples = langsmith_records(dataset_name, split=split)
         return Dataset.from_records(
-            records, name=name or f"langsmith-{dataset_name}", source=source, fields=fields
+            examples, name=name or f"langsmith-{dataset_name}", source=source, fields=fields
         )
     if is_hf_source(source):
         records, default_name, label = hf_records(source, split=split, options=hf_options)
