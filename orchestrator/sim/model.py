@@ -32,6 +32,47 @@ from orchestrator.sim.reading import content_key, read_prompt
 __all__ = ["SimChatModel"]
 
 _CONTRACT_FIELDS = {"answer", "steps", "verdict", "choice"}
+# A user's schema (with_structured_output) gets the answer in the field named most like one.
+_ANSWER_NAMES = ("answer", "final_answer", "result", "value", "solution", "output", "number")
+_EMPTY = {"string": "", "number": 0.0, "integer": 0, "boolean": False, "array": [], "object": {}}
+
+
+def _coerce(answer: str | None, schema: dict[str, Any]) -> Any:
+    """The answer in the JSON type a schema field wants (its empty value if it cannot be)."""
+    kind = schema.get("type", "string")
+    if answer is None:
+        return _EMPTY.get(kind, "")
+    try:
+        if kind == "integer":
+            return int(float(answer))
+        if kind == "number":
+            return float(answer)
+    except ValueError:
+        return _EMPTY[kind]
+    if kind == "boolean":
+        return answer.strip().lower() in {"true", "yes", "1"}
+    return answer if kind == "string" else _EMPTY.get(kind, answer)
+
+
+def fill_schema(parameters: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """Arguments for any JSON schema from the simulated reply's fields.
+
+    The answer goes into the field named most like an answer, else the first required
+    string or number field; fields the reply has by name are copied; every other
+    required field gets the empty value of its type.
+    """
+    properties: dict[str, Any] = parameters.get("properties", {})
+    required = list(parameters.get("required", list(properties)))
+    target = next((n for n in _ANSWER_NAMES if n in properties), None) or next(
+        (n for n in required if properties[n].get("type") in {"string", "number", "integer"}),
+        required[0] if required else None,
+    )
+    args = {n: fields[n] for n in properties if n in fields and n != target}
+    for name in required:
+        args.setdefault(name, _EMPTY.get(properties[name].get("type", "string"), ""))
+    if target is not None:
+        args[target] = _coerce(fields.get("answer"), properties[target])
+    return args
 
 
 def _text(message: BaseMessage) -> str:
@@ -175,7 +216,7 @@ class SimChatModel(BaseChatModel):
             (_text(m) for m in reversed(messages) if isinstance(m, ToolMessage)), None
         )
         prompt = read_prompt(human_text, tool_result)
-        calculator, contract = self._pick_tools(tools, kwargs.get("tool_choice"))
+        calculator, contract, schema = self._pick_tools(tools, kwargs.get("tool_choice"))
         reply = respond(
             profile,
             prompt,
@@ -185,7 +226,8 @@ class SimChatModel(BaseChatModel):
             calculator=calculator if tool_result is None else None,
         )
         transcript = "\n".join(_text(m) for m in messages)
-        message = self._message(profile, reply, contract, transcript, max_tokens)
+        args = fill_schema(schema, reply.fields) if schema is not None else reply.fields
+        message = self._message(profile, reply, contract, transcript, max_tokens, args)
         return message, message.response_metadata["simulated_latency_s"]
 
     def _sample_key(self, metadata: dict[str, Any]) -> str:
@@ -202,8 +244,10 @@ class SimChatModel(BaseChatModel):
     @staticmethod
     def _pick_tools(
         tools: list[dict[str, Any]], tool_choice: Any
-    ) -> tuple[str | None, str | None]:
+    ) -> tuple[str | None, str | None, dict[str, Any] | None]:
+        """The calculator, the contract tool, and a user schema's parameters to fill."""
         calculator = contract = None
+        schema: dict[str, Any] | None = None
         forced = (
             tool_choice.get("function", {}).get("name")
             if isinstance(tool_choice, dict)
@@ -212,12 +256,15 @@ class SimChatModel(BaseChatModel):
         for tool in tools:
             function = tool.get("function", {})
             name = function.get("name", "")
-            properties = set(function.get("parameters", {}).get("properties", {}))
-            if properties & _CONTRACT_FIELDS:
+            parameters = function.get("parameters", {})
+            if set(parameters.get("properties", {})) & _CONTRACT_FIELDS:
                 contract = name
             elif "calc" in name.lower() and forced in (None, "auto", name):
                 calculator = name
-        return calculator, contract
+            elif name == forced or (forced in ("any", "required") and len(tools) == 1):
+                # with_structured_output(AnySchema) forces its one tool
+                contract, schema = name, parameters
+        return calculator, contract, schema
 
     def _message(
         self,
@@ -226,6 +273,7 @@ class SimChatModel(BaseChatModel):
         contract: str | None,
         transcript: str,
         max_tokens: int | None,
+        args: dict[str, Any],
     ) -> AIMessage:
         tool_calls: list[dict[str, Any]] = []
         if reply.tool_call is not None:
@@ -236,8 +284,8 @@ class SimChatModel(BaseChatModel):
             content = "Hmm, I keep losing track of the quantities here. Let me start over..."
         elif contract is not None:
             content = ""
-            call = {"name": contract, "args": reply.fields}
-            tool_calls.append({"name": contract, "args": reply.fields, "id": _call_id(call)})
+            call = {"name": contract, "args": args}
+            tool_calls.append({"name": contract, "args": args, "id": _call_id(call)})
         elif reply.style == "prose":
             content = _prose(reply.fields)
         else:

@@ -1,6 +1,7 @@
 """The simulated model: a real chat model, deterministic, and realistic where it matters."""
 
 import asyncio
+import json
 
 import pytest
 from langchain_core.messages import HumanMessage
@@ -197,3 +198,24 @@ def test_profiles_reject_impossible_correlations():
     )
     with pytest.raises(SimProfileError, match="below 1"):
         register_profile(impossible)
+
+
+def test_the_simulator_fills_any_schema_a_graph_asks_for():
+    from pydantic import BaseModel
+
+    from orchestrator.sim import SimChatModel
+
+    class Result(BaseModel):
+        reasoning: str
+        value: int
+
+    class Flag(BaseModel):
+        correct: bool
+        explanation: str
+
+    model = SimChatModel(model="atlas-pro")
+    plain = json.loads(model.invoke("What is 3 + 4?").content)["answer"]
+    got = model.with_structured_output(Result).invoke("What is 3 + 4?")
+    assert isinstance(got, Result) and got.value == int(plain)  # in the answer-like field
+    flag = model.with_structured_output(Flag).invoke("What is 3 + 4?")
+    assert isinstance(flag, Flag)  # no answer-like field: still a valid object
