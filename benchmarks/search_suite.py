@@ -524,8 +524,18 @@ def best_single(problem: Problem, truth: Truth, args: Any) -> Run:
     return Run(reached=_reached(points, truth), points=points)
 
 
+_SPLITS: dict[tuple[str, int, float], set[str]] = {}
+
+
 def search_task_ids(problem: Problem, args: Any) -> set[str]:
     """The search split every strategy run sees (the rest is its held-out test)."""
+    key = (problem.name, args.search_tasks, args.test_size)
+    if key not in _SPLITS:
+        _SPLITS[key] = _split(problem, args)
+    return _SPLITS[key]
+
+
+def _split(problem: Problem, args: Any) -> set[str]:
     search = create_search(
         space=problem.space,
         dataset=search_data(problem, args),

@@ -453,6 +453,7 @@ class Search:
         probes = [c for c in single_baselines(self.space.pool.models) if c.models[0] in real]
         tasks = tuple(t.id for t in self.search_tasks[:PROBE_TASKS])
         errors: dict[str, str] = {}
+        kinds: dict[str, int] = {}
         for candidate in probes:
             self._baseline_of.setdefault(candidate.hash, SINGLE)
             outcome = await self._evaluate(
@@ -464,12 +465,10 @@ class Search:
             if not failed or len(failed) < len(outcome.records):
                 return  # one model answers: the search can go on
             first = failed[0]
-            errors[candidate.models[0]] = f"{first.error_type}: {(first.error or '')[:160]}"
+            kind = first.error_type or "error"
+            errors[candidate.models[0]] = f"{kind}: {(first.error or '')[:160]}"
+            kinds[kind] = kinds.get(kind, 0) + 1
         if errors:
-            kinds: dict[str, int] = {}
-            for text in errors.values():
-                kind = text.partition(":")[0]
-                kinds[kind] = kinds.get(kind, 0) + 1
             raise SearchError(
                 f"none of the pool's models answered any of the first {len(tasks)} search "
                 "tasks alone: "
