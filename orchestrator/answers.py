@@ -11,6 +11,7 @@ __all__ = ["normalize_answer", "parse_number", "plurality"]
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _NUMBER = re.compile(r"[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
+_CODE = re.compile(r"^\s*(?:def|class|import|from|return|async\s+def)\b", re.MULTILINE)
 
 
 def parse_number(text: str) -> float | None:
@@ -32,11 +33,15 @@ def parse_number(text: str) -> float | None:
 def normalize_answer(text: str | None) -> str:
     """Canonical form of an answer for comparison and voting.
 
-    Numbers compare by value (``"42.0"`` equals ``"42"``); other text is
-    lower-cased, without punctuation, articles or extra spaces.
+    Numbers compare by value (``"42.0"`` equals ``"42"``); code (several lines, one
+    a ``def``, ``class``, ``import`` or ``return``) compares by its non-blank lines,
+    operators kept; other text is lower-cased, without punctuation, articles or
+    extra spaces.
     """
     if text is None:
         return ""
+    if "\n" in text.strip() and _CODE.search(text):
+        return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
     number = parse_number(text)
     if number is not None:
         return str(int(number)) if number.is_integer() else repr(number)

@@ -1,10 +1,11 @@
-"""The simulated model provider (``sim:<profile>``) and its bundled task family.
+"""The simulated model provider (``sim:<profile>``) and its bundled task families.
 
 Everything here runs offline and deterministically. Its numbers describe the
 simulator, not any real LLM; ``docs/simulator.md`` lists the published figures
 its phenomena are calibrated to.
 """
 
+from orchestrator.sim.behaviour import UnreadableTaskError
 from orchestrator.sim.model import SimChatModel
 from orchestrator.sim.profiles import (
     FAMILIES,
@@ -21,13 +22,20 @@ from orchestrator.sim.profiles import (
     register_profile,
     register_profiles,
 )
-from orchestrator.sim.tasks import LEVELS, arithmetic_tasks, read_problem
+from orchestrator.sim.tasks import (
+    LEVELS,
+    arithmetic_tasks,
+    choice_tasks,
+    code_tasks,
+    read_problem,
+)
 
 __all__ = [
     "SimChatModel",
     "SimProfile",
     "SimFamily",
     "SimProfileError",
+    "UnreadableTaskError",
     "PROFILES",
     "FAMILIES",
     "register_profile",
@@ -39,6 +47,8 @@ __all__ = [
     "list_profiles",
     "list_families",
     "arithmetic_tasks",
+    "choice_tasks",
+    "code_tasks",
     "read_problem",
     "LEVELS",
 ]

@@ -23,20 +23,37 @@ seeded randomness, what this model says.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import hashlib
 import math
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 from orchestrator.answers import normalize_answer, plurality
+from orchestrator.errors import RolegraphError
 from orchestrator.sim.profiles import SimProfile, get_family
 from orchestrator.sim.reading import Prompt
-from orchestrator.sim.tasks import Problem, Step, plan_steps, read_plan, read_problem
+from orchestrator.sim.tasks import (
+    SWAPS,
+    Choices,
+    Problem,
+    Step,
+    plan_steps,
+    read_choices,
+    read_plan,
+    read_problem,
+    read_program,
+    run_steps,
+    write_program,
+    wrong_workings,
+)
 
-__all__ = ["Reply", "respond"]
+__all__ = ["Reply", "UnreadableTaskError", "respond"]
 
 
 @dataclass
@@ -46,7 +63,7 @@ class Reply:
     fields: dict[str, Any]
     reasoning_tokens: int
     tool_call: dict[str, Any] | None = None
-    style: str = "json"  # "json", "prose" or "garbled"
+    style: str = "json"  # json, prose, wrapped (JSON in prose), missing (a field) or garbled
 
 
 # --- randomness ---------------------------------------------------------------------------
@@ -76,6 +93,34 @@ def _phi(z: float) -> float:
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
+_NORMAL = NormalDist()
+
+
+def _probit(p: float) -> float:
+    return _NORMAL.inv_cdf(min(max(p, 1e-9), 1.0 - 1e-9))
+
+
+RECHECK_FRESH = 0.3
+"""Weight of the new noise in a second look at a task, next to the shared latents."""
+
+HOT_FROM = 1.0
+"""Temperature above which each step also slips more often (``hot_slip`` per unit)."""
+"""Weight of the new noise in a second look at a task, next to the shared latents."""
+
+
+class UnreadableTaskError(RolegraphError):
+    """The simulator cannot read the question, so it cannot know what a model would say."""
+
+    def __init__(self, question: str) -> None:
+        short = " ".join(question.split())[:120]
+        super().__init__(
+            f"the simulated model cannot read this question: {short!r}. It reads the "
+            "questions of orchestrator.sim's task generators (arithmetic_tasks, "
+            "choice_tasks, code_tasks) and bare arithmetic such as 'What is (3 + 4) * 2?'; "
+            "use a real model for other datasets"
+        )
+
+
 def _ranked(rng: random.Random, found: list[int]) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """Shuffle candidate answers and give them Dirichlet weights, largest first (cumulative)."""
     rng.shuffle(found)
@@ -89,59 +134,21 @@ def _ranked(rng: random.Random, found: list[int]) -> tuple[tuple[int, ...], tupl
     return tuple(found), tuple(cumulative)
 
 
-_SWAPS: dict[str, str] = {"add": "sub", "sub": "add", "mul": "add", "div": "mul"}
-
-
-def _plausible(answer: int, truth: int) -> bool:
-    # Nobody answers "how many" with a negative count: a working that goes below zero is
-    # noticed and redone. (Bare expressions with a negative result keep negative slips.)
-    return answer >= 0 or truth < 0
-
-
 @functools.lru_cache(maxsize=4096)
 def _mistakes(problem: Problem) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """The task's tempting misreadings, most tempting first, with cumulative weights.
 
-    Each wrong working drops a step or swaps its operation. How tempting each
-    is differs from task to task (a Dirichlet draw), as misreadings do.
+    How tempting each is differs from task to task (a Dirichlet draw), as
+    misreadings do.
     """
-    steps = list(problem.steps)
-    truth = problem.answer
-    found: list[int] = []
-    for j, step in enumerate(steps):
-        swapped = Step(_SWAPS[step.kind], step.amount)  # type: ignore[arg-type]
-        variants = [[*steps[:j], swapped, *steps[j + 1 :]]]
-        if len(steps) > 1:
-            variants.append(steps[:j] + steps[j + 1 :])
-        for variant in variants:
-            answer = Problem(problem.start, tuple(variant)).answer
-            if answer != truth and answer not in found and _plausible(answer, truth):
-                found.append(answer)
-    for k in (1, 2, 3):
-        if len(found) >= 2:
-            break
-        if truth + k not in found:
-            found.append(truth + k)
+    found = wrong_workings(problem)
     return _ranked(random.Random(_seed("mistakes", repr(problem))), found)
 
 
 @functools.lru_cache(maxsize=4096)
 def _slips(problem: Problem) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """The task's likely calculation slips (one step a little off), most likely first."""
-    steps = list(problem.steps)
-    truth = problem.answer
-    found: list[int] = []
-    for j, step in enumerate(steps):
-        for delta in (-10, -2, -1, 1, 2, 10):
-            slipped = Step(step.kind, max(1, step.amount + delta))
-            answer = Problem(problem.start, (*steps[:j], slipped, *steps[j + 1 :])).answer
-            if answer != truth and answer not in found and _plausible(answer, truth):
-                found.append(answer)
-    for k in (1, 2, 3):
-        if len(found) >= 2:
-            break
-        if truth + k not in found:
-            found.append(truth + k)
+    found = wrong_workings(problem, slips=True)
     return _ranked(random.Random(_seed("slips", repr(problem))), found)
 
 
@@ -202,8 +209,11 @@ class _Mind:
         self.sample_key = sample_key
         self.temperature = max(0.0, temperature)
         self.rng = random.Random(_seed("call", profile.name, sample_key, prompt_key))
+        self.question = question
         self.truth = str(problem.answer) if problem else None
         self.difficulty = problem.difficulty if problem else 3
+        self._own: str | None = None
+        self._margin = 0.0
 
     # -- latents
 
@@ -224,15 +234,23 @@ class _Mind:
         z = sum(math.sqrt(weight) * value for weight, value in parts) / math.sqrt(total)
         return _phi(z)
 
-    def latent(self, skill: str) -> float:
-        """A uniform draw correlated with other calls on this task, as the profile says."""
+    def latent(self, skill: str, variant: str = "") -> float:
+        """A uniform draw correlated with other calls on this task, as the profile says.
+
+        A ``variant`` (a second look at the same task) shares the task's, family's and
+        model's latents with the first look, but draws its prompt and sample parts
+        afresh and adds ``RECHECK_FRESH`` of new noise: it has the same blind spots,
+        mostly.
+        """
         p = self.profile
         shared = [
             (p.task_correlation, _shared_gauss("task", self.task, skill)),
             (p.error_correlation, _shared_gauss("family", p.family, self.task, skill)),
             (p.model_correlation, _shared_gauss("model", p.name, self.task, skill)),
         ]
-        return self._mix(shared, skill, p.sampling_share)
+        if variant:
+            shared.append((RECHECK_FRESH, _gauss("fresh", p.name, self.task, skill, variant)))
+        return self._mix(shared, skill + variant, p.sampling_share)
 
     def _tempting(self, skill: str) -> float:
         """A uniform draw shared the way wrong answers are: by the task, family and model."""
@@ -253,28 +271,35 @@ class _Mind:
         u = self._tempting(skill)
         return str(answers[min(bisect.bisect_left(cumulative, u), len(answers) - 1)])
 
-    def mistake(self) -> str | None:
+    def mistake(self, variant: str = "") -> str | None:
         """A tempting wrong answer, drawn so that failing models often agree on it."""
-        return None if self.problem is None else self._pick(_mistakes(self.problem), "mistake")
+        if self.problem is None:
+            return None
+        return self._pick(_mistakes(self.problem), "mistake" + variant)
 
-    def slip(self) -> str | None:
+    def slip(self, variant: str = "") -> str | None:
         """A calculation slip: one step a little off; common slips are shared too."""
-        return None if self.problem is None else self._pick(_slips(self.problem), "slip")
+        return None if self.problem is None else self._pick(_slips(self.problem), "slip" + variant)
+
+    def canonical(self) -> str | None:
+        """The task's canonical wrong answer: its most tempting misreading."""
+        return None if self.problem is None else str(_mistakes(self.problem)[0][0])
 
     # -- helpers
 
-    def is_true(self, answer: str | None) -> bool:
-        return self.truth is not None and normalize_answer(answer) == self.truth
+    def confidence(self, answer: str | None) -> float:
+        """A stated confidence: overconfident, and only weakly tied to how sure it is.
 
-    def confidence(self, right: bool) -> float:
-        """A stated confidence: overconfident, and only weakly higher when right.
-
-        Verbalised confidence separates right from wrong answers poorly (Xiong et
-        al., 2024); ``calibration`` sets how far apart the two are, in standard
-        deviations (1.2 x calibration), around an overconfident 0.8.
+        It reads the model's own state, never the answer key: how far its own
+        working's latent draw fell inside (or outside) its chance of success, and
+        whether ``answer`` is what its own working gave. Verbalised confidence
+        separates right from wrong answers poorly (Xiong et al., 2024);
+        ``calibration`` scales how much that sureness moves it around 0.8.
         """
         sd = 0.08
-        mean = 0.8 + (1.2 * self.profile.calibration * sd if right else 0.0)
+        own = self._own if self._own is not None else self.work()
+        sure = self._margin if _same(answer, own) else -1.0
+        mean = 0.8 + 0.45 * self.profile.calibration * sd * math.tanh(sure)
         return round(min(0.99, max(0.05, self.rng.gauss(mean, sd))), 2)
 
     def tokens(self, per_step: int, extra: int = 0) -> int:
@@ -287,35 +312,60 @@ class _Mind:
         plan: str | None = None,
         focus: str | None = None,
         calculator: bool = False,
+        variant: str = "",
     ) -> str | None:
-        """Work the problem out: the answer this model reaches on its own."""
+        """Work the problem out: the answer this model reaches on its own.
+
+        ``variant`` names a second, independent-looking attempt (a re-check); the
+        first attempt without one is what the model's stated confidence reads.
+        """
         p = self.profile
         if self.problem is None:
-            return str(self.rng.randint(1, 100))
+            raise UnreadableTaskError(self.question)
         d = self.difficulty
         miss_reason, miss_arith = 1.0 - p.reasoning, 1.0 - p.arithmetic
         if calculator:
             miss_arith *= 0.05
-        if self.temperature > 1.0:
-            miss_arith = min(1.0, miss_arith + p.hot_slip * (self.temperature - 1.0))
+        if self.temperature > HOT_FROM:
+            miss_arith = min(1.0, miss_arith + p.hot_slip * (self.temperature - HOT_FROM))
         followed = read_plan(plan) if plan else None
         if followed is not None and d > 1:
             if str(followed.answer) == self.truth:
                 miss_reason *= 1.0 - p.plan_gain
             elif self.rng.random() < p.plan_trust:
+                if not variant and self._own is None:
+                    self._own, self._margin = str(followed.answer), 0.0
                 return str(followed.answer)
         focused = _focused_steps(focus, d)
         keep = 1.0 - p.focus_gain
         p_reason = (1.0 - miss_reason) ** (d - focused) * (1.0 - miss_reason * keep) ** focused
         p_arith = (1.0 - miss_arith) ** (d - focused) * (1.0 - miss_arith * keep) ** focused
-        if self.latent("reason") < p_reason * p_arith:
+        chance = p_reason * p_arith
+        u = self.latent("reason", variant)
+        answer = self._answer(u < chance, p_reason, p_arith, variant)
+        if not variant and self._own is None:
+            self._own = answer
+            self._margin = _probit(chance) - _probit(u)
+        return answer
+
+    def _answer(self, right: bool, p_reason: float, p_arith: float, variant: str) -> str | None:
+        if right:
             return self.truth
+        # A failing call often lands on the task's canonical wrong answer, whatever the
+        # model (Kim et al., 2025: models agree on 60% of their shared errors).
+        if self._tempting("canonical" + variant) < self.profile.canonical_pull:
+            return self.canonical()
         fail_reason, fail_arith = 1.0 - p_reason, 1.0 - p_arith
         # Whether the error is a misreading or a slip depends on the task as much as on the
         # model: a task with a tempting misreading trips every model the same way.
-        if self._tempting("kind") * (fail_reason + fail_arith) < fail_reason:
-            return self.mistake()
-        return self.slip()
+        if self._tempting("kind" + variant) * (fail_reason + fail_arith) < fail_reason:
+            return self.mistake(variant)
+        return self.slip(variant)
+
+    def recheck(self, shown: Sequence[str | None]) -> str | None:
+        """A second, careful look at the task: the shown answer it now agrees with, if any."""
+        again = self.work(variant="recheck")
+        return next((a for a in shown if _same(a, again)), None)
 
 
 def _expression(problem: Problem) -> str:
@@ -337,16 +387,17 @@ def _solve(mind: _Mind, prompt: Prompt, calculator: bool) -> tuple[str | None, f
     answer = mind.work(plan=prompt.plan, focus=prompt.focus, calculator=calculator)
     if prompt.peers:
         answer = _debate(mind, prompt, answer)
-    return answer, mind.confidence(mind.is_true(answer))
+    return answer, mind.confidence(answer)
 
 
 def _debate(mind: _Mind, prompt: Prompt, own: str | None) -> str | None:
-    """Update an answer after reading peers': conform to them, or recognise a right one.
+    """Update an answer after reading peers': conform to them, or come round to one.
 
     Conforming re-draws the answer from the answers shown (weighted by stated
     confidence when shown): on average it keeps correctness where it was, as
-    debate does ("Debate or Vote", Choi et al., 2025). Recognising a right
-    peer answer its own working missed is the model's ``insight``.
+    debate does ("Debate or Vote", Choi et al., 2025). With its ``insight`` it
+    takes a second look and comes round to a peer's answer that the second look
+    agrees with: right or wrong, for the second look shares its blind spots.
     """
     p = mind.profile
     shown = any(conf is not None for _, _, conf in prompt.peers)
@@ -363,17 +414,15 @@ def _debate(mind: _Mind, prompt: Prompt, own: str | None) -> str | None:
             if pick <= 0:
                 return answer
         return ballots[-1][0]
-    answers = [answer for _, answer, _ in prompt.peers]
-    recognises = mind.rng.random() < p.insight * 0.97 ** (mind.difficulty - 1)
-    if not mind.is_true(own) and any(mind.is_true(a) for a in answers) and recognises:
-        return mind.truth
+    others = [answer for _, answer, _ in prompt.peers if not _same(answer, own)]
+    if others and mind.rng.random() < p.insight * 0.97 ** (mind.difficulty - 1):
+        return mind.recheck(others) or own
     return own
 
 
 def _plan(mind: _Mind, prompt: Prompt) -> list[str]:
     p = mind.profile
-    if mind.problem is None:
-        return ["Read the question carefully.", "Compute the result."]
+    assert mind.problem is not None
     chosen = mind.problem
     if mind.latent("reason") >= p.reasoning**mind.difficulty:
         wrong = _working_for(mind, mind.mistake())
@@ -392,7 +441,7 @@ def _working_for(mind: _Mind, answer: str | None) -> Problem | None:
         return None
     steps = list(mind.problem.steps)
     for j, step in enumerate(steps):
-        swapped = Step(_SWAPS[step.kind], step.amount)  # type: ignore[arg-type]
+        swapped = Step(SWAPS[step.kind], step.amount)
         for variant in ([*steps[:j], swapped, *steps[j + 1 :]], steps[:j] + steps[j + 1 :]):
             candidate = Problem(mind.problem.start, tuple(variant))
             if str(candidate.answer) == answer:
@@ -403,8 +452,6 @@ def _working_for(mind: _Mind, answer: str | None) -> Problem | None:
 def _verify(mind: _Mind, prompt: Prompt) -> tuple[str, str]:
     """Recompute, compare, and reject when the two disagree (or, rarely, when they agree)."""
     p = mind.profile
-    if mind.truth is None:
-        return "accept", ""
     own = mind.work()
     agree = _same(own, prompt.candidate)
     reject = mind.rng.random() < (p.verifier_fpr if agree else p.verifier_tpr)
@@ -424,10 +471,15 @@ _SUGGESTED = re.compile(r"\bI get (-?\d[\d,]*(?:\.\d+)?)")
 
 
 def _revise(mind: _Mind, prompt: Prompt) -> tuple[str | None, float]:
+    """Revise a rejected answer: take up a change its own checks back, or give way.
+
+    It never knows which answer is right. A change that its own working or a
+    second look agrees with is taken up with ``fix_rate``; one they do not back
+    with ``break_rate`` (sycophancy). Whether that fixes or breaks the answer
+    depends on whether its own working is right.
+    """
     p = mind.profile
     candidate = prompt.candidate
-    if mind.truth is None:
-        return candidate, 0.3
     specific = bool(prompt.critique and re.search(r"\bStep \d+", prompt.critique))
     weight = 1.0 if specific else 0.6
     found = _SUGGESTED.search(prompt.critique or "")
@@ -436,24 +488,21 @@ def _revise(mind: _Mind, prompt: Prompt) -> tuple[str | None, float]:
         suggested = None
     own = mind.work()
     if suggested is not None:
-        # Feedback that carries a result is taken up as often as a right fix is found, or
-        # a misleading one believed (sycophancy): the critique, more than its own skill,
-        # decides.
-        take = p.fix_rate if mind.is_true(suggested) else p.break_rate
-        if _same(own, suggested):
-            take = max(take, p.fix_rate)
-        if mind.rng.random() < take:
+        # Feedback that carries a result: the critique, more than its own skill, decides.
+        backed = _same(own, suggested) or mind.recheck([suggested]) is not None
+        if mind.rng.random() < (p.fix_rate if backed else p.break_rate):
             candidate = suggested
     elif not _same(own, candidate):
-        # Its own working disagrees with the candidate: rewrite it with its own result, right
-        # (a fix) or wrong (a break), as readily as the critique is specific.
-        take = p.fix_rate if mind.is_true(own) else p.break_rate
-        if mind.rng.random() < take * weight:
+        # Its own working disagrees with the candidate: rewrite it with its own result as
+        # readily as a second look backs its working and the critique is specific.
+        backed = mind.recheck([own]) is not None
+        if mind.rng.random() < (p.fix_rate if backed else p.break_rate) * weight:
             candidate = own
     elif mind.rng.random() < 0.5 * p.break_rate * weight:
-        # It agrees with the candidate yet is told it is wrong: sometimes it changes it anyway.
-        candidate = mind.mistake() if mind.is_true(candidate) else candidate
-    return candidate, mind.confidence(mind.is_true(candidate))
+        # It agrees with the candidate yet is told it is wrong: sometimes it changes it anyway,
+        # to the answer that tempts it most.
+        candidate = mind.mistake()
+    return candidate, mind.confidence(candidate)
 
 
 def _plausibility(mind: _Mind, answer: str) -> float:
@@ -475,12 +524,15 @@ def _choose(mind: _Mind, prompt: Prompt) -> tuple[int, str]:
         return 1, "No candidates were given."
     own = mind.work()
     matching = [i for i, answer in enumerate(options, 1) if _same(own, answer)]
-    right = [i for i, answer in enumerate(options, 1) if mind.is_true(answer)]
     if matching and mind.rng.random() < p.judge_accuracy:
         return matching[0], "It matches my own working."
     recognition = p.insight * 0.97 ** (mind.difficulty - 1)
-    if right and not matching and mind.rng.random() < recognition:
-        return right[0], "On checking, its steps hold."
+    if not matching and mind.rng.random() < recognition:
+        again = mind.recheck(list(options))
+        if again is not None:
+            return next(i for i, a in enumerate(options, 1) if _same(a, again)), (
+                "On checking, its steps hold."
+            )
     if mind.rng.random() < p.position_bias:
         return 1, "It is the most convincing."
     # Otherwise it goes by looks, the same in either order: an answer repeated among the
@@ -512,25 +564,85 @@ def _combine(mind: _Mind, prompt: Prompt) -> tuple[str | None, float]:
     _, _, counts = plurality((answer, 1.0) for answer in answers)
     _, _, weights = plurality((answer, conf or 0.0) for _, answer, conf in prompt.peers)
     if not counts:
-        return None, mind.confidence(False)
+        return None, mind.confidence(None)
     best = max(counts, key=lambda key: (counts[key], weights.get(key, 0.0)))
     top = next(a for a in answers if normalize_answer(a) == best)
     share = counts[best] / sum(counts.values())
     if share > 0.5 and len(answers) > 2:
-        return top, mind.confidence(mind.is_true(top))  # a clear majority stands
+        return top, mind.confidence(top)  # a clear majority stands
     own = mind.work(plan=prompt.plan)
     answer: str | None = top
     # The weaker the plurality, the more it checks the work itself.
     checks = p.judge_accuracy * (1.0 - share if len(answers) > 2 else 1.0)
+    others = [a for a in answers if not _same(a, top)]
     if any(_same(own, a) for a in answers) and mind.rng.random() < checks:
         answer = next(a for a in answers if _same(own, a))
-    elif (
-        not mind.is_true(top)
-        and any(mind.is_true(a) for a in answers)
-        and mind.rng.random() < p.insight * 0.97 ** (mind.difficulty - 1)
-    ):
-        answer = mind.truth
-    return answer, mind.confidence(mind.is_true(answer))
+    elif others and mind.rng.random() < p.insight * 0.97 ** (mind.difficulty - 1):
+        answer = mind.recheck(others) or top
+    return answer, mind.confidence(answer)
+
+
+_GOT = re.compile(r"\bI get (\S+?)(?=[.\s]|$)")
+
+
+class _Form:
+    """How a task's answers are written: numbers, choice letters or programs.
+
+    The models reason in numbers; a form reads other agents' letters or programs
+    as the numbers they stand for, and writes the model's numbers back its way.
+    """
+
+    def __init__(self, question: str, problem: Problem) -> None:
+        self.problem = problem
+        self.choices: Choices | None = read_choices(question)[1]
+        self.code = self.choices is None and "def " in question and '"""' in question
+
+    @property
+    def plain(self) -> bool:
+        return self.choices is None and not self.code
+
+    def read(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        if self.choices is not None:
+            return self.choices.value(text)
+        steps = read_program(text)
+        return text if steps is None else str(run_steps(self.problem.start, steps))
+
+    def write(self, mind: _Mind, value: str | None) -> str | None:
+        if value is None or self.plain:
+            return value
+        if self.choices is not None:
+            return self.choices.letter(value)
+        if value == mind.truth:
+            return write_program(self.problem.steps)
+        working = _working_for(mind, value)
+        return write_program(working.steps if working else self.problem.steps)
+
+    def inbound(self, prompt: Prompt) -> Prompt:
+        if self.plain:
+            return prompt
+        return dataclasses.replace(
+            prompt,
+            peers=[(name, self.read(answer) or "", conf) for name, answer, conf in prompt.peers],
+            candidate=self.read(prompt.candidate),
+            options=[self.read(option) or "" for option in prompt.options],
+            critique=_GOT.sub(lambda m: f"I get {self.read(m[1])}", prompt.critique)
+            if prompt.critique and self.choices is not None
+            else prompt.critique,
+        )
+
+    def outbound(self, mind: _Mind, reply: Reply) -> Reply:
+        if self.plain:
+            return reply
+        fields = dict(reply.fields)
+        if "answer" in fields:
+            fields["answer"] = self.write(mind, fields["answer"])
+        if self.choices is not None and fields.get("critique"):
+            fields["critique"] = _GOT.sub(
+                lambda m: f"I get {self.write(mind, m[1])}", fields["critique"]
+            )
+        return dataclasses.replace(reply, fields=fields)
 
 
 def respond(
@@ -553,6 +665,9 @@ def respond(
         calculator: Name of a bound calculator tool the model may call.
     """
     problem = _read_problem(prompt.question)
+    if problem is None:
+        raise UnreadableTaskError(prompt.question)
+    form = _Form(prompt.question, problem)
     mind = _Mind(
         profile,
         problem,
@@ -563,10 +678,23 @@ def respond(
     )
     style = "json"
     roll = mind.rng.random()
-    if roll < profile.garble_rate:
-        style = "garbled"
-    elif roll < profile.garble_rate + profile.format_error_rate:
-        style = "prose"
+    for name, rate in (
+        ("garbled", profile.garble_rate),
+        ("prose", profile.format_error_rate),
+        ("missing", profile.missing_field_rate),
+    ):
+        if roll < rate:
+            style = name
+            break
+        roll -= rate
+    if style == "prose" and mind.rng.random() < 0.5:
+        style = "wrapped"
+    reply = _reply(mind, form.inbound(prompt), style, calculator if form.plain else None)
+    return form.outbound(mind, reply)
+
+
+def _reply(mind: _Mind, prompt: Prompt, style: str, calculator: str | None) -> Reply:
+    problem = mind.problem
 
     if prompt.task == "plan":
         return Reply({"steps": _plan(mind, prompt)}, mind.tokens(25), style=style)
@@ -588,19 +716,25 @@ def respond(
     if prompt.tool_result is not None:
         answer = prompt.tool_result.strip()
         return Reply(
-            {"answer": answer, "confidence": mind.confidence(mind.is_true(answer))},
+            {"answer": answer, "confidence": mind.confidence(answer)},
             mind.tokens(5),
             style=style,
         )
     if calculator and problem is not None:
         answer, _ = _solve(mind, prompt, calculator=True)
-        working: Problem = problem
-        if answer is not None and not mind.is_true(answer):
-            working = _working_for(mind, normalize_answer(answer)) or problem
-        call = {"name": calculator, "args": {"expression": _expression(working)}}
+        call = {"name": calculator, "args": {"expression": _calculator_working(mind, answer)}}
         return Reply({}, mind.tokens(15), tool_call=call)
     answer, conf = _solve(mind, prompt, calculator=False)
     return Reply({"answer": answer, "confidence": conf}, mind.tokens(35), style=style)
+
+
+def _calculator_working(mind: _Mind, answer: str | None) -> str:
+    """The expression a model types into a calculator: its own working, right or wrong."""
+    assert mind.problem is not None
+    working: Problem = mind.problem
+    if answer is not None and normalize_answer(answer) != mind.truth:
+        working = _working_for(mind, normalize_answer(answer)) or mind.problem
+    return _expression(working)
 
 
 def _closest_working(mind: _Mind, answer: str) -> Problem | None:

@@ -276,20 +276,25 @@ class SimChatModel(BaseChatModel):
         args: dict[str, Any],
     ) -> AIMessage:
         tool_calls: list[dict[str, Any]] = []
+        if reply.style == "missing":
+            main = next((k for k in ("answer", "steps", "verdict", "choice") if k in args), None)
+            args = {k: v for k, v in args.items() if k != main}
         if reply.tool_call is not None:
             content = ""
             call = reply.tool_call
             tool_calls.append({"name": call["name"], "args": call["args"], "id": _call_id(call)})
         elif reply.style == "garbled":
             content = "Hmm, I keep losing track of the quantities here. Let me start over..."
+        elif reply.style == "prose":
+            content = _prose(reply.fields)
+        elif reply.style == "wrapped":
+            content = f"Sure! Here is my answer:\n```json\n{json.dumps(args)}\n```\nHope it helps."
         elif contract is not None:
             content = ""
             call = {"name": contract, "args": args}
             tool_calls.append({"name": contract, "args": args, "id": _call_id(call)})
-        elif reply.style == "prose":
-            content = _prose(reply.fields)
         else:
-            content = json.dumps(reply.fields)
+            content = json.dumps(args)
         reasoning = reply.reasoning_tokens
         finish = "tool_calls" if tool_calls else "stop"
         visible_text = content + "".join(json.dumps(c["args"]) for c in tool_calls)

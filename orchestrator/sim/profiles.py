@@ -81,12 +81,12 @@ class SimFamily(BaseModel):
 
     name: str = Field(description="Family name, referenced by each profile's ``family``.")
     error_correlation: float = _share(
-        "Share of a model's error variance common to the whole family on a task.", 0.2
+        "Share of a model's error variance common to the whole family on a task.", 0.05
     )
     mistake_correlation: float = _share(
         "Share of the wrong-answer draw common to the family: how often two failing "
         "members of the family give the same wrong answer.",
-        0.4,
+        0.5,
     )
     description: str = Field(default="", description="Free text for people.")
 
@@ -115,7 +115,7 @@ class SimProfile(BaseModel):
     arithmetic: float = _share("Per step: chance of computing it without a slip.", 0.993)
     # --- how errors are shared (shares of the error variance at temperature 1)
     task_correlation: float = _share(
-        "Share of error variance common to every model on a task (hard for everyone).", 0.35
+        "Share of error variance common to every model on a task (hard for everyone).", 0.58
     )
     family_correlation: float | None = Field(
         default=None,
@@ -126,7 +126,7 @@ class SimProfile(BaseModel):
     model_correlation: float = _share(
         "Share common to every call of this model on a task, whatever the prompt or "
         "sample: what makes a same-model vote saturate.",
-        0.1,
+        0.065,
     )
     prompt_sensitivity: float = _share(
         "Share that changes with the prompt's wording (a sub-task, a role's template).", 0.02
@@ -134,6 +134,11 @@ class SimProfile(BaseModel):
     common_mistakes: float = _share(
         "Share of the wrong-answer draw common to every model: the task's tempting misreadings.",
         0.45,
+    )
+    canonical_pull: float = _share(
+        "Chance that a failing call gives the task's canonical wrong answer (its most "
+        "tempting misreading), the trap every family can fall into.",
+        0.55,
     )
     hot_slip: float = _share("Per-step slip chance added per unit of temperature above 1.", 0.04)
     # --- planning and sub-tasks
@@ -177,7 +182,12 @@ class SimProfile(BaseModel):
     )
     # --- output
     format_error_rate: float = _share(
-        "Chance of replying in prose instead of the asked format.", 0.02
+        "Chance of replying in prose instead of the asked format (half of these wrap the "
+        "asked JSON in prose, half leave it out).",
+        0.02,
+    )
+    missing_field_rate: float = _share(
+        "Chance of a reply in the asked format that leaves out its main field.", 0.01
     )
     garble_rate: float = _share("Chance of an unreadable reply.", 0.005)
     input_price: float = Field(ge=0.0, description="USD per 1M input tokens.")

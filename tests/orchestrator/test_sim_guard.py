@@ -73,6 +73,10 @@ def _greedy(spec):
     )
 
 
+def _raws(result, suffix: str = "") -> list[tuple[int, str, str | None]]:
+    return sorted((n.step, n.agent.removesuffix(suffix), n.raw or "") for n in result.nodes)
+
+
 def test_renaming_agents_and_workflows_changes_no_reply_at_temperature_zero():
     shapes = [
         _greedy(debate(n=3, models=["sim:atlas-nano", "sim:lynx-small", "sim:orca-small"])),
@@ -92,9 +96,8 @@ def test_renaming_agents_and_workflows_changes_no_reply_at_temperature_zero():
                 [t["question"] for t in TASKS]
             )
             assert [r.answer for r in one] == [r.answer for r in two]
-            assert [[n.raw for n in r.nodes] for r in one] == [
-                [n.raw for n in r.nodes] for r in two
-            ]
+            # Nodes of one step are listed in the order they started: compare by step.
+            assert [_raws(r) for r in one] == [_raws(r, "_zz") for r in two]
 
 
 def test_call_metadata_other_than_the_sample_is_ignored():
@@ -130,3 +133,32 @@ def test_the_simulator_imports_nothing_that_knows_the_dataset_or_the_search():
                 continue
             for name in names:
                 assert not name.startswith(forbidden), f"{path.name} imports {name}"
+
+
+# Where the answer key may be read: where a model works the problem (its working is
+# right or wrong as its latent draw says) and where a working is written out. Helper
+# roles (debate, judge, aggregator, rectifier) and stated confidence must get what
+# they know from the model's own workings, never from the key.
+READS_TRUTH = {"__init__", "work", "_answer", "_calculator_working", "write"}
+READS_WORKINGS = {"_mistakes", "_slips", "_working_for", "_closest_working"}
+
+
+def _functions_reading(tree: ast.AST, attribute: str) -> set[str]:
+    found: set[str] = set()
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Attribute) and node.attr == attribute:
+                found.add(function.name)
+    return found
+
+
+def test_only_a_models_own_working_reads_the_answer_key():
+    tree = ast.parse((SIM / "behaviour.py").read_text(encoding="utf-8"))
+    readers = _functions_reading(tree, "truth")
+    # Nested functions are walked inside their parents too: report the innermost names.
+    assert readers <= READS_TRUTH, f"read the answer key: {sorted(readers - READS_TRUTH)}"
+    answers = _functions_reading(tree, "answer")
+    allowed = READS_TRUTH | READS_WORKINGS
+    assert answers <= allowed, f"read a problem's answer: {sorted(answers - allowed)}"
