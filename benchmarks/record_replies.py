@@ -308,6 +308,7 @@ def record(args: argparse.Namespace) -> None:
                     "kind": job["kind"],
                     "task": job["task"],
                     "temperature": temperature,
+                    "seed": args.seed,
                     "draw": job["draw"],
                     "cut_at_cap": hit_cap,
                     "messages": job["chat"],
@@ -318,6 +319,39 @@ def record(args: argparse.Namespace) -> None:
             done += len(batch)
             took = time.perf_counter() - started
             print(f"{done}/{len(jobs)} in {took:.0f}s", file=sys.stderr, flush=True)
+
+
+def _greedy_key(line: dict[str, Any]) -> str | None:
+    """What makes a greedy reply a duplicate: the same prompt at temperature 0."""
+    if line["temperature"] > 0:
+        return None
+    return json.dumps([line["role"], line["kind"], line["messages"]], sort_keys=True)
+
+
+def merge(into: str, sources: list[str]) -> None:
+    """Append the replies of ``sources`` to ``into``, dropping greedy duplicates.
+
+    A greedy reply to a prompt already in the file says nothing new (the multiple-choice
+    and code prompts do not change with the seed); every sampled reply is kept.
+    """
+    target = Path(into)
+    lines = [json.loads(raw) for raw in target.read_text(encoding="utf-8").splitlines()]
+    seen = {key for key in map(_greedy_key, lines) if key is not None}
+    added = dropped = 0
+    with target.open("a", encoding="utf-8") as handle:
+        for source in sources:
+            for raw in Path(source).read_text(encoding="utf-8").splitlines():
+                line = json.loads(raw)
+                key = _greedy_key(line)
+                if key is not None and key in seen:
+                    dropped += 1
+                    continue
+                if key is not None:
+                    seen.add(key)
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+                added += 1
+    print(f"{added} replies added, {dropped} greedy duplicates dropped: "
+          f"{len(lines) + added} in {target}")  # fmt: skip
 
 
 def measure(path: str) -> dict[str, Any]:
@@ -360,6 +394,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="tests/data/smollm2_replies.jsonl")
     parser.add_argument("--measure", metavar="JSONL", help="only measure the parser on a file")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSONL",
+        help="append these recordings to --out, dropping greedy duplicates",
+    )
     parser.add_argument("--save", metavar="JSON", help="with --measure: write the result here")
     parser.add_argument("--label", default="", help="with --save: which parser was measured")
     parser.add_argument("--arith", type=int, default=24, help="arithmetic tasks")
@@ -377,7 +417,9 @@ def main() -> None:
         help="task kinds to ask about",
     )
     args = parser.parse_args()
-    if args.measure:
+    if args.merge:
+        merge(args.out, args.merge)
+    elif args.measure:
         result = measure(args.measure)
         if args.save:
             saved = {"parser": args.label, "file": Path(args.measure).name, **result}
