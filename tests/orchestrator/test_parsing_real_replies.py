@@ -13,6 +13,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from orchestrator.answers import normalize_answer
 from orchestrator.parsing import OutputParseError, ReplyFormat, _candidates, parse_text
 from orchestrator.roles import get_role
@@ -24,6 +26,7 @@ REPLIES = [
 ]
 MAIN = json.loads((DATA / "smollm2_replies_main.json").read_text(encoding="utf-8"))
 KEY_FIELD = {"verifier": "verdict", "judge": "choice", "planner": "steps"}
+SOLVERS = ("solver", "rectifier", "aggregator")  # the roles whose contract is an answer
 
 
 def _format(line) -> ReplyFormat:
@@ -130,3 +133,57 @@ def test_fewer_replies_give_no_usable_reading_than_before():
     assert after["all"] < before["all"]
     for role in before:
         assert after[role] <= before[role], role
+
+
+def _qualified_keys(reply: str, field: str) -> list[str]:
+    """String values the reply's objects give under a qualified name of ``field`` only.
+
+    ``{"final answer": "38", "confidence": 1}`` names the answer ``"final answer"``;
+    objects that also have the field's own key are left out (that key wins).
+    """
+    values = []
+    for candidate in _candidates(reply):
+        keys = {k.lower().replace("_", " ").strip(): v for k, v in candidate.value.items()}
+        if field in keys:
+            continue
+        values += [v for k, v in keys.items() if k.endswith(f" {field}") and isinstance(v, str)]
+    return values
+
+
+def test_an_answer_under_a_qualified_key_is_read():
+    # SmolLM2 wrote {"final answer": "38", "confidence": 1} after a nested "answer":
+    # the answer is there, under the field's name with a qualifier before it.
+    found = 0
+    for line in REPLIES:
+        field = KEY_FIELD.get(line["role"], "answer")
+        values = _qualified_keys(line["reply"], field)
+        if not values:
+            continue
+        found += 1
+        parsed = parse_text(line["reply"], get_role(line["role"]).output, fmt=_format(line))
+        assert getattr(parsed, field) in values, line["reply"]
+    assert found >= 1
+
+
+def test_keys_are_matched_by_their_words():
+    solver, verifier = get_role("solver").output, get_role("verifier").output
+    assert parse_text('{"Final_Answer": "12"}', solver).answer == "12"
+    assert parse_text('{"ANSWER": "7", "Confidence": 0.9}', solver) == solver(
+        answer="7", confidence=0.9
+    )
+    assert parse_text('{"final verdict": "reject"}', verifier).verdict == "reject"
+    # The field's own key wins; two qualified keys for one field name none.
+    assert parse_text('{"answer": "3", "final answer": "4"}', solver).answer == "3"
+    with pytest.raises(OutputParseError):
+        parse_text('{"first answer": "3", "final answer": "4"}', solver)
+
+
+def test_only_a_one_line_option_is_read_as_a_letter():
+    solver = get_role("solver")
+    letter = solver.reply_format("multiple_choice")
+    assert parse_text("(B)", solver.output, fmt=letter).answer == "B"
+    for text in ("I think B", "A is right", "A. 54\nB. 56"):
+        with pytest.raises(OutputParseError):
+            parse_text(text, solver.output, fmt=letter)
+    with pytest.raises(OutputParseError):  # a short-answer prompt asks for no letter
+        parse_text("C. Mercury", solver.output, fmt=solver.reply_format("short_answer"))
