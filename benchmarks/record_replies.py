@@ -1,4 +1,4 @@
-"""Record a real small model's replies to rolegraph's role prompts, for the parser tests.
+r"""Record a real small model's replies to rolegraph's role prompts, for the parser tests.
 
 Renders the built-in roles' own prompts (solver, verifier, rectifier, judge, planner,
 aggregator; short-answer, multiple-choice and code variants) on the bundled arithmetic
@@ -12,15 +12,29 @@ The replies are facts about that model, not about rolegraph; the parser tests re
     pip install -e ".[transformers]"
     python benchmarks/record_replies.py --out tests/data/smollm2_replies.jsonl
 
-The committed ``tests/data/smollm2_replies.jsonl`` merges four runs (``--seed`` 0 to 3; seeds
-1 and 3 with ``--kinds short_answer``, since the multiple-choice and code tasks do not change
-with the seed), each stopped by ``--minutes``, with greedy duplicates dropped: 168 replies.
-On a 2-core machine shared with other jobs a reply took 15 to 70 seconds of wall time, so
-the ~500 replies first planned did not fit; on an idle machine they take far less.
+The committed ``tests/data/smollm2_replies.jsonl`` merges six runs, each stopped before it had
+asked every prompt, with greedy duplicates dropped (``--merge``): seeds 0 to 3 on 2026-12-06,
+each stopped by ``--minutes`` (seeds 1 and 3 with ``--kinds short_answer``, since the
+multiple-choice and code tasks do not change with the seed): 168 replies; then seeds 4 and 5 on
+2026-12-07, all kinds, side by side, stopped by hand once the file neared 500: 240 replies of
+seed 4 in 64 minutes and 112 of seed 5 in 27 minutes, less 9 greedy duplicates of earlier
+prompts (2 and 7): 511 replies in all (287 at temperature 0.0, 224 at 0.7; 456 short-answer, 38
+multiple-choice, 17 code). Lines recorded from seed 4 on name their ``seed``; the arithmetic
+task ids name it too (``arith-<seed>-<i>``). On a 2-core machine shared with other jobs (load
+average 7 to 9) a reply took 16 and 14 seconds of wall time on average in the two runs (batches
+of 16, one thread each, under ``nice -n 15``); on an idle machine they take far less.
 
 Then print the parse-failure rate per role of the parser in this checkout:
 
     python benchmarks/record_replies.py --measure tests/data/smollm2_replies.jsonl
+
+and the parser before issue 25 on the same replies, from a worktree at that commit (this
+script from this checkout; the older ``orchestrator`` comes first on the path):
+
+    git worktree add --detach ../pre25 3b1b5c3
+    PYTHONPATH=../pre25 python benchmarks/record_replies.py \
+        --measure tests/data/smollm2_replies.jsonl --save tests/data/smollm2_replies_main.json \
+        --label "main at 3b1b5c3 (before issue 25)"
 """
 
 from __future__ import annotations
@@ -369,6 +383,7 @@ def measure(path: str) -> dict[str, Any]:
     fails: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     values: list[dict[str, Any] | None] = []
+    crashed: list[dict[str, Any]] = []
     for raw in Path(path).read_text(encoding="utf-8").splitlines():
         line = json.loads(raw)
         role = get_role(line["role"])
@@ -379,7 +394,11 @@ def measure(path: str) -> dict[str, Any]:
             seen[key] += 1
         try:
             values.append(parse_text(line["reply"], role.output, **extra).model_dump())
-        except OutputParseError:
+        except Exception as exc:
+            if not isinstance(exc, OutputParseError):
+                # A reply that crashes the parser is no reading either; in a run it failed
+                # the agent with this error instead of a parse error.
+                crashed.append({"line": len(values), "error": f"{type(exc).__name__}: {exc}"})
             values.append(None)
             for key in keys:
                 fails[key] += 1
@@ -387,7 +406,9 @@ def measure(path: str) -> dict[str, Any]:
     for key, row in rates.items():
         share = row["failures"] / row["replies"]
         print(f"{key:18s} {row['failures']:4d}/{row['replies']:<4d} {share:.3f}")
-    return {"rates": rates, "values": values}
+    if crashed:
+        print(f"{len(crashed)} replies crashed the parser (counted as failures): {crashed}")
+    return {"rates": rates, "crashed": crashed, "values": values}
 
 
 def main() -> None:

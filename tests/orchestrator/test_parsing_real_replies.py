@@ -59,13 +59,29 @@ def _junk(value: dict, fmt: ReplyFormat) -> bool:
     return False
 
 
-# Old readings reviewed by hand and found to be no decision, with why.
+# Old readings reviewed by hand and found to be no decision, with why: a text the reply holds.
 REVIEWED_JUNK = {
     # The JSON's verdict is "red"; the old parser fell back to the word "correct" inside
     # the critique, which says the candidate is wrong, and read an accept.
     "This problem involves a mix of logic, deduction, and serendipity.": "verdict from a critique",
     # The old parser read the argument of a json.dumps(...) call: an object inside code.
     'json.dumps({"answer": "1.9"': "object inside code",
+    # A list of three answers, the values of options A, B and D, where a letter was asked
+    # for: no decision. The parser now reads "56" from it (the "[" marks the first object as
+    # code), no decision either: a list of differing answers is not refused yet.
+    'JSON: [{"answer": "54"': "several answers",
+    # Replies recorded on 2026-12-07 that the old parser read and this one refuses, each
+    # looked at: none holds a decision.
+    "Refactor the function to accept a single argument": "no verdict: code and a refactoring",
+    'json_output["verdict"]["accept"]': "verdict words inside code",
+    "The correct answer is: \nC\n\nThe reason why a plant": "picks C, says 'incorrect'",
+    "This answer is incorrect because the process of plants": "verdict words disagree",
+    '"answer": [\n    "108",\n    "110"\n  ]': "a list of two answers read as one text",
+    '{answer: "10, 9, 1, 1, 1, 3, 1, 2,': "a cut-off list of numbers",
+    "The final answer is 9. The final answer is 7.": "two final answers, inside a hint",
+    # "choice": 7 * 8 is a product, not a candidate: the old parser read 1 from "candidate1",
+    # this one reads 7 (out of range, so the judge takes the majority and says so).
+    '"choice": 7 * 8,\n  "reason": "7 * 8 = 56"': "an expression as the choice",
 }
 
 
@@ -77,7 +93,7 @@ def _from_code(line) -> bool:
 def _usable(line, value) -> bool:
     if value is None or _junk(value, _format(line)) or _from_code(line):
         return False
-    return not any(line["reply"].startswith(prefix) for prefix in REVIEWED_JUNK)
+    return not any(text in line["reply"] for text in REVIEWED_JUNK)
 
 
 def _unusable(values) -> Counter:
@@ -176,6 +192,21 @@ def test_keys_are_matched_by_their_words():
     assert parse_text('{"answer": "3", "final answer": "4"}', solver).answer == "3"
     with pytest.raises(OutputParseError):
         parse_text('{"first answer": "3", "final answer": "4"}', solver)
+
+
+def test_a_reply_that_is_one_option_is_read_as_its_letter():
+    # Asked for {"answer": "<the letter of the correct choice>", ...}, SmolLM2 often wrote
+    # only the option, as "C. Mercury": the answer is there, without the JSON around it.
+    found = 0
+    for line in REPLIES:
+        lines = [text.strip() for text in line["reply"].splitlines() if text.strip()]
+        option = len(lines) == 1 and lines[0][:1].isupper() and lines[0][1:2] in ("", ".", ")")
+        if line["kind"] != "multiple_choice" or line["role"] not in SOLVERS or not option:
+            continue
+        found += 1
+        parsed = parse_text(line["reply"], get_role(line["role"]).output, fmt=_format(line))
+        assert parsed.answer == lines[0][0], line["reply"]
+    assert found >= 1
 
 
 def test_only_a_one_line_option_is_read_as_a_letter():
