@@ -14,9 +14,19 @@ output tokens) so that "wasted" means something; the model itself is free.
 
 An optional extra, never run in CI. The last line is::
 
-    RESULT parse_failure_rate=<share of replies the parser could not read, before re-asks>
-    timeouts=<evaluations failed by a timeout> wasted_spend_fraction=<dollars spent on what
-    no result used / all dollars> same_winner_after_resume=<true|false>
+    RESULT parse_failure_rate=<share of replies the parser could not read, re-asks included>
+    timeouts=<evaluations failed by a timeout> wasted_spend_fraction=<dollars that no kept
+    result accounts for / all dollars> same_winner_after_resume=<true|false>
+
+"Wasted" is what the store does not keep: a transient failure's dollars (a timeout or a rate
+limit, run again later) and dollars no stored evaluation accounts for (calls of a killed
+process that no finished evaluation was charged for). An evaluation whose workflow gave no
+answer (``NoAnswer``: every reply, re-ask included, unreadable) is a result, not waste: it
+scores the failure score in the candidate's mean, the store serves it again and it is never
+paid for twice, so it is what the search paid to learn that the candidate fails there. Until
+2026-12-07 the script counted those dollars as wasted too; that share is printed as
+``spend_fraction_without_answer`` (it was 0.368 in the run before), beside
+``spend_fraction_on_no_answer``.
 """
 
 from __future__ import annotations
@@ -184,12 +194,31 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     fallbacks = sum(s.fallbacks for s in stats.values())
     timeouts = sum(1 for r in records if r.failed and "Timeout" in (r.error_type or ""))
     spent = resumed.spend.dollars
-    used = sum(r.charged for r in records if not r.failed)
+    # A result is kept when the store serves it again: every record but a transient failure
+    # (a timeout, a rate limit), which is run again. A workflow that gave no answer (its
+    # replies did not parse, re-ask included) is a kept result: it scores the failure score
+    # in the candidate's mean and is not paid for twice. Its dollars bought that result.
+    kept = sum(r.charged for r in records if not (r.failed and r.transient))
+    answered = sum(r.charged for r in records if not r.failed)
+    no_answer = sum(r.charged for r in records if r.failed and not r.transient)
+    errors: dict[str, int] = {}
+    for record in records:
+        if record.failed:
+            errors[record.error_type or "error"] = errors.get(record.error_type or "error", 0) + 1
     return {
         "parse_failure_rate": failures / replies if replies else float("nan"),
         "fallback_rate": fallbacks / runs if runs else float("nan"),
+        "parse_failures_by_role": {
+            role: f"{s.failures}/{s.replies} replies, {s.fallbacks}/{s.runs} runs fell back"
+            for (role, _), s in sorted(stats.items(), key=lambda kv: str(kv[0]))
+        },
         "timeouts": timeouts,
-        "wasted_spend_fraction": max(0.0, spent - used) / spent if spent else 0.0,
+        "failed_by_error": errors,
+        "wasted_spend_fraction": max(0.0, spent - kept) / spent if spent else 0.0,
+        # Before 2026-12-07 this script called this share "wasted": it counts the dollars
+        # of evaluations that failed for want of an answer as well as the thrown-away ones.
+        "spend_fraction_without_answer": max(0.0, spent - answered) / spent if spent else 0.0,
+        "spend_fraction_on_no_answer": no_answer / spent if spent else 0.0,
         "same_winner_after_resume": (resumed.best and resumed.best.hash)
         == (replay.best and replay.best.hash),
         "killed": was_killed,

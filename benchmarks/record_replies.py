@@ -1,4 +1,4 @@
-"""Record a real small model's replies to rolegraph's role prompts, for the parser tests.
+r"""Record a real small model's replies to rolegraph's role prompts, for the parser tests.
 
 Renders the built-in roles' own prompts (solver, verifier, rectifier, judge, planner,
 aggregator; short-answer, multiple-choice and code variants) on the bundled arithmetic
@@ -12,15 +12,29 @@ The replies are facts about that model, not about rolegraph; the parser tests re
     pip install -e ".[transformers]"
     python benchmarks/record_replies.py --out tests/data/smollm2_replies.jsonl
 
-The committed ``tests/data/smollm2_replies.jsonl`` merges four runs (``--seed`` 0 to 3; seeds
-1 and 3 with ``--kinds short_answer``, since the multiple-choice and code tasks do not change
-with the seed), each stopped by ``--minutes``, with greedy duplicates dropped: 168 replies.
-On a 2-core machine shared with other jobs a reply took 15 to 70 seconds of wall time, so
-the ~500 replies first planned did not fit; on an idle machine they take far less.
+The committed ``tests/data/smollm2_replies.jsonl`` merges six runs, each stopped before it had
+asked every prompt, with greedy duplicates dropped (``--merge``): seeds 0 to 3 on 2026-12-06,
+each stopped by ``--minutes`` (seeds 1 and 3 with ``--kinds short_answer``, since the
+multiple-choice and code tasks do not change with the seed): 168 replies; then seeds 4 and 5 on
+2026-12-07, all kinds, side by side, stopped by hand once the file neared 500: 240 replies of
+seed 4 in 64 minutes and 112 of seed 5 in 27 minutes, less 9 greedy duplicates of earlier
+prompts (2 and 7): 511 replies in all (287 at temperature 0.0, 224 at 0.7; 456 short-answer, 38
+multiple-choice, 17 code). Lines recorded from seed 4 on name their ``seed``; the arithmetic
+task ids name it too (``arith-<seed>-<i>``). On a 2-core machine shared with other jobs (load
+average 7 to 9) a reply took 16 and 14 seconds of wall time on average in the two runs (batches
+of 16, one thread each, under ``nice -n 15``); on an idle machine they take far less.
 
 Then print the parse-failure rate per role of the parser in this checkout:
 
     python benchmarks/record_replies.py --measure tests/data/smollm2_replies.jsonl
+
+and the parser before issue 25 on the same replies, from a worktree at that commit (this
+script from this checkout; the older ``orchestrator`` comes first on the path):
+
+    git worktree add --detach ../pre25 3b1b5c3
+    PYTHONPATH=../pre25 python benchmarks/record_replies.py \
+        --measure tests/data/smollm2_replies.jsonl --save tests/data/smollm2_replies_main.json \
+        --label "main at 3b1b5c3 (before issue 25)"
 """
 
 from __future__ import annotations
@@ -308,6 +322,7 @@ def record(args: argparse.Namespace) -> None:
                     "kind": job["kind"],
                     "task": job["task"],
                     "temperature": temperature,
+                    "seed": args.seed,
                     "draw": job["draw"],
                     "cut_at_cap": hit_cap,
                     "messages": job["chat"],
@@ -318,6 +333,39 @@ def record(args: argparse.Namespace) -> None:
             done += len(batch)
             took = time.perf_counter() - started
             print(f"{done}/{len(jobs)} in {took:.0f}s", file=sys.stderr, flush=True)
+
+
+def _greedy_key(line: dict[str, Any]) -> str | None:
+    """What makes a greedy reply a duplicate: the same prompt at temperature 0."""
+    if line["temperature"] > 0:
+        return None
+    return json.dumps([line["role"], line["kind"], line["messages"]], sort_keys=True)
+
+
+def merge(into: str, sources: list[str]) -> None:
+    """Append the replies of ``sources`` to ``into``, dropping greedy duplicates.
+
+    A greedy reply to a prompt already in the file says nothing new (the multiple-choice
+    and code prompts do not change with the seed); every sampled reply is kept.
+    """
+    target = Path(into)
+    lines = [json.loads(raw) for raw in target.read_text(encoding="utf-8").splitlines()]
+    seen = {key for key in map(_greedy_key, lines) if key is not None}
+    added = dropped = 0
+    with target.open("a", encoding="utf-8") as handle:
+        for source in sources:
+            for raw in Path(source).read_text(encoding="utf-8").splitlines():
+                line = json.loads(raw)
+                key = _greedy_key(line)
+                if key is not None and key in seen:
+                    dropped += 1
+                    continue
+                if key is not None:
+                    seen.add(key)
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+                added += 1
+    print(f"{added} replies added, {dropped} greedy duplicates dropped: "
+          f"{len(lines) + added} in {target}")  # fmt: skip
 
 
 def measure(path: str) -> dict[str, Any]:
@@ -335,6 +383,7 @@ def measure(path: str) -> dict[str, Any]:
     fails: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     values: list[dict[str, Any] | None] = []
+    crashed: list[dict[str, Any]] = []
     for raw in Path(path).read_text(encoding="utf-8").splitlines():
         line = json.loads(raw)
         role = get_role(line["role"])
@@ -345,7 +394,11 @@ def measure(path: str) -> dict[str, Any]:
             seen[key] += 1
         try:
             values.append(parse_text(line["reply"], role.output, **extra).model_dump())
-        except OutputParseError:
+        except Exception as exc:
+            if not isinstance(exc, OutputParseError):
+                # A reply that crashes the parser is no reading either; in a run it failed
+                # the agent with this error instead of a parse error.
+                crashed.append({"line": len(values), "error": f"{type(exc).__name__}: {exc}"})
             values.append(None)
             for key in keys:
                 fails[key] += 1
@@ -353,13 +406,21 @@ def measure(path: str) -> dict[str, Any]:
     for key, row in rates.items():
         share = row["failures"] / row["replies"]
         print(f"{key:18s} {row['failures']:4d}/{row['replies']:<4d} {share:.3f}")
-    return {"rates": rates, "values": values}
+    if crashed:
+        print(f"{len(crashed)} replies crashed the parser (counted as failures): {crashed}")
+    return {"rates": rates, "crashed": crashed, "values": values}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="tests/data/smollm2_replies.jsonl")
     parser.add_argument("--measure", metavar="JSONL", help="only measure the parser on a file")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSONL",
+        help="append these recordings to --out, dropping greedy duplicates",
+    )
     parser.add_argument("--save", metavar="JSON", help="with --measure: write the result here")
     parser.add_argument("--label", default="", help="with --save: which parser was measured")
     parser.add_argument("--arith", type=int, default=24, help="arithmetic tasks")
@@ -377,7 +438,9 @@ def main() -> None:
         help="task kinds to ask about",
     )
     args = parser.parse_args()
-    if args.measure:
+    if args.merge:
+        merge(args.out, args.merge)
+    elif args.measure:
         result = measure(args.measure)
         if args.save:
             saved = {"parser": args.label, "file": Path(args.measure).name, **result}

@@ -49,6 +49,8 @@ _PLACEHOLDER = re.compile(r"<([^<>\n{}]{2,120})>")
 # Text right before a ``{`` that makes the object a value inside code, not the reply.
 _IN_CODE = re.compile(r"(?:\breturn|\byield|\bprint\s*\(|[=(\[])\s*$")
 _SHOWN_REPLY = 2000  # characters of a bad reply a re-ask shows back
+# A one-line reply that is an option: ``C``, ``(C)``, ``C.``, ``C) Paris``, ``C: Paris``.
+_OPTION = re.compile(r"\(?([A-Z])\)?(?:[.):]\s+\S.*|[.):]?)")
 _LITERAL = re.compile(r'(?:[:\[,]|\bor)\s*"([^"<>\n]{1,40})"')
 
 # Field-specific phrasings seen in free-text replies, tried after ``field: value``.
@@ -130,6 +132,11 @@ class ReplyFormat:
             literals=frozenset(w.strip().lower() for w in _LITERAL.findall(example)),
             example=example,
         )
+
+    @property
+    def wants_letter(self) -> bool:
+        """Whether the prompt asks for an option's letter as the answer (multiple choice)."""
+        return any("letter" in p for p in self.placeholders)
 
     @property
     def wants_code(self) -> bool:
@@ -308,15 +315,43 @@ def _cut_last(candidate: _Candidate) -> dict[str, Any]:
     return value
 
 
+def _key_words(key: str) -> list[str]:
+    """A key's words, lower-cased: ``"Final_Answer"`` and ``"final answer"`` are the same."""
+    return "".join(ch if ch.isalnum() else " " for ch in key.lower()).split()
+
+
+def _fields_of(value: dict[str, Any], shapes: dict[str, tuple[type, ...]]) -> dict[str, Any]:
+    """The object's values under the contract's field names.
+
+    A key is a field's when it is the field's name written in another case or with
+    other separators (``"Answer"``, ``"final_answer"`` for ``final_answer``), or a short
+    qualified name that ends in it (``"final answer"``, ``"revised_answer"`` for
+    ``answer``). A field's own key wins over a qualified one, and a qualified key that
+    two fields could claim, or that two keys give one field, is read for none.
+    """
+    exact: dict[str, Any] = {}
+    qualified: dict[str, list[Any]] = {}
+    for key, item in value.items():
+        words = _key_words(key)
+        named = "_".join(words)
+        if key in shapes or named in shapes:
+            exact.setdefault(key if key in shapes else named, item)
+        elif 1 < len(words) <= 3 and words[-1] in shapes:
+            qualified.setdefault(words[-1], []).append(item)
+    found = dict(exact)
+    for name, items in qualified.items():
+        if name not in found and len(items) == 1:
+            found[name] = items[0]
+    return found
+
+
 def _read(candidate: _Candidate, contract: type[T], fmt: ReplyFormat) -> T:
     """Validate one found object as ``contract``, or raise ``ValueError`` saying why not."""
     value = _cut_last(candidate)
     shapes = _field_types(contract)
     fields: dict[str, Any] = {}
     echoed: list[str] = []
-    for key, item in value.items():
-        if key not in shapes:
-            continue
+    for key, item in _fields_of(value, shapes).items():
         if fmt.is_placeholder(item) or (
             isinstance(item, list) and any(fmt.is_placeholder(i) for i in item)
         ):
@@ -369,6 +404,24 @@ def _code_answer(text: str, contract: type[T], fmt: ReplyFormat) -> T | None:
             except ValidationError:
                 return None
     return None
+
+
+def _letter_answer(text: str, contract: type[T], fmt: ReplyFormat) -> T | None:
+    """A one-option reply, ``"C"`` or ``"C. Mercury"``, where the prompt asked for a letter.
+
+    Only a one-line reply that starts with the letter: a letter in longer prose may be
+    one option of several the reply goes through.
+    """
+    if not fmt.wants_letter or "answer" not in contract.model_fields:
+        return None
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    match = _OPTION.fullmatch(lines[0]) if len(lines) == 1 else None
+    if match is None:
+        return None
+    try:
+        return contract.model_validate({"answer": match.group(1)})
+    except ValidationError:
+        return None
 
 
 def _strip(value: str) -> str:
@@ -443,7 +496,7 @@ def parse_text(text: str, contract: type[T], *, fmt: ReplyFormat | None = None) 
             return _read(candidate, contract, fmt)
         except ValueError as exc:
             errors.append(str(exc))
-    code = _code_answer(text, contract, fmt)
+    code = _code_answer(text, contract, fmt) or _letter_answer(text, contract, fmt)
     if code is not None:
         return code
     values = _from_patterns(_prose(text, fmt), contract)

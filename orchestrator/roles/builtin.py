@@ -41,6 +41,7 @@ from orchestrator.roles.contracts import (
 
 __all__ = [
     "NO_VERDICT",
+    "NO_CANDIDATE_CRITIQUE",
     "UNVERIFIED_CRITIQUE",
     "SolverRole",
     "PlannerRole",
@@ -61,6 +62,9 @@ _PROMPTS = Path(__file__).with_name("prompts")
 
 NO_VERDICT = "no_verdict"
 """The verdict a verifier hands on when its reply could not be read: neither accept nor reject."""
+
+NO_CANDIDATE_CRITIQUE = "No answer was given to check. Solve the question yourself."
+"""The critique a verifier hands on when no answer came before it (it made no call)."""
 
 UNVERIFIED_CRITIQUE = (
     "The verifier's reply could not be read, so this answer is unverified. "
@@ -114,6 +118,20 @@ class PlannerRole(Role):
 
 class VerifierRole(Role):
     """Accepts or rejects the latest candidate; passes that candidate on."""
+
+    @override
+    def skip(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput | None:
+        # No answer came before it (the solver's replies could not be read): there is nothing
+        # to verify, so no call. It hands on no verdict, so a rectifier after it answers.
+        if inputs.candidate is not None:
+            return None
+        return AgentOutput(
+            data={
+                "verdict": NO_VERDICT,
+                "critique": NO_CANDIDATE_CRITIQUE,
+                "skipped": "no candidate answer to verify",
+            }
+        )
 
     @override
     def interpret(

@@ -13,6 +13,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from orchestrator.answers import normalize_answer
 from orchestrator.parsing import OutputParseError, ReplyFormat, _candidates, parse_text
 from orchestrator.roles import get_role
@@ -24,6 +26,7 @@ REPLIES = [
 ]
 MAIN = json.loads((DATA / "smollm2_replies_main.json").read_text(encoding="utf-8"))
 KEY_FIELD = {"verifier": "verdict", "judge": "choice", "planner": "steps"}
+SOLVERS = ("solver", "rectifier", "aggregator")  # the roles whose contract is an answer
 
 
 def _format(line) -> ReplyFormat:
@@ -56,13 +59,29 @@ def _junk(value: dict, fmt: ReplyFormat) -> bool:
     return False
 
 
-# Old readings reviewed by hand and found to be no decision, with why.
+# Old readings reviewed by hand and found to be no decision, with why: a text the reply holds.
 REVIEWED_JUNK = {
     # The JSON's verdict is "red"; the old parser fell back to the word "correct" inside
     # the critique, which says the candidate is wrong, and read an accept.
     "This problem involves a mix of logic, deduction, and serendipity.": "verdict from a critique",
     # The old parser read the argument of a json.dumps(...) call: an object inside code.
     'json.dumps({"answer": "1.9"': "object inside code",
+    # A list of three answers, the values of options A, B and D, where a letter was asked
+    # for: no decision. The parser now reads "56" from it (the "[" marks the first object as
+    # code), no decision either: a list of differing answers is not refused yet.
+    'JSON: [{"answer": "54"': "several answers",
+    # Replies recorded on 2026-12-07 that the old parser read and this one refuses, each
+    # looked at: none holds a decision.
+    "Refactor the function to accept a single argument": "no verdict: code and a refactoring",
+    'json_output["verdict"]["accept"]': "verdict words inside code",
+    "The correct answer is: \nC\n\nThe reason why a plant": "picks C, says 'incorrect'",
+    "This answer is incorrect because the process of plants": "verdict words disagree",
+    '"answer": [\n    "108",\n    "110"\n  ]': "a list of two answers read as one text",
+    '{answer: "10, 9, 1, 1, 1, 3, 1, 2,': "a cut-off list of numbers",
+    "The final answer is 9. The final answer is 7.": "two final answers, inside a hint",
+    # "choice": 7 * 8 is a product, not a candidate: the old parser read 1 from "candidate1",
+    # this one reads 7 (out of range, so the judge takes the majority and says so).
+    '"choice": 7 * 8,\n  "reason": "7 * 8 = 56"': "an expression as the choice",
 }
 
 
@@ -74,7 +93,7 @@ def _from_code(line) -> bool:
 def _usable(line, value) -> bool:
     if value is None or _junk(value, _format(line)) or _from_code(line):
         return False
-    return not any(line["reply"].startswith(prefix) for prefix in REVIEWED_JUNK)
+    return not any(text in line["reply"] for text in REVIEWED_JUNK)
 
 
 def _unusable(values) -> Counter:
@@ -130,3 +149,72 @@ def test_fewer_replies_give_no_usable_reading_than_before():
     assert after["all"] < before["all"]
     for role in before:
         assert after[role] <= before[role], role
+
+
+def _qualified_keys(reply: str, field: str) -> list[str]:
+    """String values the reply's objects give under a qualified name of ``field`` only.
+
+    ``{"final answer": "38", "confidence": 1}`` names the answer ``"final answer"``;
+    objects that also have the field's own key are left out (that key wins).
+    """
+    values = []
+    for candidate in _candidates(reply):
+        keys = {k.lower().replace("_", " ").strip(): v for k, v in candidate.value.items()}
+        if field in keys:
+            continue
+        values += [v for k, v in keys.items() if k.endswith(f" {field}") and isinstance(v, str)]
+    return values
+
+
+def test_an_answer_under_a_qualified_key_is_read():
+    # SmolLM2 wrote {"final answer": "38", "confidence": 1} after a nested "answer":
+    # the answer is there, under the field's name with a qualifier before it.
+    found = 0
+    for line in REPLIES:
+        field = KEY_FIELD.get(line["role"], "answer")
+        values = _qualified_keys(line["reply"], field)
+        if not values:
+            continue
+        found += 1
+        parsed = parse_text(line["reply"], get_role(line["role"]).output, fmt=_format(line))
+        assert getattr(parsed, field) in values, line["reply"]
+    assert found >= 1
+
+
+def test_keys_are_matched_by_their_words():
+    solver, verifier = get_role("solver").output, get_role("verifier").output
+    assert parse_text('{"Final_Answer": "12"}', solver).answer == "12"
+    assert parse_text('{"ANSWER": "7", "Confidence": 0.9}', solver) == solver(
+        answer="7", confidence=0.9
+    )
+    assert parse_text('{"final verdict": "reject"}', verifier).verdict == "reject"
+    # The field's own key wins; two qualified keys for one field name none.
+    assert parse_text('{"answer": "3", "final answer": "4"}', solver).answer == "3"
+    with pytest.raises(OutputParseError):
+        parse_text('{"first answer": "3", "final answer": "4"}', solver)
+
+
+def test_a_reply_that_is_one_option_is_read_as_its_letter():
+    # Asked for {"answer": "<the letter of the correct choice>", ...}, SmolLM2 often wrote
+    # only the option, as "C. Mercury": the answer is there, without the JSON around it.
+    found = 0
+    for line in REPLIES:
+        lines = [text.strip() for text in line["reply"].splitlines() if text.strip()]
+        option = len(lines) == 1 and lines[0][:1].isupper() and lines[0][1:2] in ("", ".", ")")
+        if line["kind"] != "multiple_choice" or line["role"] not in SOLVERS or not option:
+            continue
+        found += 1
+        parsed = parse_text(line["reply"], get_role(line["role"]).output, fmt=_format(line))
+        assert parsed.answer == lines[0][0], line["reply"]
+    assert found >= 1
+
+
+def test_only_a_one_line_option_is_read_as_a_letter():
+    solver = get_role("solver")
+    letter = solver.reply_format("multiple_choice")
+    assert parse_text("(B)", solver.output, fmt=letter).answer == "B"
+    for text in ("I think B", "A is right", "A. 54\nB. 56"):
+        with pytest.raises(OutputParseError):
+            parse_text(text, solver.output, fmt=letter)
+    with pytest.raises(OutputParseError):  # a short-answer prompt asks for no letter
+        parse_text("C. Mercury", solver.output, fmt=solver.reply_format("short_answer"))

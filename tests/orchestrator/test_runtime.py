@@ -112,6 +112,22 @@ def test_unreadable_verdict_is_no_verdict_and_the_rectifier_checks_the_answer():
     assert fix.skipped is None and "unverified" in fix.prompt[-1]["content"]
 
 
+def test_no_answer_is_not_verified_and_the_rectifier_answers():
+    # The solver's replies cannot be read, so no answer reaches the verifier: it makes no
+    # call (there is nothing to check) and hands on no verdict, and the rectifier answers.
+    garbled = ScriptedChatModel(replies=["I refuse."])
+    checker = ScriptedChatModel(replies=['{"verdict": "accept", "critique": ""}'])
+    fixer = ScriptedChatModel(replies=['{"answer": "17", "confidence": 0.7}'])
+    result = deploy(refine_spec(garbled, checker, fixer, rounds=1)).invoke(QUESTION)
+    first = result.by_agent()["check"][0]
+    assert first.calls == 0 and first.skipped == "no candidate answer to verify"
+    assert first.output["verdict"] == "no_verdict"
+    fix = result.by_agent()["fix"][0]
+    assert "No answer was given" in fix.prompt[-1]["content"]
+    # The revision is checked like any answer: one verifier call, on "17".
+    assert checker.calls == 1 and fixer.calls == 1 and result.answer == "17"
+
+
 def _fan_out(model, n=8) -> WorkflowSpec:
     agents = [Agent(name=f"s{i}", role="solver", model=model) for i in range(n)]
     return WorkflowSpec(
