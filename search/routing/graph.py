@@ -46,10 +46,11 @@ class RoutedState(TypedDict, total=False):
 
 
 class RoutedOutput(TypedDict):
-    """Output of a routed graph: a workflow's output plus the run id and answering arm."""
+    """Output of a routed graph: a workflow's output, the run id, answering arm, arms run."""
 
     run_id: str
     arm: str
+    step: int
     answer: str | None
     confidence: float | None
     cost: float

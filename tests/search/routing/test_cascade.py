@@ -71,14 +71,18 @@ def test_deadline_excludes_slow_arms_and_cuts_the_cascade() -> None:
     for name in ("ridge", "single", "linucb", "logistic"):
         policy = make_policy(name, objective=Objective()).fit(data)
         assert policy.decide(data.features[0], worst=worst, deadline=1.0).arms == (0,)
+    with pytest.raises(DeadlineError):
+        policy.decide(data.features[0], worst=worst, deadline=0.1)
+    # each arm fits a deadline of 1 s alone, but not one after the other
+    latency = np.stack([np.full(data.n, 0.6), np.full(data.n, 0.7)], axis=1)
+    data = type(data)(**{**data.__dict__, "latencies": latency})
     cascade = make_policy("cascade", objective=PRICED).fit(data)
     assert cascade.decide(data.features[0], worst=worst).arms == (0, 1)
-    cut = cascade.decide(data.features[0], worst=worst, deadline=2.0)
+    assert cascade.decide(data.features[0], worst=worst, deadline=2.0).arms == (0, 1)
+    cut = cascade.decide(data.features[0], worst=worst, deadline=1.0)
     assert cut.arms == (0,) and cut.thresholds == () and cut.verified == ()
-    with pytest.raises(DeadlineError):
-        cascade.decide(data.features[0], worst=worst, deadline=0.1)
     again = policy_from_state(cascade.get_state(), options=cascade.options())
-    assert again.decide(data.features[0], worst=worst, deadline=2.0) == cut
+    assert again.decide(data.features[0], worst=worst, deadline=1.0) == cut
 
 
 def test_cascade_feedback_tightens_a_level_that_keeps_wrong_answers() -> None:
