@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from search.routing.policy import Plan, RoutingPolicy, TrainingData, rewards, run_plan
+from search.routing.policy import Plan, RoutingPolicy, TrainingData, rewards
 
 __all__ = ["CascadePolicy"]
 
@@ -138,17 +138,37 @@ class CascadePolicy(RoutingPolicy):
         qs = np.linspace(0.0, 1.0, self.grid)
         return sorted({float(v) for v in np.quantile(stated, qs) if v > 0} | {2.0})
 
+    @staticmethod
+    def _replay(plan: Plan, data: TrainingData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`run_plan` on every row at once: (scores, costs, answering arms)."""
+        scores, costs = np.zeros(data.n), np.zeros(data.n)
+        answered = np.full(data.n, -1, dtype=int)
+        open_rows = np.ones(data.n, dtype=bool)
+        for position, arm in enumerate(plan.arms):
+            costs[open_rows] += data.costs[open_rows, arm]
+            if position == len(plan.arms) - 1:
+                keep = open_rows.copy()
+            else:
+                keep = open_rows.copy()
+                if position < len(plan.verified) and plan.verified[position]:
+                    verdict = data.verdict[:, arm]
+                    keep &= ~np.isnan(verdict) & (np.nan_to_num(verdict) >= 0.5)
+                threshold = plan.thresholds[position]
+                if threshold > 0:
+                    stated = data.confidences[:, arm]
+                    keep &= ~np.isnan(stated) & (np.nan_to_num(stated) >= threshold)
+            scores[keep] = data.scores[keep, arm]
+            answered[keep] = arm
+            open_rows &= ~keep
+        return scores, costs, answered
+
     def _outcomes(self, plan: Plan, data: TrainingData) -> list[tuple[float, float, int]]:
-        return [
-            run_plan(plan, data.scores[i], data.costs[i], data.confidences[i], data.verdict[i])
-            for i in range(data.n)
-        ]
+        scores, costs, answered = self._replay(plan, data)
+        return list(zip(scores.tolist(), costs.tolist(), answered.tolist(), strict=True))
 
     def _value(self, plan: Plan, data: TrainingData) -> tuple[float, float]:
         """The plan's mean objective value on the rows (to 1e-9), then less cost first."""
-        outcomes = self._outcomes(plan, data)
-        scores = np.array([o[0] for o in outcomes])
-        costs = np.array([o[1] for o in outcomes])
+        scores, costs, _ = self._replay(plan, data)
         value = float(rewards(self.objective, scores, costs).mean())
         return round(value, 9), -float(costs.mean())
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from search.objective import Objective
-from search.routing import DeadlineError, Plan
+from search.routing import CascadePolicy, DeadlineError, Plan
 from search.routing.graph import RoutedState, _next
+from search.routing.policy import run_plan
 from search.routing.selection import make_policy, policy_from_state, replay
 
 from .conftest import verified
@@ -102,3 +103,19 @@ def test_cascade_feedback_tightens_a_level_that_keeps_wrong_answers() -> None:
     for _ in range(40):  # kept answers turn out right: nothing to tighten
         right.update(sure, arm=0, score=1.0, cost=1e-4)
     assert right.thresholds[0] == start
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.5, 0.95, 2.0])
+@pytest.mark.parametrize("checked", [False, True])
+def test_the_cascades_fast_replay_is_run_plan(threshold: float, checked: bool) -> None:
+    data = verified(seed=3)
+    cascade = make_policy("cascade", objective=PRICED)
+    assert isinstance(cascade, CascadePolicy)
+    for arms in ((0, 1), (1, 0), (0,)):
+        levels = len(arms) - 1
+        plan = Plan(arms=arms, thresholds=(threshold,) * levels, verified=(checked,) * levels)
+        slow = [
+            run_plan(plan, data.scores[i], data.costs[i], data.confidences[i], data.verdict[i])
+            for i in range(data.n)
+        ]
+        assert np.allclose(np.array(slow), np.array(cascade._outcomes(plan, data)))
