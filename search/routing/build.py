@@ -58,8 +58,9 @@ def route(
 
     The policy learns from the stored per-task results of the search split only
     (``result.search_task_ids``); the held-out split is left for
-    :func:`~search.routing.evaluate_routing`. From ``tasks`` only ids and questions are
-    read, never answers.
+    :func:`~search.routing.evaluate_routing`. From ``tasks`` the router reads only ids
+    and questions, never answers; with a ``verifier``, the evaluator scores the verified
+    arm on the search split against them, as the search scored every arm.
 
     Args:
         result: A finished search.
