@@ -34,7 +34,7 @@ class RoutedState(TypedDict, total=False):
     verified: list[bool]
     explored: bool
     verdict: float | None
-    deadline_at: float | None
+    deadline_at: float | None  # wall-clock (time.time()), so a resumed run keeps it
     expected: list[float]
     step: int
     arm: str
@@ -145,7 +145,7 @@ def _next(state: RoutedState) -> str:
     deadline_at = state.get("deadline_at")
     if deadline_at is not None:
         expected = (state.get("expected") or [])[step] if state.get("expected") else 0.0
-        if time.monotonic() + expected > deadline_at:
+        if time.time() + expected > deadline_at:
             return "finish"  # the next arm would answer too late: keep this answer
     return f"arm_{plan[step]}"
 
@@ -154,7 +154,7 @@ def build_graph(router: Router, *, name: str = "router") -> CompiledStateGraph:
     """Compile the routing graph of ``router``."""
 
     def route(state: RoutedState) -> dict[str, Any]:
-        began = time.monotonic()
+        began = time.time()
         run_id, plan = router.start(state["question"], state.get("run_id"))
         deadline, expected = router.timing()
         return {
