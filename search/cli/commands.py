@@ -440,6 +440,17 @@ def route_command(
         float | None,
         typer.Option("--cost-cap", min=0.0, help="Hard dollars per request (worst case)."),
     ] = None,
+    deadline: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Seconds per request (the arms' stored run times)."),
+    ] = None,
+    verifier: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A model that checks the cheapest arm's answer, so a cascade can escalate "
+            "on its rejection (repeat to offer several)."
+        ),
+    ] = None,
     policy: Annotated[str, typer.Option(help="'auto' or a policy name.")] = "auto",
     out: Annotated[
         Path | None, typer.Option(help="Write the router: a .py module or .json data.")
@@ -464,7 +475,17 @@ def route_command(
     db = _open(store)
     result = _result(store, name)
     tasks = prepared.search.dataset.tasks
-    routed = route(result, tasks=tasks, store=db, k=k, policy=policy, cost_cap=cost_cap)
+    routed = route(
+        result,
+        tasks=tasks,
+        store=db,
+        k=k,
+        policy=policy,
+        cost_cap=cost_cap,
+        deadline=deadline,
+        verifier=verifier or None,
+        models=prepared.models or None,
+    )
     validation = routed.config.cross_validation
     how = f" ({escape(validation.rule)})" if validation is not None else ""
     console.print(

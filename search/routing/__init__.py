@@ -19,8 +19,8 @@ from search.routing.features import (
     as_features,
 )
 from search.routing.linear import LinUCBPolicy, LogisticPolicy, RidgePolicy, SingleArmPolicy
-from search.routing.policy import CostCapError, Plan, RoutingPolicy, TrainingData
-from search.routing.records import Arm
+from search.routing.policy import CostCapError, DeadlineError, Plan, RoutingPolicy, TrainingData
+from search.routing.records import Arm, verified_arm
 from search.routing.selection import POLICIES, CrossValidation, choose_policy, register_policy
 from search.routing.workflow import RoutedResult, RoutedWorkflow, load_routed
 
@@ -34,12 +34,14 @@ __all__ = [
     "RoutedResult",
     "RouterConfig",
     "Arm",
+    "verified_arm",
     "export_router",
     "load_routed",
     "RoutingPolicy",
     "Plan",
     "TrainingData",
     "CostCapError",
+    "DeadlineError",
     "SingleArmPolicy",
     "RidgePolicy",
     "LogisticPolicy",

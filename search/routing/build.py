@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
 
+from orchestrator.budget import Budget
 from orchestrator.pricing import PriceTable
+from orchestrator.spec import Agent
 from search.errors import SearchError
 from search.objective import Objective
 from search.results import SearchResult
 from search.routing.features import FeatureSpec, as_features
-from search.routing.records import outcomes, pick_arms, queries
+from search.routing.records import Arm, outcomes, pick_arms, queries, verified_arm
 from search.routing.selection import POLICIES, choose_policy, make_policy
 from search.routing.workflow import RoutedWorkflow, RouterConfig
 from search.store import Store, get_store
@@ -37,6 +39,8 @@ def route(
     k: int | None = None,
     policy: str = "auto",
     cost_cap: float | None = None,
+    deadline: float | None = None,
+    verifier: str | Agent | Sequence[str | Agent] | None = None,
     features: FeatureSpec = None,
     objective: Objective | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -47,13 +51,16 @@ def route(
     models: Mapping[str, BaseChatModel] | None = None,
     cache: BaseCache | None = None,
     prices: PriceTable | None = None,
+    metric: Any = None,
+    budget: Budget | None = None,
 ) -> RoutedWorkflow:
     """Build a router over the top ``k`` workflows of ``result``'s front.
 
     The policy learns from the stored per-task results of the search split only
     (``result.search_task_ids``); the held-out split is left for
-    :func:`~search.routing.evaluate_routing`. From ``tasks`` only ids and questions are
-    read, never answers.
+    :func:`~search.routing.evaluate_routing`. From ``tasks`` the router reads only ids
+    and questions, never answers; with a ``verifier``, the evaluator scores the verified
+    arm on the search split against them, as the search scored every arm.
 
     Args:
         result: A finished search.
@@ -63,6 +70,15 @@ def route(
         k: How many arms (default 3): the shipped workflow, the cheapest, then by objective.
         policy: ``"auto"`` (cross-validation) or a name in :data:`POLICIES`.
         cost_cap: Hard dollars per request, checked on each arm's worst case.
+        deadline: Seconds per request: arms expected (90th percentile of their stored run
+            times) to take longer are never chosen, a cascade is cut where its expected
+            time would pass it, and a running cascade stops escalating once it has.
+        verifier: A model reference or a verifier :class:`~orchestrator.Agent`, or several:
+            the cheapest arm is added again with each verifier after its exit, so a
+            cascade can escalate on its rejection (FrugalGPT); the cascade's fit keeps
+            the one that pays best on the search split, if any. Each such arm is
+            evaluated on the search split (stored results are free; misses are charged
+            to ``budget``).
         features: ``"text"`` (default), a function of the question, a ``Features``, or a
             LangChain ``Embeddings``.
         objective: What to maximise; default the search's own.
@@ -74,6 +90,8 @@ def route(
         models: Instances for model references, as in :func:`orchestrator.deploy`.
         cache: LLM-call cache for the arms.
         prices: Price table (costs and worst cases).
+        metric: The search's metric, to score the verified arm (default: by its name).
+        budget: Charged for the verified arm's evaluations that are not stored.
 
     Raises:
         SearchError: The result records no search split, or the store lacks its records.
@@ -85,9 +103,16 @@ def route(
             "version (stored evaluations are free) and route the new result"
         )
     goal = objective or search_objective(result, db)
-    arms = pick_arms(result, store=db, k=k, objective=goal)
+    task_list = list(tasks)
+    arms = pick_arms(result, store=db, k=k, objective=goal, scores=_search_scores(result, db))
+    checkers = [verifier] if isinstance(verifier, str | Agent) else list(verifier or ())
+    cheap = list(arms)
+    for checker in checkers:
+        arms.append(
+            _verified(cheap, checker, result, task_list, db, metric, models, prices, budget)
+        )
     extractor = as_features(features)
-    rows = queries(tasks, result.search_task_ids)
+    rows = queries(task_list, result.search_task_ids)
     data = outcomes(
         db,
         dataset=result.dataset,
@@ -107,6 +132,7 @@ def route(
             data,
             objective=goal,
             cap=cost_cap,
+            deadline=deadline,
             candidates=tuple(POLICIES),
             options=chosen_options,
             folds=folds,
@@ -123,6 +149,7 @@ def route(
         options=fitted.options(),
         features=extractor.name,
         cost_cap=cost_cap,
+        deadline=deadline,
         cross_validation=validation,
         trained_on=data.n,
     )
@@ -134,3 +161,47 @@ def route(
         cache=cache,
         prices=prices,
     )
+
+
+def _search_scores(result: SearchResult, store: Store) -> dict[str, dict[str, float]]:
+    """Each front member's stored score per search task (seeds averaged)."""
+    wanted = set(result.search_task_ids)
+    table: dict[str, dict[str, float]] = {}
+    for stats in result.front:
+        seen: dict[str, list[float]] = {}
+        for record in store.evaluations(workflow=stats.workflow, dataset=result.dataset):
+            if record.task_id in wanted:
+                seen.setdefault(record.task_id, []).append(record.score)
+        table[stats.workflow] = {t: sum(v) / len(v) for t, v in seen.items()}
+    return table
+
+
+def _verified(
+    arms: list[Arm],
+    verifier: str | Agent,
+    result: SearchResult,
+    tasks: list[Any],
+    store: Store,
+    metric: Any,
+    models: Mapping[str, BaseChatModel] | None,
+    prices: PriceTable | None,
+    budget: Budget | None,
+) -> Arm:
+    """The cheapest arm with ``verifier`` after it, evaluated on the search split."""
+    from search.evaluation.datasets import Dataset
+    from search.evaluation.evaluator import Evaluator
+
+    cheapest = min(arms, key=lambda a: (a.cost_per_task, -a.mean))
+    checked = verified_arm(cheapest, verifier)
+    wanted = set(result.search_task_ids)
+    split = Dataset(name=result.dataset, tasks=tuple(t for t in tasks if t.id in wanted))
+    evaluator = Evaluator(
+        split,
+        metric if metric is not None else result.metric.split("(")[0],
+        store=store,
+        models=models,
+        prices=prices,
+        budget=budget,
+    )
+    scored = evaluator.evaluate(checked.spec)
+    return checked.model_copy(update={"mean": scored.mean, "cost_per_task": scored.cost_per_task})

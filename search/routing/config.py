@@ -28,6 +28,9 @@ class RouterConfig(BaseModel):
     cost_cap: float | None = Field(
         default=None, gt=0, description="Hard dollars per request, by worst-case estimate."
     )
+    deadline: float | None = Field(
+        default=None, gt=0, description="Seconds per request, by the arms' stored run times."
+    )
     cross_validation: CrossValidation | None = Field(
         default=None, description="How the policy was chosen, when 'auto'."
     )

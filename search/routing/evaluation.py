@@ -62,7 +62,7 @@ class RoutingEvaluation(BaseModel):
 def judge(routed: RoutedWorkflow, data: TrainingData, *, best: int) -> dict[str, Any]:
     """Per-task scores and costs of the router, the best single arm, oracle and random."""
     policy, cap = routed.policy, routed.config.cost_cap
-    scores, costs, answered = replay(policy, data, cap=cap)
+    scores, costs, answered = replay(policy, data, cap=cap, deadline=routed.config.deadline)
     value = rewards(policy.objective, data.scores, data.costs)
     oracle_s, oracle_c, random_s, random_c = (np.zeros(data.n) for _ in range(4))
     for i in range(data.n):

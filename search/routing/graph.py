@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -12,7 +13,7 @@ from typing_extensions import TypedDict
 
 from orchestrator.deploy import DeployedWorkflow
 from orchestrator.trace import NodeTraceRecord, UsageRecord
-from search.routing.policy import Plan
+from search.routing.policy import Plan, keeps
 
 __all__ = ["RoutedState", "Router", "build_graph", "arm_node"]
 
@@ -30,7 +31,11 @@ class RoutedState(TypedDict, total=False):
     run_id: str
     plan: list[int]
     thresholds: list[float]
+    verified: list[bool]
     explored: bool
+    verdict: float | None
+    deadline_at: float | None  # wall-clock (time.time()), so a resumed run keeps it
+    expected: list[float]
     step: int
     arm: str
     answer: str | None
@@ -41,10 +46,11 @@ class RoutedState(TypedDict, total=False):
 
 
 class RoutedOutput(TypedDict):
-    """Output of a routed graph: a workflow's output plus the run id and answering arm."""
+    """Output of a routed graph: a workflow's output, the run id, answering arm, arms run."""
 
     run_id: str
     arm: str
+    step: int
     answer: str | None
     confidence: float | None
     cost: float
@@ -65,6 +71,10 @@ class Router(Protocol):
         """Record which arm answered and what the request cost."""
         ...
 
+    def timing(self) -> tuple[float | None, list[float]]:
+        """The request deadline in seconds (or None) and each arm's expected seconds."""
+        ...
+
 
 def _usage(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> UsageRecord:
     keys = ("input_tokens", "output_tokens", "total_tokens", "cache_read_tokens")
@@ -75,10 +85,26 @@ def _usage(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> UsageRec
     return UsageRecord(**total)  # type: ignore[typeddict-item]
 
 
+def verdict_of(out: Mapping[str, Any], arm: DeployedWorkflow) -> float | None:
+    """1 if the arm's exit verifier accepted its answer, 0 if it rejected it, else None."""
+    exit_agent = arm.spec.structure.exit
+    if not any(a.name == exit_agent and a.role == "verifier" for a in arm.spec.agents):
+        return None
+    said = [
+        (n.get("output") or {}).get("verdict")
+        for n in out.get("trace") or ()
+        if n["agent"] == exit_agent
+    ]
+    if not said:
+        return None
+    return 1.0 if said[-1] == "accept" else 0.0 if said[-1] == "reject" else None
+
+
 def _merge(state: RoutedState, out: Mapping[str, Any], arm: DeployedWorkflow) -> dict[str, Any]:
     return {
         "answer": out.get("answer"),
         "confidence": out.get("confidence"),
+        "verdict": verdict_of(out, arm),
         "cost": float(state.get("cost") or 0.0) + float(out.get("cost") or 0.0),
         "usage": _usage(state.get("usage"), out.get("usage")),
         "trace": [*(state.get("trace") or ()), *(out.get("trace") or ())],
@@ -101,13 +127,26 @@ def arm_node(arm: DeployedWorkflow) -> RunnableLambda[Any, Any]:
 
 
 def _next(state: RoutedState) -> str:
-    """After an arm: finish, or escalate to the plan's next arm on low stated confidence."""
+    """After an arm: finish, or escalate to the plan's next arm.
+
+    It escalates on low stated confidence or on the arm's verifier's rejection, unless the
+    next arm is not expected to finish by the request's deadline.
+    """
     plan, step = state["plan"], int(state.get("step") or 0)
     if step >= len(plan):
         return "finish"
-    stated = state.get("confidence")
-    if stated is not None and stated >= state["thresholds"][step - 1]:
+    decided = Plan(
+        arms=tuple(plan),
+        thresholds=tuple(state["thresholds"]),
+        verified=tuple(state.get("verified") or ()),
+    )
+    if keeps(decided, step - 1, state.get("confidence"), state.get("verdict")):
         return "finish"
+    deadline_at = state.get("deadline_at")
+    if deadline_at is not None:
+        expected = (state.get("expected") or [])[step] if state.get("expected") else 0.0
+        if time.time() + expected > deadline_at:
+            return "finish"  # the next arm would answer too late: keep this answer
     return f"arm_{plan[step]}"
 
 
@@ -115,11 +154,16 @@ def build_graph(router: Router, *, name: str = "router") -> CompiledStateGraph:
     """Compile the routing graph of ``router``."""
 
     def route(state: RoutedState) -> dict[str, Any]:
+        began = time.time()
         run_id, plan = router.start(state["question"], state.get("run_id"))
+        deadline, expected = router.timing()
         return {
             "run_id": run_id,
             "plan": list(plan.arms),
             "thresholds": list(plan.thresholds),
+            "verified": list(plan.verified),
+            "deadline_at": None if deadline is None else began + deadline,
+            "expected": [float(expected[a]) if a < len(expected) else 0.0 for a in plan.arms],
             "explored": plan.explored,
             "step": 0,
             "cost": 0.0,

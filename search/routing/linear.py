@@ -22,7 +22,11 @@ def _pick(values: np.ndarray, costs: np.ndarray, allowed: np.ndarray, tolerance:
 
 
 class SingleArmPolicy(RoutingPolicy):
-    """No routing: always the best arm on the training rows (the cheapest if tied)."""
+    """No routing: always the cheapest arm within noise of the best on the training rows.
+
+    As the search ships the cheapest workflow within noise of the best, this is the
+    cheapest *safe* arm (no worse than the best within one standard error).
+    """
 
     name: ClassVar[str] = "single"
 
@@ -37,7 +41,7 @@ class SingleArmPolicy(RoutingPolicy):
         cap: float | None,
         explore: bool,
     ) -> Plan:
-        return Plan(arms=(_pick(self.arm_value, self.arm_cost, allowed, 0.0),))
+        return Plan(arms=(self.fallback(allowed),))
 
 
 class _Linear(RoutingPolicy):

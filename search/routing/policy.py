@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,6 +24,7 @@ __all__ = [
     "Plan",
     "RoutingPolicy",
     "CostCapError",
+    "DeadlineError",
     "allowed_arms",
     "run_plan",
     "rewards",
@@ -37,6 +38,10 @@ class CostCapError(BudgetExhaustedError):
         super().__init__(message, resource="dollars", final=True)
 
 
+class DeadlineError(TimeoutError):
+    """No arm is expected to answer within the request's deadline, so nothing was run."""
+
+
 @dataclass(frozen=True)
 class TrainingData:
     """Stored outcomes: one row per task, one column per arm (numpy, so not pydantic)."""
@@ -47,6 +52,29 @@ class TrainingData:
     costs: np.ndarray  # (n, k), list-price dollars of one run
     confidences: np.ndarray  # (n, k), the exit agent's stated confidence; nan if none
     worst: np.ndarray  # (n, k), worst-case dollars of one run on that question
+    # (n, k): 1 when the arm's exit verifier accepted its answer, 0 when it rejected it,
+    # nan when the arm ends in no verifier (or its verdict could not be read)
+    verdicts: np.ndarray | None = field(default=None)
+    latencies: np.ndarray | None = field(default=None)  # (n, k) seconds of one run; 0 unknown
+
+    def __post_init__(self) -> None:
+        shape = self.scores.shape
+        if self.verdicts is None:
+            object.__setattr__(self, "verdicts", np.full(shape, np.nan))
+        if self.latencies is None:
+            object.__setattr__(self, "latencies", np.zeros(shape))
+
+    @property
+    def verdict(self) -> np.ndarray:
+        """:attr:`verdicts`, never None."""
+        assert self.verdicts is not None
+        return self.verdicts
+
+    @property
+    def latency(self) -> np.ndarray:
+        """:attr:`latencies`, never None."""
+        assert self.latencies is not None
+        return self.latencies
 
     @property
     def n(self) -> int:
@@ -68,6 +96,8 @@ class TrainingData:
             costs=self.costs[index],
             confidences=self.confidences[index],
             worst=self.worst[index],
+            verdicts=self.verdict[index],
+            latencies=self.latency[index],
         )
 
 
@@ -80,10 +110,19 @@ class Plan(BaseModel):
     thresholds: tuple[float, ...] = Field(
         default=(),
         description="Stated confidence at or above which arm i's answer is kept; one per "
-        "arm but the last.",
+        "arm but the last (0 or less: kept whatever it states).",
+    )
+    verified: tuple[bool, ...] = Field(
+        default=(),
+        description="Per arm but the last: whether its exit verifier's rejection escalates "
+        "(FrugalGPT's scorer); an accepted answer must still clear the threshold.",
     )
     explored: bool = Field(default=False, description="Chosen to explore, not to exploit.")
     fallback: bool = Field(default=False, description="The policy was unsure: cheapest safe arm.")
+
+
+LATENCY_QUANTILE = 0.9
+"""An arm's expected latency, for deadlines: this quantile of its stored run times."""
 
 
 def rewards(objective: Objective, scores: np.ndarray, costs: np.ndarray) -> np.ndarray:
@@ -109,14 +148,38 @@ def allowed_arms(worst: Sequence[float] | np.ndarray, cap: float | None) -> np.n
     return allowed
 
 
-def run_plan(plan: Plan, scores: np.ndarray, costs: np.ndarray, conf: np.ndarray) -> tuple:
+def keeps(plan: Plan, position: int, confidence: float | None, verdict: float | None) -> bool:
+    """Whether the answer of the plan's ``position``-th arm is kept (no escalation).
+
+    ``verdict``: 1 accepted, 0 rejected by the arm's exit verifier, None or nan if none.
+    A verified level escalates on a rejection, and on no verdict at all; an answer that
+    passes must also state a confidence at or above the level's threshold (a threshold
+    of 0 or less keeps it whatever it states, or if it states none).
+    """
+    if position >= len(plan.arms) - 1:
+        return True
+    checked = position < len(plan.verified) and plan.verified[position]
+    if checked and (verdict is None or math.isnan(verdict) or verdict < 0.5):
+        return False
+    threshold = plan.thresholds[position]
+    if threshold <= 0:
+        return True
+    return confidence is not None and not math.isnan(confidence) and confidence >= threshold
+
+
+def run_plan(
+    plan: Plan,
+    scores: np.ndarray,
+    costs: np.ndarray,
+    conf: np.ndarray,
+    verdicts: np.ndarray | None = None,
+) -> tuple:
     """Replay ``plan`` on one task's stored outcomes: (score, cost, answering arm)."""
     spent = 0.0
     for position, arm in enumerate(plan.arms):
         spent += float(costs[arm])
-        last = position == len(plan.arms) - 1
-        stated = conf[arm]
-        if last or (not math.isnan(stated) and stated >= plan.thresholds[position]):
+        verdict = None if verdicts is None else float(verdicts[arm])
+        if keeps(plan, position, float(conf[arm]), verdict):
             return float(scores[arm]), spent, arm
     raise AssertionError("unreachable: the last arm always answers")  # pragma: no cover
 
@@ -142,6 +205,7 @@ class RoutingPolicy(ABC):
         self.safe: list[int] = []
         self.arm_cost = np.zeros(0)
         self.arm_value = np.zeros(0)
+        self.arm_latency = np.zeros(0)
         self.rows = 0
 
     # --- the extension point ----------------------------------------------------------
@@ -184,6 +248,7 @@ class RoutingPolicy(ABC):
         per_task = rewards(self.objective, data.scores, data.costs)
         self.arm_value = per_task.mean(axis=0)
         self.arm_cost = data.costs.mean(axis=0)
+        self.arm_latency = np.quantile(data.latency, LATENCY_QUANTILE, axis=0)
         best = int(np.lexsort((self.arm_cost, -self.arm_value))[0])
         safe = []
         for arm in range(data.arms):
@@ -214,23 +279,58 @@ class RoutingPolicy(ABC):
         *,
         worst: Sequence[float] | np.ndarray,
         cap: float | None = None,
+        deadline: float | None = None,
         explore: bool = False,
     ) -> Plan:
         """The plan for one question's features, every arm in it within ``cap``.
 
+        With a ``deadline`` (seconds), arms whose expected latency (the 90th percentile of
+        their stored run times) is over it are never chosen, and a cascade is cut where
+        its running sum of expected latencies would pass it.
+
         Raises:
             CostCapError: No arm's worst case fits the cap.
+            DeadlineError: No arm within the cap is expected to answer by the deadline.
         """
         bound = np.asarray(worst, dtype=float)
         allowed = allowed_arms(bound, cap)
+        if deadline is not None and len(self.arm_latency) == len(allowed):
+            in_time = self.arm_latency <= deadline
+            if not (allowed & in_time).any():
+                fastest = float(self.arm_latency[allowed].min())
+                raise DeadlineError(
+                    f"no arm within the cost cap is expected to answer within {deadline:.3g} s "
+                    f"(the fastest takes {fastest:.3g} s at its 90th percentile)"
+                )
+            allowed = allowed & in_time
         if self.rows < self.min_rows:
             return Plan(arms=(self.fallback(allowed),), fallback=True)
         z = self.standardise(np.asarray(features, dtype=float))[0]
         plan = self._plan(z, allowed, bound, cap, explore)
+        if deadline is not None and len(plan.arms) > 1:
+            plan = self._in_time(plan, deadline)
         spent = sum(float(bound[a]) for a in plan.arms)
         if any(not allowed[a] for a in plan.arms) or (cap is not None and spent > cap + 1e-15):
             raise AssertionError(f"policy {self.name} broke the cost cap")  # pragma: no cover
         return plan
+
+    def _in_time(self, plan: Plan, deadline: float) -> Plan:
+        """``plan`` cut where its running sum of expected latencies would pass ``deadline``."""
+        kept, elapsed = 0, 0.0
+        for arm in plan.arms:
+            elapsed += float(self.arm_latency[arm])
+            if kept and elapsed > deadline:
+                break
+            kept += 1
+        if kept == len(plan.arms):
+            return plan
+        return plan.model_copy(
+            update={
+                "arms": plan.arms[:kept],
+                "thresholds": plan.thresholds[: kept - 1],
+                "verified": plan.verified[: kept - 1],
+            }
+        )
 
     def update(
         self, features: Sequence[float] | np.ndarray, *, arm: int, score: float, cost: float
@@ -250,6 +350,7 @@ class RoutingPolicy(ABC):
             "safe": list(self.safe),
             "arm_cost": self.arm_cost.tolist(),
             "arm_value": self.arm_value.tolist(),
+            "arm_latency": self.arm_latency.tolist(),
             "rows": self.rows,
             "learned": self._get(),
         }
@@ -263,6 +364,7 @@ class RoutingPolicy(ABC):
         self.safe = [int(a) for a in state["safe"]]
         self.arm_cost = np.asarray(state["arm_cost"], dtype=float)
         self.arm_value = np.asarray(state["arm_value"], dtype=float)
+        self.arm_latency = np.asarray(state.get("arm_latency", []), dtype=float)
         self.rows = int(state["rows"])
         self._set(state["learned"])
         return self

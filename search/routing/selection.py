@@ -56,14 +56,18 @@ def policy_from_state(state: dict[str, Any], *, options: dict[str, Any]) -> Rout
 
 
 def replay(
-    policy: RoutingPolicy, data: TrainingData, *, cap: float | None
+    policy: RoutingPolicy,
+    data: TrainingData,
+    *,
+    cap: float | None,
+    deadline: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's (score, cost, answering arm) when ``policy`` routes it, from stored outcomes."""
     scores, costs, arms = np.zeros(data.n), np.zeros(data.n), np.zeros(data.n, dtype=int)
     for i in range(data.n):
-        plan = policy.decide(data.features[i], worst=data.worst[i], cap=cap)
+        plan = policy.decide(data.features[i], worst=data.worst[i], cap=cap, deadline=deadline)
         scores[i], costs[i], arms[i] = run_plan(
-            plan, data.scores[i], data.costs[i], data.confidences[i]
+            plan, data.scores[i], data.costs[i], data.confidences[i], data.verdict[i]
         )
     return scores, costs, arms
 
@@ -86,6 +90,7 @@ def choose_policy(
     *,
     objective: Objective,
     cap: float | None,
+    deadline: float | None = None,
     candidates: Sequence[str] = ("single", "ridge", "logistic", "linucb", "cascade"),
     options: dict[str, dict[str, Any]] | None = None,
     folds: int = 5,
@@ -111,7 +116,7 @@ def choose_policy(
             policy = make_policy(name, objective=objective, **options.get(name, {}))
             policy.fit(data.subset(train))
             held = data.subset(part)
-            s[part], c[part], _ = replay(policy, held, cap=cap)
+            s[part], c[part], _ = replay(policy, held, cap=cap, deadline=deadline)
         per_task[name] = rewards(objective, s, c)
         score[name], cost[name] = float(s.mean()), float(c.mean())
     value = {name: float(v.mean()) for name, v in per_task.items()}

@@ -142,7 +142,11 @@ class RoutedWorkflow(Deployed):
         worst = worst_cases(self.config.arms, text, models=self.models, prices=self.prices)
         with self._lock:
             return self.policy.decide(
-                np.asarray(vector), worst=worst, cap=self.config.cost_cap, explore=explore
+                np.asarray(vector),
+                worst=worst,
+                cap=self.config.cost_cap,
+                deadline=self.config.deadline,
+                explore=explore,
             )
 
     def start(self, question: str, run_id: str | None) -> tuple[str, Plan]:
@@ -162,6 +166,10 @@ class RoutedWorkflow(Deployed):
                 explored=plan.explored,
             )
         return run_id, plan
+
+    def timing(self) -> tuple[float | None, list[float]]:
+        """The request deadline (seconds, or None) and each arm's expected seconds."""
+        return self.config.deadline, [float(v) for v in self.policy.arm_latency]
 
     def finish(self, run_id: str, *, arm: int, cost: float) -> None:
         """Record which arm answered (the graph's finishing node)."""
@@ -266,6 +274,7 @@ class RoutedWorkflow(Deployed):
             "name": self.name,
             "policy": self.policy.name,
             "cost_cap": self.config.cost_cap,
+            "deadline": self.config.deadline,
             "arms": [{"hash": a.hash, "label": a.label} for a in self.config.arms],
         }
 

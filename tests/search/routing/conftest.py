@@ -48,3 +48,24 @@ def constructed(n: int = 200, seed: int = 0) -> TrainingData:
         confidences=confidences,
         worst=np.stack([np.full(n, 2e-4), np.full(n, 2e-3)], axis=1),
     )
+
+
+def verified(n: int = 300, seed: int = 0) -> TrainingData:
+    """Two arms: arm 0 cheap, ending in a verifier, right 70% of the time at random; arm 1
+    dear and always right.
+
+    Arm 0's stated confidence says nothing about whether it is right; its verifier accepts
+    95% of its right answers and 10% of its wrong ones. No feature tells them apart.
+    """
+    rng = np.random.default_rng(seed)
+    right = rng.random(n) < 0.7
+    accepted = np.where(right, rng.random(n) < 0.95, rng.random(n) < 0.1)
+    return TrainingData(
+        task_ids=tuple(f"v{i}" for i in range(n)),
+        features=rng.normal(size=(n, 2)),
+        scores=np.stack([right.astype(float), np.ones(n)], axis=1),
+        costs=np.stack([np.full(n, 1e-4), np.full(n, 1e-3)], axis=1),
+        confidences=np.stack([rng.uniform(0.5, 1.0, n), np.full(n, 0.9)], axis=1),
+        worst=np.stack([np.full(n, 2e-4), np.full(n, 2e-3)], axis=1),
+        verdicts=np.stack([accepted.astype(float), np.full(n, np.nan)], axis=1),
+    )

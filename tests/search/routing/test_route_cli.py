@@ -36,11 +36,29 @@ def test_route_command(tmp_path: Path) -> None:
     assert made.exit_code == 0, made.output
     out = tmp_path / "router.py"
     routed = runner.invoke(
-        app, ["route", "s", *args, "--k", "2", "--cost-cap", "0.05", "--out", str(out)], env=WIDE
+        app,
+        [
+            "route",
+            "s",
+            *args,
+            "--k",
+            "2",
+            "--cost-cap",
+            "0.05",
+            "--deadline",
+            "60",
+            "--verifier",
+            "sim:atlas-pro",
+            "--out",
+            str(out),
+        ],
+        env=WIDE,
     )
     assert routed.exit_code == 0, routed.output
     assert "best single" in routed.output and "oracle" in routed.output
     loaded = load_workflow(out)
     assert isinstance(loaded, RoutedWorkflow)
-    assert len(loaded.arms) == 2 and loaded.config.cost_cap == 0.05
+    assert len(loaded.arms) == 3 and loaded.config.cost_cap == 0.05  # two, one checked
+    assert loaded.config.deadline == 60.0
+    assert loaded.config.arms[-1].label.endswith("+ verifier(sim:atlas-pro)")
     assert loaded("What is 6 * 7?")
