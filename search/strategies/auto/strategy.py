@@ -10,10 +10,12 @@ from statistics import NormalDist
 import numpy as np
 from pydantic import Field
 
+from orchestrator.roles import Role, get_role
 from search.evaluation.target import as_target
 from search.ranking import best, compare, ranked
 from search.space import Candidate
 from search.store import EvalRecord
+from search.strategies.auto.cost_model import CostInterval, CostScale
 from search.strategies.auto.value_model import Prediction, ValueModel, features
 from search.strategies.base import (
     Handover,
@@ -70,6 +72,12 @@ class AutoOptions(StrategyOptions):
     predict_out_above: int = Field(
         default=500, description="Spaces larger than this let the model rule out unrun ones."
     )
+    indifference: float = Field(
+        default=0.02, description="A gain over the leader too small to race for (points)."
+    )
+    hedge: float = Field(
+        default=1 / 3, description="Share of new candidates drawn at random (predicted feasible)."
+    )
 
 
 class AutoStrategy(SearchStrategy):
@@ -87,12 +95,24 @@ class AutoStrategy(SearchStrategy):
        soon as its cost is over the ceiling).
     3. **Paired racing.** A challenger is compared with the leader on the same
        tasks, so what both get right or wrong cancels out. It is out once the
-       upper confidence bound of its mean difference is below ``-tolerance``,
-       or once its cost is above the objective's ceiling at the same confidence.
+       upper confidence bound of its mean difference is below ``indifference -
+       tolerance``: it cannot beat the leader by more than a gain too small to
+       pay for (the certificate still states how far it could), so near-ties are
+       not all run to the end once the leader is good. It is also out once its
+       cost is above the objective's ceiling at the same confidence.
        In a space larger than ``predict_out_above``, a candidate never run is put
        out when the value model's upper bound for it is below the leader (once
        ``min_fitted`` candidates were measured); the stop reason counts those apart.
-    4. **A stated stop.** The search ends when every candidate is out, and says
+    4. **Known-cost feasibility.** A candidate's cost per task is predicted as its
+       worst case (:func:`~orchestrator.worst_case.worst_case_run`, at the search's
+       prices) times its topology's scale, learned from the candidates run so far
+       (:class:`~search.strategies.auto.cost_model.CostScale`). One never run whose
+       whole interval is over the ceiling is put out without a run.
+    5. **A hedge.** A share ``hedge`` of its proposals (a third, as BOHB keeps a
+       third of its samples random) goes to a candidate never run, drawn uniformly
+       among those not predicted over the ceiling, so a value model that is wrong
+       about a space costs a bounded factor over random search, not more.
+    6. **A stated stop.** The search ends when every candidate is out, and says
        so (:meth:`finished`); else the budget or the evaluation cap ends it.
 
     Args:
@@ -108,6 +128,11 @@ class AutoStrategy(SearchStrategy):
             put out candidates without running them; smaller ones run every candidate on
             at least ``probe`` tasks, because a model of parts can miss an interaction
             (a judge that picks the best answer is worth more than its share of agents).
+        indifference: A gain over the leader (score points) too small to race for: a
+            challenger is out once it surely cannot beat the leader by more (0: only
+            candidates surely worse are put out).
+        hedge: Share of the proposals that go to a candidate never run, chosen uniformly
+            at random among those not predicted over the ceiling (0: never).
     """
 
     name = "auto"
@@ -123,6 +148,8 @@ class AutoStrategy(SearchStrategy):
         exploration: float = 0.5,
         min_fitted: int = 8,
         predict_out_above: int = 500,
+        indifference: float = 0.02,
+        hedge: float = 1 / 3,
     ) -> None:
         """Configure the search; nothing runs yet."""
         if not 0.5 < confidence < 1.0:
@@ -133,6 +160,10 @@ class AutoStrategy(SearchStrategy):
             raise ValueError("eta must be greater than 1")
         if tolerance < 0:
             raise ValueError("tolerance must be at least 0")
+        if not 0.0 <= indifference < 1.0:
+            raise ValueError("indifference must be in [0, 1)")
+        if not 0.0 <= hedge < 1.0:
+            raise ValueError("hedge must be in [0, 1)")
         self.options: AutoOptions = AutoOptions(
             confidence=confidence,
             probe=probe,
@@ -142,6 +173,8 @@ class AutoStrategy(SearchStrategy):
             exploration=exploration,
             min_fitted=min_fitted,
             predict_out_above=predict_out_above,
+            indifference=indifference,
+            hedge=hedge,
         )
         self._z = NormalDist().inv_cdf(confidence)
 
@@ -168,7 +201,15 @@ class AutoStrategy(SearchStrategy):
             size = max(size + 1, size * self.options.eta)
         self._rungs = [*dict.fromkeys(rungs), m]
         self._model = ValueModel()
-        self._worst = {h: _worst_case(a.candidate, context) for h, a in self._arms.items()}
+        longest = max((t.question for t in context.tasks), key=len, default="")
+        self._worst = {
+            h: _worst_case(a.candidate, context, longest) for h, a in self._arms.items()
+        }
+        self._topology = {h: _topology(a.candidate) for h, a in self._arms.items()}
+        self._looped = {h for h, a in self._arms.items() if _conditional(a.candidate)}
+        self._scale = CostScale()
+        self._predictions: dict[str, CostInterval | None] = {}  # cleared when the scale moves
+        self.hedged = 0  # new candidates chosen by the hedge, not the value model
         self._reason: str | None = None
         self._running: dict[int, list[float]] = {}  # costs of runs in flight, by proposal
         self._covered = False  # every part of the space has been measured once
@@ -229,8 +270,13 @@ class AutoStrategy(SearchStrategy):
         """
         m = len(self._tasks)
         gaps = {}
+        ceiling = self.context.objective.max_cost_per_task
         for arm in self._arms.values():
-            if arm.out or arm.busy or arm is leader or arm.n == 0:
+            if arm.out or arm.busy or arm is leader:
+                continue
+            if arm.n == 0:
+                if ceiling is not None and self._clearly_over(arm, ceiling):
+                    arm.out = "predicted over the cost ceiling (worst case x its topology's scale)"
                 continue
             if self._over_ceiling(arm):
                 arm.out = "over the cost ceiling"
@@ -245,9 +291,45 @@ class AutoStrategy(SearchStrategy):
                 )
             elif leader is not None:
                 mean, error, _ = gaps[arm.key] = self._gap(arm, leader)
-                if mean + self._z * error < -self.options.tolerance:
-                    arm.out = "below the leader (paired)"
+                limit = self.options.indifference - self.options.tolerance
+                if mean + self._z * error < limit:
+                    arm.out = (
+                        "below the leader (paired)"
+                        if mean + self._z * error < -self.options.tolerance
+                        else "cannot beat the leader by the indifference margin (paired)"
+                    )
         return gaps
+
+    def _predicted(self, arm: _Arm) -> CostInterval | None:
+        """Its cost per task from its worst case and its topology's scale (None: unknown)."""
+        key = arm.key
+        if key in self._looped:
+            return None  # what it calls depends on the data: no constant share to learn
+        if key not in self._predictions:
+            self._predictions[key] = self._scale.predict(
+                self._topology[key], self._worst[key], self._z
+            )
+        return self._predictions[key]
+
+    def _clearly_over(self, arm: _Arm, ceiling: float) -> bool:
+        predicted = self._predicted(arm)
+        return predicted is not None and predicted.low > ceiling
+
+    def _maybe_feasible(self, arm: _Arm) -> bool:
+        """Not predicted over the ceiling (by its point prediction, where there is one)."""
+        ceiling = self.context.objective.max_cost_per_task
+        predicted = self._predicted(arm)
+        return ceiling is None or predicted is None or predicted.point <= ceiling
+
+    def _costs(self, arms: Sequence[_Arm], modelled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted costs per task, and where they are worst case x scale (else the model's)."""
+        out = modelled.copy()
+        scaled = np.zeros(len(arms), dtype=bool)
+        for i, arm in enumerate(arms):
+            predicted = self._predicted(arm)
+            if predicted is not None:
+                out[i], scaled[i] = predicted.point, True
+        return out, scaled
 
     def _bounds(self, means: np.ndarray, sds: np.ndarray, costs: np.ndarray) -> np.ndarray:
         """Upper bounds on the value of unrun candidates, from the value model."""
@@ -256,7 +338,7 @@ class AutoStrategy(SearchStrategy):
         return bound - costs / point * 0.01 if point is not None else bound
 
     def _fresh_priorities(
-        self, means: np.ndarray, sds: np.ndarray, costs: np.ndarray
+        self, means: np.ndarray, sds: np.ndarray, costs: np.ndarray, scaled: np.ndarray
     ) -> np.ndarray:
         """:meth:`_priority` of unrun candidates, all at once."""
         objective = self.context.objective
@@ -266,8 +348,10 @@ class AutoStrategy(SearchStrategy):
         ceiling = objective.max_cost_per_task
         if ceiling is None:
             return optimistic
-        # Predicted at twice the ceiling: last, cheapest first.
-        return np.where(costs * 0.5 <= ceiling, optimistic, -1e6 - costs)
+        # Predicted over the ceiling (by worst case x scale; at twice it by the value model,
+        # whose costs are rougher): last, cheapest first.
+        limit = np.where(scaled, ceiling, 2.0 * ceiling)
+        return np.where(costs <= limit, optimistic, -1e6 - costs)
 
     def _priority(
         self, arm: _Arm, leader: _Arm, gap: tuple[float, float, int], predicted: float
@@ -303,7 +387,8 @@ class AutoStrategy(SearchStrategy):
             arm, predicted = pair
             if predicted is None:
                 return (-math.inf, arm.n, -arm.order)
-            cost = arm.cost if arm.n else predicted.cost
+            scaled = self._predicted(arm)
+            cost = arm.cost if arm.n else (scaled.point if scaled else predicted.cost)
             value = objective.value(predicted.mean, cost)
             if not math.isfinite(value):
                 value = -1.0 - cost  # predicted over the ceiling: only if nothing else is left
@@ -330,13 +415,14 @@ class AutoStrategy(SearchStrategy):
         if novel:  # every part is measured once before anything is ranked on it
             chosen = self._coverage_order(novel, seen)
         elif leader is None:  # the value model's best guess, run to the end to lead
-            chosen = self._best_guess(waiting)
+            chosen = self._hedge(waiting) or self._best_guess(waiting)
             chosen.busy = True
             return Proposal(candidate=chosen.candidate, tasks=tuple(self._tasks[chosen.n :]))
         else:
             arrays = self._model.predict_arrays([a.candidate for a in waiting])
             assert arrays is not None  # every part was measured: the model has data
-            means, sds, costs = arrays
+            means, sds, modelled = arrays
+            costs, scaled = self._costs(waiting, modelled)
             unrun = np.array([a.n == 0 for a in waiting])
             if (
                 len(self._model) >= self.options.min_fitted
@@ -344,7 +430,9 @@ class AutoStrategy(SearchStrategy):
             ):
                 # Unrun candidates bounded below the leader wait (they come back when the
                 # model changes its mind); only when nothing else is left do they go out.
-                threshold = self._value(leader) - self.options.tolerance
+                threshold = (
+                    self._value(leader) + self.options.indifference - self.options.tolerance
+                )
                 deferred = unrun & (self._bounds(means, sds, costs) < threshold)
                 if deferred.all():
                     if any(a.busy for a in contenders):
@@ -354,24 +442,38 @@ class AutoStrategy(SearchStrategy):
                     return self.ask()
             else:
                 deferred = np.zeros(len(waiting), dtype=bool)
-            priority = self._fresh_priorities(means, sds, costs)
-            for i, arm in enumerate(waiting):
-                if not unrun[i]:
-                    priority[i] = self._priority(arm, leader, gaps[arm.key], float(means[i]))
-            best = max(
-                (i for i in range(len(waiting)) if not deferred[i]),
-                key=lambda i: (
-                    priority[i],
-                    -waiting[i].n,
-                    -self._worst[waiting[i].key],
-                    -waiting[i].order,
-                ),
-            )
-            chosen = waiting[best]
+            hedged = self._hedge(waiting)
+            if hedged is not None:
+                chosen = hedged
+            else:
+                priority = self._fresh_priorities(means, sds, costs, scaled)
+                for i, arm in enumerate(waiting):
+                    if not unrun[i]:
+                        priority[i] = self._priority(arm, leader, gaps[arm.key], float(means[i]))
+                best = max(
+                    (i for i in range(len(waiting)) if not deferred[i]),
+                    key=lambda i: (
+                        priority[i],
+                        -waiting[i].n,
+                        -self._worst[waiting[i].key],
+                        -waiting[i].order,
+                    ),
+                )
+                chosen = waiting[best]
         rung = next(r for r in self._rungs if r > chosen.n)
         chosen.busy = True
         tasks = tuple(self._tasks[chosen.n : rung])
         return Proposal(candidate=chosen.candidate, tasks=tasks)
+
+    def _hedge(self, waiting: Sequence[_Arm]) -> _Arm | None:
+        """With probability ``hedge``, a random unrun candidate not predicted over the ceiling."""
+        if self.options.hedge <= 0 or self.context.rng.random() >= self.options.hedge:
+            return None
+        fresh = [a for a in waiting if a.n == 0 and self._maybe_feasible(a)]
+        if not fresh:
+            return None
+        self.hedged += 1
+        return fresh[self.context.rng.randrange(len(fresh))]
 
     def _finished_reason(self, leader: _Arm | None) -> str:
         outs: dict[str, int] = {}
@@ -421,6 +523,11 @@ class AutoStrategy(SearchStrategy):
             arm.out = f"could not be evaluated ({outcome.stop_reason})"
         if arm.n:
             self._model.observe(arm.candidate, mean=arm.mean, cost=arm.cost, n=arm.n)
+            if arm.key not in self._looped:
+                self._scale.observe(
+                    arm.key, self._topology[arm.key], worst=self._worst[arm.key], cost=arm.cost
+                )
+                self._predictions.clear()
 
     def handover(self, k: int = 5) -> Handover:
         """The best ``k`` candidates by value, the leader first."""
@@ -469,16 +576,38 @@ def _t_quantile(z: float, dof: int) -> float:
     return z + (z**3 + z) / (4 * dof) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
 
 
-def _worst_case(candidate: Candidate, context: SearchContext) -> float:
-    """Worst-case dollars of one run, at the search's own prices and models."""
+def _worst_case(candidate: Candidate, context: SearchContext, question: str = "") -> float:
+    """Worst-case dollars of one run on ``question``, at the search's own prices and models."""
     try:
         return (
             as_target(candidate.target)
-            .worst_case(question="", models=context.models or None, prices=context.prices)
+            .worst_case(question=question, models=context.models or None, prices=context.prices)
             .dollars
         )
-    except Exception:  # an estimate is a tie-break here, never a reason to fail
+    except Exception:  # an estimate, never a reason to fail (0: no cost prediction)
         return 0.0
+
+
+def _conditional(candidate: Candidate) -> bool:
+    """Whether some of its calls depend on the data: a loop, or a role that may skip its call.
+
+    A rectifier runs only on answers its verifier flags, so how much of the worst case a
+    run uses depends on which model sits there. A graph target: assumed so.
+    """
+    spec = getattr(candidate, "spec", None)
+    if spec is None:
+        return True
+    if spec.loops:
+        return True
+    try:
+        return any(type(get_role(a.role)).skip is not Role.skip for a in spec.agents)
+    except KeyError:  # a role this process does not know
+        return True
+
+
+def _topology(candidate: Candidate) -> str:
+    """What a cost scale is shared by: the topology (a graph target's name)."""
+    return candidate.topology or candidate.target.name
 
 
 def _key(arm: _Arm) -> str:

@@ -100,3 +100,84 @@ def test_a_candidate_that_ties_the_leader_is_not_called_below_it() -> None:
     auto._rule_out(leader)
     assert twin.out == "run on every task; tied with the leader, which wins the tie by its id"
     assert worse.out == "run on every task; below the leader"
+
+
+# --- known-cost feasibility, the hedge, a proportionate stop ------------------------------
+
+PREDICTED_OVER = "predicted over the cost ceiling"
+
+
+def test_candidates_predicted_over_the_ceiling_are_never_run(tmp_path) -> None:
+    ceiling = 0.0004
+    objective = Objective(max_cost_per_task=ceiling)
+    auto = AutoStrategy()
+    result = run(tmp_path, auto, space=SPACE, objective=objective, store=tmp_path / "a.db")
+    grid = run(tmp_path, get_strategy("grid"), space=SPACE, objective=objective)
+    cost = {c.workflow: c.cost_per_task for c in grid.candidates}
+    ruled = [a for a in auto._arms.values() if a.out.startswith(PREDICTED_OVER)]
+    assert ruled, "worst case x scale should rule some candidates out unrun"
+    assert all(a.n == 0 for a in ruled)  # not a single task paid for
+    # Each is truly over the ceiling (the interval is wide enough for the scale's noise).
+    assert all(cost[a.key] > ceiling for a in ruled)
+    assert PREDICTED_OVER in result.stop_reason
+    assert result.best_stats is not None and result.best_stats.cost_per_task <= ceiling
+
+
+def test_a_third_of_proposals_hedge_uniformly_among_those_predicted_feasible(tmp_path) -> None:
+    ceiling = 0.0004
+    auto = AutoStrategy()
+    picks: list[tuple[str, bool]] = []
+    choose = auto._hedge
+
+    def recorded(waiting):
+        chosen = choose(waiting)
+        if chosen is not None:
+            picks.append((chosen.key, auto._maybe_feasible(chosen)))
+        return chosen
+
+    auto._hedge = recorded
+    result = run(tmp_path, auto, space=SPACE, objective=Objective(max_cost_per_task=ceiling))
+    asked = sum(1 for step in result.history if step.stage == "auto")
+    assert picks, "the hedge never chose"
+    assert auto.hedged == len(picks)
+    assert all(feasible for _, feasible in picks)  # never one predicted over the ceiling
+    assert len({key for key, _ in picks}) == len(picks)  # each a candidate never run
+    assert 0.1 * asked <= len(picks) <= 0.5 * asked
+    # And off means off.
+    plain = AutoStrategy(hedge=0.0)
+    run(tmp_path, plain, space=SPACE, objective=Objective(max_cost_per_task=ceiling))
+    assert plain.hedged == 0
+
+
+def test_a_near_tie_is_out_once_it_cannot_beat_the_leader_by_the_margin() -> None:
+    from types import SimpleNamespace
+
+    from search.strategies.auto.strategy import _Arm
+
+    tasks = [f"t{i}" for i in range(80)]
+    leader_scores = {t: float(i % 5 != 0) for i, t in enumerate(tasks)}  # 0.8
+    # On 48 tasks, a challenger two tasks behind: not surely worse, but surely not better
+    # by two points or more.
+    near = {t: leader_scores[t] for t in tasks[:48]}
+    near[tasks[1]] = near[tasks[2]] = 0.0
+    price = dict.fromkeys(tasks, 0.001)
+    verdicts = []
+    for indifference in (0.0, 0.02):
+        auto = AutoStrategy(indifference=indifference)
+        auto.context = SimpleNamespace(objective=Objective())
+        auto._tasks = tasks
+        leader = _Arm(candidate=None, order=0, key="a", scores=dict(leader_scores), costs=price)
+        rival = _Arm(candidate=None, order=1, key="b", scores=dict(near), costs=dict(price))
+        auto._arms = {"a": leader, "b": rival}
+        auto._rule_out(leader)
+        verdicts.append(rival.out)
+    assert verdicts == ["", "cannot beat the leader by the indifference margin (paired)"]
+
+
+def test_it_stops_sooner_once_the_leader_is_good_and_finds_the_same_one(tmp_path) -> None:
+    proportionate = run(tmp_path, AutoStrategy(), space=SPACE, store=tmp_path / "p.db")
+    exhaustive = run(
+        tmp_path, AutoStrategy(indifference=0.0), space=SPACE, store=tmp_path / "e.db"
+    )
+    assert proportionate.certificate.leader == exhaustive.certificate.leader
+    assert proportionate.evaluations < exhaustive.evaluations
