@@ -99,7 +99,8 @@ def test_a_killed_evaluation_resumes_with_only_the_unfinished_tasks(tmp_path):
     summary = ev.evaluate(spec.build())
     assert summary.cached == finished
     assert summary.evaluated == n - finished
-    # Calls that finished before the kill are in the LLM-call cache, so at most one each.
-    assert model.calls <= n - finished
-    assert summary.calls + summary.cached_calls == n - finished
+    # Calls that finished before the kill are in the LLM-call cache, so at most one each,
+    # plus one re-ask where a reply broke the asked format.
+    assert model.calls <= summary.calls + summary.cached_calls <= 2 * (n - finished)
+    assert summary.calls + summary.cached_calls >= n - finished
     assert count_rows(db) == n

@@ -24,7 +24,7 @@ from search.strategies.mcts import (
     uct_score,
 )
 from search.strategies.mcts.proposers import EditChoice, Proposer
-from topologies import plan_solve, single
+from topologies import single
 
 NANO, MINI, PRO = "sim:atlas-nano", "sim:atlas-mini", "sim:atlas-pro"
 TASKS = bundled_dataset("arithmetic", n=20, seed=0).tasks
@@ -381,8 +381,9 @@ def test_the_tree_is_saved_and_a_pending_workflow_is_retried(tmp_path):
 POOL = [NANO, MINI, PRO]
 HARD = bundled_dataset("arithmetic", n=40, seed=0, levels=("hard",))
 COST_AWARE = Objective(point_value=0.001)
-# A grid search of this space (49 workflows, 1372 evaluations) ranks this one first.
-BEST = plan_solve(planner=PRO, solver=MINI).hash
+# A grid search of this space (49 workflows, 1,400 evaluations) ranks this one first on the
+# simulator of issue 26 (it was plan_solve(planner=PRO, solver=MINI) on the one before).
+BEST = "ebee34cff2363f8a"
 GRID_EVALUATIONS = 49 * 28
 
 
