@@ -7,6 +7,7 @@ import difflib
 import hashlib
 import inspect
 import json
+import math
 import os
 import random
 import socket
@@ -137,10 +138,12 @@ class Search:
             models=space.pool.models,
         )
         self.evaluations = 0
-        self.work_dollars = 0.0  # list price of every evaluation asked for, stored ones too
+        # Totals in whole picodollars: candidates of a round finish in any order, and an
+        # integer sum, unlike a float one, does not depend on it.
+        self._work_pico = 0  # list price of every evaluation asked for, stored ones too
         # What the evaluations the search used cost when they ran (cache misses), each once:
         # its real spend, and the same on a rerun that replays them from the store.
-        self.paid_dollars = 0.0
+        self._paid_pico = 0
         self._counted: set[Any] = set()
         self._held_evaluations = 0
         self._seen: dict[str, Candidate] = {}
@@ -242,7 +245,7 @@ class Search:
         finally:
             self._held_evaluations -= held
             self.evaluations += len(records)
-            self.work_dollars += sum(r.cost for r in records)
+            self._work_pico += sum(_pico(r.cost) for r in records)
         self._asked.setdefault(candidate.hash, set()).update(r.task_id for r in records)
         if records:
             self._looks[candidate.hash] = self._looks.get(candidate.hash, 0) + 1
@@ -257,9 +260,9 @@ class Search:
         self._stage_of.setdefault(candidate.hash, stage)
         fresh = [r for r in records if r.key not in self._counted]
         self._counted.update(r.key for r in fresh)
-        self.paid_dollars += sum(r.charged for r in fresh)
+        self._paid_pico += sum(_pico(r.charged) for r in fresh)
         self._stages[stage] = self._stages.get(stage, Spend()) + Spend(
-            dollars=sum(r.charged for r in fresh),
+            dollars=math.fsum(r.charged for r in fresh),
             tokens=sum(r.usage.total_tokens for r in fresh),
             calls=sum(r.calls - r.cached_calls for r in fresh),
             evaluations=len(fresh),
@@ -316,6 +319,16 @@ class Search:
         return kept, held, len(kept) < len(tasks)
 
     # --- the loop ---------------------------------------------------------------------
+
+    @property
+    def work_dollars(self) -> float:
+        """List price of every evaluation asked for, stored ones too."""
+        return self._work_pico / _PICO
+
+    @property
+    def paid_dollars(self) -> float:
+        """What the evaluations used cost when they ran, each once."""
+        return self._paid_pico / _PICO
 
     def _hard_stop(self) -> Stop | None:
         if self.ledger.exhausted:
@@ -751,6 +764,13 @@ class Search:
             stop_reason=str(stop),
             wall_s=wall_s,
         )
+
+
+_PICO = 10**12
+
+
+def _pico(dollars: float) -> int:
+    return round(dollars * _PICO)
 
 
 def _running_elsewhere(status: str, runner: Any) -> bool:

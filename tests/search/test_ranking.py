@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from orchestrator import SimChatModel, register_model
+from orchestrator.pricing import default_prices
 from search import create_search
 from search.evaluation import bundled_dataset
 from search.ranking import best, ranked, same
@@ -62,13 +64,17 @@ class Listed(SearchStrategy):
 
 
 def test_tied_candidates_give_the_same_winner_whatever_order_they_were_evaluated_in() -> None:
-    # The simulator ignores temperature on these tasks: three candidates tie exactly.
-    space = SearchSpace.model_validate(
-        {"topologies": ["single"], "pool": ["sim:atlas-pro"], "fixed": {}}
+    # A model that ignores the temperature it is given: three candidates tie exactly.
+    flat = register_model(
+        lambda **_: SimChatModel(model="atlas-pro", temperature=0.0), name="flat:atlas-pro"
     )
+    space = SearchSpace.model_validate({"topologies": ["single"], "pool": [flat], "fixed": {}})
     data = bundled_dataset("arithmetic", n=12, seed=2)
+    prices = default_prices().with_prices({flat: (1.0, 4.0)})
     results = [
-        create_search(space=space, dataset=data, strategy=Listed(reverse=r), store=None).run()
+        create_search(
+            space=space, dataset=data, strategy=Listed(reverse=r), store=None, prices=prices
+        ).run()
         for r in (False, True)
     ]
     first = results[0]

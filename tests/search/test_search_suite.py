@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_quick_suite_runs_and_auto_reaches_the_optimum(tmp_path: Path) -> None:
+def test_quick_suite_runs_and_auto_ships_from_the_target_set(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "benchmarks/search_suite.py", "--quick", "--cache", str(tmp_path)],
@@ -28,9 +28,12 @@ def test_quick_suite_runs_and_auto_reaches_the_optimum(tmp_path: Path) -> None:
         r"speedup_vs_tpe=\S+ worse_than_random=\d+ shipped_in_true_set=\S+ false_claims=\S+",
         result,
     ), result
+    # What auto ships is in the true target set. (Whether its leader "reached" the set is not
+    # asserted: on this simulator gen-03's leader on the search tasks is over the ceiling on
+    # the truth tasks, so even the exhaustive table never reaches it; issue 27's stick.)
     row = next(line for line in out.splitlines() if line.startswith("auto "))
-    reached = re.search(r"(\d+)/(\d+)", row)
-    assert reached is not None and reached.group(1) == reached.group(2), row
+    shipped = re.search(r"(\d+)/(\d+)\s+\d+/\d+\s+\d+/\d+\s+\S+\s+\S+\s+\S+$", row)
+    assert shipped is not None and shipped.group(1) == shipped.group(2), row
     # Every auto run's certificate was judged against the truth: what shipped, what it claimed.
     claims = next(
         line for line in out.splitlines() if line.startswith("auto ") and "claim" in line

@@ -158,6 +158,7 @@ def test_a_cli_config_names_the_registered_benchmark(tmp_path):
         "space": SPACE.model_dump(mode="json", exclude_defaults=True),
         "strategy": "grid",
         "budget": {"dollars": 1.0},
+        "store": str(tmp_path / "prepared.db"),
     }
     prepared = prepare(config)
     assert prepared.search.evaluator.metric.name == "within_10pct"  # the benchmark's metric
