@@ -386,6 +386,8 @@ def strategies() -> dict[str, Callable[[], SearchStrategy]]:
     except Exception:
         return made
     made["auto"] = lambda: get_strategy("auto")
+    # The ablation of auto's futility stop: near-ties raced to the last task.
+    made["auto-nofutility"] = lambda: get_strategy("auto", futility=0.0)
     return made
 
 

@@ -123,6 +123,11 @@ class SearchResult(BaseModel):
         """:attr:`stop_reason` as a :class:`~search.stops.Stop`: a reason to test, and a detail."""
         return Stop.from_text(self.stop_reason)
 
+    @property
+    def metric_ref(self) -> str:
+        """The metric's registered name, without the arguments :attr:`metric` shows."""
+        return self.metric.split("(")[0]
+
     def to_json(self, *, indent: int | None = 2) -> str:
         """JSON text of the whole result."""
         return self.model_dump_json(indent=indent)

@@ -197,7 +197,7 @@ def _verified(
     split = Dataset(name=result.dataset, tasks=tuple(t for t in tasks if t.id in wanted))
     evaluator = Evaluator(
         split,
-        metric if metric is not None else result.metric.split("(")[0],
+        metric if metric is not None else result.metric_ref,
         store=store,
         models=models,
         prices=prices,

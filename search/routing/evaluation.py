@@ -107,7 +107,7 @@ def evaluate_routing(
     dataset = Dataset(name=result.dataset, tasks=tuple(held), partition="test")
     evaluator = Evaluator(
         dataset,
-        metric if metric is not None else result.metric.split("(")[0],
+        metric if metric is not None else result.metric_ref,
         store=db,
         allow_test=True,
         models=models,

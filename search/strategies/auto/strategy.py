@@ -78,6 +78,10 @@ class AutoOptions(StrategyOptions):
     hedge: float = Field(
         default=1 / 3, description="Share of new candidates drawn at random (predicted feasible)."
     )
+    futility: float = Field(
+        default=0.05,
+        description="Predictive power below which a challenger stops racing (0: never).",
+    )
 
 
 class AutoStrategy(SearchStrategy):
@@ -99,7 +103,9 @@ class AutoStrategy(SearchStrategy):
        tolerance``: it cannot beat the leader by more than a gain too small to
        pay for (the certificate still states how far it could), so near-ties are
        not all run to the end once the leader is good. It is also out once its
-       cost is above the objective's ceiling at the same confidence.
+       chance of ending clearly above the leader on every task (predictive power)
+       is below ``futility``, and once its cost is above the objective's ceiling at
+       the same confidence.
        In a space larger than ``predict_out_above``, a candidate never run is put
        out when the value model's upper bound for it is below the leader (once
        ``min_fitted`` candidates were measured); the stop reason counts those apart.
@@ -133,6 +139,8 @@ class AutoStrategy(SearchStrategy):
             candidates surely worse are put out).
         hedge: Share of the proposals that go to a candidate never run, chosen uniformly
             at random among those not predicted over the ceiling (0: never).
+        futility: A challenger whose chance of ending clearly above the leader, on every
+            task, falls below this stops racing (:meth:`_futile`; 0: never).
     """
 
     name = "auto"
@@ -150,6 +158,7 @@ class AutoStrategy(SearchStrategy):
         predict_out_above: int = 500,
         indifference: float = 0.02,
         hedge: float = 1 / 3,
+        futility: float = 0.05,
     ) -> None:
         """Configure the search; nothing runs yet."""
         if not 0.5 < confidence < 1.0:
@@ -164,6 +173,8 @@ class AutoStrategy(SearchStrategy):
             raise ValueError("indifference must be in [0, 1)")
         if not 0.0 <= hedge < 1.0:
             raise ValueError("hedge must be in [0, 1)")
+        if not 0.0 <= futility < 0.5:
+            raise ValueError("futility must be in [0, 0.5)")
         self.options: AutoOptions = AutoOptions(
             confidence=confidence,
             probe=probe,
@@ -175,6 +186,7 @@ class AutoStrategy(SearchStrategy):
             predict_out_above=predict_out_above,
             indifference=indifference,
             hedge=hedge,
+            futility=futility,
         )
         self._z = NormalDist().inv_cdf(confidence)
 
@@ -255,6 +267,42 @@ class AutoStrategy(SearchStrategy):
         variance = (spread + 2 * _PRIOR_VARIANCE) / (n + 1)  # shrunk towards a coin's
         return mean, math.sqrt(variance / n), n
 
+    def _futile(self, mean: float, error: float, *, n: int, total: int) -> bool:
+        """Whether a challenger is unlikely to end clearly above the leader (predictive power).
+
+        Racing a challenger to the last task only changes the outcome if it then beats
+        the leader by more than noise (the certificate ships the simplest candidate within
+        noise). Its chance of that is the Bayesian predictive power of a trial monitored
+        for futility (Spiegelhalter, Freedman and Blackburn, 1986): the true gap drawn
+        from what the paired tasks so far say of it, the tasks left drawn around it, and
+        success a paired lower bound above zero on all ``total`` tasks. Near-ties stop
+        here once the tasks left cannot separate them, not only after every task.
+        """
+        if n <= 0 or n >= total or not self.options.futility:
+            return False
+        variance = error * error * n  # per task, as _gap shrank it
+        left = total - n
+        # The final mean gap: n tasks' mean fixed, the rest around a true gap ~ N(mean, error^2).
+        spread = math.sqrt((left / total) ** 2 * error * error + left * variance / total**2)
+        needed = self._z * math.sqrt(variance / total)
+        power = 1.0 - NormalDist(mean, spread).cdf(needed) if spread > 0 else float(mean > needed)
+        return power < self.options.futility
+
+    def _resolution(self, gaps: dict[str, tuple[float, float, int]]) -> float:
+        """The smallest gain over the leader the search tasks could show clearly (points).
+
+        A one-sided paired bound on every task, at the median per-task variance of the
+        challengers raced so far (0 before any). A candidate never run whose optimistic
+        prediction is not that far above the leader could not end clearly above it
+        (:meth:`_futile`), so it waits like one predicted below.
+        """
+        if not self.options.futility:
+            return 0.0
+        variances = sorted(error * error * n for _, error, n in gaps.values() if n)
+        if not variances:
+            return 0.0
+        return self._z * math.sqrt(variances[len(variances) // 2] / len(self._tasks))
+
     def _over_ceiling(self, arm: _Arm) -> bool:
         ceiling = self.context.objective.max_cost_per_task
         if ceiling is None:
@@ -298,6 +346,8 @@ class AutoStrategy(SearchStrategy):
                         if mean + self._z * error < -self.options.tolerance
                         else "cannot beat the leader by the indifference margin (paired)"
                     )
+                elif self._futile(mean, error, n=gaps[arm.key][2], total=m):
+                    arm.out = "cannot come out clearly above the leader on the tasks left"
         return gaps
 
     def _predicted(self, arm: _Arm) -> CostInterval | None:
@@ -430,8 +480,9 @@ class AutoStrategy(SearchStrategy):
             ):
                 # Unrun candidates bounded below the leader wait (they come back when the
                 # model changes its mind); only when nothing else is left do they go out.
-                threshold = (
-                    self._value(leader) + self.options.indifference - self.options.tolerance
+                threshold = self._value(leader) + max(
+                    self.options.indifference - self.options.tolerance,
+                    self._resolution(gaps),
                 )
                 deferred = unrun & (self._bounds(means, sds, costs) < threshold)
                 if deferred.all():

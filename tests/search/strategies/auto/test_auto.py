@@ -163,7 +163,7 @@ def test_a_near_tie_is_out_once_it_cannot_beat_the_leader_by_the_margin() -> Non
     price = dict.fromkeys(tasks, 0.001)
     verdicts = []
     for indifference in (0.0, 0.02):
-        auto = AutoStrategy(indifference=indifference)
+        auto = AutoStrategy(indifference=indifference, futility=0.0)
         auto.context = SimpleNamespace(objective=Objective())
         auto._tasks = tasks
         leader = _Arm(candidate=None, order=0, key="a", scores=dict(leader_scores), costs=price)
@@ -174,10 +174,43 @@ def test_a_near_tie_is_out_once_it_cannot_beat_the_leader_by_the_margin() -> Non
     assert verdicts == ["", "cannot beat the leader by the indifference margin (paired)"]
 
 
+def test_a_twin_of_the_leader_stops_once_the_tasks_left_cannot_set_it_clearly_above() -> None:
+    from types import SimpleNamespace
+
+    from search.strategies.auto.strategy import _Arm
+
+    tasks = [f"t{i}" for i in range(80)]
+    leader_scores = {t: float(i % 5 != 0) for i, t in enumerate(tasks)}
+    price = dict.fromkeys(tasks, 0.001)
+
+    def verdict(seen: int, futility: float, ahead: int = 0) -> str:
+        auto = AutoStrategy(indifference=0.0, futility=futility)
+        auto.context = SimpleNamespace(objective=Objective())
+        auto._tasks = tasks
+        twin = {t: leader_scores[t] for t in tasks[:seen]}
+        for t in [t for t in tasks[:seen] if twin[t] == 0.0][:ahead]:
+            twin[t] = 1.0  # right where the leader was wrong
+        leader = _Arm(candidate=None, order=0, key="a", scores=dict(leader_scores), costs=price)
+        rival = _Arm(candidate=None, order=1, key="b", scores=twin, costs=dict(price))
+        auto._arms = {"a": leader, "b": rival}
+        auto._rule_out(leader)
+        return rival.out
+
+    futile = "cannot come out clearly above the leader on the tasks left"
+    # Equal on the probe: too few tasks to say; equal on 48 of 80: the 32 left cannot
+    # set it clearly above. Switched off, only the paired bound (or the last task) decides.
+    assert [verdict(6, 0.05), verdict(48, 0.05), verdict(48, 0.0)] == ["", futile, ""]
+    # Ahead on the tasks so far, it races on.
+    assert verdict(48, 0.05, ahead=4) == ""
+
+
 def test_it_stops_sooner_once_the_leader_is_good_and_finds_the_same_one(tmp_path) -> None:
     proportionate = run(tmp_path, AutoStrategy(), space=SPACE, store=tmp_path / "p.db")
     exhaustive = run(
-        tmp_path, AutoStrategy(indifference=0.0), space=SPACE, store=tmp_path / "e.db"
+        tmp_path,
+        AutoStrategy(indifference=0.0, futility=0.0),
+        space=SPACE,
+        store=tmp_path / "e.db",
     )
     assert proportionate.certificate.leader == exhaustive.certificate.leader
     assert proportionate.evaluations < exhaustive.evaluations
