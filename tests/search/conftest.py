@@ -35,7 +35,7 @@ class ExampleRun:
 
 @pytest.fixture(scope="session")
 def arithmetic_example(tmp_path_factory) -> ExampleRun:
-    """The example search (simulated, about half a minute), with its report."""
+    """The example search (simulated, a few minutes), with its report."""
     pytest.importorskip("matplotlib")
     from search.cli import app
 

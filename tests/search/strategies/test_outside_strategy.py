@@ -133,7 +133,11 @@ def test_it_gets_an_estimate_from_its_plan_and_the_run_stays_inside_it() -> None
 
 def test_without_a_plan_only_the_budget_bounds_the_estimate() -> None:
     search = create_search(
-        space=SPACE, dataset=DATA, strategy=PlanlessStrategy(), budget=Budget(dollars=0.5)
+        space=SPACE,
+        dataset=DATA,
+        strategy=PlanlessStrategy(),
+        budget=Budget(dollars=0.5),
+        store=None,
     )
     estimate = estimate_search(search)
     assert estimate.plan[0].summary == "no plan known: the budget bounds it"
