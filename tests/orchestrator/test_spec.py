@@ -114,6 +114,22 @@ def test_model_copy_revalidates():
         self_refine().model_copy(update={"edges": [("solver", "ghost")]})
 
 
+def test_with_metadata_is_a_revalidated_copy_without_the_cost():
+    spec = self_refine()
+    tagged = spec.with_metadata({"topology": "self_refine", "params": {"rounds": 2}})
+    full = spec.model_copy(
+        update={"metadata": {"topology": "self_refine", "params": {"rounds": 2}}}
+    )
+    assert tagged == full and tagged.hash == full.hash == spec.hash
+    assert tagged.structure is spec.structure  # kept, not re-analysed
+    assert tagged.structure.exit == full.structure.exit and tagged.metadata["params"] == {
+        "rounds": 2
+    }
+    assert spec.metadata == {}  # the original is untouched
+    with pytest.raises(ValueError, match="metadata keys must be strings"):
+        spec.with_metadata({1: "x"})
+
+
 def test_hash_is_stable_across_processes():
     script = (
         "from tests.orchestrator.test_spec import self_refine, ensemble;"
