@@ -32,11 +32,13 @@ def account(
     objective: Objective,
     budget_note: str | None = None,
     test: Spend | None = None,
+    reused: Spend | None = None,
 ) -> tuple[str, ...]:
     """A few lines on how the winner was found.
 
     The stages' lines and ``test`` (what the held-out test spent) add up to the
-    search's spend: the same evaluations, model calls and dollars.
+    search's spend: the same evaluations, model calls and dollars. ``reused``
+    (results other searches in the store paid for) is said apart: it cost nothing here.
     """
     lines: list[str] = []
     if budget_note:
@@ -49,6 +51,11 @@ def account(
         lines.append(f"stage {stage}: {counted}{_counts(spend)}")
     if test is not None and (test.evaluations or test.calls or test.dollars):
         lines.append(f"held-out test: {_counts(test)}")
+    if reused is not None and reused.evaluations:
+        lines.append(
+            f"reused from other searches in the store, at no cost here: {reused.evaluations} "
+            f"results (${reused.dollars:.4f} when they ran)"
+        )
     if best is None:
         lines.append("no candidate was evaluated on every search task and within the ceiling")
         return tuple(lines)

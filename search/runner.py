@@ -47,7 +47,7 @@ from search.results import CandidateStats, SearchResult, Step, TestReport, paret
 from search.settings import SearchSettings
 from search.space import Candidate, ComponentPool, SearchSpace, Space
 from search.stops import Stop, StopReason
-from search.store import Store, StorePool, get_store
+from search.store import EvalRecord, Store, StorePool, get_store
 from search.strategies.base import Outcome, Proposal, SearchContext, SearchStrategy
 
 __all__ = ["Search", "create_search", "SearchError"]
@@ -108,13 +108,16 @@ class Search:
         self.test_tasks: tuple[Task, ...] = splits.test.tasks
         self.budget, self.budget_note = self._resolve_budget(budget)
         search_budget, test_budget = split_budget(self.budget, settings.test_share)
-        self.ledger = BudgetLedger(search_budget, pool=StorePool(store, f"search:{name}"))
+        self.owner = f"search:{name}"
+        """What this search's evaluations are stored under as their payer."""
+        self.ledger = BudgetLedger(search_budget, pool=StorePool(store, self.owner))
         self.test_ledger = BudgetLedger(test_budget, pool=StorePool(store, f"search:{name}:test"))
         common: dict[str, Any] = {
             "store": store,
             "settings": evaluation,
             "models": models,
             "prices": prices,
+            "owner": self.owner,
         }
         self.evaluator = Evaluator(
             splits.train,
@@ -155,6 +158,7 @@ class Search:
         self._stats: dict[str, CandidateStats | None] = {}
         self._stage_of: dict[str, str] = {}
         self._stages: dict[str, Spend] = {}
+        self._reused = Spend()
         self._history: list[Step] = []
         self.search_id: int | None = None
 
@@ -260,14 +264,12 @@ class Search:
         self._stage_of.setdefault(candidate.hash, stage)
         fresh = [r for r in records if r.key not in self._counted]
         self._counted.update(r.key for r in fresh)
+        # Results another search in the store paid for are free here: not this stage's spend.
+        reused = [r for r in fresh if r.cached and r.owner not in ("", self.owner)]
+        fresh = [r for r in fresh if not (r.cached and r.owner not in ("", self.owner))]
+        self._reused += _spend_of(reused)
         self._paid_pico += sum(_pico(r.charged) for r in fresh)
-        self._stages[stage] = self._stages.get(stage, Spend()) + Spend(
-            dollars=math.fsum(r.charged for r in fresh),
-            tokens=sum(r.usage.total_tokens for r in fresh),
-            calls=sum(r.calls - r.cached_calls for r in fresh),
-            evaluations=len(fresh),
-            cached_calls=sum(r.cached_calls for r in fresh),
-        )
+        self._stages[stage] = self._stages.get(stage, Spend()) + _spend_of(fresh)
         if trial is not None and self.search_id is not None:
             self.store.update_trial_if_present(
                 self.search_id,
@@ -760,10 +762,22 @@ class Search:
                 objective=self.objective,
                 budget_note=self.budget_note,
                 test=self.test_ledger.spent,
+                reused=self._reused,
             ),
             stop_reason=str(stop),
             wall_s=wall_s,
         )
+
+
+def _spend_of(records: Sequence[EvalRecord]) -> Spend:
+    """What ``records`` cost when they ran: their charged dollars, paid calls and tokens."""
+    return Spend(
+        dollars=math.fsum(r.charged for r in records),
+        tokens=sum(r.usage.total_tokens for r in records),
+        calls=sum(r.calls - r.cached_calls for r in records),
+        evaluations=len(records),
+        cached_calls=sum(r.cached_calls for r in records),
+    )
 
 
 _PICO = 10**12

@@ -101,6 +101,9 @@ class Evaluator:
         concurrency: Each model's adaptive limit on calls at once: another evaluator's
             (:attr:`concurrency`, to share it), or caps per model reference (a pool
             entry's ``max_concurrency``) under ``max_concurrency``.
+        owner: Who pays for what this evaluator runs (a search's ``search:NAME``): its
+            records carry it, so a search sharing the store tells its own work from
+            results another search paid for.
         **options: Any field of ``EvalSettings`` or its ``RetrySettings`` as a plain
             keyword, e.g. ``max_concurrency=32, call_timeout=None, max_retries=5``.
 
@@ -122,9 +125,11 @@ class Evaluator:
         allow_test: bool = False,
         executor: Executor | Literal["local", "ray"] | None = None,
         concurrency: ModelConcurrency | Mapping[str, int] | None = None,
+        owner: str = "",
         **options: Unpack[EvalOptions],
     ) -> None:
         """Configure the evaluator; nothing runs yet."""
+        self.owner = owner
         chosen = {"executor": executor} if isinstance(executor, str) else {}
         if isinstance(executor, str):
             executor = None
@@ -554,6 +559,8 @@ class Evaluator:
         stored = False
         try:
             record = await self.executor.run(item, self, group, held)
+            if self.owner:
+                record = record.model_copy(update={"owner": self.owner})
             # Committed before it counts as finished (with the others that finished now).
             await self.store.aput_evaluation(record, calls=held)
             stored = True

@@ -278,11 +278,14 @@ class StoreBase:
                 "latency_s": float,
                 "trace": str,
                 "created_at": str,
+                "owner": str,
             },
             pk=("workflow", "dataset", "task_id", "seed", "settings"),
             not_null={"score", "failed"},
             if_not_exists=True,
         )
+        if "owner" not in db.table("evaluations").columns_dict:  # a store from before it
+            db.table("evaluations").add_column("owner", str)
         db.table("llm_calls").create(
             {"key": str, "llm_string": str, "prompt": str, "response": str, "created_at": str},
             pk="key",

@@ -46,6 +46,7 @@ _EVAL_COLUMNS = (
     "latency_s",
     "trace",
     "created_at",
+    "owner",
 )
 _EVAL_INSERT = (
     f"INSERT OR REPLACE INTO evaluations ({', '.join(_EVAL_COLUMNS)}) "
@@ -130,6 +131,7 @@ class Evaluations(StoreBase):
             record.latency_s,
             _TRACE.dump_json(record.trace).decode(),
             record.created_at,
+            record.owner,
         )
 
     @staticmethod
@@ -163,6 +165,7 @@ class Evaluations(StoreBase):
             latency_s=row["latency_s"] or 0.0,
             trace=_TRACE.validate_json(trace) if trace else (),
             created_at=row["created_at"],
+            owner=row.get("owner") or "",
             cached=cached,
         )
 

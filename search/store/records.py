@@ -87,6 +87,11 @@ class EvalRecord(BaseModel):
     latency_s: float = Field(default=0.0, description="Wall-clock seconds of the run.")
     trace: tuple[NodeTrace, ...] = Field(default=(), description="Every agent run, in order.")
     created_at: str = Field(default_factory=now, description="When it finished (ISO 8601).")
+    owner: str = Field(
+        default="",
+        description="Who ran and paid for it (a search's ``search:NAME``); '' when not known, "
+        "as in stores written before it was recorded.",
+    )
     cached: bool = Field(
         default=False,
         description="True when this record was read from the store instead of evaluated now; "

@@ -14,11 +14,19 @@ SPACE = {
 }
 
 
-def run(store):
+def run(store, name="truth", **options):
+    options = options or {"strategy": "random", "n_candidates": 4}
     return create_search(
-        space=SPACE,
-        dataset="bundled:arithmetic", strategy="random", n_candidates=4, store=store, name="truth",
-    ).run()  # fmt: skip
+        space=SPACE, dataset="bundled:arithmetic", store=store, name=name, **options
+    ).run()
+
+
+def _account_counts(result) -> tuple[int, int, float]:
+    text = "\n".join(result.account)
+    evaluations = sum(int(n) for n in re.findall(r"(\d+) evaluations run", text))
+    calls = sum(int(n) for n in re.findall(r"(\d+) model calls", text))
+    dollars = sum(float(n) for n in re.findall(r"model calls, \$([0-9.]+)", text))
+    return evaluations, calls, dollars
 
 
 def test_the_curve_ends_at_the_spend_and_a_rerun_shows_the_same_search(tmp_path):
@@ -41,11 +49,23 @@ def test_the_curve_ends_at_the_spend_and_a_rerun_shows_the_same_search(tmp_path)
 
 def test_the_account_counts_what_the_spend_counts(tmp_path):
     result = run(tmp_path / "rg.db")
-    text = "\n".join(result.account)
-    evaluations = sum(int(n) for n in re.findall(r"(\d+) evaluations run", text))
-    calls = sum(int(n) for n in re.findall(r"(\d+) model calls", text))
-    assert "held-out test:" in text
+    evaluations, calls, _ = _account_counts(result)
+    assert any(line.startswith("held-out test:") for line in result.account)
     assert (evaluations, calls) == (result.spend.evaluations, result.spend.calls)
+
+
+def test_results_another_search_paid_for_are_not_counted_as_this_ones_spend(tmp_path):
+    store = tmp_path / "rg.db"
+    run(store, name="first")
+    second = run(store, name="second", strategy="auto")
+    evaluations, calls, dollars = _account_counts(second)
+    assert (evaluations, calls) == (second.spend.evaluations, second.spend.calls)
+    assert dollars == pytest.approx(second.spend.dollars, abs=1e-4)
+    reused = [line for line in second.account if line.startswith("reused from other searches")]
+    assert reused and int(reused[0].split(": ")[1].split()[0]) > 0
+    # Its stages count its own work only, on a rerun as on the first run.
+    again = run(store, name="second", strategy="auto")
+    assert again.account == second.account and again.spend_this_run.dollars == 0
 
 
 def test_the_report_opens_with_the_certificate(tmp_path):

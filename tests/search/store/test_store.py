@@ -60,6 +60,20 @@ def test_a_new_database_has_the_tables_in_wal_mode(store):
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
 
 
+def test_an_evaluation_keeps_who_paid_for_it_and_an_older_store_gains_the_column(tmp_path):
+    path = tmp_path / "old.db"
+    with Store(path) as opened:
+        opened.put_evaluation(record("t1", owner="search:a"))
+        assert opened.get_evaluation(record("t1").key).owner == "search:a"
+    import sqlite_utils
+
+    sqlite_utils.Database(path)["evaluations"].transform(drop={"owner"})  # as before it
+    with Store(path) as reopened:
+        assert reopened.get_evaluation(record("t1").key).owner == ""  # not known
+        reopened.put_evaluation(record("t2", owner="search:b"))
+        assert reopened.get_evaluation(record("t2").key).owner == "search:b"
+
+
 def test_store_accepts_a_url_and_memory(tmp_path):
     assert Store(f"sqlite:///{tmp_path / 'u.db'}").path == str(tmp_path / "u.db")
     assert get_store(None).in_memory
