@@ -35,6 +35,14 @@ script from this checkout; the older ``orchestrator`` comes first on the path):
     PYTHONPATH=../pre25 python benchmarks/record_replies.py \
         --measure tests/data/smollm2_replies.jsonl --save tests/data/smollm2_replies_main.json \
         --label "main at 3b1b5c3 (before issue 25)"
+
+Re-ask every reply this checkout's parser refuses, once, with the runtime's own re-ask
+message, and measure what is left after the re-ask (``tests/data/smollm2_reasks.jsonl``):
+
+    python benchmarks/record_replies.py --reask tests/data/smollm2_replies.jsonl \
+        --out tests/data/smollm2_reasks.jsonl
+    python benchmarks/record_replies.py --measure tests/data/smollm2_replies.jsonl \
+        --reasks tests/data/smollm2_reasks.jsonl
 """
 
 from __future__ import annotations

@@ -218,3 +218,58 @@ def test_only_a_one_line_option_is_read_as_a_letter():
             parse_text(text, solver.output, fmt=letter)
     with pytest.raises(OutputParseError):  # a short-answer prompt asks for no letter
         parse_text("C. Mercury", solver.output, fmt=solver.reply_format("short_answer"))
+
+
+# --- one re-ask, as a run makes it ------------------------------------------------------
+# ``smollm2_reasks.jsonl``: the same model re-asked, with the runtime's own re-ask message
+# (``reask_prompt``: the prompt, its bad reply, the parse error, the format again), for each
+# recorded reply this parser refused when it was made (``record_replies.py --reask``).
+
+# Re-asked replies this parser read when the file was recorded (2026-12-07): 27 of 273.
+RESCUED = 27
+REASKS = {
+    row["reask_of"]: row
+    for row in map(
+        json.loads, (DATA / "smollm2_reasks.jsonl").read_text(encoding="utf-8").splitlines()
+    )
+}
+
+
+def _read(line) -> dict | None:
+    try:
+        value = parse_text(line["reply"], get_role(line["role"]).output, fmt=_format(line))
+    except OutputParseError:
+        return None
+    return value.model_dump()
+
+
+def test_each_reask_is_the_runtimes_message_for_its_reply():
+    from orchestrator.parsing import reask_prompt
+
+    for index, row in REASKS.items():
+        first = REPLIES[index]
+        assert (row["role"], row["kind"], row["temperature"]) == (
+            first["role"],
+            first["kind"],
+            first["temperature"],
+        )
+        role = get_role(first["role"])
+        expected = reask_prompt(
+            row["error"],
+            role.output,
+            _format(first),
+            prompt=first["messages"][-1]["content"],
+            reply=first["reply"],
+        )
+        assert row["messages"] == [*first["messages"][:-1], {"role": "user", "content": expected}]
+
+
+def test_one_reask_reads_replies_the_first_reply_did_not_give():
+    refused = [i for i, value in enumerate(_new_values()) if value is None]
+    assert set(refused) <= set(REASKS), "a refused reply has no re-ask recorded"
+    readings = {i: _read(REASKS[i]) for i in refused}
+    for i, value in readings.items():
+        if value is not None:
+            assert not _junk(value, _format(REASKS[i])), REASKS[i]["reply"]
+    rescued = sum(value is not None for value in readings.values())
+    assert rescued >= RESCUED, "the parser reads fewer re-asked replies than it did"
