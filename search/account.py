@@ -15,6 +15,7 @@ from typing import Literal
 
 from orchestrator.budget import Spend
 from search.objective import Objective
+from search.ranking import same
 from search.results import CandidateStats, Step
 
 __all__ = ["account", "log_to_optuna", "LOG_STUDY_DIRECTIONS"]
@@ -87,13 +88,18 @@ def _why_not(rival: CandidateStats, best: CandidateStats, objective: Objective) 
         return f"stopped early as clearly worse after {rival.n_tasks} tasks ({rival.mean:.3f})"
     if not rival.complete:
         return f"evaluated on {rival.n_tasks} tasks only ({rival.mean:.3f})"
-    if rival.mean > best.mean:
+    if same(rival.mean, best.mean) and same(rival.cost_per_task, best.cost_per_task):
+        return (
+            f"tied with the winner ({rival.mean:.3f} at ${rival.cost_per_task:.6f} per task): "
+            "ties are broken by a fixed rule, the same on every run"
+        )
+    if rival.mean > best.mean and not same(rival.mean, best.mean):
         return (
             f"more accurate ({rival.mean:.3f} vs {best.mean:.3f}) at "
             f"${rival.cost_per_task:.6f} per task, but within noise or worth less than its "
             "cost (see the certificate)"
         )
-    if rival.mean == best.mean:
+    if same(rival.mean, best.mean):
         return (
             f"as accurate ({rival.mean:.3f}) but worth less at ${rival.cost_per_task:.6f} per task"
         )

@@ -91,3 +91,7 @@ def test_tied_candidates_give_the_same_winner_whatever_order_they_were_evaluated
         first.best_stats.workflow
     ] * 2
     assert [s.workflow for s in results[1].candidates] == [s.workflow for s in first.candidates]
+    # The account calls a tied rival tied, not "worth less" at the same cost.
+    rivals = [line for line in first.account if line.startswith("  not ")]
+    assert rivals and all("tied with the winner" in line for line in rivals[: len(tied) - 1])
+    assert not any("worth less" in line for line in rivals[: len(tied) - 1])
