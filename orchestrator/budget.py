@@ -82,6 +82,8 @@ DEFAULT_TOOL_ROUNDS = 4
 
 _POLL_S = 0.01
 _RESOURCES = ("dollars", "tokens", "calls", "evaluations")
+DOLLAR_NOISE = 1e-12
+"""Dollars below this are float residue from adding and taking back holds: zero."""
 
 
 def estimate_input_tokens(chars: int) -> int:
@@ -175,9 +177,14 @@ class Amount(NamedTuple):
         )
 
     def floor(self) -> Amount:
-        """Negative parts (rounding) as zero."""
+        """Negative parts, and dollars of float residue, as zero.
+
+        A group's held dollars are added and taken back in any order, which can leave
+        1e-19 behind: counted as a call still running, it would make a lone evaluation
+        wait for itself for ever.
+        """
         return Amount(
-            max(0.0, self.dollars),
+            self.dollars if self.dollars > DOLLAR_NOISE else 0.0,
             max(0, self.tokens),
             max(0, self.calls),
             max(0, self.evaluations),
@@ -187,7 +194,7 @@ class Amount(NamedTuple):
         """Whether every limited resource is within ``budget`` (with a rounding tolerance)."""
         for name, value in zip(_RESOURCES, self, strict=True):
             limit = getattr(budget, name)
-            if limit is not None and value > limit + (1e-12 if name == "dollars" else 0):
+            if limit is not None and value > limit + (DOLLAR_NOISE if name == "dollars" else 0):
                 return False
         return True
 
@@ -195,7 +202,7 @@ class Amount(NamedTuple):
         """The first resource over its limit, if any."""
         for name, value in zip(_RESOURCES, self, strict=True):
             limit = getattr(budget, name)
-            if limit is not None and value > limit + (1e-12 if name == "dollars" else 0):
+            if limit is not None and value > limit + (DOLLAR_NOISE if name == "dollars" else 0):
                 return name
         return None
 
@@ -518,7 +525,7 @@ class BudgetLedger:
             self._finish_call(hold, Spend(cached_calls=1))
             return
         overrun = max(0.0, dollars - hold.amount.dollars)
-        if overrun > 1e-12 and hold.model is not None and hold.amount.dollars > 0:
+        if overrun > DOLLAR_NOISE and hold.model is not None and hold.amount.dollars > 0:
             ratio = dollars / (hold.amount.dollars / hold.scale)  # over the unscaled hold
             self._scale[hold.model] = max(self.scale(hold.model), ratio)
         self._finish_call(
@@ -592,7 +599,8 @@ class BudgetLedger:
                 parts.append(want)
                 continue
             room = limit - have
-            if room <= (1e-12 if name == "dollars" else 0) or (name == "evaluations" and room < 1):
+            noise = DOLLAR_NOISE if name == "dollars" else 0
+            if room <= noise or (name == "evaluations" and room < 1):
                 return None
             parts.append(min(want, room))
         return Amount(*parts)
