@@ -34,11 +34,13 @@ def account(
     budget_note: str | None = None,
     test: Spend | None = None,
     reused: Spend | None = None,
+    unfinished: Spend | None = None,
 ) -> tuple[str, ...]:
     """A few lines on how the winner was found.
 
     The stages' lines and ``test`` (what the held-out test spent) add up to the
-    search's spend: the same evaluations, model calls and dollars. ``reused``
+    search's spend: the same evaluations, model calls and dollars, with ``unfinished``
+    (runs a refused call or a cancel left without a result, paid all the same). ``reused``
     (results other searches in the store paid for) is said apart: it cost nothing here.
     """
     lines: list[str] = []
@@ -50,6 +52,8 @@ def account(
     for stage, spend in stages.items():
         counted = f"{len(tried[stage])} candidates, " if stage in tried else ""
         lines.append(f"stage {stage}: {counted}{_counts(spend)}")
+    if unfinished is not None and (unfinished.evaluations or unfinished.calls):
+        lines.append(f"cut off without a result (paid all the same): {_counts(unfinished)}")
     if test is not None and (test.evaluations or test.calls or test.dollars):
         lines.append(f"held-out test: {_counts(test)}")
     if reused is not None and reused.evaluations:

@@ -763,6 +763,9 @@ class Search:
                 budget_note=self.budget_note,
                 test=self.test_ledger.spent,
                 reused=self._reused,
+                # Paid for runs a refused call or a cancel left without a result, in every
+                # run of this search: what the ledger charged beyond the stages' results.
+                unfinished=_minus(self.ledger.spent, sum(self._stages.values(), Spend())),
             ),
             stop_reason=str(stop),
             wall_s=wall_s,

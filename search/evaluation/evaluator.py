@@ -568,7 +568,6 @@ class Evaluator:
         except BudgetExhaustedError as exc:
             # A call was refused: the run is incomplete, so it is not a result, but what
             # it spent is spent (its answered calls are cached for a later run).
-            state.cut_off += group.totals()[0]
             if exc.final:
                 state.stop(self.ledger.stop_reason or f"budget: {exc}")
                 return _NOT_RUN
@@ -576,6 +575,8 @@ class Evaluator:
         finally:
             if held and not stored:
                 self.store.put_llm_calls(held)  # answered calls are paid for: keep them
+            if not stored:
+                state.unfinished += group.spent.model_copy(update={"evaluations": 1})
             self.ledger.finish(group)
 
     def _base(self, job: EvalJob) -> dict[str, Any]:
@@ -718,9 +719,9 @@ class Evaluator:
             evaluated=len(fresh),
             cached=len(records) - len(fresh),
             not_run=state.not_run,
-            charged=sum(r.charged for r in fresh) + state.cut_off,
-            tokens=sum(r.usage.total_tokens for r in fresh),
-            calls=sum(r.calls - r.cached_calls for r in fresh),
+            charged=sum(r.charged for r in fresh) + state.unfinished.dollars,
+            tokens=sum(r.usage.total_tokens for r in fresh) + state.unfinished.tokens,
+            calls=sum(r.calls - r.cached_calls for r in fresh) + state.unfinished.calls,
             cached_calls=sum(r.cached_calls for r in fresh),
             latency_s=sum(r.latency_s for r in fresh) / len(fresh) if fresh else 0.0,
             wall_s=time.perf_counter() - state.started,

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import ConfigDict, Field
 
-from orchestrator.budget import Amount
+from orchestrator.budget import Amount, Spend
 from search.evaluation.jobs import EvalJob
 from search.evaluation.stats import Scored, task_means
 from search.evaluation.target import EvalTarget
@@ -101,7 +101,8 @@ class StreamState:
     records: list[EvalRecord] = field(default_factory=list)
     not_run: int = 0
     completed: int = 0
-    cut_off: float = 0.0  # dollars spent on runs a refused call left without a result
+    # What runs that left no result spent (a refused call, a cancel): paid all the same.
+    unfinished: Spend = field(default_factory=Spend)
     estimate: Amount | None = None
     positions: dict[str, int] = field(default_factory=dict)
     dismissed: bool = False  # the caller stopped it: it has seen enough
@@ -233,6 +234,11 @@ class EvalStream:
     def summary(self) -> EvalSummary:
         """Summary of the records so far."""
         return self._summarize(self._state)
+
+    @property
+    def unfinished(self) -> Spend:
+        """What runs that left no result spent (a refused call, a cancel), one evaluation each."""
+        return self._state.unfinished
 
 
 class SyncEvalStream:

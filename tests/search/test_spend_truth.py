@@ -76,3 +76,29 @@ def test_the_report_opens_with_the_certificate(tmp_path):
     for line in result.certificate.lines[:2]:
         assert line.split(":")[0] in page
     assert "P(best)" in page and "$ / correct answer" in page
+
+
+def test_a_search_cut_short_by_its_budget_accounts_for_every_paid_call():
+    # Many evaluations at once against a small budget: calls get refused mid-run, and the
+    # runs they cut off were paid for without a result. The account says so, and still
+    # adds up to the spend (whether or not this schedule cut one off).
+    from orchestrator.budget import Budget
+    from search.evaluation.settings import EvalSettings
+
+    result = create_search(
+        space={
+            "topologies": ["self_refine", "vote_ensemble"],
+            "pool": ["sim:atlas-mini", "sim:lynx-large"],
+            "fixed": {"vote_ensemble": {"n": 5}},
+        },
+        dataset="bundled:arithmetic",
+        strategy="random",
+        n_candidates=4,
+        store=None,
+        budget=Budget(dollars=0.05),
+        evaluation=EvalSettings(max_concurrency=16),
+    ).run()
+    assert result.stop_reason.startswith("budget")
+    evaluations, calls, dollars = _account_counts(result)
+    assert (evaluations, calls) == (result.spend.evaluations, result.spend.calls)
+    assert dollars == pytest.approx(result.spend.dollars, abs=1e-4)

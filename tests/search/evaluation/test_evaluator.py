@@ -378,8 +378,10 @@ def test_one_ledger_is_shared_by_a_whole_search():
     summaries = asyncio.run(ev.aevaluate_many(specs))
     assert ledger.spent.dollars <= limit
     assert sum(s.charged for s in summaries) == pytest.approx(ledger.spent.dollars)
-    # Evaluations cut off by a refused call were started, so they count too.
+    # Evaluations cut off by a refused call were started, so they count too, and what
+    # their calls spent is in the summaries as in the ledger.
     assert ledger.spent.evaluations >= sum(s.evaluated for s in summaries)
+    assert sum(s.calls for s in summaries) == ledger.spent.calls
 
 
 async def read_then_stop(stream, *, after: int) -> list:
