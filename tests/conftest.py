@@ -13,6 +13,16 @@ settings.load_profile("rolegraph")
 
 
 @pytest.fixture(autouse=True)
+def _no_debug_flag_left_over() -> Iterator[None]:
+    """A CLI test run with ``--debug`` sets the flag for the process: each test starts without."""
+    from orchestrator.cli import _DEBUG
+
+    token = _DEBUG.set(False)
+    yield
+    _DEBUG.reset(token)
+
+
+@pytest.fixture(autouse=True)
 def _nothing_written_into_the_checkout() -> Iterator[None]:
     """A test writes under its tmp_path: a store left in the checkout fails the test."""
     before = {p.name for p in ROOT.glob("*.db*")}
