@@ -150,27 +150,16 @@ def test_an_async_only_graph_can_be_called_synchronously():
     assert asyncio.run(inside_a_loop())
 
 
-def build_plain(models):
-    """One async node: the slot's call runs under the time limit of async runs."""
-
-    async def assistant(state: MessagesState) -> dict:
-        return {"messages": [await models["assistant"].ainvoke(state["messages"])]}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("assistant", assistant)
-    builder.add_edge(START, "assistant")
-    return builder.compile()
-
-
 @pytest.mark.filterwarnings("ignore:no price for model")
 def test_a_sync_only_slot_model_times_out_from_when_its_thread_starts():
     # A CPU model holds a thread per call: 8 calls of 0.2 s on 2 threads, the last waits
     # 0.6 s for one. A 0.35 s limit is longer than a call and shorter than that wait.
+    # The node is async: the time limit is for async runs.
     from tests.orchestrator.test_thread_bound import CpuModel, _on_small_pool
 
     model = CpuModel(label="graph-slot", seconds=0.2)
     ref = "openai:local-cpu"  # any known reference; the instance given for it is used
-    s = GraphSpace(build=build_plain, slots=["assistant"], pool=[ref], name="plain")
+    s = GraphSpace(build=build_async, slots=["assistant"], pool=[ref], name="async")
     graph = s.deploy(s.config({"assistant": ref}), models={ref: model}, call_timeout=0.35)
 
     async def run() -> list:
