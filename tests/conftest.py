@@ -32,30 +32,29 @@ def _nothing_written_into_the_checkout() -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist, tests that share a costly fixture of ours run on one worker.
+    """Under pytest-xdist, the modules behind a costly session fixture start first.
 
-    A session or module fixture is built once per worker: split across two workers, the
-    README example search (minutes) or a Ray cluster would be built twice.
+    The README's test command spreads whole modules over the workers (``--dist
+    loadscope``), so a module's fixtures are built once. A module whose tests share a
+    session fixture of ours (the README example search, minutes) goes first, so that it
+    does not start last and keep one worker busy while the other waits.
     """
-    if not config.pluginmanager.hasplugin("xdist"):
+    if not hasattr(config, "workerinput"):  # not an xdist worker: keep the file order
         return
-    for item in items:
-        group = _shared_fixture_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    first = {_module(item) for item in items if _uses_a_session_fixture(item)}
+    items.sort(key=lambda item: _module(item) not in first)
 
 
-def _shared_fixture_group(item: pytest.Item) -> str | None:
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+def _uses_a_session_fixture(item: pytest.Item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
-        return None
-    module = None
-    for name in info.names_closure:
-        for fixturedef in info.name2fixturedefs.get(name, ()):
-            if not fixturedef.baseid:  # pytest's and plugins' own fixtures
-                continue
-            if fixturedef.scope == "session":
-                return f"session:{name}"
-            if fixturedef.scope in ("module", "package", "class"):
-                module = item.nodeid.split("::")[0]
-    return module
+        return False
+    return any(
+        fixturedef.baseid and fixturedef.scope == "session"  # baseid "": pytest's or a plugin's
+        for name in info.names_closure
+        for fixturedef in info.name2fixturedefs.get(name, ())
+    )

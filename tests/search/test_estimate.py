@@ -107,13 +107,6 @@ def test_a_rate_limit_sets_a_floor_on_the_time():
     assert estimate.wall_s.low >= estimate.calls.low / 2.0
 
 
-@pytest.mark.slow
-def test_the_estimate_brackets_the_readme_example(arithmetic_example):
-    example = dict(EXAMPLES["arithmetic"])
-    estimate = estimate_search(prepare({**example, "store": ":memory:"}).search)
-    _brackets(estimate, arithmetic_example.result)
-
-
 @pytest.mark.parametrize(
     ("strategy", "options"),
     [
