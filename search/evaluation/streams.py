@@ -235,11 +235,6 @@ class EvalStream:
         """Summary of the records so far."""
         return self._summarize(self._state)
 
-    @property
-    def unfinished(self) -> Spend:
-        """What runs that left no result spent (a refused call, a cancel), one evaluation each."""
-        return self._state.unfinished
-
 
 class SyncEvalStream:
     """The synchronous twin of :class:`EvalStream`: a plain iterator of records.
