@@ -1,4 +1,5 @@
-"""Suite-wide settings: property tests draw the same examples on every run and machine."""
+"""Suite-wide settings: the same property-test examples everywhere, no state left between
+tests, and the order pytest-xdist starts modules in."""
 
 from collections.abc import Iterator
 from pathlib import Path
