@@ -265,9 +265,9 @@ class Search:
         fresh = [r for r in records if r.key not in self._counted]
         self._counted.update(r.key for r in fresh)
         # Results another search in the store paid for are free here: not this stage's spend.
-        reused = [r for r in fresh if r.cached and r.owner not in ("", self.owner)]
-        fresh = [r for r in fresh if not (r.cached and r.owner not in ("", self.owner))]
-        self._reused += _spend_of(reused)
+        elsewhere = {r.key for r in fresh if r.cached and r.owner not in ("", self.owner)}
+        self._reused += _spend_of([r for r in fresh if r.key in elsewhere])
+        fresh = [r for r in fresh if r.key not in elsewhere]
         self._paid_pico += sum(_pico(r.charged) for r in fresh)
         self._stages[stage] = self._stages.get(stage, Spend()) + _spend_of(fresh)
         if trial is not None and self.search_id is not None:

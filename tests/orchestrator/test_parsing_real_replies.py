@@ -33,17 +33,17 @@ def _format(line) -> ReplyFormat:
     return get_role(line["role"]).reply_format(line["kind"])
 
 
+def _read(line) -> dict | None:
+    try:
+        value = parse_text(line["reply"], get_role(line["role"]).output, fmt=_format(line))
+    except OutputParseError:
+        return None
+    return value.model_dump()
+
+
 @functools.cache
 def _new_values() -> tuple:
-    values = []
-    for line in REPLIES:
-        try:
-            values.append(
-                parse_text(line["reply"], get_role(line["role"]).output, fmt=_format(line))
-            )
-        except OutputParseError:
-            values.append(None)
-    return tuple(v.model_dump() if v is not None else None for v in values)
+    return tuple(_read(line) for line in REPLIES)
 
 
 def _junk(value: dict, fmt: ReplyFormat) -> bool:
@@ -233,14 +233,6 @@ REASKS = {
         json.loads, (DATA / "smollm2_reasks.jsonl").read_text(encoding="utf-8").splitlines()
     )
 }
-
-
-def _read(line) -> dict | None:
-    try:
-        value = parse_text(line["reply"], get_role(line["role"]).output, fmt=_format(line))
-    except OutputParseError:
-        return None
-    return value.model_dump()
 
 
 def test_each_reask_is_the_runtimes_message_for_its_reply():
