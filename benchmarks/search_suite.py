@@ -3,7 +3,7 @@
 Simulated benchmark (``sim:`` models; every number describes the simulator, not any
 LLM). A *problem* is a pool of simulated models (some drawn afresh, with random skill,
 price and family, within realistic tiers), a few topologies with their spaces, a task
-mix, and a cost ceiling placed at a quantile of the candidates' true costs. The suite
+mix, and a cost ceiling near a quantile of the candidates' true costs. The suite
 has 12 problems generated from a seed, nobody tuned anything for, and the three
 hand-made ones of the earlier benchmark.
 
@@ -33,22 +33,37 @@ exhaustive table's dollars, and of the strategy's final pick ("final").
 Random search's effort is its exact expectation (``random-exact``): it tries distinct
 candidates in a uniformly random order, each on every search task, so its run is fixed by
 the order and the search table, and 10,000 orders give the mean without a single search
-(its seeded runs are still shown, as ``random``). Speed-up is that expected effort over a
-strategy's median effort, per problem; the summary is the geometric mean over problems.
-The allowance (and the exhaustive table's size) counts the search split only, and the cost
-ceiling sits midway between two candidates' true costs, never on one. Each row also gives
-what the run spent in all (``$ spent``: racing on after reaching costs too), and how its
-certificate fared against the truth (``in set``, ``false``, ``vs opt``, the true regret of
-what it shipped and the leader's cost over the shipped one's). Baselines besides random
-search: every candidate on every search task (grid: whether the search tasks can identify
-the target at all), the most expensive feasible candidate first (cost-greedy, by
-worst-case estimate), the best single model under the ceiling, and TPE.
+(its seeded runs are still shown, as ``random``). The allowance (and the exhaustive table's
+size) counts the search split only. The cost ceiling of a generated problem sits in the
+widest gap between neighbouring candidates' true costs near its quantile (at their
+geometric mean), so no candidate's feasibility hangs on the noise of the search tasks; each
+table says how far the nearest candidate is. Each row also gives what the run spent in all
+(``$ spent``: racing on after reaching costs too), and how its certificate fared against the
+truth (``in set``, ``false``, ``vs opt``, the true regret of what it shipped and the
+leader's cost over the shipped one's). Baselines besides random search: every candidate on
+every search task (grid: whether the search tasks can identify the target at all), the most
+expensive feasible candidate first (cost-greedy, by worst-case estimate), the best single
+model under the ceiling, and TPE.
 
-    python benchmarks/search_suite.py [--seeds 5] [--jobs 2] [--only random tpe auto]
-    python benchmarks/search_suite.py --quick       # one small problem, for the tests
+**Resampled search sets.** One draw of search tasks can make a strategy look lucky or
+unlucky on a problem, so each problem runs on ``--search-sets`` (default 5) independent
+draws of search tasks, each with its own search table. Per search set, speed-up is random's
+expected effort over the strategy's median effort over seeds; per problem, the median over
+its sets; the summary is the geometric mean over problems, with a hierarchical bootstrap 95%
+interval (problems drawn with replacement, then each one's sets).
+
+**Held-out problems.** ``--held-out N`` runs N problems generated from a seed that nobody
+looks at while developing (``HELD_OUT_SEED``) instead of the suite, and prints only their
+aggregate: a check, once per change, that the defaults were not fitted to the problems
+whose tables everyone reads.
+
+    python benchmarks/search_suite.py [--seeds 5] [--search-sets 5] [--jobs 2] [--only ...]
+    python benchmarks/search_suite.py --held-out 10     # aggregate only
+    python benchmarks/search_suite.py --quick           # one small problem, for the tests
 
 The last line is ``RESULT best_strategy=<name> speedup_dollars_vs_random=<x>
-speedup_evals_vs_random=<x> speedup_vs_tpe=<x> worse_than_random=<problems>``.
+speedup_dollars_interval=<low>-<high> speedup_evals_vs_random=<x> speedup_vs_tpe=<x>
+worse_than_random=<problems> shipped_in_true_set=<share> false_claims=<share>``.
 """
 
 from __future__ import annotations
@@ -63,7 +78,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +100,13 @@ SIM_SOURCES = HERE.parent / "orchestrator" / "sim"
 # "Within two accuracy points": on 80 search tasks the standard error of a paired difference
 # between two good candidates is about two points, so no search can tell finer apart.
 TARGET = 0.02
+# Resampled search sets: set k draws its search tasks from seed ``data_seed + k * SET_STRIDE``
+# (set 0 is the problem's own; truth tasks start at ``data_seed + 500_000``).
+SET_STRIDE = 10_007
+# Held-out problems (``--held-out``) come from this seed, drawn once and never looked at
+# while developing: only their aggregate is printed, once per change.
+HELD_OUT_SEED = 48_611
+BOOTSTRAP = 2_000  # resamples for the summary's interval
 
 # Topologies a generated problem draws from, each with settings fixed to keep spaces small.
 MENU: dict[str, dict[str, Any]] = {
@@ -111,6 +133,7 @@ class Problem:
     quantile: float | None = None  # where the ceiling goes among the candidates' costs
     ceiling: float | None = None  # or a fixed ceiling (the hand-made problems)
     profiles: tuple[SimProfile, ...] = ()  # generated models to register
+    search_set: int = 0  # which resampled set of search tasks (0: the problem's own)
 
     @property
     def space(self) -> SearchSpace:
@@ -194,8 +217,13 @@ def _new_profile(rng: random.Random, name: str, family: str) -> SimProfile:
     return SimProfile.model_validate(values)
 
 
-def generated(seed: int, count: int = 12) -> list[Problem]:
-    """``count`` problems drawn from ``seed``: pools, spaces, task mixes and ceilings."""
+def generated(
+    seed: int, count: int = 12, *, prefix: str = "gen", data_base: int = 1000
+) -> list[Problem]:
+    """``count`` problems drawn from ``seed``: pools, spaces, task mixes and ceilings.
+
+    Problem ``i`` draws its tasks from seed ``data_base + i``.
+    """
     rng = random.Random(seed)
     problems = []
     builtin = [p.name for p in PROFILES]
@@ -214,14 +242,14 @@ def generated(seed: int, count: int = 12) -> list[Problem]:
         levels = tuple(sorted(rng.sample(["easy", "medium", "hard"], rng.randint(1, 3))))
         problems.append(
             Problem(
-                name=f"gen-{index:02d}",
+                name=f"{prefix}-{index:02d}",
                 description=f"{len(pool)} models ({fresh} drawn afresh), "
                 f"{'+'.join(topologies)}, {'/'.join(levels)} tasks",
                 topologies=topologies,
                 pool=pool,
                 fixed={t: MENU[t] for t in topologies if MENU[t]},
                 levels=levels,
-                data_seed=1000 + index,
+                data_seed=data_base + index,
                 quantile=round(rng.uniform(0.3, 0.9), 2),
                 profiles=tuple(profiles),
             )
@@ -230,6 +258,8 @@ def generated(seed: int, count: int = 12) -> list[Problem]:
 
 
 def suite(args: argparse.Namespace) -> list[Problem]:
+    if args.held_out:
+        return generated(HELD_OUT_SEED, args.held_out, prefix="held", data_base=20_000)
     problems = [*hand_made(), *generated(args.problem_seed)]
     if args.quick:
         problems = [p for p in problems if p.name == "gen-03"]
@@ -312,12 +342,8 @@ def truth(problem: Problem, args: argparse.Namespace, pool: Any) -> Truth:
     if problem.ceiling is not None:
         ceiling = problem.ceiling
     else:
-        ordered = sorted(cost.values())
-        at = min(len(ordered) - 1, int(problem.quantile * len(ordered)))
-        above = next((c for c in ordered[at:] if c > ordered[at]), None)
-        # Midway to the next dearer candidate, not on one candidate's cost: a ceiling exactly
-        # at a truth cost makes that candidate's feasibility a coin flip on the search tasks.
-        ceiling = ordered[at] if above is None else (ordered[at] + above) / 2
+        assert problem.quantile is not None
+        ceiling = ceiling_in_gap(list(cost.values()), problem.quantile)
     # The search table: every candidate on every search task, into the problem's store.
     data = search_data(problem, args)
     evaluator = Evaluator(data, "numeric", store=store_path(problem), max_concurrency=32)
@@ -345,14 +371,37 @@ def truth(problem: Problem, args: argparse.Namespace, pool: Any) -> Truth:
     )
 
 
+def ceiling_in_gap(costs: Sequence[float], quantile: float, *, window: float = 0.1) -> float:
+    """A cost ceiling near ``quantile`` of ``costs``, in the widest gap between two of them.
+
+    A ceiling on or just beside a candidate's true cost makes its feasibility a coin flip on
+    the search tasks (candidates a hair over it are traps). So among neighbouring costs whose
+    ranks lie within ``window`` of the quantile, the pair with the largest ratio is chosen and
+    the ceiling is their geometric mean: as far from both, relatively, as that window allows.
+    """
+    ordered = sorted(set(costs))
+    if len(ordered) < 2:
+        return ordered[0] if ordered else math.inf
+    n = len(ordered)
+    low = max(1, math.floor(round((quantile - window) * n, 9)))
+    high = min(n - 1, max(low, math.ceil(round((quantile + window) * n, 9))))
+    at = max(range(low, high + 1), key=lambda i: (ordered[i] / ordered[i - 1], -i))
+    return math.sqrt(ordered[at - 1] * ordered[at])
+
+
+def gap_around(costs: Sequence[float], ceiling: float) -> float:
+    """How far (a ratio) the nearest candidate's cost is from ``ceiling``, either side."""
+    return min((max(c, ceiling) / min(c, ceiling) for c in costs if c > 0), default=math.inf)
+
+
 def search_data(problem: Problem, args: argparse.Namespace) -> Any:
-    return bundled_dataset(
-        "arithmetic", n=args.search_tasks, seed=problem.data_seed, levels=problem.levels
-    )
+    seed = problem.data_seed + SET_STRIDE * problem.search_set
+    return bundled_dataset("arithmetic", n=args.search_tasks, seed=seed, levels=problem.levels)
 
 
 def store_path(problem: Problem) -> Path:
-    return CACHE / f"{problem.name}-search.db"
+    suffix = f"-{problem.search_set}" if problem.search_set else ""
+    return CACHE / f"{problem.name}-search{suffix}.db"
 
 
 # --- strategies ---------------------------------------------------------------------------
@@ -526,12 +575,12 @@ def best_single(problem: Problem, truth: Truth, args: Any) -> Run:
     return Run(reached=_reached(points, truth), points=points)
 
 
-_SPLITS: dict[tuple[str, int, float], set[str]] = {}
+_SPLITS: dict[tuple[str, int, int, float], set[str]] = {}
 
 
 def search_task_ids(problem: Problem, args: Any) -> set[str]:
     """The search split every strategy run sees (the rest is its held-out test)."""
-    key = (problem.name, args.search_tasks, args.test_size)
+    key = (problem.name, problem.search_set, args.search_tasks, args.test_size)
     if key not in _SPLITS:
         _SPLITS[key] = _split(problem, args)
     return _SPLITS[key]
@@ -627,9 +676,11 @@ def _table_costs(problem: Problem, args: Any) -> dict[str, float]:
     return totals
 
 
-def _unit(problem_name: str, name: str, seed: int, truth: Truth, args: Any) -> Run:
+def _unit(
+    problem_name: str, search_set: int, name: str, seed: int, truth: Truth, args: Any
+) -> Run:
     problem = next(p for p in suite(args) if p.name == problem_name)
-    return run_strategy(problem, name, seed, truth, args)
+    return run_strategy(replace(problem, search_set=search_set), name, seed, truth, args)
 
 
 def _init(problems: Sequence[Problem], cache: Path) -> None:
@@ -669,10 +720,18 @@ def main() -> None:
     global CACHE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--search-sets", type=int, default=5, help="resampled search sets")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", nargs="*", help="strategies to run (default: all)")
     parser.add_argument("--problems", nargs="*", help="problems to run (default: all)")
     parser.add_argument("--problem-seed", type=int, default=2026)
+    parser.add_argument(
+        "--held-out",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N problems of the held-out seed instead, printing only their aggregate",
+    )
     parser.add_argument("--truth-tasks", type=int, default=1000)
     parser.add_argument("--search-tasks", type=int, default=100)
     parser.add_argument("--test-size", type=float, default=0.2)
@@ -682,78 +741,148 @@ def main() -> None:
     CACHE = args.cache
     if args.quick:
         args.seeds, args.truth_tasks, args.search_tasks, args.jobs = 1, 300, 100, 1
+        args.search_sets = 1
         args.only = args.only or ["random", "auto"]
+    if args.search_sets < 1:
+        parser.error("--search-sets must be at least 1")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     started = time.perf_counter()
     problems = suite(args)
+    quiet = bool(args.held_out)  # held-out problems: the aggregate only
     names = [n for n in strategies() if not args.only or n in args.only]
-    print(f"# search suite (simulated models), {len(problems)} problems, {args.seeds} seeds, "
-          f"truth {args.truth_tasks} tasks, search {args.search_tasks} tasks")  # fmt: skip
-    speed: dict[str, dict[str, list[float]]] = {n: {"$": [], "evals": []} for n in names}
-    vs_tpe: dict[str, list[float]] = {n: [] for n in names}
-    losses: dict[str, list[str]] = {n: [] for n in names}
-    # Per strategy, [hits, judged] for: shipped in the target set; the certificate's claim
-    # false about what it tried; false about the true optimum.
-    claims: dict[str, list[list[int]]] = {}
-    shipped_regrets: dict[str, list[float]] = {}  # true regret of what each run shipped
+    kind = "held-out problems (aggregate only)" if quiet else "problems"
+    print(f"# search suite (simulated models), {len(problems)} {kind}, {args.search_sets} "
+          f"search sets, {args.seeds} seeds, truth {args.truth_tasks} tasks, "
+          f"search {args.search_tasks} tasks")  # fmt: skip
+    tally = Tally(names)
     with concurrent.futures.ProcessPoolExecutor(
         args.jobs, initializer=_init, initargs=(problems, CACHE)
     ) as pool:
         for problem in problems:
-            t0 = time.perf_counter()
-            table = truth(problem, args, pool)
-            runs: dict[str, list[Run]] = {}
-            futures = {
-                (n, s): pool.submit(_unit, problem.name, n, s, table, args)
-                for n in names
-                for s in range(args.seeds)
-            }
-            for (n, _), future in futures.items():
-                runs.setdefault(n, []).append(future.result())
-            if "random" in names:
-                exact, efforts = random_expected(problem, table, args)
-                runs[RANDOM] = [exact]
-                spread = sorted(d for _, d in efforts)
-                reached = sum(e < table.search_evaluations for e, _ in efforts) / len(efforts)
-                note = (f"{RANDOM}: random search over {len(efforts):,} orders reaches the "
-                        f"target in {reached:.0%} of them; dollars p10 "
-                        f"${spread[len(spread) // 10]:.4f}, median "
-                        f"${statistics.median(spread):.4f}, p90 "
-                        f"${spread[9 * len(spread) // 10]:.4f}, mean "
-                        f"${statistics.fmean(spread):.4f}")  # fmt: skip
-            runs["cost-greedy"] = [cost_greedy(problem, table, args)]
-            runs["best-single"] = [best_single(problem, table, args)]
-            _report(
-                problem, table, runs, names, speed, vs_tpe, losses, claims,
-                shipped_regrets, time.perf_counter() - t0,
-            )  # fmt: skip
-            if "random" in names:
-                print(note)
-    print("\n## summary (geometric means over problems; speed-up = random's effort / its effort)")
+            for search_set in range(args.search_sets):
+                one_set(replace(problem, search_set=search_set), names, tally, args, pool, quiet)
+    print(f"\n## summary over {len(problems)} problems: speed-up = random's effort / the "
+          f"strategy's; per problem the median over its {args.search_sets} search sets; the "
+          f"geometric mean over problems, with a {BOOTSTRAP:,}-resample bootstrap 95% "
+          "interval (problems, then sets)")  # fmt: skip
     rows = []
     for n in names:
-        dollars, evals, tpe = _geo(speed[n]["$"]), _geo(speed[n]["evals"]), _geo(vs_tpe[n])
-        rows.append((n, dollars, evals, tpe, losses[n]))
-        lost = ", ".join(losses[n]) or "none"
-        print(f"{n:14} dollars x{dollars:.2f}  evaluations x{evals:.2f}  vs tpe x{tpe:.2f}  "
-              f"slower than random (dollars) on: {lost}")  # fmt: skip
+        dollars, evals, tpe = (
+            summarise(tally.speed[n]["$"]),
+            summarise(tally.speed[n]["evals"]),
+            summarise(tally.vs_tpe[n]),
+        )
+        lost = [p for p, values in tally.speed[n]["$"].items() if statistics.median(values) < 1]
+        rows.append((n, dollars[0], evals[0], tpe[0], lost))
+        slow_sets = sum(v < 1 for values in tally.speed[n]["$"].values() for v in values)
+        all_sets = sum(len(values) for values in tally.speed[n]["$"].values())
+        where = f"{len(lost)} problems" if quiet else (", ".join(lost) or "none")
+        print(f"{n:14} dollars x{dollars[0]:.2f} [{dollars[1]:.2f}, {dollars[2]:.2f}]  "
+              f"evaluations x{evals[0]:.2f} [{evals[1]:.2f}, {evals[2]:.2f}]  "
+              f"vs tpe x{tpe[0]:.2f}  slower than random (dollars) on: {where}; "
+              f"on {slow_sets} of {all_sets} search sets")  # fmt: skip
     print("\n## certificates (what ships, and whether its claim holds against the truth)")
     for n in names:
-        (hit, runs_), (false, judged), (false_opt, judged_opt) = claims.get(
+        (hit, runs_), (false, judged), (false_opt, judged_opt) = tally.claims.get(
             n, [[0, 0], [0, 0], [0, 0]]
         )
         print(f"{n:14} shipped in the target set {hit}/{runs_} ({_share(hit, runs_)}); "
               f"claim false about what it tried {false}/{judged} ({_share(false, judged)}), "
               f"about the true optimum {false_opt}/{judged_opt} "
               f"({_share(false_opt, judged_opt)}); shipped regret median "
-              f"{_median(shipped_regrets.get(n, []))}")  # fmt: skip
+              f"{_median(tally.shipped_regrets.get(n, []))}")  # fmt: skip
     best = max(rows, key=lambda r: r[1])
-    (hit, runs_), _, (false_opt, judged_opt) = claims.get(best[0], [[0, 0], [0, 0], [0, 0]])
+    (hit, runs_), _, (false_opt, judged_opt) = tally.claims.get(best[0], [[0, 0], [0, 0], [0, 0]])
+    low, high = summarise(tally.speed[best[0]]["$"])[1:]
     print(f"\nwall time {time.perf_counter() - started:.0f}s")
     print(f"RESULT best_strategy={best[0]} speedup_dollars_vs_random={best[1]:.2f} "
+          f"speedup_dollars_interval={low:.2f}-{high:.2f} "
           f"speedup_evals_vs_random={best[2]:.2f} speedup_vs_tpe={best[3]:.2f} "
           f"worse_than_random={len(best[4])} shipped_in_true_set={_share(hit, runs_)} "
           f"false_claims={_share(false_opt, judged_opt)}")  # fmt: skip
+
+
+@dataclass
+class Tally:
+    """What the summary gathers, per strategy: speed-ups per problem (one per search set)."""
+
+    names: Sequence[str]
+    speed: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    vs_tpe: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    # Per strategy, [hits, judged] for: shipped in the target set; the certificate's claim
+    # false about what it tried; false about the true optimum.
+    claims: dict[str, list[list[int]]] = field(default_factory=dict)
+    shipped_regrets: dict[str, list[float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.speed = {n: {"$": {}, "evals": {}} for n in self.names}
+        self.vs_tpe = {n: {} for n in self.names}
+
+
+def one_set(
+    problem: Problem,
+    names: Sequence[str],
+    tally: Tally,
+    args: argparse.Namespace,
+    pool: concurrent.futures.ProcessPoolExecutor,
+    quiet: bool,
+) -> None:
+    """Every strategy on one search set of one problem, into ``tally`` (and printed)."""
+    t0 = time.perf_counter()
+    table = truth(problem, args, pool)
+    runs: dict[str, list[Run]] = {}
+    futures = {
+        (n, s): pool.submit(_unit, problem.name, problem.search_set, n, s, table, args)
+        for n in names
+        for s in range(args.seeds)
+    }
+    for (n, _), future in futures.items():
+        runs.setdefault(n, []).append(future.result())
+    note = None
+    if "random" in names:
+        exact, efforts = random_expected(problem, table, args)
+        runs[RANDOM] = [exact]
+        spread = sorted(d for _, d in efforts)
+        reached = sum(e < table.search_evaluations for e, _ in efforts) / len(efforts)
+        note = (f"{RANDOM}: random search over {len(efforts):,} orders reaches the "
+                f"target in {reached:.0%} of them; dollars p10 "
+                f"${spread[len(spread) // 10]:.4f}, median "
+                f"${statistics.median(spread):.4f}, p90 "
+                f"${spread[9 * len(spread) // 10]:.4f}, mean "
+                f"${statistics.fmean(spread):.4f}")  # fmt: skip
+    runs["cost-greedy"] = [cost_greedy(problem, table, args)]
+    runs["best-single"] = [best_single(problem, table, args)]
+    _report(problem, table, runs, names, tally, time.perf_counter() - t0, quiet=quiet)
+    if note and not quiet:
+        print(note)
+    if quiet:
+        print(f"{problem.name} set {problem.search_set} done", flush=True)
+
+
+def summarise(
+    per_problem: dict[str, list[float]], *, resamples: int = BOOTSTRAP, seed: int = 0
+) -> tuple[float, float, float]:
+    """Geometric mean over problems of each problem's median over its search sets.
+
+    With a hierarchical bootstrap 95% interval: problems drawn with replacement, then each
+    drawn problem's search sets with replacement.
+    """
+    values = {p: v for p, v in per_problem.items() if v}
+    if not values:
+        return math.nan, math.nan, math.nan
+    point = _geo([statistics.median(v) for v in values.values()])
+    rng = random.Random(seed)
+    lists = list(values.values())
+    draws = sorted(
+        _geo(
+            [
+                statistics.median(rng.choices(chosen, k=len(chosen)))
+                for chosen in rng.choices(lists, k=len(lists))
+            ]
+        )
+        for _ in range(resamples)
+    )
+    return point, draws[int(0.025 * resamples)], draws[int(0.975 * resamples) - 1]
 
 
 def _median(values: Sequence[float]) -> str:
@@ -769,21 +898,25 @@ def _report(
     table: Truth,
     runs: dict[str, list[Run]],
     names: Sequence[str],
-    speed: dict[str, dict[str, list[float]]],
-    vs_tpe: dict[str, list[float]],
-    losses: dict[str, list[str]],
-    claims: dict[str, list[list[int]]],
-    shipped_regrets: dict[str, list[float]],
+    tally: Tally,
     seconds: float,
+    *,
+    quiet: bool = False,
 ) -> None:
+    def show(text: str) -> None:
+        if not quiet:
+            print(text)
+
     optimum = table.optimum
-    print(f"\n## {problem.name}: {problem.description}")
-    print(f"{len(table.accuracy)} candidates, ceiling ${table.ceiling:.6f}/task "
+    show(f"\n## {problem.name}, search set {problem.search_set}: {problem.description}")
+    gap = gap_around(list(table.cost.values()), table.ceiling)
+    show(f"{len(table.accuracy)} candidates, ceiling ${table.ceiling:.6f}/task, the nearest "
+          f"candidate's true cost {100 * (gap - 1):.1f}% away "
           f"({sum(table.feasible.values())} feasible, {len(table.target)} in the target set), "
           f"optimum accuracy {table.accuracy[optimum]:.3f} at ${table.cost[optimum]:.6f}; "
           f"exhaustive search table {table.search_evaluations} evaluations, "
           f"${table.search_dollars:.4f} ({seconds:.0f}s)")  # fmt: skip
-    print(f"{'strategy':14} {'evals':>8} {'$':>9} {'reached':>8} "
+    show(f"{'strategy':14} {'evals':>8} {'$':>9} {'reached':>8} "
           f"{'regret@5%':>9} {'@10%':>6} {'@25%':>6} {'final':>6} "
           f"{'in set':>7} {'false':>6} {'vs opt':>6} {'shipped':>7} {'$ ratio':>7} "
           f"{'$ spent':>8}")  # fmt: skip
@@ -801,8 +934,8 @@ def _report(
         cells = []
         for which in range(3):
             known = [j[which] for j in judged if j[which] is not None]
-            claims.setdefault(n, [[0, 0], [0, 0], [0, 0]])[which][0] += sum(known)
-            claims[n][which][1] += len(known)
+            tally.claims.setdefault(n, [[0, 0], [0, 0], [0, 0]])[which][0] += sum(known)
+            tally.claims[n][which][1] += len(known)
             cells.append(f"{sum(known)}/{len(known)}" if judged else "-")
         # What ships (the certificate's pick) against the leader: its true regret, and the
         # leader's true cost per task over its own.
@@ -819,20 +952,18 @@ def _report(
         ship = f"{statistics.median(shipped):.3f}" if shipped else "-"
         ratio = f"{statistics.median(ratios):.2f}" if ratios else "-"
         for value in shipped:
-            shipped_regrets.setdefault(n, []).append(value)
-        print(f"{n:14} {evals:>8.0f} {dollars:>9.4f} {reached:>4}/{len(done):<3} "
+            tally.shipped_regrets.setdefault(n, []).append(value)
+        show(f"{n:14} {evals:>8.0f} {dollars:>9.4f} {reached:>4}/{len(done):<3} "
               f"{regrets[0]:>9.3f} {regrets[1]:>6.3f} {regrets[2]:>6.3f} "
               f"{regrets[3]:>6.3f} {cells[0]:>7} {cells[1]:>6} {cells[2]:>6} "
               f"{ship:>7} {ratio:>7} {spent:>8.4f}")  # fmt: skip
     for n in names:
         evals, dollars = median[n]
         base = median.get(RANDOM, median["random"])  # the exact expectation where computed
-        speed[n]["$"].append(base[1] / dollars)
-        speed[n]["evals"].append(base[0] / evals)
+        tally.speed[n]["$"].setdefault(problem.name, []).append(base[1] / dollars)
+        tally.speed[n]["evals"].setdefault(problem.name, []).append(base[0] / evals)
         if "tpe" in median:
-            vs_tpe[n].append(median["tpe"][0] / evals)
-        if dollars > base[1]:
-            losses[n].append(problem.name)
+            tally.vs_tpe[n].setdefault(problem.name, []).append(median["tpe"][0] / evals)
 
 
 if __name__ == "__main__":
