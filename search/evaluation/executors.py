@@ -26,6 +26,7 @@ import contextlib
 import importlib
 import math
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -145,14 +146,29 @@ class _Outcome:
 
 
 class _RemoteCallCache(BaseCache):
-    """A worker's LLM-call cache: its own unsaved calls first, then the driver's store."""
+    """A worker's LLM-call cache: its own unsaved calls first, then the driver's store.
+
+    A reply that comes after its evaluation returned (a timed-out call's thread went on to
+    finish it) has no evaluation to travel with: it waits here, answers lookups on this
+    worker, and goes back to the driver with the next evaluation this worker returns.
+    """
 
     def __init__(self, reader: Any) -> None:
         self.reader = reader
+        self._late: list[tuple[Any, ...]] = []
+        self._lock = threading.Lock()
+
+    def _local(self, key: str) -> RETURN_VAL_TYPE | None:
+        found = held_lookup(key)
+        if found is not None:
+            return found
+        with self._lock:
+            row = next((row for row in self._late if row[0] == key), None)
+        return _decode(row[3]) if row is not None else None
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         key = llm_key(prompt, llm_string)
-        found = held_lookup(key)
+        found = self._local(key)
         if found is not None or self.reader is None:
             return found
         ray = import_ray()
@@ -160,15 +176,23 @@ class _RemoteCallCache(BaseCache):
 
     async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         key = llm_key(prompt, llm_string)
-        found = held_lookup(key)
+        found = self._local(key)
         if found is not None or self.reader is None:
             return found
         return _decode(await self.reader.lookup.remote(key))
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        from search.store.cache import held_update
+        from search.store.cache import held_row, held_update
 
-        held_update(prompt, llm_string, return_val)
+        if not held_update(prompt, llm_string, return_val):
+            with self._lock:
+                self._late.append(held_row(prompt, llm_string, return_val))
+
+    def take_late(self) -> list[tuple[Any, ...]]:
+        """The late replies not yet sent to the driver; they are sent now."""
+        with self._lock:
+            late, self._late = self._late, []
+        return late
 
     async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
         self.update(prompt, llm_string, return_val)
@@ -260,7 +284,9 @@ class _EvalWorker:
                 self.running -= 1
                 ledger.finish(group)
         spent = ledger.spent.model_copy(update={"evaluations": 0})
-        return _Outcome(record, list(rows), spent, exhausted)
+        cache = self.evaluator.cache
+        late = cache.take_late() if isinstance(cache, _RemoteCallCache) else []
+        return _Outcome(record, [*rows, *late], spent, exhausted)
 
 
 class RayExecutor(Executor):

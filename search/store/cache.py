@@ -19,7 +19,15 @@ from search.store.records import now
 if TYPE_CHECKING:
     from search.store.database import StoreBase
 
-__all__ = ["LLMCallCache", "hold_llm_calls", "held_lookup", "held_update", "llm_key", "LLM_INSERT"]
+__all__ = [
+    "LLMCallCache",
+    "hold_llm_calls",
+    "held_lookup",
+    "held_row",
+    "held_update",
+    "llm_key",
+    "LLM_INSERT",
+]
 
 LLM_INSERT = (
     "INSERT OR REPLACE INTO llm_calls (key, llm_string, prompt, response, created_at)"
@@ -93,10 +101,11 @@ def held_update(prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> bo
     held = _HELD_CALLS.get()
     if held is None:
         return False
-    return held.add(_row(prompt, llm_string, return_val))
+    return held.add(held_row(prompt, llm_string, return_val))
 
 
-def _row(prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> tuple[Any, ...]:
+def held_row(prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> tuple[Any, ...]:
+    """The ``llm_calls`` row of a call, as it is held and committed."""
     return (
         llm_key(prompt, llm_string),
         llm_string,
@@ -165,7 +174,7 @@ class LLMCallCache(BaseCache):
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
         """Store generations: committed at once, or held (:func:`hold_llm_calls`)."""
         if not held_update(prompt, llm_string, return_val):
-            self.store.write_rows([(LLM_INSERT, _row(prompt, llm_string, return_val))])
+            self.store.write_rows([(LLM_INSERT, held_row(prompt, llm_string, return_val))])
 
     def clear(self, **kwargs: Any) -> None:
         """Delete every cached call."""

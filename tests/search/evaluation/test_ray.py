@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -320,3 +321,48 @@ def test_the_cli_runs_a_search_on_ray_with_the_local_result(cluster, tmp_path):
     settings = prepared.search.evaluator.settings
     assert (settings.executor, settings.ray_address) == ("ray", "ray://head:10001")
     assert isinstance(prepared.search.evaluator.executor, RayExecutor)
+
+
+def test_a_late_reply_on_a_worker_reaches_the_store(cluster, tmp_path):
+    # A synchronous CPU model that takes longer than the call timeout: the evaluation fails
+    # (a timeout, transient) and returns, while the worker's thread goes on to finish the
+    # generation. That late reply must reach the driver's store, so the rerun is free.
+    from orchestrator.pricing import default_prices
+    from search.evaluation.settings import RetrySettings
+    from tests.orchestrator.test_thread_bound import CpuModel
+
+    ref = "ollama:cpu-late"  # a local model: the instance below answers for it
+    data = bundled_dataset("arithmetic", n=2)
+    settings = EvalSettings(
+        executor="ray",
+        ray_workers=1,
+        max_concurrency=1,
+        call_timeout=0.3,
+        retry=RetrySettings(max_retries=0),
+    )
+    ev = Evaluator(
+        data,
+        "numeric",
+        store=tmp_path / "ray.db",
+        settings=settings,
+        models={ref: CpuModel(label="ray-late", seconds=1.0)},
+        prices=default_prices().with_prices({ref: (1.0, 2.0)}),
+    )
+    try:
+        first = ev.evaluate(single(model=ref))
+        assert all(r.failed and r.transient for r in first.records)
+        assert _stored_replies(ev, "cpu-test") == 0
+        time.sleep(2.5)  # both threads finish their generations on the worker
+        ev.evaluate(single(model="sim:atlas-nano"))  # the worker's next evaluation
+        assert _stored_replies(ev, "cpu-test") == 2  # the late replies came back with it
+        again = ev.evaluate(single(model=ref))
+        assert [r.failed for r in again.records] == [False, False]
+        assert all(r.cached_calls == r.calls == 1 and r.charged == 0 for r in again.records)
+    finally:
+        ev.close()
+
+
+def _stored_replies(ev, llm_type):
+    with ev.store.connection() as db:
+        query = "SELECT count(*) FROM llm_calls WHERE llm_string LIKE ?"
+        return db.conn.execute(query, (f"%{llm_type}%",)).fetchone()[0]
