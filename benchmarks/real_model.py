@@ -15,18 +15,24 @@ output tokens) so that "wasted" means something; the model itself is free.
 An optional extra, never run in CI. The last line is::
 
     RESULT parse_failure_rate=<share of replies the parser could not read, re-asks included>
-    timeouts=<evaluations failed by a timeout> wasted_spend_fraction=<dollars that no kept
-    result accounts for / all dollars> same_winner_after_resume=<true|false>
+    timeouts=<evaluations failed by a timeout> wasted_spend_fraction=<dollars paid for calls
+    whose replies the store does not hold / all dollars> same_winner_after_resume=<true|false>
 
-"Wasted" is what the store does not keep: a transient failure's dollars (a timeout or a rate
-limit, run again later) and dollars no stored evaluation accounts for (calls of a killed
-process that no finished evaluation was charged for). An evaluation whose workflow gave no
-answer (``NoAnswer``: every reply, re-ask included, unreadable) is a result, not waste: it
-scores the failure score in the candidate's mean, the store serves it again and it is never
-paid for twice, so it is what the search paid to learn that the candidate fails there. Until
-2026-12-07 the script counted those dollars as wasted too; that share is printed as
-``spend_fraction_without_answer`` (it was 0.368 in the run before), beside
-``spend_fraction_on_no_answer``.
+"Wasted" is money paid for a reply nobody can use: a call cut off while it ran (a timeout
+whose late reply never came, a call in flight when the process was killed), charged its
+hold, with no reply in the store's LLM-call cache. A reply the cache holds is kept: a
+resumed or repeated run is served it for free, whichever evaluation first paid for it. So
+``wasted = spent - list price of the replies the call cache holds``.
+
+Until 2026-12-07 (second session) the script measured waste per evaluation instead: dollars
+that no kept evaluation was charged for. That counted the replies of a killed process that
+the resumed run was then served from the cache as waste; it is still printed, as
+``spend_fraction_outside_kept_results`` (0.135 in the run that also gave 0.050 the new way).
+An evaluation whose workflow gave no answer (``NoAnswer``: every reply, re-ask included,
+unreadable) is a result, not waste: it scores the failure score in the candidate's mean and
+is never paid for twice. Before the first 2026-12-07 session those dollars counted as waste
+too; that share is printed as ``spend_fraction_without_answer`` (it was 0.368 in the run
+before), beside ``spend_fraction_on_no_answer``.
 """
 
 from __future__ import annotations
@@ -199,6 +205,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     # replies did not parse, re-ask included) is a kept result: it scores the failure score
     # in the candidate's mean and is not paid for twice. Its dollars bought that result.
     kept = sum(r.charged for r in records if not (r.failed and r.transient))
+    stored = _stored_reply_dollars(store_dir / "real.db")
     answered = sum(r.charged for r in records if not r.failed)
     no_answer = sum(r.charged for r in records if r.failed and not r.transient)
     errors: dict[str, int] = {}
@@ -214,7 +221,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         },
         "timeouts": timeouts,
         "failed_by_error": errors,
-        "wasted_spend_fraction": max(0.0, spent - kept) / spent if spent else 0.0,
+        "wasted_spend_fraction": max(0.0, spent - stored) / spent if spent else 0.0,
+        "spend_fraction_outside_kept_results": max(0.0, spent - kept) / spent if spent else 0.0,
+        "replies_stored": stored,
         # Before 2026-12-07 this script called this share "wasted": it counts the dollars
         # of evaluations that failed for want of an answer as well as the thrown-away ones.
         "spend_fraction_without_answer": max(0.0, spent - answered) / spent if spent else 0.0,
@@ -228,6 +237,23 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "wall_s": wall,
         "winner": resumed.best_stats.label if resumed.best_stats else None,
     }
+
+
+def _stored_reply_dollars(path: Path) -> float:
+    """List-price dollars of the replies the store's LLM-call cache holds (each paid once)."""
+    import json
+    import sqlite3
+
+    total = 0.0
+    with sqlite3.connect(path) as db:
+        for (response,) in db.execute("SELECT response FROM llm_calls"):
+            for generation in json.loads(response):
+                usage = generation.get("message", {}).get("data", {}).get("usage_metadata") or {}
+                total += (
+                    usage.get("input_tokens", 0) * PRICE[0]
+                    + usage.get("output_tokens", 0) * PRICE[1]
+                ) / 1e6
+    return total
 
 
 def main() -> None:
