@@ -165,18 +165,7 @@ def _outside(key: str, value: float) -> bool:
     return not row.low - row.slack <= value <= row.high + row.slack
 
 
-# Known gap: with focus_gain at 0 the focus row still measures about +2 points on this task
-# set, so the row does not isolate the sub-task effect. Strict, so a fix shows up here.
-FOCUS_GAP = pytest.mark.xfail(
-    strict=True, reason="the focus row does not move with focus_gain (issue 26 follow-up)"
-)
-
-
-@pytest.mark.parametrize(
-    "case",
-    [pytest.param(c, marks=FOCUS_GAP) if c == "sub-task focus" else c for c in CASES],
-    ids=list(CASES),
-)
+@pytest.mark.parametrize("case", list(CASES))
 def test_switching_a_phenomenon_off_fails_its_calibration_test(monkeypatch, case):
     switch, keys = CASES[case]
     context = switch(monkeypatch)
