@@ -35,15 +35,16 @@ candidates in a uniformly random order, each on every search task, so its run is
 the order and the search table, and 10,000 orders give the mean without a single search
 (its seeded runs are still shown, as ``random``). The allowance (and the exhaustive table's
 size) counts the search split only. The cost ceiling of a generated problem sits in the
-widest gap between neighbouring candidates' true costs near its quantile (at their
-geometric mean), so no candidate's feasibility hangs on the noise of the search tasks; each
-table says how far the nearest candidate is. Each row also gives what the run spent in all
-(``$ spent``: racing on after reaching costs too), and how its certificate fared against the
-truth (``in set``, ``false``, ``vs opt``, the true regret of what it shipped and the
-leader's cost over the shipped one's). Baselines besides random search: every candidate on
-every search task (grid: whether the search tasks can identify the target at all), the most
-expensive feasible candidate first (cost-greedy, by worst-case estimate), the best single
-model under the ceiling, and TPE.
+widest gap between neighbouring candidates' true costs near its quantile (at their geometric
+mean), and a hand-made problem's ceiling moves to the middle of the gap it falls in (the
+same candidates stay feasible), so no candidate's feasibility hangs on the noise of the
+search tasks; each table says how far the nearest candidate is. Each row also gives what the
+run spent in all (``$ spent``: racing on after reaching costs too), and how its certificate
+fared against the truth (``in set``, ``false``, ``vs opt``, the true regret of what it
+shipped and the leader's cost over the shipped one's). Baselines besides random search:
+every candidate on every search task (grid: whether the search tasks can identify the target
+at all), the most expensive feasible candidate first (cost-greedy, by worst-case estimate),
+the best single model under the ceiling, and TPE.
 
 **Resampled search sets.** One draw of search tasks can make a strategy look lucky or
 unlucky on a problem, so each problem runs on ``--search-sets`` (default 5) independent
@@ -321,6 +322,18 @@ def _evaluate_chunk(
     return out
 
 
+def _table_chunk(payload: tuple[Problem, list[str], argparse.Namespace]) -> None:
+    """Some candidates (by hash) on every search task of the problem, into its store."""
+    problem, hashes, args = payload
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    wanted = set(hashes)
+    specs = [c.spec for c in problem.space.grid() if c.hash in wanted]
+    evaluator = Evaluator(
+        search_data(problem, args), "numeric", store=store_path(problem), max_concurrency=32
+    )
+    evaluator.evaluate_many(specs)
+
+
 def truth(problem: Problem, args: argparse.Namespace, pool: Any) -> Truth:
     """The problem's truth (cached) and its search table (in its store)."""
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -340,14 +353,17 @@ def truth(problem: Problem, args: argparse.Namespace, pool: Any) -> Truth:
     accuracy = {h: v[0] for h, v in cached.items()}
     cost = {h: v[1] for h, v in cached.items()}
     if problem.ceiling is not None:
-        ceiling = problem.ceiling
+        ceiling = middle_of_gap(list(cost.values()), problem.ceiling)
     else:
         assert problem.quantile is not None
         ceiling = ceiling_in_gap(list(cost.values()), problem.quantile)
-    # The search table: every candidate on every search task, into the problem's store.
+    # The search table: every candidate on every search task, into the problem's store
+    # (the pool's processes write their shares into the one SQLite file).
     data = search_data(problem, args)
-    evaluator = Evaluator(data, "numeric", store=store_path(problem), max_concurrency=32)
-    evaluator.evaluate_many([c.spec for c in candidates])
+    every = [c.hash for c in candidates]
+    shares = [every[i :: args.jobs * 4] for i in range(args.jobs * 4)]
+    for _ in pool.map(_table_chunk, [(problem, share, args) for share in shares if share]):
+        pass
     # The allowance is every candidate on every *search* task: what an exhaustive search
     # pays. The table also holds the held-out tasks (runs test their pick there, from it).
     wanted = search_task_ids(problem, args)
@@ -387,6 +403,18 @@ def ceiling_in_gap(costs: Sequence[float], quantile: float, *, window: float = 0
     high = min(n - 1, max(low, math.ceil(round((quantile + window) * n, 9))))
     at = max(range(low, high + 1), key=lambda i: (ordered[i] / ordered[i - 1], -i))
     return math.sqrt(ordered[at - 1] * ordered[at])
+
+
+def middle_of_gap(costs: Sequence[float], ceiling: float) -> float:
+    """A hand-set ceiling moved to the middle (geometric) of the gap it falls in.
+
+    The same candidates are feasible on the truth tasks, but none sits a hair from the line.
+    """
+    below = max((c for c in costs if c <= ceiling), default=None)
+    above = min((c for c in costs if c > ceiling), default=None)
+    if below is None or above is None or below <= 0:
+        return ceiling
+    return math.sqrt(below * above)
 
 
 def gap_around(costs: Sequence[float], ceiling: float) -> float:

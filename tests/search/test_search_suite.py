@@ -40,6 +40,15 @@ def test_the_ceiling_sits_in_the_widest_gap_near_its_quantile(suite) -> None:
     assert suite.ceiling_in_gap([1.0, 1.0, 1.0, 3.0], 0.5) == pytest.approx(math.sqrt(3.0))
 
 
+def test_a_hand_set_ceiling_moves_to_the_middle_of_its_gap(suite) -> None:
+    costs = [1.0, 2.0, 2.99, 4.0]
+    ceiling = suite.middle_of_gap(costs, 3.0)  # by hand, 0.3% above a candidate's cost
+    assert ceiling == pytest.approx(math.sqrt(2.99 * 4.0))
+    feasible = [c <= ceiling for c in costs]
+    assert feasible == [c <= 3.0 for c in costs]  # the same candidates are feasible
+    assert suite.middle_of_gap(costs, 9.0) == 9.0  # above every cost: nothing to move
+
+
 def test_the_summary_is_the_geomean_of_per_problem_medians_with_an_interval(suite) -> None:
     per_problem = {"a": [1.0, 4.0, 100.0], "b": [0.5, 1.0, 2.0]}  # medians 4 and 1
     point, low, high = suite.summarise(per_problem, resamples=500)
