@@ -244,16 +244,17 @@ def _stored_reply_dollars(path: Path) -> float:
     import json
     import sqlite3
 
-    total = 0.0
+    from orchestrator.pricing import Price
+    from orchestrator.trace import Usage
+
+    price = Price(input=PRICE[0], output=PRICE[1])
     with sqlite3.connect(path) as db:
-        for (response,) in db.execute("SELECT response FROM llm_calls"):
-            for generation in json.loads(response):
-                usage = generation.get("message", {}).get("data", {}).get("usage_metadata") or {}
-                total += (
-                    usage.get("input_tokens", 0) * PRICE[0]
-                    + usage.get("output_tokens", 0) * PRICE[1]
-                ) / 1e6
-    return total
+        rows = db.execute("SELECT response FROM llm_calls").fetchall()
+    return sum(
+        price.cost(Usage.from_metadata(generation["message"]["data"].get("usage_metadata")))
+        for (response,) in rows
+        for generation in json.loads(response)
+    )
 
 
 def main() -> None:

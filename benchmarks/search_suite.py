@@ -801,7 +801,7 @@ def main() -> None:
             summarise(tally.vs_tpe[n]),
         )
         lost = [p for p, values in tally.speed[n]["$"].items() if statistics.median(values) < 1]
-        rows.append((n, dollars[0], evals[0], tpe[0], lost))
+        rows.append((n, dollars, evals[0], tpe[0], lost))
         slow_sets = sum(v < 1 for values in tally.speed[n]["$"].values() for v in values)
         all_sets = sum(len(values) for values in tally.speed[n]["$"].values())
         where = f"{len(lost)} problems" if quiet else (", ".join(lost) or "none")
@@ -819,11 +819,11 @@ def main() -> None:
               f"about the true optimum {false_opt}/{judged_opt} "
               f"({_share(false_opt, judged_opt)}); shipped regret median "
               f"{_median(tally.shipped_regrets.get(n, []))}")  # fmt: skip
-    best = max(rows, key=lambda r: r[1])
+    best = max(rows, key=lambda r: r[1][0])
     (hit, runs_), _, (false_opt, judged_opt) = tally.claims.get(best[0], [[0, 0], [0, 0], [0, 0]])
-    low, high = summarise(tally.speed[best[0]]["$"])[1:]
+    point, low, high = best[1]
     print(f"\nwall time {time.perf_counter() - started:.0f}s")
-    print(f"RESULT best_strategy={best[0]} speedup_dollars_vs_random={best[1]:.2f} "
+    print(f"RESULT best_strategy={best[0]} speedup_dollars_vs_random={point:.2f} "
           f"speedup_dollars_interval={low:.2f}-{high:.2f} "
           f"speedup_evals_vs_random={best[2]:.2f} speedup_vs_tpe={best[3]:.2f} "
           f"worse_than_random={len(best[4])} shipped_in_true_set={_share(hit, runs_)} "
@@ -835,8 +835,8 @@ class Tally:
     """What the summary gathers, per strategy: speed-ups per problem (one per search set)."""
 
     names: Sequence[str]
-    speed: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
-    vs_tpe: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    speed: dict[str, dict[str, dict[str, list[float]]]] = field(init=False)
+    vs_tpe: dict[str, dict[str, list[float]]] = field(init=False)
     # Per strategy, [hits, judged] for: shipped in the target set; the certificate's claim
     # false about what it tried; false about the true optimum.
     claims: dict[str, list[list[int]]] = field(default_factory=dict)
