@@ -58,6 +58,24 @@ def test_the_summary_is_the_geomean_of_per_problem_medians_with_an_interval(suit
     assert all(math.isnan(v) for v in suite.summarise({}))
 
 
+def test_a_baseline_outside_the_space_is_not_the_strategys_find(suite) -> None:
+    from types import SimpleNamespace
+
+    truth = suite.Truth(
+        accuracy={"a": 0.9, "b": 0.8}, cost={"a": 1.0, "b": 1.0}, ceiling=2.0,
+        search_evaluations=10, search_dollars=1.0,
+    )  # fmt: skip
+    standings = [SimpleNamespace(workflow=w) for w in ("vote-of-5", "a", "b")]
+    certificate = SimpleNamespace(leader="vote-of-5", standings=standings)
+    # The self-consistency baseline leads on the search tasks; the space's best finalist is a.
+    assert suite.final_leader(certificate, truth) == "a"
+    points = [(5, 0.5, "a"), (9, 0.9, suite.final_leader(certificate, truth))]
+    assert suite._reached(points, truth) == (5.0, 0.5)  # reached when a led, not never
+    assert suite.final_leader(None, truth) is None
+    certificate.standings = standings[:1]
+    assert suite.final_leader(certificate, truth) is None
+
+
 def test_resampled_search_sets_draw_other_tasks_into_their_own_store(suite) -> None:
     from dataclasses import replace
     from types import SimpleNamespace
