@@ -199,21 +199,32 @@ class RectifierRole(Role):
 
 
 class JudgeRole(Role):
-    """Picks one of the candidates by number."""
+    """Picks one of the candidates by number.
+
+    A choice that is no candidate's number but is one candidate's answer (``"choice": 62``
+    for ``1. 62``, ``"choice": "A"`` for ``2. A``) picks that candidate: small models often
+    name the answer they pick. A choice that matches neither falls back to the majority,
+    and says so in the output's data.
+    """
 
     @override
     def interpret(
         self, parsed: BaseModel, inputs: RoleInputs, options: dict[str, Any]
     ) -> AgentOutput:
         assert isinstance(parsed, JudgeOutput)
+        data: dict[str, Any] = parsed.model_dump()
         chosen = next((c for c in inputs.candidates if c.index == parsed.choice), None)
         if chosen is None:
+            named = normalize_answer(str(parsed.choice))
+            givers = [c for c in inputs.candidates if normalize_answer(c.answer) == named]
+            if givers:
+                chosen = givers[0]
+                data["note"] = "the choice names a candidate's answer, not its number"
+        if chosen is None:
             out = _majority(inputs)
-            data = {**parsed.model_dump(), "note": "choice out of range; used the majority"}
+            data["note"] = "the choice is no candidate's number or answer; used the majority"
             return out.model_copy(update={"data": data})
-        return AgentOutput(
-            answer=chosen.answer, confidence=chosen.confidence, data=parsed.model_dump()
-        )
+        return AgentOutput(answer=chosen.answer, confidence=chosen.confidence, data=data)
 
     @override
     def fallback(self, inputs: RoleInputs, options: dict[str, Any]) -> AgentOutput:

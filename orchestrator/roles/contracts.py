@@ -115,17 +115,23 @@ class VerifierOutput(_Contract):
 class JudgeOutput(_Contract):
     """A judge's pick among numbered candidates."""
 
-    choice: int = Field(description="Number of the chosen candidate, starting at 1.")
+    choice: int | str = Field(
+        description="Number of the chosen candidate, starting at 1. A reply that names the "
+        "chosen answer instead (a letter, a word) keeps that text, and the judge matches it "
+        "against the candidates' answers."
+    )
     reason: str = Field(default="", description="Why this candidate.")
 
     @field_validator("choice", mode="before")
     @classmethod
-    def _choice(cls, value: Any) -> int:
+    def _choice(cls, value: Any) -> int | str:
         if isinstance(value, str):
             match = re.search(r"\d+", value)
-            if match is None:
-                raise ValueError(f"no candidate number in {value!r}")
-            return int(match.group())
+            if match is not None:
+                return int(match.group())
+            if not value.strip():
+                raise ValueError("an empty choice")
+            return value.strip()
         return int(value)
 
 

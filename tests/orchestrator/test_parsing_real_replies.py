@@ -265,3 +265,57 @@ def test_one_reask_reads_replies_the_first_reply_did_not_give():
             assert not _junk(value, _format(REASKS[i])), REASKS[i]["reply"]
     rescued = sum(value is not None for value in readings.values())
     assert rescued >= RESCUED, "the parser reads fewer re-asked replies than it did"
+
+
+def _judged(line, value: dict):
+    """The judge's output for a recorded reply, with the candidates its prompt listed."""
+    from orchestrator.roles import CandidateAnswer, JudgeOutput, RoleInputs
+
+    listed = line["messages"][-1]["content"].split("## Candidates\n", 1)[1].split("\n\n")[0]
+    candidates = tuple(
+        CandidateAnswer(index=i, agent=f"solver_{i}", answer=text.split(". ", 1)[1])
+        for i, text in enumerate(listed.splitlines(), 1)
+    )
+    inputs = RoleInputs(question="q", candidates=candidates, kind=line["kind"])
+    return candidates, get_role("judge").interpret(JudgeOutput(**value), inputs, {})
+
+
+def test_a_judge_that_names_the_answer_picks_the_candidate_giving_it():
+    # SmolLM2's judge mostly wrote the answer it picked, not its number: "choice": 32 for
+    # "1. 32", "choice": "A" for "1. A". Before, each of those fell back to the majority.
+    named = letters = 0
+    for line, value in zip(REPLIES, _new_values(), strict=True):
+        if line["role"] != "judge" or value is None:
+            continue
+        candidates, out = _judged(line, value)
+        if value["choice"] in {c.index for c in candidates}:
+            assert "note" not in out.data  # a number in range is a number, as the contract says
+            continue
+        givers = [c.answer for c in candidates if c.answer == str(value["choice"])]
+        if givers:
+            named += 1
+            letters += isinstance(value["choice"], str)
+            assert out.answer == givers[0], line["reply"]
+            assert "names a candidate's answer" in out.data["note"]
+        else:
+            assert "used the majority" in out.data["note"], line["reply"]
+    assert named >= 30 and letters >= 2
+
+
+def test_a_judges_number_wins_over_an_answer_that_equals_it():
+    from orchestrator.roles import CandidateAnswer, JudgeOutput, RoleInputs
+
+    judge = get_role("judge")
+    candidates = (
+        CandidateAnswer(index=1, agent="a", answer="2"),
+        CandidateAnswer(index=2, agent="b", answer="1"),
+        CandidateAnswer(index=3, agent="c", answer="C"),
+    )
+    inputs = RoleInputs(question="q", candidates=candidates)
+    assert judge.interpret(JudgeOutput(choice=2), inputs, {}).answer == "1"
+    assert judge.interpret(JudgeOutput(choice="candidate 1"), inputs, {}).answer == "2"
+    assert judge.interpret(JudgeOutput(choice=" c "), inputs, {}).answer == "C"
+    unread = judge.interpret(JudgeOutput(choice="D"), inputs, {})
+    assert "used the majority" in unread.data["note"]
+    with pytest.raises(ValueError):
+        JudgeOutput(choice="  ")
