@@ -15,6 +15,13 @@ here once:
    billed by the provider, so it is charged its whole hold; any other failure
    sent nothing billable, so its hold is released.
 
+Calls that would share one LLM-call cache entry (the same model settings,
+sampling scope and messages) share one flight: while the first is in flight,
+the others wait for its reply and take it as a cache hit, charged nothing, as
+they would have had it arrived a moment earlier (single flight, as in Go's
+``singleflight``). Call counts and spend then do not depend on how many
+evaluations run at once, or on the order a resumed search runs them in.
+
 A model with only a synchronous ``_generate`` (a transformers pipeline, many
 local wrappers) runs on a worker thread (:func:`thread_bound`). Its time limit
 counts from when a thread starts the call, not while it waits for a free
@@ -271,6 +278,35 @@ async def _on_thread(call: Callable[[], Any], timeout: float | None, key: Hashab
         raise
 
 
+class _FlightAbortedError(Exception):
+    """The call a flight's followers waited for ended without a reply."""
+
+
+_FLIGHTS: dict[tuple[int, Hashable], asyncio.Future[Any]] = {}
+"""Calls in flight that others may join, by (event loop, the call's flight key)."""
+
+
+async def _join(flight: Hashable, timeout: float | None, caller: str, model: str | None) -> Any:
+    """The reply of the same call already in flight, or ``None`` if there is none.
+
+    A flight that ends without a reply (a timeout, an error, a cancel) lets its
+    followers go on: the first of them makes the call itself.
+    """
+    loop = id(asyncio.get_running_loop())
+    while (leader := _FLIGHTS.get((loop, flight))) is not None:
+        try:
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(leader)
+        except _FlightAbortedError:
+            continue
+        except TimeoutError as exc:  # it sent nothing itself: nothing to charge
+            limit = f"within {timeout}s" if timeout else f"({exc})"
+            raise ModelTimeoutError(
+                f"{caller}: model {model} did not answer {limit} (waiting for the same call)"
+            ) from exc
+    return None
+
+
 async def ametered(
     call: Callable[[], Awaitable[Any]],
     *,
@@ -282,8 +318,9 @@ async def ametered(
     caller: str = "a call",
     sync_call: Callable[[], Any] | None = None,
     key: Hashable | None = None,
+    flight: Hashable | None = None,
 ) -> Metered:
-    """Async :func:`metered`, with a time limit on the call.
+    """Async :func:`metered`, with a time limit on the call and single flight.
 
     Args:
         call: Makes the call and returns the reply.
@@ -298,12 +335,44 @@ async def ametered(
             from when the thread starts it.
         key: What makes two calls the same call (with ``sync_call``): a call made
             while the same one that timed out still runs waits for its reply.
+        flight: The call's LLM-call cache identity, where a cache serves it: a call made
+            while one with the same ``flight`` is in flight takes that one's reply as a
+            cache hit instead of calling (``None``: never shared).
 
     Raises:
         BudgetExhaustedError: The worst case does not fit; nothing was called.
         ModelTimeoutError: No reply within ``timeout`` seconds (charged its hold).
     """
     meter = _Meter(ledger, prices, model, worst)
+    if flight is not None:
+        shared = await _join(flight, timeout, caller, model)
+        if shared is not None:
+            return meter.answered(await meter.ahold(), _as_cached(shared))
+        slot = (id(asyncio.get_running_loop()), flight)
+        leader: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        _FLIGHTS[slot] = leader
+        try:
+            done = await ametered(
+                call,
+                ledger=ledger,
+                prices=prices,
+                model=model,
+                worst=worst,
+                timeout=timeout,
+                caller=caller,
+                sync_call=sync_call,
+                key=key,
+            )
+        except BaseException:
+            leader.set_exception(_FlightAbortedError())
+            leader.exception()  # retrieved: no follower need be waiting
+            raise
+        else:
+            leader.set_result(done.reply)
+        finally:
+            if _FLIGHTS.get(slot) is leader:
+                del _FLIGHTS[slot]
+        return done
     hold = await meter.ahold()
     try:
         if sync_call is not None:

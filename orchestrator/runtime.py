@@ -213,6 +213,20 @@ def _total_usage(records: Sequence[NodeTraceRecord]) -> UsageRecord:
     )
 
 
+def _cache_identity(target: Any, kwargs: dict[str, Any]) -> str | None:
+    """What the LLM-call cache keys a model's calls by, besides scope and prompt.
+
+    ``None`` where no cache of its own serves the model's calls (nothing to share), or
+    where the key cannot be known.
+    """
+    if not isinstance(target, BaseChatModel) or not isinstance(target.cache, BaseCache):
+        return None
+    try:
+        return target._get_llm_string(**kwargs)
+    except Exception:  # a model whose parameters do not serialise: calls stay apart
+        return None
+
+
 class ScopedCache(BaseCache):
     """Wraps an LLM cache so that sampled calls of different agents and seeds never collide.
 
@@ -422,6 +436,7 @@ class AgentNode:
             and not runnable.config_factories
         ):
             self._target, self._target_kwargs = runnable.bound, dict(runnable.kwargs)
+        self._cache_id = _cache_identity(self._target, self._target_kwargs)
 
     # --- inputs -----------------------------------------------------------------------
 
@@ -590,6 +605,9 @@ class AgentNode:
                 # Its own thread hop, so the time limit starts when a thread runs it.
                 sync_call = partial(self._target.invoke, messages, config, **self._target_kwargs)
                 key = (id(self), _SCOPE.get(), dumps(messages))
+            flight = None
+            if self._cache_id is not None:  # the same cache entry: one flight
+                flight = (self._cache_id, _SCOPE.get(), dumps(messages))
             async with self.limit.slot() if self.limit else contextlib.nullcontext():
                 done = await ametered(
                     partial(self._target.ainvoke, messages, config, **self._target_kwargs),
@@ -601,6 +619,7 @@ class AgentNode:
                     caller=f"agent {self.agent.name!r}",
                     sync_call=sync_call,
                     key=key,
+                    flight=flight,
                 )
             reply, pending = self._received(call, done)
             if not pending:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
 
+from langchain_core.caches import BaseCache
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.load import dumps
@@ -327,6 +328,9 @@ class TrackedChatModel(BaseChatModel):
                     BaseChatModel.invoke, self, input, call_config, stop=stop, **kwargs
                 )
                 key = (id(self), _SCOPE.get(), dumps(call.messages))
+            flight = None
+            if isinstance(self.cache, BaseCache):  # the same cache entry: one flight
+                flight = (self._get_llm_string(stop=stop, **kwargs), dumps(call.messages))
             done = await ametered(
                 partial(
                     BaseChatModel.ainvoke,
@@ -344,6 +348,7 @@ class TrackedChatModel(BaseChatModel):
                 caller=f"slot {self.slot!r}",
                 sync_call=sync_call,
                 key=key,
+                flight=flight,
             )
         finally:
             _SCOPE.reset(token)

@@ -99,3 +99,60 @@ async def test_the_async_twin_times_out_and_charges_the_hold():
             caller="agent 'a'",
         )
     assert ledger.spent.calls == 1 and ledger.spent.dollars > 0
+
+
+def _flown(made: list[int], *, fail: bool = False, gate: asyncio.Event | None = None):
+    async def call():
+        made.append(1)
+        if gate is not None:
+            await gate.wait()
+        await asyncio.sleep(0.01)
+        if fail:
+            raise RuntimeError("provider down")
+        return reply(5)
+
+    return call
+
+
+async def _flight(ledger, call, flight="k", timeout=None):
+    return await ametered(
+        call, ledger=ledger, prices=PRICES, model="m", worst=WORST, flight=flight, timeout=timeout
+    )
+
+
+async def test_identical_calls_in_flight_at_once_are_made_and_paid_once():
+    ledger, made = BudgetLedger(dollars=1.0), []
+    done = await asyncio.gather(*(_flight(ledger, _flown(made)) for _ in range(4)))
+    assert len(made) == 1  # one generation for four asks of the same cache entry
+    assert [d.cached for d in done] == [False, True, True, True]
+    assert all(d.cost == pytest.approx(0.005) for d in done)  # list price kept
+    assert ledger.spent.dollars == pytest.approx(0.005)
+    assert ledger.spent.calls == 1 and ledger.spent.cached_calls == 3  # as cache hits count
+    # Other calls (another flight key, or none) are their own.
+    await asyncio.gather(
+        _flight(ledger, _flown(made), "other"), _flight(ledger, _flown(made), None)
+    )
+    assert len(made) == 3
+
+
+async def test_a_flight_that_fails_lets_the_next_in_line_make_the_call():
+    ledger, made = BudgetLedger(dollars=1.0), []
+    first = asyncio.create_task(_flight(ledger, _flown(made, fail=True)))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(_flight(ledger, _flown(made)))
+    with pytest.raises(RuntimeError):
+        await first
+    done = await second
+    assert len(made) == 2 and not done.cached  # it called itself, and paid
+    assert ledger.spent.dollars == pytest.approx(0.005)
+
+
+async def test_a_follower_that_waits_too_long_times_out_without_a_charge():
+    ledger, made, gate = BudgetLedger(dollars=1.0), [], asyncio.Event()
+    leader = asyncio.create_task(_flight(ledger, _flown(made, gate=gate)))
+    await asyncio.sleep(0)
+    with pytest.raises(ModelTimeoutError, match="waiting for the same call"):
+        await _flight(ledger, _flown(made), timeout=0.01)
+    gate.set()
+    await leader
+    assert len(made) == 1 and ledger.spent.dollars == pytest.approx(0.005)

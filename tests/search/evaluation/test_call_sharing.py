@@ -33,3 +33,33 @@ def test_a_vote_pays_only_for_the_members_a_single_did_not_already_ask() -> None
     assert fresh.cached_calls == 0
     assert abs((shared.cost - shared.charged) - alone.cost) < 1e-9
     assert abs(fresh.charged - fresh.cost) < 1e-9
+
+
+def test_twins_evaluated_at_once_pay_for_their_shared_calls_once() -> None:
+    # Weighted and unweighted votes of the same members ask exactly the same calls. Run side
+    # by side with slow calls, each twin's call is in flight while the other asks for it:
+    # without single flight both were paid; now what is paid does not depend on concurrency.
+    from orchestrator.sim import SimChatModel
+
+    space = SearchSpace(topologies=["vote_ensemble"], pool=POOL, fixed={"vote_ensemble": {"n": 3}})
+    members = sorted(POOL)
+    twins = [c.spec for c in space.grid() if sorted(m for m in c.models if m) == members]
+    assert len(twins) == 2  # weighted and unweighted
+    data = bundled_dataset("arithmetic", n=4, seed=3)
+
+    def paid(concurrency: int) -> tuple[int, int, float]:
+        models = {ref: SimChatModel(model=ref[4:], latency_scale=0.02) for ref in POOL}
+        evaluator = Evaluator(
+            data, "numeric", store=":memory:", models=models, max_concurrency=concurrency
+        )
+        done = evaluator.evaluate_many(twins)
+        return (
+            sum(s.calls for s in done),
+            sum(s.cached_calls for s in done),
+            sum(s.charged for s in done),
+        )
+
+    one_at_a_time, side_by_side = paid(1), paid(16)
+    assert one_at_a_time[:2] == (12, 12)  # 12 paid; the second twin is served from the cache
+    assert side_by_side[:2] == one_at_a_time[:2]
+    assert abs(side_by_side[2] - one_at_a_time[2]) < 1e-12
