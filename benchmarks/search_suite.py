@@ -74,6 +74,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import functools
 import hashlib
 import json
 import math
@@ -286,16 +287,18 @@ class Truth:
     worst: dict[str, float] = field(default_factory=dict)  # worst-case estimate per task
     singles: dict[str, str] = field(default_factory=dict)  # hash -> model of single(model)
 
-    @property
+    # Cached: the fields never change once the truth is built, and random search's 10,000
+    # orders ask for the target set at every step.
+    @functools.cached_property
     def feasible(self) -> dict[str, bool]:
         return {h: c <= self.ceiling for h, c in self.cost.items()}
 
-    @property
+    @functools.cached_property
     def optimum(self) -> str:
         feasible = self.feasible
         return max((h for h in self.accuracy if feasible[h]), key=lambda h: self.accuracy[h])
 
-    @property
+    @functools.cached_property
     def target(self) -> set[str]:
         best = self.accuracy[self.optimum]
         return {h for h, ok in self.feasible.items() if ok and self.accuracy[h] >= best - TARGET}
@@ -670,12 +673,13 @@ def random_expected(
     paid = {h: sum(costs[h]) for h in hashes}
     n = len(wanted)
 
+    keys = {h: (objective.value(mean[h], per_task[h]), -per_task[h]) for h in hashes}
+    feasible = {h for h in hashes if objective.feasible(per_task[h])}
+
     def better(a: str, b: str | None) -> bool:
         if b is None:
             return True
-        key_a = (objective.value(mean[a], per_task[a]), -per_task[a])
-        key_b = (objective.value(mean[b], per_task[b]), -per_task[b])
-        verdict = ranking.compare(key_a, key_b)
+        verdict = ranking.compare(keys[a], keys[b])
         return verdict > 0 or (verdict == 0 and a < b)
 
     rng = np.random.default_rng(seed)
@@ -688,7 +692,7 @@ def random_expected(
         for h in order:
             evaluations += n
             dollars += paid[h]
-            if objective.feasible(per_task[h]) and better(h, incumbent):
+            if h in feasible and better(h, incumbent):
                 incumbent = h
             points.append((evaluations, dollars, incumbent))
         reached = _reached(points, truth)
