@@ -115,12 +115,14 @@ def test_quick_suite_runs_and_auto_ships_from_the_target_set(tmp_path: Path) -> 
     out = done.stdout
     assert "simulated" in out.splitlines()[0]
     result = out.strip().splitlines()[-1]
-    assert re.fullmatch(
+    found = re.fullmatch(
         r"RESULT best_strategy=\S+ speedup_dollars_vs_random=\S+ "
-        r"speedup_dollars_interval=\S+-\S+ speedup_evals_vs_random=\S+ "
-        r"speedup_vs_tpe=\S+ worse_than_random=\d+ shipped_in_true_set=\S+ false_claims=\S+",
+        r"speedup_dollars_interval=(\S+)-\S+ ci_low=(\S+) speedup_evals_vs_random=\S+ "
+        r"speedup_vs_tpe=\S+ worse_than_random=\d+ shipped_in_true_set=\S+ false_claims=\S+ "
+        r"problems=1",
         result,
-    ), result
+    )
+    assert found is not None and found.group(1) == found.group(2), result
     # What auto ships is in the true target set, and its leader reached the set for good.
     # (Before the ceiling moved into a gap between candidates' costs, gen-03's leader on the
     # search tasks was a hair over the ceiling on the truth tasks: nobody could reach it.)
