@@ -180,6 +180,9 @@ def metered(
     prices: PriceTable,
     model: str | None,
     worst: Usage,
+    timeout: float | None = None,
+    caller: str = "a call",
+    key: Hashable | None = None,
 ) -> Metered:
     """Make one model call under the budget rule of this module.
 
@@ -189,18 +192,67 @@ def metered(
         prices: Turns usage into dollars.
         model: The model's reference (prices, holds, overrun scales).
         worst: What the call may use (:func:`worst_case`).
+        timeout: Seconds the call may take. With one, the call runs on a worker thread
+            (the caller's context goes with it) and the limit counts from when that
+            thread starts it; a call that times out goes on there, as in :func:`ametered`.
+        caller: Who calls, for the timeout's message.
+        key: What makes two calls the same call (with ``timeout``): a call made while the
+            same one that timed out still runs waits for its reply.
 
     Raises:
         BudgetExhaustedError: The worst case does not fit; nothing was called.
+        ModelTimeoutError: No reply within ``timeout`` seconds (charged its hold).
     """
     meter = _Meter(ledger, prices, model, worst)
     hold = meter.hold()
     try:
-        result = call()
+        result = call() if timeout is None else _on_worker(call, timeout, key)
+    except TimeoutError as exc:
+        if isinstance(exc, _JoinTimeoutError) and ledger is not None and hold is not None:
+            ledger.release(hold)  # it only waited for another call's reply
+        else:
+            meter.failed(hold, exc)
+        raise ModelTimeoutError(
+            f"{caller}: model {model} did not answer within {timeout}s"
+        ) from exc
     except BaseException as exc:
         meter.failed(hold, exc)
         raise
     return meter.answered(hold, result)
+
+
+_WORKERS = concurrent.futures.ThreadPoolExecutor(
+    max_workers=64, thread_name_prefix="rolegraph-call"
+)
+"""Threads for synchronous calls with a time limit (a thread cannot be stopped; it finishes)."""
+
+
+def _on_worker(call: Callable[[], Any], timeout: float, key: Hashable | None) -> Any:
+    """Run ``call`` on a worker thread and wait ``timeout`` seconds from when it starts."""
+    with _LATE_LOCK:
+        late = _LATE.get(key) if key is not None else None
+    if late is not None:
+        try:
+            return _as_cached(late.result(timeout))
+        except concurrent.futures.TimeoutError as exc:
+            raise _JoinTimeoutError(str(exc)) from exc
+    started = threading.Event()
+    context = contextvars.copy_context()
+
+    def work() -> Any:
+        started.set()
+        return context.run(call)
+
+    done = _WORKERS.submit(work)
+    started.wait()
+    try:
+        return done.result(timeout)
+    except concurrent.futures.TimeoutError:
+        if key is not None:
+            with _LATE_LOCK:
+                _LATE[key] = done
+            done.add_done_callback(lambda f: _forget(key, f))
+        raise
 
 
 def thread_bound(model: Any) -> bool:

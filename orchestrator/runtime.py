@@ -581,6 +581,9 @@ class AgentNode:
                 prices=self.prices,
                 model=self.agent.model,
                 worst=worst_case(messages, self.max_output_tokens),
+                timeout=self.call_timeout,
+                caller=f"agent {self.agent.name!r}",
+                key=(id(self), _SCOPE.get(), dumps(messages)) if self.call_timeout else None,
             )
             reply, pending = self._received(call, done)
             if not pending:

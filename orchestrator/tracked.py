@@ -298,6 +298,9 @@ class TrackedChatModel(BaseChatModel):
                 prices=self.prices,
                 model=self.ref,
                 worst=worst_case(call.messages, self._cap(kwargs)),
+                timeout=run.call_timeout,
+                caller=f"slot {self.slot!r}",
+                key=(id(self), _SCOPE.get(), dumps(call.messages)) if run.call_timeout else None,
             )
         finally:
             _SCOPE.reset(token)

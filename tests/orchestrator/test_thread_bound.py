@@ -125,3 +125,34 @@ def test_a_retry_waits_for_the_late_reply_and_is_charged_once():
     # One model call charged: the first attempt's hold; the reply it waited for is free.
     assert ledger.spent.calls == 1 and ledger.spent.cached_calls == 1
     assert result.charged == 0
+
+
+def test_a_synchronous_run_times_out_too_and_its_late_reply_is_kept():
+    # Before, a run invoked synchronously (workflow.invoke, a graph's sync node) had no time
+    # limit at all: a slow local model held the caller for as long as it took.
+    model = CpuModel(label="sync-late", seconds=0.5)
+    cache = InMemoryCache()
+    workflow = deploy(_solo(model), cache=cache, call_timeout=0.1, retry=None)
+    with pytest.raises(ModelTimeoutError, match=r"agent 's': .* did not answer within 0\.1s"):
+        workflow.invoke("What is 2 + 3?")  # before: answered after 0.5 s, no limit
+    time.sleep(0.6)  # the worker thread finishes it
+    again = deploy(_solo(model), cache=cache).invoke("What is 2 + 3?")
+    assert again.cached_calls == 1 and again.charged == 0 and model.calls == 1
+
+
+def test_a_synchronous_retry_waits_for_the_late_reply_and_is_charged_once():
+    default_prices().register("cpu-test:*", Price(input=1.0, output=2.0))
+    model = CpuModel(label="sync-retry", seconds=0.3)
+    ledger = BudgetLedger(dollars=1.0)
+    retry = RetryPolicy(
+        max_attempts=3,
+        initial_interval=0.01,
+        jitter=False,
+        retry_on=lambda exc: isinstance(exc, ModelTimeoutError),
+    )
+    workflow = deploy(
+        _solo(model), cache=InMemoryCache(), call_timeout=0.2, retry=retry, ledger=ledger
+    )
+    result = workflow.invoke("What is 2 + 3?")
+    assert result.answer == "5" and model.calls == 1
+    assert ledger.spent.calls == 1 and ledger.spent.cached_calls == 1 and result.charged == 0

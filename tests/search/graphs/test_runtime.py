@@ -170,3 +170,18 @@ def test_a_sync_only_slot_model_times_out_from_when_its_thread_starts():
     results = asyncio.run(_on_small_pool(2, run()))
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert model.calls == 8
+
+
+@pytest.mark.filterwarnings("ignore:no price for model")
+def test_a_sync_node_s_slot_model_times_out_too():
+    # A graph whose node calls its model synchronously (LangGraph runs it on a thread) had
+    # no time limit: a hung local model held the run for as long as it took.
+    from tests.orchestrator.test_thread_bound import CpuModel
+    from tests.search.graphs.conftest import build_chat
+
+    model = CpuModel(label="graph-sync-slot", seconds=0.6)
+    ref = "openai:local-cpu"
+    s = GraphSpace(build=build_chat, slots=["assistant"], pool=[ref], name="sync-chat")
+    graph = s.deploy(s.config({"assistant": ref}), models={ref: model}, call_timeout=0.1)
+    with pytest.raises(Exception, match=r"slot 'assistant': model .* did not answer within 0\.1s"):
+        graph.invoke("What is 2 + 3?")  # before: answered after 0.6 s, no limit
