@@ -214,3 +214,17 @@ def test_it_stops_sooner_once_the_leader_is_good_and_finds_the_same_one(tmp_path
     )
     assert proportionate.certificate.leader == exhaustive.certificate.leader
     assert proportionate.evaluations < exhaustive.evaluations
+
+
+def test_of_two_that_may_beat_the_leader_the_cheaper_is_raced_first() -> None:
+    import numpy as np
+
+    gain = np.array([0.05, 0.05, 0.10, -0.01, -0.2])  # optimistic gain over the leader
+    cost = np.array([0.004, 0.001, 0.004, 0.0001, np.nan])  # dollars a task (nan: unknown)
+    ranked = AutoStrategy._per_dollar(gain, cost)
+    order = [int(i) for i in np.argsort(-ranked)]
+    assert order[:3] == [1, 2, 0]  # 0.05 at a quarter of the price beats 0.10 at full price
+    assert order[3:] == [3, 4]  # one that may not beat the leader never jumps the queue
+    assert (
+        AutoStrategy().options.per_dollar and not AutoStrategy(per_dollar=False).options.per_dollar
+    )
