@@ -375,13 +375,14 @@ def truth(problem: Problem, args: argparse.Namespace, pool: Any) -> Truth:
         pass
     # The allowance is every candidate on every *search* task: what an exhaustive search
     # pays. The table also holds the held-out tasks (runs test their pick there, from it).
-    wanted = search_task_ids(problem, args)
     hashes = {c.hash for c in candidates}
-    import sqlite3
-
-    with sqlite3.connect(store_path(problem)) as db:
-        rows = db.execute("SELECT workflow, task_id, cost FROM evaluations").fetchall()
-    mine = [cost for workflow, task, cost in rows if workflow in hashes and task in wanted]
+    rows = search_table(problem, args)
+    mine = [
+        cost
+        for workflow, cells in rows.items()
+        if workflow in hashes
+        for _, cost in cells.values()
+    ]
     longest = max((t.question for t in data), key=len)
     worst = {c.hash: worst_case_run(c.spec, question=longest).dollars for c in candidates}
     singles = {c.hash: c.params["model"] for c in candidates if c.topology == "single"}
@@ -659,19 +660,15 @@ def random_expected(
     needs no search at all. Returns a run at the expected effort (regret curve of one order)
     and the effort of every order.
     """
-    import sqlite3
-
     import numpy as np
 
     wanted = search_task_ids(problem, args)
     scores: dict[str, list[float]] = {}
     costs: dict[str, list[float]] = {}
-    with sqlite3.connect(store_path(problem)) as db:
-        rows = db.execute("SELECT workflow, task_id, score, cost FROM evaluations")
-        for workflow, task, score, cost in rows:
-            if task in wanted and workflow in truth.accuracy:
-                scores.setdefault(workflow, []).append(score)
-                costs.setdefault(workflow, []).append(cost)
+    for workflow, cells in search_table(problem, args).items():
+        if workflow in truth.accuracy:
+            scores[workflow] = [score for score, _ in cells.values()]
+            costs[workflow] = [cost for _, cost in cells.values()]
     hashes = sorted(h for h in truth.accuracy if h in scores)
     objective = Objective(max_cost_per_task=truth.ceiling)
     mean = {h: sum(scores[h]) / len(scores[h]) for h in hashes}
@@ -718,15 +715,33 @@ def random_expected(
 
 def _table_costs(problem: Problem, args: Any) -> dict[str, float]:
     """List-price dollars of each candidate on every search task (its exhaustive share)."""
+    return {
+        workflow: math.fsum(cost for _, cost in cells.values())
+        for workflow, cells in search_table(problem, args).items()
+    }
+
+
+def search_table(problem: Problem, args: Any) -> dict[str, dict[str, tuple[float, float]]]:
+    """Each candidate's (score, cost) per search task, as the current code evaluates it.
+
+    The store keeps a row per evaluation key, and a key holds the roles' prompts and
+    contracts: after an edit to them, a candidate has an old row and a new one for the same
+    task. Counting both doubled what random search pays for the candidates other strategies
+    had run, so only the newest row of each (candidate, task) counts: the one the table was
+    just rebuilt with.
+    """
     import sqlite3
 
     wanted = search_task_ids(problem, args)
-    totals: dict[str, float] = {}
+    table: dict[str, dict[str, tuple[float, float]]] = {}
     with sqlite3.connect(store_path(problem)) as db:
-        for workflow, task, cost in db.execute("SELECT workflow, task_id, cost FROM evaluations"):
+        rows = db.execute(
+            "SELECT workflow, task_id, score, cost FROM evaluations ORDER BY created_at, rowid"
+        )
+        for workflow, task, score, cost in rows:
             if task in wanted:
-                totals[workflow] = totals.get(workflow, 0.0) + cost
-    return totals
+                table.setdefault(workflow, {})[task] = (score, cost)
+    return table
 
 
 def _unit(

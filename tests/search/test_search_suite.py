@@ -76,6 +76,29 @@ def test_a_baseline_outside_the_space_is_not_the_strategys_find(suite) -> None:
     assert suite.final_leader(certificate, truth) is None
 
 
+def test_the_table_counts_each_candidate_and_task_once(suite, tmp_path, monkeypatch) -> None:
+    import sqlite3
+
+    db = tmp_path / "store.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE evaluations (workflow, task_id, score, cost, created_at)")
+        con.executemany(
+            "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?)",
+            [
+                ("a", "t1", 0.0, 1.0, "2026-12-01"),  # before a prompt edit: an old key
+                ("a", "t1", 1.0, 2.0, "2026-12-07"),  # the same task after it
+                ("a", "t2", 1.0, 3.0, "2026-12-07"),
+                ("b", "t1", 1.0, 5.0, "2026-12-07"),
+                ("b", "test", 1.0, 9.0, "2026-12-07"),  # a held-out task: not the search's
+            ],
+        )
+    monkeypatch.setattr(suite, "store_path", lambda problem: db)
+    monkeypatch.setattr(suite, "search_task_ids", lambda problem, args: {"t1", "t2"})
+    table = suite.search_table(None, None)
+    assert table == {"a": {"t1": (1.0, 2.0), "t2": (1.0, 3.0)}, "b": {"t1": (1.0, 5.0)}}
+    assert suite._table_costs(None, None) == {"a": 5.0, "b": 5.0}  # not 6.0: no double count
+
+
 def test_resampled_search_sets_draw_other_tasks_into_their_own_store(suite) -> None:
     from dataclasses import replace
     from types import SimpleNamespace
