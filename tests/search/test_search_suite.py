@@ -114,6 +114,17 @@ def test_resampled_search_sets_draw_other_tasks_into_their_own_store(suite) -> N
     assert problem.fingerprint(300) == other.fingerprint(300)  # one truth for every set
 
 
+def test_each_search_set_has_strategy_seeds_of_its_own(suite) -> None:
+    from dataclasses import replace
+
+    problem = suite.hand_made()[0]
+    seeds = {
+        suite.strategy_seed(replace(problem, search_set=k), s) for k in range(5) for s in range(5)
+    }
+    assert len(seeds) == 25  # no two (set, run) pairs share a seed
+    assert suite.strategy_seed(problem, 0) == 0  # set 0, first run: the seed it always had
+
+
 def test_held_out_problems_are_their_own(suite) -> None:
     from types import SimpleNamespace
 
