@@ -17,11 +17,12 @@ For each problem:
    problem's store, so strategy runs are served from it (their effort is counted all
    the same: every evaluation asked for, stored or not, in number and in list-price
    dollars).
-3. **Runs.** Each strategy searches with several seeds (each search set has its own). It *reaches the target* when
-   its incumbent (its best feasible candidate, judged on its own evaluations) enters the
-   target set for good: from then on, to its final pick, the incumbent stays in the set.
-   Its effort is what it had asked for then. A run whose final pick is outside the set
-   never got there and counts the whole allowance (the exhaustive table's size). An
+3. **Runs.** Each strategy searches with several seeds (each search set has its own). It
+   *reaches the target* when its incumbent (its best feasible candidate, judged on its own
+   evaluations) enters the target set for good: from then on, to its final pick, the
+   incumbent stays in the set. Its effort is what it had asked for then. A run whose final
+   pick is outside the set never got there and counts the whole allowance (the exhaustive
+   table's size). An
    incumbent that passes through the set and is then displaced by one that looks better
    on the search tasks was luck, not a find: exhaustive search on the same tasks would
    not pick it either. The final incumbent is the best finalist of the problem's space: a
@@ -34,19 +35,23 @@ exhaustive table's dollars, and of the strategy's final pick ("final").
 
 Random search's effort is its exact expectation (``random-exact``): it tries distinct
 candidates in a uniformly random order, each on every search task, so its run is fixed by
-the order and the search table, and 10,000 orders give the mean without a single search
-(its seeded runs are still shown, as ``random``). The allowance (and the exhaustive table's
-size) counts the search split only. The cost ceiling of a generated problem sits in the
-widest gap between neighbouring candidates' true costs near its quantile (at their geometric
-mean), and a hand-made problem's ceiling moves to the middle of the gap it falls in (the
-same candidates stay feasible), so no candidate's feasibility hangs on the noise of the
-search tasks; each table says how far the nearest candidate is. Each row also gives what the
-run spent in all (``$ spent``: racing on after reaching costs too), and how its certificate
-fared against the truth (``in set``, ``false``, ``vs opt``, the true regret of what it
-shipped and the leader's cost over the shipped one's). Baselines besides random search:
-every candidate on every search task (grid: whether the search tasks can identify the target
-at all), the most expensive feasible candidate first (cost-greedy, by worst-case estimate),
-the best single model under the ceiling, and TPE.
+the order and the search table, and 10,000 orders give the mean without a single search (its
+seeded runs are still shown, as ``random``). rolegraph's ``random`` strategy does not draw
+uniformly, though: it picks a topology first, so a candidate of a small topology comes up
+sooner. ``random-as-run`` is the same expectation for orders drawn that way
+(:func:`sampling_weights`), and the summary gives the speed-up against it too. The allowance
+(and the exhaustive table's size) counts the search split only. The cost ceiling of a
+generated problem sits in the widest gap between neighbouring candidates' true costs near
+its quantile (at their geometric mean), and a hand-made problem's ceiling moves to the
+middle of the gap it falls in (the same candidates stay feasible), so no candidate's
+feasibility hangs on the noise of the search tasks; each table says how far the nearest
+candidate is. Each row also gives what the run spent in all (``$ spent``: racing on after
+reaching costs too), and how its certificate fared against the truth (``in set``, ``false``,
+``vs opt``, the true regret of what it shipped and the leader's cost over the shipped
+one's). Baselines besides random search: every candidate on every search task (grid: whether
+the search tasks can identify the target at all), the most expensive feasible candidate
+first (cost-greedy, by worst-case estimate), the best single model under the ceiling, and
+TPE.
 
 **Resampled search sets.** One draw of search tasks can make a strategy look lucky or
 unlucky on a problem, so each problem runs on ``--search-sets`` (default 5) independent
@@ -102,6 +107,7 @@ from search.settings import SearchSettings
 from search.strategies import Outcome, SearchStrategy, get_strategy
 
 RANDOM = "random-exact"  # random search's expected effort, over 10,000 orders (no seeds)
+AS_RUN = "random-as-run"  # the same for orders drawn as the random strategy draws them
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache" / "suite"
 SIM_SOURCES = HERE.parent / "orchestrator" / "sim"
@@ -650,15 +656,39 @@ def _split(problem: Problem, args: Any) -> set[str]:
     return {t.id for t in search.search_tasks}
 
 
+def sampling_weights(problem: Problem, *, draws: int = 20_000, seed: int = 0) -> dict[str, float]:
+    """How often ``random`` draws each candidate: the space's own sampler, counted.
+
+    rolegraph's random search picks a topology uniformly, then its parameters, and draws
+    again when it has tried the candidate: its orders are Plackett-Luce draws with these
+    weights, not uniform ones. A candidate of a small topology (each model alone) comes up
+    far sooner than one of many votes.
+    """
+    rng = random.Random(seed)
+    space = problem.space
+    counts: dict[str, int] = {}
+    for _ in range(draws):
+        h = space.sample(rng).hash
+        counts[h] = counts.get(h, 0) + 1
+    return {h: c / draws for h, c in counts.items()}
+
+
 def random_expected(
-    problem: Problem, truth: Truth, args: Any, *, orders: int = 10_000, seed: int = 0
+    problem: Problem,
+    truth: Truth,
+    args: Any,
+    *,
+    orders: int = 10_000,
+    seed: int = 0,
+    weights: dict[str, float] | None = None,
 ) -> tuple[Run, list[tuple[float, float]]]:
     """Random search's effort to reach the target, over many random orders of the candidates.
 
     Random search tries distinct candidates in a uniformly random order, each on every search
     task, so its whole run is fixed by that order and the search table: its expected effort
-    needs no search at all. Returns a run at the expected effort (regret curve of one order)
-    and the effort of every order.
+    needs no search at all. With ``weights`` (:func:`sampling_weights`) the orders are drawn
+    as the ``random`` strategy draws them; without, uniformly. Returns a run at the expected
+    effort (regret curve of one order) and the effort of every order.
     """
     import numpy as np
 
@@ -686,10 +716,18 @@ def random_expected(
         return verdict > 0 or (verdict == 0 and a < b)
 
     rng = np.random.default_rng(seed)
+    if weights is not None:
+        # Never drawn in the sample: as rare as the rarest drawn, not impossible.
+        floor = min(weights.values()) if weights else 1.0
+        logw = np.log([weights.get(h, floor) for h in hashes])
     efforts: list[tuple[float, float]] = []
     first: list[tuple[int, float, str | None]] = []
     for i in range(orders):
-        order = [hashes[j] for j in rng.permutation(len(hashes))]
+        if weights is None:
+            picks = rng.permutation(len(hashes))
+        else:  # Plackett-Luce by the Gumbel trick: sorted perturbed log weights
+            picks = np.argsort(-(logw + rng.gumbel(size=len(hashes))))
+        order = [hashes[j] for j in picks]
         points: list[tuple[int, float, str | None]] = []
         incumbent, evaluations, dollars = None, 0, 0.0
         for h in order:
@@ -851,14 +889,16 @@ def main() -> None:
             summarise(tally.vs_tpe[n]),
         )
         lost = [p for p, values in tally.speed[n]["$"].items() if statistics.median(values) < 1]
-        rows.append((n, dollars, evals[0], tpe[0], lost))
+        as_run = summarise(tally.speed[n]["$ as run"])
+        rows.append((n, dollars, evals[0], tpe[0], lost, as_run))
         slow_sets = sum(v < 1 for values in tally.speed[n]["$"].values() for v in values)
         all_sets = sum(len(values) for values in tally.speed[n]["$"].values())
         where = f"{len(lost)} problems" if quiet else (", ".join(lost) or "none")
         print(f"{n:14} dollars x{dollars[0]:.2f} [{dollars[1]:.2f}, {dollars[2]:.2f}]  "
               f"evaluations x{evals[0]:.2f} [{evals[1]:.2f}, {evals[2]:.2f}]  "
               f"vs tpe x{tpe[0]:.2f}  slower than random (dollars) on: {where}; "
-              f"on {slow_sets} of {all_sets} search sets")  # fmt: skip
+              f"on {slow_sets} of {all_sets} search sets; dollars vs {AS_RUN} "
+              f"x{as_run[0]:.2f} [{as_run[1]:.2f}, {as_run[2]:.2f}]")  # fmt: skip
     print("\n## certificates (what ships, and whether its claim holds against the truth)")
     for n in names:
         (hit, runs_), (false, judged), (false_opt, judged_opt) = tally.claims.get(
@@ -877,6 +917,7 @@ def main() -> None:
     print(f"RESULT best_strategy={best[0]} {held}speedup_dollars_vs_random={point:.2f} "
           f"{held}speedup_dollars_interval={low:.2f}-{high:.2f} {held}ci_low={low:.2f} "
           f"{held}speedup_evals_vs_random={best[2]:.2f} {held}speedup_vs_tpe={best[3]:.2f} "
+          f"{held}speedup_dollars_vs_random_as_run={best[5][0]:.2f} "
           f"{held}worse_than_random={len(best[4])} shipped_in_true_set={_share(hit, runs_)} "
           f"false_claims={_share(false_opt, judged_opt)} problems={len(problems)}")  # fmt: skip
 
@@ -894,7 +935,7 @@ class Tally:
     shipped_regrets: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.speed = {n: {"$": {}, "evals": {}} for n in self.names}
+        self.speed = {n: {"$": {}, "evals": {}, "$ as run": {}} for n in self.names}
         self.vs_tpe = {n: {} for n in self.names}
 
 
@@ -922,6 +963,7 @@ def one_set(
     # Random search's exact expectation: the baseline of every speed-up, whatever runs.
     exact, efforts = random_expected(problem, table, args)
     runs[RANDOM] = [exact]
+    runs[AS_RUN] = [random_expected(problem, table, args, weights=sampling_weights(problem))[0]]
     spread = sorted(d for _, d in efforts)
     reached = sum(e < table.search_evaluations for e, _ in efforts) / len(efforts)
     note = (f"{RANDOM}: random search over {len(efforts):,} orders reaches the "
@@ -1042,6 +1084,8 @@ def _report(
         base = median[RANDOM]  # random search's exact expectation
         tally.speed[n]["$"].setdefault(problem.name, []).append(base[1] / dollars)
         tally.speed[n]["evals"].setdefault(problem.name, []).append(base[0] / evals)
+        as_run = median[AS_RUN]
+        tally.speed[n]["$ as run"].setdefault(problem.name, []).append(as_run[1] / dollars)
         if "tpe" in median:
             tally.vs_tpe[n].setdefault(problem.name, []).append(median["tpe"][0] / evals)
 

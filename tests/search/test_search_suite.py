@@ -125,6 +125,21 @@ def test_each_search_set_has_strategy_seeds_of_its_own(suite) -> None:
     assert suite.strategy_seed(problem, 0) == 0  # set 0, first run: the seed it always had
 
 
+def test_random_as_run_draws_small_topologies_sooner(suite) -> None:
+    problem = next(p for p in suite.hand_made() if p.name == "refine-or-vote")
+    weights = suite.sampling_weights(problem, draws=6_000)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    by_topology: dict[str, list[float]] = {}
+    for candidate in problem.space.grid():
+        by_topology.setdefault(candidate.topology, []).append(weights.get(candidate.hash, 0.0))
+    # A topology is drawn first, uniformly: each gets an equal share of the draws, however
+    # many candidates it has, so one model alone (4 of them) is drawn far more often than
+    # one self-refine (64).
+    shares = {t: sum(w) for t, w in by_topology.items()}
+    assert all(share == pytest.approx(1 / len(shares), abs=0.04) for share in shares.values())
+    assert min(by_topology["single"]) > 4 * max(by_topology["self_refine"])
+
+
 def test_held_out_problems_are_their_own(suite) -> None:
     from types import SimpleNamespace
 
