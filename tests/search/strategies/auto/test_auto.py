@@ -226,5 +226,5 @@ def test_of_two_that_may_beat_the_leader_the_cheaper_is_raced_first() -> None:
     assert order[:3] == [1, 2, 0]  # 0.05 at a quarter of the price beats 0.10 at full price
     assert order[3:] == [3, 4]  # one that may not beat the leader never jumps the queue
     assert (
-        AutoStrategy(per_dollar=True).options.per_dollar and not AutoStrategy().options.per_dollar
+        AutoStrategy().options.per_dollar and not AutoStrategy(per_dollar=False).options.per_dollar
     )
