@@ -167,7 +167,8 @@ def test_quick_suite_runs_and_auto_ships_from_the_target_set(tmp_path: Path) -> 
     found = re.fullmatch(
         r"RESULT best_strategy=\S+ speedup_dollars_vs_random=\S+ "
         r"speedup_dollars_interval=(\S+)-\S+ ci_low=(\S+) speedup_evals_vs_random=\S+ "
-        r"speedup_vs_tpe=\S+ worse_than_random=\d+ shipped_in_true_set=\S+ false_claims=\S+ "
+        r"speedup_vs_tpe=\S+ speedup_dollars_vs_random_as_run=\S+ worse_than_random=\d+ "
+        r"shipped_in_true_set=\S+ false_claims=\S+ "
         r"problems=1",
         result,
     )
