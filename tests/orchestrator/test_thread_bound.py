@@ -102,9 +102,10 @@ def test_a_reply_after_its_timeout_is_cached_not_thrown_away():
     assert again.cached_calls == 1 and again.charged == 0 and model.calls == 1
 
 
-def test_a_retry_waits_for_the_late_reply_and_is_charged_once():
+def _retrying(label: str) -> tuple[CpuModel, BudgetLedger, Any]:
+    """A slow model behind a 0.2 s limit, retried on timeouts, with a ledger to read."""
     default_prices().register("cpu-test:*", Price(input=1.0, output=2.0))
-    model = CpuModel(label="retry", seconds=0.3)
+    model = CpuModel(label=label, seconds=0.3)
     ledger = BudgetLedger(dollars=1.0)
     retry = RetryPolicy(
         max_attempts=3,
@@ -115,6 +116,11 @@ def test_a_retry_waits_for_the_late_reply_and_is_charged_once():
     workflow = deploy(
         _solo(model), cache=InMemoryCache(), call_timeout=0.2, retry=retry, ledger=ledger
     )
+    return model, ledger, workflow
+
+
+def test_a_retry_waits_for_the_late_reply_and_is_charged_once():
+    model, ledger, workflow = _retrying("retry")
 
     async def run() -> Any:
         return await workflow.ainvoke("What is 2 + 3?")
@@ -141,18 +147,7 @@ def test_a_synchronous_run_times_out_too_and_its_late_reply_is_kept():
 
 
 def test_a_synchronous_retry_waits_for_the_late_reply_and_is_charged_once():
-    default_prices().register("cpu-test:*", Price(input=1.0, output=2.0))
-    model = CpuModel(label="sync-retry", seconds=0.3)
-    ledger = BudgetLedger(dollars=1.0)
-    retry = RetryPolicy(
-        max_attempts=3,
-        initial_interval=0.01,
-        jitter=False,
-        retry_on=lambda exc: isinstance(exc, ModelTimeoutError),
-    )
-    workflow = deploy(
-        _solo(model), cache=InMemoryCache(), call_timeout=0.2, retry=retry, ledger=ledger
-    )
+    model, ledger, workflow = _retrying("sync-retry")
     result = workflow.invoke("What is 2 + 3?")
     assert result.answer == "5" and model.calls == 1
     assert ledger.spent.calls == 1 and ledger.spent.cached_calls == 1 and result.charged == 0
