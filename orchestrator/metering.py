@@ -38,6 +38,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import hashlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ from orchestrator.pricing import PriceTable
 from orchestrator.trace import Usage
 
 __all__ = [
+    "call_digest",
     "CallLedger",
     "Metered",
     "metered",
@@ -106,6 +108,15 @@ def worst_case(messages: Sequence[BaseMessage], output_cap: int) -> Usage:
     )
     inp = estimate_input_tokens(chars)
     return Usage(input_tokens=inp, output_tokens=output_cap, total_tokens=inp + output_cap)
+
+
+def call_digest(flight: Hashable) -> str:
+    """A short, stable name for a flight (the LLM-cache entry a call reads and writes).
+
+    Traces record it beside each call's list price, so what a set of runs really paid
+    (each cache entry once) can be priced after the fact.
+    """
+    return hashlib.blake2b(repr(flight).encode(), digest_size=10).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
@@ -45,6 +45,7 @@ from orchestrator.metering import (
     CallLedger,
     Metered,
     ametered,
+    call_digest,
     metered,
     thread_bound,
     worst_case,
@@ -331,6 +332,7 @@ class _Call:
     calls: int = 0
     cached_calls: int = 0
     overrun: float = 0.0
+    keys: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -498,7 +500,9 @@ class AgentNode:
 
     # --- model calls ------------------------------------------------------------------
 
-    def _account(self, call: _Call, done: Metered) -> None:
+    def _account(self, call: _Call, done: Metered, flight: Hashable | None) -> None:
+        if flight is not None:
+            call.keys.append((call_digest(flight), done.cost))
         call.usage = call.usage + done.usage
         call.cost += done.cost
         call.charged += done.charged
@@ -564,11 +568,19 @@ class AgentNode:
     def _tool_calls(self, reply: AIMessage) -> list[ToolCall]:
         return [c for c in reply.tool_calls if c["name"] in self.tools]
 
-    def _received(self, call: _Call, done: Metered) -> tuple[AIMessage, list[ToolCall]]:
+    def _received(
+        self, call: _Call, done: Metered, flight: Hashable | None
+    ) -> tuple[AIMessage, list[ToolCall]]:
         """Parse and account one reply; return it with the tool calls still to run."""
         reply = self._unpack(call, done.reply)
-        self._account(call, done)
+        self._account(call, done, flight)
         return reply, (self._tool_calls(reply) if self.mode == "tools" else [])
+
+    def _flight(self, messages: Sequence[BaseMessage]) -> tuple[str, str, str] | None:
+        """The LLM-cache entry a call reads and writes: calls with one are one flight."""
+        if self._cache_id is None:
+            return None
+        return (self._cache_id, _SCOPE.get(), dumps(messages))
 
     def _invoke(
         self, call: _Call, messages: list[BaseMessage], config: RunnableConfig, context: RunContext
@@ -585,7 +597,7 @@ class AgentNode:
                 caller=f"agent {self.agent.name!r}",
                 key=(id(self), _SCOPE.get(), dumps(messages)) if self.call_timeout else None,
             )
-            reply, pending = self._received(call, done)
+            reply, pending = self._received(call, done, self._flight(messages))
             if not pending:
                 return
             messages = [*messages, reply]
@@ -608,9 +620,7 @@ class AgentNode:
                 # Its own thread hop, so the time limit starts when a thread runs it.
                 sync_call = partial(self._target.invoke, messages, config, **self._target_kwargs)
                 key = (id(self), _SCOPE.get(), dumps(messages))
-            flight = None
-            if self._cache_id is not None:  # the same cache entry: one flight
-                flight = (self._cache_id, _SCOPE.get(), dumps(messages))
+            flight = self._flight(messages)
             async with self.limit.slot() if self.limit else contextlib.nullcontext():
                 done = await ametered(
                     partial(self._target.ainvoke, messages, config, **self._target_kwargs),
@@ -624,7 +634,7 @@ class AgentNode:
                     key=key,
                     flight=flight,
                 )
-            reply, pending = self._received(call, done)
+            reply, pending = self._received(call, done, flight)
             if not pending:
                 return
             messages = [*messages, reply]
@@ -712,6 +722,7 @@ class AgentNode:
             loop_to=loop_to,
             calls=call.calls,
             cached_calls=call.cached_calls,
+            call_keys=call.keys,
             usage=call.usage.to_record(),
             cost=call.cost,
             charged=call.charged,

@@ -46,6 +46,7 @@ class NodeTraceRecord(TypedDict):
     loop_to: str | None
     calls: int
     cached_calls: int
+    call_keys: NotRequired[list[tuple[str, float]]]
     usage: UsageRecord
     cost: float
     charged: float
@@ -149,6 +150,11 @@ class NodeTrace(BaseModel):
     loop_to: str | None = Field(default=None, description="Agent a declared loop went back to.")
     calls: int = Field(default=0, description="Model calls made, tool rounds included.")
     cached_calls: int = Field(default=0, description="Of those, answered from the cache.")
+    call_keys: list[tuple[str, float]] = Field(
+        default_factory=list,
+        description="Each call's LLM-cache key (a digest) and list price, where the model's "
+        "cache keys it: two calls with one key are one paid call.",
+    )
     usage: Usage = Field(default_factory=Usage, description="Tokens of all its calls.")
     cost: float = Field(default=0.0, description="Dollar cost of its calls at list price.")
     charged: float = Field(default=0.0, description="Dollars actually spent (cache misses).")

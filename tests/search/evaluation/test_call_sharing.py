@@ -63,3 +63,33 @@ def test_twins_evaluated_at_once_pay_for_their_shared_calls_once() -> None:
     assert one_at_a_time[:2] == (12, 12)  # 12 paid; the second twin is served from the cache
     assert side_by_side[:2] == one_at_a_time[:2]
     assert abs(side_by_side[2] - one_at_a_time[2]) < 1e-12
+
+
+def test_traces_name_each_calls_cache_entry_so_shared_calls_are_priced_once() -> None:
+    # What several evaluations really paid is each cache entry's list price once: the
+    # keys in the traces must give exactly what a shared cache charged, and no more.
+    candidates = list(_space().grid())
+    singles = [c for c in candidates if c.topology == "single"]
+    vote = next(
+        c
+        for c in candidates
+        if c.topology == "vote_ensemble" and sorted(m for m in c.models if m) == sorted(POOL)
+    )
+    data = bundled_dataset("arithmetic", n=6, seed=2)
+    evaluator = Evaluator(data, "numeric", store=":memory:")
+    done = [evaluator.evaluate(c.spec) for c in [*singles, vote]]
+    calls = _keys(evaluator)
+    assert len(calls) == sum(s.calls + s.cached_calls for s in done)  # every call is named
+    paid = dict(calls)  # one price per cache entry
+    assert len(paid) < len(calls)
+    assert abs(sum(paid.values()) - sum(s.charged for s in done)) < 1e-12
+    assert done[-1].charged == 0.0  # the vote asked only what the singles had asked
+    # Alone, in a store of its own, the vote asks exactly those calls again.
+    fresh = Evaluator(data, "numeric", store=":memory:")
+    fresh.evaluate(vote.spec)
+    assert {key for key, _ in _keys(fresh)} == set(paid)
+
+
+def _keys(evaluator: Evaluator) -> list[tuple[str, float]]:
+    records = evaluator.store.evaluations(with_trace=True)
+    return [key for record in records for node in record.trace for key in node.call_keys]
