@@ -90,11 +90,12 @@ import math
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 
 from orchestrator.sim import get_profile, register_profile
@@ -294,6 +295,7 @@ class Truth:
     ceiling: float
     search_evaluations: int  # the exhaustive table on the search tasks
     search_dollars: float
+    search_paid: float = math.nan  # the same, each LLM-cache entry paid once (nan: unknown)
     worst: dict[str, float] = field(default_factory=dict)  # worst-case estimate per task
     singles: dict[str, str] = field(default_factory=dict)  # hash -> model of single(model)
 
@@ -392,12 +394,14 @@ def truth(problem: Problem, args: argparse.Namespace, pool: Any) -> Truth:
     longest = max((t.question for t in data), key=len)
     worst = {c.hash: worst_case_run(c.spec, question=longest).dollars for c in candidates}
     singles = {c.hash: c.params["model"] for c in candidates if c.topology == "single"}
+    calls = call_table(problem, args)
     return Truth(
         accuracy=accuracy,
         cost=cost,
         ceiling=ceiling,
         search_evaluations=len(mine),
         search_dollars=math.fsum(mine),
+        search_paid=calls.price_of(calls.union(hashes)) if calls else math.nan,
         worst=worst,
         singles=singles,
     )
@@ -488,9 +492,13 @@ def strategies() -> dict[str, Callable[[], SearchStrategy]]:
 
 @dataclass
 class Run:
-    """Effort (evaluations, dollars) when the target was first reached, and the regret curve."""
+    """Effort when the target was first reached, and the regret curve.
 
-    reached: tuple[float, float] | None
+    ``reached`` is (evaluations, list-price dollars, dollars paid with each LLM-cache entry
+    paid once); the last is nan where the search table's traces do not name their calls.
+    """
+
+    reached: tuple[float, float, float] | None
     points: list[tuple[int, float, str | None]]  # evaluations, dollars, incumbent
     claim: Claim | None = None  # what the certificate shipped and claimed (strategy runs)
 
@@ -534,12 +542,25 @@ class Claim:
 def run_strategy(problem: Problem, name: str, seed: int, truth: Truth, args: Any) -> Run:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     points: list[tuple[int, float, str | None]] = []
+    paid: list[float] = []
+    calls = call_table(problem, args)
+    meter = calls.meter() if calls else None
+
+    def priced(search: Search) -> float:
+        # Every evaluation asked for, as work_dollars counts them, each cache entry once.
+        if meter is None:
+            return math.nan
+        for workflow, tasks in search._asked.items():
+            for task in tasks:
+                meter.add(calls.calls.get((workflow, task)) if calls else None)
+        return meter.dollars
 
     def track(search: Search, outcome: Outcome) -> None:
         leader = search.leader()
         points.append(
             (search.evaluations, search.work_dollars, leader.workflow if leader else None)
         )
+        paid.append(priced(search))
 
     search = create_search(
         space=problem.space,
@@ -566,12 +587,13 @@ def run_strategy(problem: Problem, name: str, seed: int, truth: Truth, args: Any
     leader = final_leader(certificate, truth)
     if leader is not None:
         points.append((result.evaluations, search.work_dollars, leader))
+        paid.append(priced(search))
     claim = Claim(
         shipped=certificate.shipped if certificate is not None else None,
         margin=certificate.margin if certificate is not None else None,
         tried=frozenset(c.workflow for c in result.candidates),
     )
-    return Run(reached=_reached(points, truth), points=points, claim=claim)
+    return Run(reached=_reached(points, truth, paid), points=points, claim=claim)
 
 
 def final_leader(certificate: Any, truth: Truth) -> str | None:
@@ -587,14 +609,21 @@ def final_leader(certificate: Any, truth: Truth) -> str | None:
     return next((s.workflow for s in certificate.standings if s.workflow in truth.accuracy), None)
 
 
-def _reached(points: Sequence[tuple[int, float, str | None]], truth: Truth) -> tuple | None:
-    """When the incumbent entered the target set for good (``None`` if it ended outside)."""
+def _reached(
+    points: Sequence[tuple[int, float, str | None]],
+    truth: Truth,
+    paid: Sequence[float] = (),
+) -> tuple[float, float, float] | None:
+    """When the incumbent entered the target set for good (``None`` if it ended outside).
+
+    ``paid`` runs beside ``points``: the dollars paid by then with shared calls paid once.
+    """
     entered = None
-    for evaluations, dollars, incumbent in points:
+    for i, (evaluations, dollars, incumbent) in enumerate(points):
         if not truth.reached(incumbent):
             entered = None
         elif entered is None:
-            entered = (float(evaluations), dollars)
+            entered = (float(evaluations), dollars, paid[i] if paid else math.nan)
     return entered
 
 
@@ -690,7 +719,6 @@ def random_expected(
     as the ``random`` strategy draws them; without, uniformly. Returns a run at the expected
     effort (regret curve of one order) and the effort of every order.
     """
-    import numpy as np
 
     wanted = search_task_ids(problem, args)
     scores: dict[str, list[float]] = {}
@@ -715,6 +743,9 @@ def random_expected(
         verdict = ranking.compare(keys[a], keys[b])
         return verdict > 0 or (verdict == 0 and a < b)
 
+    calls = call_table(problem, args) if weights is None else None
+    owned = {h: calls.union([h]) for h in hashes} if calls else {}
+    paid_efforts: list[float] = []
     rng = np.random.default_rng(seed)
     if weights is not None:
         # Never drawn in the sample: as rare as the rarest drawn, not impossible.
@@ -729,22 +760,29 @@ def random_expected(
             picks = np.argsort(-(logw + rng.gumbel(size=len(hashes))))
         order = [hashes[j] for j in picks]
         points: list[tuple[int, float, str | None]] = []
+        shared: list[float] = []
+        meter = calls.meter() if calls else None
         incumbent, evaluations, dollars = None, 0, 0.0
         for h in order:
             evaluations += n
             dollars += paid[h]
+            if meter is not None:
+                meter.add(owned[h])
+                shared.append(meter.dollars)
             if h in feasible and better(h, incumbent):
                 incumbent = h
             points.append((evaluations, dollars, incumbent))
-        reached = _reached(points, truth)
-        efforts.append(
-            reached if reached is not None else (truth.search_evaluations, truth.search_dollars)
-        )
+        reached = _reached(points, truth, shared)
+        if reached is None:
+            reached = (truth.search_evaluations, truth.search_dollars, truth.search_paid)
+        efforts.append(reached[:2])
+        paid_efforts.append(reached[2])
         if i == 0:
             first = points
     expected = (
         statistics.fmean(e for e, _ in efforts),
         statistics.fmean(d for _, d in efforts),
+        statistics.fmean(paid_efforts),
     )
     if all(e >= truth.search_evaluations for e, _ in efforts):
         return Run(reached=None, points=first), efforts  # no order reaches it
@@ -782,6 +820,92 @@ def search_table(problem: Problem, args: Any) -> dict[str, dict[str, tuple[float
     return table
 
 
+class CallTable:
+    """Each (candidate, search task)'s model calls, as LLM-cache entries, and their prices.
+
+    Read from the traces in the problem's store (the newest row per candidate and task, as
+    :func:`search_table` counts). Candidates that ask a model the same thing share a cache
+    entry (twins, a vote's member and the model alone): paid once, it is free after.
+    """
+
+    def __init__(self, calls: dict[tuple[str, str], np.ndarray], price: np.ndarray) -> None:
+        self.calls = calls  # (workflow, task) -> ids of the cache entries it calls
+        self.price = price  # entry id -> list price of its call
+        self._by_workflow: dict[str, list[np.ndarray]] = {}
+        for (workflow, _), ids in calls.items():
+            self._by_workflow.setdefault(workflow, []).append(ids)
+
+    def union(self, workflows: Iterable[str]) -> np.ndarray:
+        """The entries some search task of these candidates calls."""
+        parts = [ids for w in set(workflows) for ids in self._by_workflow.get(w, ())]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def price_of(self, ids: np.ndarray) -> float:
+        return float(self.price[ids].sum())
+
+    def meter(self) -> PaidMeter:
+        return PaidMeter(self)
+
+
+class PaidMeter:
+    """Dollars paid for a growing set of evaluations, each cache entry paid once."""
+
+    def __init__(self, table: CallTable) -> None:
+        self.table = table
+        self.paid = np.zeros(len(table.price), dtype=bool)
+        self.dollars = 0.0
+
+    def add(self, ids: np.ndarray | None) -> None:
+        if ids is None or not len(ids):
+            return
+        new = ids[~self.paid[ids]]
+        if len(new):
+            new = np.unique(new) if len(new) > 1 else new
+            self.paid[new] = True
+            self.dollars += float(self.table.price[new].sum())
+
+
+_CALL_TABLES: dict[tuple[Path, int, float], CallTable | None] = {}
+
+
+def call_table(problem: Problem, args: Any) -> CallTable | None:
+    """The problem's :class:`CallTable` (``None`` when a row's trace names no calls)."""
+    import sqlite3
+
+    key = (store_path(problem), args.search_tasks, args.test_size)
+    if key in _CALL_TABLES:
+        return _CALL_TABLES[key]
+    wanted = search_task_ids(problem, args)
+    entries: dict[str, int] = {}
+    prices: list[float] = []
+    rows: dict[tuple[str, str], list[int]] = {}
+    known = True
+    with sqlite3.connect(store_path(problem)) as db:
+        found = db.execute(
+            "SELECT workflow, task_id, trace FROM evaluations ORDER BY created_at, rowid"
+        )
+        for workflow, task, trace in found:
+            if task not in wanted:
+                continue
+            ids = []
+            for node in json.loads(trace) if trace else ():
+                keyed = node.get("call_keys")
+                if keyed is None and node.get("calls"):
+                    known = False  # written before traces named their calls
+                for digest, price in keyed or ():
+                    if digest not in entries:
+                        entries[digest] = len(prices)
+                        prices.append(price)
+                    ids.append(entries[digest])
+            rows[(workflow, task)] = ids
+    table = None
+    if known:
+        calls = {k: np.array(v, dtype=np.int64) for k, v in rows.items()}
+        table = CallTable(calls, np.array(prices, dtype=float))
+    _CALL_TABLES[key] = table
+    return table
+
+
 def strategy_seed(problem: Problem, seed: int) -> int:
     """The seed of a strategy's ``seed``-th run on ``problem``'s search set.
 
@@ -810,7 +934,7 @@ def _init(problems: Sequence[Problem], cache: Path) -> None:
 
 
 def _effort(run: Run, truth: Truth, which: int) -> float:
-    allowance = (truth.search_evaluations, truth.search_dollars)[which]
+    allowance = (truth.search_evaluations, truth.search_dollars, truth.search_paid)[which]
     return run.reached[which] if run.reached is not None else allowance
 
 
@@ -890,7 +1014,8 @@ def main() -> None:
         )
         lost = [p for p, values in tally.speed[n]["$"].items() if statistics.median(values) < 1]
         as_run = summarise(tally.speed[n]["$ as run"])
-        rows.append((n, dollars, evals[0], tpe[0], lost, as_run))
+        paid = summarise(tally.speed[n]["$ paid"])
+        rows.append((n, dollars, evals[0], tpe[0], lost, as_run, paid))
         slow_sets = sum(v < 1 for values in tally.speed[n]["$"].values() for v in values)
         all_sets = sum(len(values) for values in tally.speed[n]["$"].values())
         where = f"{len(lost)} problems" if quiet else (", ".join(lost) or "none")
@@ -898,7 +1023,8 @@ def main() -> None:
               f"evaluations x{evals[0]:.2f} [{evals[1]:.2f}, {evals[2]:.2f}]  "
               f"vs tpe x{tpe[0]:.2f}  slower than random (dollars) on: {where}; "
               f"on {slow_sets} of {all_sets} search sets; dollars vs {AS_RUN} "
-              f"x{as_run[0]:.2f} [{as_run[1]:.2f}, {as_run[2]:.2f}]")  # fmt: skip
+              f"x{as_run[0]:.2f} [{as_run[1]:.2f}, {as_run[2]:.2f}]; paid dollars (shared "
+              f"calls once) x{paid[0]:.2f} [{paid[1]:.2f}, {paid[2]:.2f}]")  # fmt: skip
     print("\n## certificates (what ships, and whether its claim holds against the truth)")
     for n in names:
         (hit, runs_), (false, judged), (false_opt, judged_opt) = tally.claims.get(
@@ -915,6 +1041,7 @@ def main() -> None:
     print(f"\nwall time {time.perf_counter() - started:.0f}s")
     held = "heldout_" if quiet else ""  # a held-out run says so in every figure's name
     print(f"RESULT best_strategy={best[0]} {held}speedup_dollars_vs_random={point:.2f} "
+          f"{held}speedup_paid_dollars_vs_random={best[6][0]:.2f} "
           f"{held}speedup_dollars_interval={low:.2f}-{high:.2f} {held}ci_low={low:.2f} "
           f"{held}speedup_evals_vs_random={best[2]:.2f} {held}speedup_vs_tpe={best[3]:.2f} "
           f"{held}speedup_dollars_vs_random_as_run={best[5][0]:.2f} "
@@ -935,7 +1062,7 @@ class Tally:
     shipped_regrets: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.speed = {n: {"$": {}, "evals": {}, "$ as run": {}} for n in self.names}
+        self.speed = {n: {"$": {}, "evals": {}, "$ as run": {}, "$ paid": {}} for n in self.names}
         self.vs_tpe = {n: {} for n in self.names}
 
 
@@ -1041,12 +1168,13 @@ def _report(
     show(f"{'strategy':14} {'evals':>8} {'$':>9} {'reached':>8} "
           f"{'regret@5%':>9} {'@10%':>6} {'@25%':>6} {'final':>6} "
           f"{'in set':>7} {'false':>6} {'vs opt':>6} {'shipped':>7} {'$ ratio':>7} "
-          f"{'$ spent':>8}")  # fmt: skip
+          f"{'$ spent':>8} {'$ paid':>8}")  # fmt: skip
     median = {}
     for n, done in runs.items():
         evals = statistics.median(_effort(r, table, 0) for r in done)
         dollars = statistics.median(_effort(r, table, 1) for r in done)
-        median[n] = (evals, dollars)
+        paid = statistics.median(_effort(r, table, 2) for r in done)
+        median[n] = (evals, dollars, paid)
         regrets = [
             statistics.median(_regret(r, table, s) for r in done)
             for s in (0.05, 0.1, 0.25, math.inf)
@@ -1078,14 +1206,17 @@ def _report(
         show(f"{n:14} {evals:>8.0f} {dollars:>9.4f} {reached:>4}/{len(done):<3} "
               f"{regrets[0]:>9.3f} {regrets[1]:>6.3f} {regrets[2]:>6.3f} "
               f"{regrets[3]:>6.3f} {cells[0]:>7} {cells[1]:>6} {cells[2]:>6} "
-              f"{ship:>7} {ratio:>7} {spent:>8.4f}")  # fmt: skip
+              f"{ship:>7} {ratio:>7} {spent:>8.4f} {paid:>8.4f}")  # fmt: skip
     for n in names:
-        evals, dollars = median[n]
+        evals, dollars, _ = median[n]
         base = median[RANDOM]  # random search's exact expectation
         tally.speed[n]["$"].setdefault(problem.name, []).append(base[1] / dollars)
         tally.speed[n]["evals"].setdefault(problem.name, []).append(base[0] / evals)
         as_run = median[AS_RUN]
         tally.speed[n]["$ as run"].setdefault(problem.name, []).append(as_run[1] / dollars)
+        paid, paid_base = median[n][2], base[2]
+        if math.isfinite(paid) and math.isfinite(paid_base) and paid > 0:
+            tally.speed[n]["$ paid"].setdefault(problem.name, []).append(paid_base / paid)
         if "tpe" in median:
             tally.vs_tpe[n].setdefault(problem.name, []).append(median["tpe"][0] / evals)
 
