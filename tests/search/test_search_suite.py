@@ -70,7 +70,10 @@ def test_a_baseline_outside_the_space_is_not_the_strategys_find(suite) -> None:
     # The self-consistency baseline leads on the search tasks; the space's best finalist is a.
     assert suite.final_leader(certificate, truth) == "a"
     points = [(5, 0.5, "a"), (9, 0.9, suite.final_leader(certificate, truth))]
-    assert suite._reached(points, truth) == (5.0, 0.5)  # reached when a led, not never
+    reached = suite._reached(points, truth)
+    assert reached[:2] == (5.0, 0.5) and math.isnan(reached[2])  # when a led, not never
+    # Dollars paid with shared calls once run beside the points, and are read at the same one.
+    assert suite._reached(points, truth, [0.3, 0.4]) == (5.0, 0.5, 0.3)
     assert suite.final_leader(None, truth) is None
     certificate.standings = standings[:1]
     assert suite.final_leader(certificate, truth) is None
