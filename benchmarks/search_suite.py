@@ -546,13 +546,17 @@ def run_strategy(problem: Problem, name: str, seed: int, truth: Truth, args: Any
     calls = call_table(problem, args)
     meter = calls.meter() if calls else None
 
+    metered: set[tuple[str, str]] = set()
+
     def priced(search: Search) -> float:
         # Every evaluation asked for, as work_dollars counts them, each cache entry once.
-        if meter is None:
+        if calls is None or meter is None:
             return math.nan
         for workflow, tasks in search._asked.items():
             for task in tasks:
-                meter.add(calls.calls.get((workflow, task)) if calls else None)
+                if (workflow, task) not in metered:
+                    metered.add((workflow, task))
+                    meter.add(calls.calls.get((workflow, task)))
         return meter.dollars
 
     def track(search: Search, outcome: Outcome) -> None:
