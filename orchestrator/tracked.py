@@ -48,6 +48,7 @@ from orchestrator.metering import (
     Metered,
     ametered,
     ametered_stream,
+    call_digest,
     metered,
     metered_stream,
     thread_bound,
@@ -302,9 +303,10 @@ class TrackedChatModel(BaseChatModel):
                 caller=f"slot {self.slot!r}",
                 key=(id(self), _SCOPE.get(), dumps(call.messages)) if run.call_timeout else None,
             )
+            flight = self._flight(call, stop, kwargs)
         finally:
             _SCOPE.reset(token)
-        self._finish(run, call, done)
+        self._finish(run, call, done, flight)
         return done.reply
 
     async def ainvoke(
@@ -331,9 +333,7 @@ class TrackedChatModel(BaseChatModel):
                     BaseChatModel.invoke, self, input, call_config, stop=stop, **kwargs
                 )
                 key = (id(self), _SCOPE.get(), dumps(call.messages))
-            flight = None
-            if isinstance(self.cache, BaseCache):  # the same cache entry: one flight
-                flight = (self._get_llm_string(stop=stop, **kwargs), dumps(call.messages))
+            flight = self._flight(call, stop, kwargs)
             done = await ametered(
                 partial(
                     BaseChatModel.ainvoke,
@@ -355,7 +355,7 @@ class TrackedChatModel(BaseChatModel):
             )
         finally:
             _SCOPE.reset(token)
-        self._finish(run, call, done)
+        self._finish(run, call, done, flight)
         return done.reply
 
     def stream(
@@ -469,7 +469,17 @@ class TrackedChatModel(BaseChatModel):
         }
         return {**config, "metadata": metadata}
 
-    def _finish(self, run: GraphRun, call: _Call, done: Metered) -> None:
+    def _flight(
+        self, call: _Call, stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """The LLM-cache entry this call reads and writes (its scope set): one flight each."""
+        if not isinstance(self.cache, BaseCache):
+            return None
+        return (self._get_llm_string(stop=stop, **kwargs), dumps(call.messages))
+
+    def _finish(
+        self, run: GraphRun, call: _Call, done: Metered, flight: tuple[str, str] | None = None
+    ) -> None:
         now = time.perf_counter()
         run.record(
             NodeTrace(
@@ -486,6 +496,7 @@ class TrackedChatModel(BaseChatModel):
                 raw=message_text(done.reply),
                 calls=1,
                 cached_calls=1 if done.cached else 0,
+                call_keys=[(call_digest(flight), done.cost)] if flight else [],
                 usage=done.usage,
                 cost=done.cost,
                 charged=done.charged,

@@ -45,6 +45,12 @@ def test_a_rerun_costs_nothing_and_new_keys_hit_the_call_cache(pair_space, datas
     assert exact.evaluated == len(dataset)
     assert exact.calls == 0 and exact.charged == 0
     assert exact.cached_calls == 2 * len(dataset)
+    # Each slot call names its cache entry: the same entries, paid once, in the first run.
+    keys = [
+        dict(k for r in s.records for n in r.trace for k in n.call_keys) for s in (first, exact)
+    ]
+    assert keys[0] == keys[1] and len(keys[0]) == 2 * len(dataset)
+    assert sum(keys[0].values()) == pytest.approx(first.charged)
 
 
 def test_versions_never_mix(pair_space, dataset, tmp_path):
