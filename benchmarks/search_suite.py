@@ -70,12 +70,14 @@ whose tables everyone reads.
     python benchmarks/search_suite.py --quick           # one small problem, for the tests
 
 The last line is ``RESULT best_strategy=<name> speedup_dollars_vs_random=<x>
-speedup_dollars_interval=<low>-<high> ci_low=<low> speedup_evals_vs_random=<x>
-speedup_vs_tpe=<x> worse_than_random=<problems> shipped_in_true_set=<share>
-false_claims=<share> problems=<n>``; with ``--held-out`` the speed-up figures are named
-``heldout_speedup_dollars_vs_random`` and so on. Dollars are list prices: the suite does not
-yet price the calls a strategy shares with earlier ones (each evaluation's trace would need
-its calls' cache keys).
+speedup_paid_dollars_vs_random=<x> speedup_dollars_interval=<low>-<high> ci_low=<low>
+speedup_evals_vs_random=<x> speedup_vs_tpe=<x> speedup_dollars_vs_random_as_run=<x>
+worse_than_random=<problems> shipped_in_true_set=<share> false_claims=<share>
+problems=<n>``; with ``--held-out`` the speed-up figures are named
+``heldout_speedup_dollars_vs_random`` and so on. Dollars are list prices; *paid* dollars
+count each LLM-cache entry once (:class:`CallTable`, from the calls the traces name), as a
+store that shares calls between candidates charges them, and are nan for tables whose traces
+were written before they named their calls.
 """
 
 from __future__ import annotations

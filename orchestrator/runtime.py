@@ -576,17 +576,20 @@ class AgentNode:
         self._account(call, done, flight)
         return reply, (self._tool_calls(reply) if self.mode == "tools" else [])
 
-    def _flight(self, messages: Sequence[BaseMessage]) -> tuple[str, str, str] | None:
-        """The LLM-cache entry a call reads and writes: calls with one are one flight."""
+    def _flight(self, dumped: str) -> tuple[str, str, str] | None:
+        """The LLM-cache entry a call of these (dumped) messages reads and writes."""
         if self._cache_id is None:
             return None
-        return (self._cache_id, _SCOPE.get(), dumps(messages))
+        return (self._cache_id, _SCOPE.get(), dumped)
 
     def _invoke(
         self, call: _Call, messages: list[BaseMessage], config: RunnableConfig, context: RunContext
     ) -> None:
         assert self._target is not None
         for _ in range(self.max_tool_rounds + 1):
+            # Serialised once, only where a time limit or a cache key needs it.
+            needed = self.call_timeout or self._cache_id is not None
+            dumped = dumps(messages) if needed else ""
             done = metered(
                 partial(self._target.invoke, messages, config, **self._target_kwargs),
                 ledger=context.ledger,
@@ -595,9 +598,9 @@ class AgentNode:
                 worst=worst_case(messages, self.max_output_tokens),
                 timeout=self.call_timeout,
                 caller=f"agent {self.agent.name!r}",
-                key=(id(self), _SCOPE.get(), dumps(messages)) if self.call_timeout else None,
+                key=(id(self), _SCOPE.get(), dumped) if self.call_timeout else None,
             )
-            reply, pending = self._received(call, done, self._flight(messages))
+            reply, pending = self._received(call, done, self._flight(dumped))
             if not pending:
                 return
             messages = [*messages, reply]
@@ -616,11 +619,13 @@ class AgentNode:
         assert self._target is not None
         for _ in range(self.max_tool_rounds + 1):
             sync_call = key = None
+            needed = self.thread_bound or self._cache_id is not None
+            dumped = dumps(messages) if needed else ""
             if self.thread_bound:
                 # Its own thread hop, so the time limit starts when a thread runs it.
                 sync_call = partial(self._target.invoke, messages, config, **self._target_kwargs)
-                key = (id(self), _SCOPE.get(), dumps(messages))
-            flight = self._flight(messages)
+                key = (id(self), _SCOPE.get(), dumped)
+            flight = self._flight(dumped)
             async with self.limit.slot() if self.limit else contextlib.nullcontext():
                 done = await ametered(
                     partial(self._target.ainvoke, messages, config, **self._target_kwargs),

@@ -284,6 +284,7 @@ class TrackedChatModel(BaseChatModel):
             return super().invoke(input, config, stop=stop, **kwargs)
         config = ensure_config(config)
         call = self._begin(run, input, config, kwargs)
+        dumped = dumps(call.messages)  # the time limit's key and the cache entry's, once
         token = _SCOPE.set(self._scope(run, call))
         try:
             done = metered(
@@ -301,9 +302,9 @@ class TrackedChatModel(BaseChatModel):
                 worst=worst_case(call.messages, self._cap(kwargs)),
                 timeout=run.call_timeout,
                 caller=f"slot {self.slot!r}",
-                key=(id(self), _SCOPE.get(), dumps(call.messages)) if run.call_timeout else None,
+                key=(id(self), _SCOPE.get(), dumped) if run.call_timeout else None,
             )
-            flight = self._flight(call, stop, kwargs)
+            flight = self._flight(dumped, stop, kwargs)
         finally:
             _SCOPE.reset(token)
         self._finish(run, call, done, flight)
@@ -327,13 +328,14 @@ class TrackedChatModel(BaseChatModel):
         try:
             call_config = self._config(config, run, call)
             sync_call = key = None
+            dumped = dumps(call.messages)
             if thread_bound(self.inner):
                 # Its own thread hop, so the time limit starts when a thread runs it.
                 sync_call = partial(
                     BaseChatModel.invoke, self, input, call_config, stop=stop, **kwargs
                 )
-                key = (id(self), _SCOPE.get(), dumps(call.messages))
-            flight = self._flight(call, stop, kwargs)
+                key = (id(self), _SCOPE.get(), dumped)
+            flight = self._flight(dumped, stop, kwargs)
             done = await ametered(
                 partial(
                     BaseChatModel.ainvoke,
@@ -470,12 +472,12 @@ class TrackedChatModel(BaseChatModel):
         return {**config, "metadata": metadata}
 
     def _flight(
-        self, call: _Call, stop: list[str] | None, kwargs: dict[str, Any]
+        self, dumped: str, stop: list[str] | None, kwargs: dict[str, Any]
     ) -> tuple[str, str] | None:
-        """The LLM-cache entry this call reads and writes (its scope set): one flight each."""
+        """The LLM-cache entry a call of these (dumped) messages reads and writes."""
         if not isinstance(self.cache, BaseCache):
             return None
-        return (self._get_llm_string(stop=stop, **kwargs), dumps(call.messages))
+        return (self._get_llm_string(stop=stop, **kwargs), dumped)
 
     def _finish(
         self, run: GraphRun, call: _Call, done: Metered, flight: tuple[str, str] | None = None
