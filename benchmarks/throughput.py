@@ -56,6 +56,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from orchestrator import DeployedWorkflow, SimChatModel, Workflow, WorkflowSpec, deploy
+from orchestrator.concurrency import AIMDSettings, ModelConcurrency
 from orchestrator.sim import get_profile, register_profile
 from orchestrator.testing import SlowChatModel
 from search import Evaluator, bundled_dataset
@@ -114,12 +115,19 @@ def timed(run: Callable[[], Any]) -> tuple[float, float, Any]:
 
 
 async def evaluator_pass(
-    args: argparse.Namespace, model: BaseChatModel | list[BaseChatModel], db: Path
+    args: argparse.Namespace,
+    model: BaseChatModel | list[BaseChatModel],
+    db: Path,
+    *,
+    steady: bool = False,
 ) -> tuple[int, int, int]:
     """One pass through a new Evaluator: (evaluated, cached, model calls).
 
     ``model``: the simulated model, or the workflows' own model instances.
+    ``steady``: each model's adaptive limit starts at the concurrency instead of
+    ramping up from 2 in slow start (as an evaluator that has run a while has).
     """
+    start = AIMDSettings(start=args.concurrency) if steady else None
     data = bundled_dataset("arithmetic", n=args.tasks, seed=0)
     ev = Evaluator(
         data,
@@ -128,6 +136,7 @@ async def evaluator_pass(
         max_concurrency=args.concurrency,
         record_prompts=True,
         models=None if isinstance(model, list) else {f"sim:{PROFILE}": model},
+        concurrency=ModelConcurrency(args.concurrency, settings=start),
     )
     instances = model if isinstance(model, list) else []
     summaries = await ev.aevaluate_many(workflows(args.workflows, instances))
@@ -236,7 +245,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     model = setup(args.latency)
     dspy_run = None if args.no_dspy else dspy_setup(args)
     fixed_model = fixed_models(args)
-    fresh, cached, raw, fixed, peer = [], [], [], [], []
+    fresh, cached, raw, fixed, steady, peer = [], [], [], [], [], []
     cpu_fresh, cpu_fixed, cpu_peer = [], [], []
     evaluations = calls = served = 0
     loads = [os.getloadavg()[0]]
@@ -262,6 +271,13 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             )
             fixed.append(wall)
             cpu_fixed.append(cpu)
+            steady_db = tmp / f"steady-{i}.db"
+            wall, _, _ = timed(
+                lambda db=steady_db: asyncio.run(
+                    evaluator_pass(args, fixed_model, db, steady=True)
+                )
+            )
+            steady.append(wall)
             wall, cpu, _ = timed(dspy_run)
             peer.append(wall)
             cpu_peer.append(cpu)
@@ -289,6 +305,9 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "fixed_fractions": [n * args.latency / args.concurrency / w for w in fixed],
         "fixed_cpu_ms": [1000 * c / n for c in cpu_fixed],
         "vs_dspy": statistics.median(peer) / statistics.median(fixed) if peer else None,
+        "steady": steady,
+        "steady_fractions": [n * args.latency / args.concurrency / w for w in steady],
+        "vs_dspy_steady": statistics.median(peer) / statistics.median(steady) if peer else None,
         "paired": [p / f for p, f in zip(peer, fixed, strict=False)],
         "vs_dspy_sim": statistics.median(peer) / statistics.median(fresh) if peer else None,
         "loads": loads,
@@ -335,11 +354,17 @@ def main() -> None:
             ("Evaluator, fixed-reply model: wall time, s", spread(r["fixed"])),
             ("Evaluator, fixed-reply model: throughput fraction", spread(r["fixed_fractions"])),
             ("Evaluator, fixed-reply model: CPU per evaluation, ms", spread(r["fixed_cpu_ms"])),
+            ("the same, each limit starting at the concurrency: wall, s", spread(r["steady"])),
+            (
+                "the same, each limit starting at the concurrency: fraction",
+                spread(r["steady_fractions"]),
+            ),
             ("DSPy Evaluate wall time, s", spread(r["peer"])),
             ("DSPy Evaluate throughput fraction", spread(r["peer_fractions"])),
             ("DSPy CPU per evaluation, ms", spread(r["peer_cpu_ms"])),
             ("rolegraph / DSPy throughput, same model work (medians)", f"{r['vs_dspy']:.3f}"),
             ("rolegraph / DSPy throughput, pass by pass", spread(r["paired"])),
+            ("rolegraph / DSPy, limits starting at the concurrency", f"{r['vs_dspy_steady']:.3f}"),
             ("rolegraph on the simulated model / DSPy (medians)", f"{r['vs_dspy_sim']:.3f}"),
         ]
     else:
@@ -347,7 +372,9 @@ def main() -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value:>24}")
-    peer = f" vs_dspy={r['vs_dspy']:.4f}" if r["vs_dspy"] is not None else ""
+    peer = ""
+    if r["vs_dspy"] is not None:
+        peer = f" vs_dspy={r['vs_dspy']:.4f} vs_dspy_steady={r['vs_dspy_steady']:.4f}"
     print(
         f"RESULT throughput_fraction={r['fraction']:.4f} "
         f"cache_lookups_per_s={r['lookups_per_s']:.1f}{peer}"

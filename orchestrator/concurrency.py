@@ -6,17 +6,30 @@ or far too high for the other. Each model gets its own limit instead, as TCP's
 congestion window does:
 
 - it starts low (:attr:`AIMDSettings.start`);
-- each time as many calls as the limit allows have succeeded while latency
-  held (no slower than ``latency_tolerance`` times the fastest seen, plus
-  ``latency_slack``), the limit grows by ``increase``, up to ``maximum``;
+- in slow start it doubles after each window (as many successes as the limit)
+  whose median latency held (no slower than ``latency_tolerance`` times the
+  first window's median, plus ``latency_slack``); the first window that slowed
+  down ends slow start and takes the limit back to the one before it, so a
+  hosted API reaches ``maximum`` in a few round trips while a model that queues
+  its calls (a local server) stops where its latency starts to grow;
+- after slow start, each time as many calls as the limit allows have succeeded
+  while latency held (no slower than ``latency_tolerance`` times the fastest
+  seen, plus ``latency_slack``), the limit grows by ``increase``, up to
+  ``maximum``;
 - a timeout or a rate-limit error cuts it to ``decrease`` times itself (at
-  least ``minimum``), once per burst: calls that started before the last cut
-  do not cut it again.
+  least ``minimum``) and ends slow start, once per burst: calls that started
+  before the last cut do not cut it again.
 
 :class:`ModelConcurrency` keeps one :class:`AIMDLimit` per model reference,
 each capped by the run's ``max_concurrency`` or the pool entry's own cap. The
 simulated models (``sim:``) answer in-process at once and never rate-limit, so
 they are not limited.
+
+A call that waits for room under its model's limit gives back its place under
+the outer limit it runs in (an :class:`OuterSlot`, such as an evaluator's
+``max_concurrency``) while it waits, and takes it again before it calls: a
+model that is slow, rate-limited or still ramping up does not hold every
+evaluation slot while work for other models could run.
 """
 
 from __future__ import annotations
@@ -24,14 +37,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import statistics
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
+from contextvars import ContextVar, Token
+from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AIMDSettings", "AIMDLimit", "ModelConcurrency", "is_overload"]
+__all__ = ["AIMDSettings", "AIMDLimit", "ModelConcurrency", "OuterSlot", "is_overload"]
 
 _OVERLOAD_NAMES = ("RateLimit", "TooManyRequests", "Overloaded", "ResourceExhausted")
 
@@ -69,6 +85,11 @@ class AIMDSettings(BaseModel):
         ge=0.0,
         description="Seconds of slowdown always tolerated (a millisecond call's jitter).",
     )
+    slow_start: bool = Field(
+        default=True,
+        description="Double the limit per window while the window's median latency holds, "
+        "until the first overload or slowed window (TCP's slow start).",
+    )
 
 
 class AIMDLimit:
@@ -83,6 +104,10 @@ class AIMDLimit:
         self._successes = 0
         self._epoch = 0  # counts cuts: a call that started before the last cut cuts nothing
         self._fastest = math.inf
+        self._slow_start = self.settings.slow_start
+        self._window: list[float] = []  # slow start: this window's latencies
+        self._baseline = math.inf  # slow start: the first window's median latency
+        self._before = self._limit  # slow start: the limit before the last doubling
         self._lock = threading.Lock()
         self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
 
@@ -100,14 +125,37 @@ class AIMDLimit:
         """A call answered in ``latency`` seconds."""
         with self._lock:
             self._fastest = min(self._fastest, latency)
-            held = self._fastest * self.settings.latency_tolerance + self.settings.latency_slack
-            if latency > held:
-                return  # the model slows down under this load: hold the limit
-            self._successes += 1
-            if self._successes >= self._limit:
-                self._successes = 0
-                self._limit = min(self.maximum, self._limit + self.settings.increase)
+            if self._slow_start:
+                self._grow_fast(latency)
+            else:
+                held = (
+                    self._fastest * self.settings.latency_tolerance + self.settings.latency_slack
+                )
+                if latency > held:
+                    return  # the model slows down under this load: hold the limit
+                self._successes += 1
+                if self._successes >= self._limit:
+                    self._successes = 0
+                    self._limit = min(self.maximum, self._limit + self.settings.increase)
         self._wake()
+
+    def _grow_fast(self, latency: float) -> None:
+        # Medians, not single calls: a hosted model's latency varies with each reply's
+        # length, while a model that queues its calls slows down as a whole window.
+        self._window.append(latency)
+        if len(self._window) < self._limit:
+            return
+        median = statistics.median(self._window)
+        self._window = []
+        if math.isinf(self._baseline):
+            self._baseline = median
+        held = self._baseline * self.settings.latency_tolerance + self.settings.latency_slack
+        if median > held:
+            self._slow_start = False
+            self._limit = self._before
+        elif self._limit < self.maximum:
+            self._before = self._limit
+            self._limit = min(self.maximum, 2 * self._limit)
 
     def overloaded(self, epoch: int | None = None) -> None:
         """A call timed out or was rate-limited; ``epoch`` is :meth:`_take`'s, when known."""
@@ -116,6 +164,7 @@ class AIMDLimit:
                 return  # this burst already cut the limit
             self._epoch += 1
             self._successes = 0
+            self._slow_start = False
             cut = math.floor(self._limit * self.settings.decrease)
             self._limit = max(self.settings.minimum, cut)
 
@@ -143,7 +192,26 @@ class AIMDLimit:
                 loop.call_soon_threadsafe(_resolve, future)
 
     async def acquire(self) -> int:
-        """Wait for room; return the epoch to pass to :meth:`overloaded`."""
+        """Wait for room; return the epoch to pass to :meth:`overloaded`.
+
+        While it waits, the caller's :class:`OuterSlot` (if any) is lent back.
+        """
+        epoch = self._take()
+        if epoch is not None:
+            return epoch
+        outer = _OUTER.get()
+        if outer is None:
+            return await self._wait()
+        outer.give_back()
+        epoch = await self._wait()  # cancelled here: the outer place is already given back
+        try:
+            await outer.take_back()
+        except BaseException:
+            self._give_back()
+            raise
+        return epoch
+
+    async def _wait(self) -> int:
         loop = asyncio.get_running_loop()
         while True:
             epoch = self._take()
@@ -176,6 +244,54 @@ class AIMDLimit:
             self.succeeded(time.perf_counter() - started)
         finally:
             self._give_back()
+
+
+class OuterSlot:
+    """A place under an outer limit, lent back while its holder waits on a model's limit.
+
+    ``async with OuterSlot(semaphore):`` takes a place and makes it the one that
+    model limits lend back (in this context) while they make the holder wait.
+    Parallel branches of one run share the place: any of them waiting gives it
+    back, and the first to go on takes it again for all.
+    """
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        """A place under ``semaphore``, not yet taken."""
+        self._semaphore = semaphore
+        self._held = False
+        self._taking = asyncio.Lock()
+        self._token: Token[OuterSlot | None] | None = None
+
+    async def __aenter__(self) -> OuterSlot:
+        await self.take_back()
+        self._token = _OUTER.set(self)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _OUTER.reset(self._token)
+        self.give_back()
+
+    def give_back(self) -> None:
+        """Release the place, if held."""
+        if self._held:
+            self._held = False
+            self._semaphore.release()
+
+    async def take_back(self) -> None:
+        """Wait for a place and hold it, unless it is held already."""
+        async with self._taking:
+            if not self._held:
+                await self._semaphore.acquire()
+                self._held = True
+
+
+_OUTER: ContextVar[OuterSlot | None] = ContextVar("rolegraph_outer_slot", default=None)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

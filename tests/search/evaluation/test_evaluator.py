@@ -266,6 +266,33 @@ def test_a_pool_entrys_own_cap_limits_its_calls_at_once():
     assert model.peak_in_flight == 1
 
 
+def test_evaluations_waiting_on_one_models_limit_do_not_hold_up_other_models():
+    from orchestrator.models import register_model
+    from search.space import Component, ComponentPool
+
+    slow = SlowChatModel(delay=0.3, reply=ANSWER)
+    fast = SlowChatModel(delay=0.005, reply=ANSWER)
+    pool = ComponentPool(components=(Component(name=register_model(slow), max_concurrency=1),))
+    ev = Evaluator(
+        tasks(plain=12), max_concurrency=4, cache_calls=False, concurrency=pool.concurrency()
+    )
+    calls_when_fast_done = []
+
+    async def run_fast() -> None:
+        await asyncio.sleep(0.05)  # behind the slow model's evaluations, in every slot
+        await ev.aevaluate(single(fast))
+        calls_when_fast_done.append(slow.calls)
+
+    async def run() -> None:
+        await asyncio.gather(ev.aevaluate(single(slow), tasks=ev.dataset.tasks[:5]), run_fast())
+
+    asyncio.run(run())
+    assert fast.calls == 12 and slow.calls == 5
+    # The slow model runs one call at a time; the evaluations waiting for it lent their
+    # slots, so the fast model's twelve ran during its first call.
+    assert calls_when_fast_done == [1]
+
+
 def test_the_progress_bar_can_be_shown(tmp_path, sim, capsys):
     ev = Evaluator(bundled_dataset(n=3), models={"sim:atlas-mini": sim}, show_progress=True)
     assert ev.evaluate(single("sim:atlas-mini")).n == 3
