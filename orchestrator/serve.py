@@ -33,6 +33,7 @@ import errno
 import hmac
 import importlib.util
 import ipaddress
+import itertools
 import logging
 import math
 import os
@@ -531,13 +532,15 @@ def _read_timeout_protocol(seconds: float) -> type[Any]:
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
+    arrivals = itertools.count()
+
     class ReadTimeoutH11Protocol(H11Protocol):
         _read_timer: asyncio.TimerHandle | None = None
-        _waiting_since = 0.0
+        _waiting_since = (0.0, 0)  # (loop time, arrival): the clock ties within a loop turn
 
         def _arm(self) -> None:
             self._disarm()
-            self._waiting_since = self.loop.time()
+            self._waiting_since = (self.loop.time(), next(arrivals))
             self._read_timer = self.loop.call_later(seconds, self._read_timed_out)
 
         def _evict_waiting(self) -> None:
@@ -553,7 +556,7 @@ def _read_timeout_protocol(seconds: float) -> type[Any]:
                     if c is not self
                     and isinstance(c, ReadTimeoutH11Protocol)
                     and c._read_timer is not None
-                    and c._waiting_since <= oldest
+                    and c._waiting_since[0] <= oldest
                 ),
                 key=lambda c: c._waiting_since,
             )
