@@ -7,11 +7,13 @@ congestion window does:
 
 - it starts low (:attr:`AIMDSettings.start`);
 - in slow start it doubles after each window (as many successes as the limit)
-  whose median latency held (no slower than ``latency_tolerance`` times the
-  first window's median, plus ``latency_slack``); the first window that slowed
-  down ends slow start and takes the limit back to the one before it, so a
-  hosted API reaches ``maximum`` in a few round trips while a model that queues
-  its calls (a local server) stops where its latency starts to grow;
+  that had the limit's calls at once and whose median latency held (no slower
+  than ``latency_tolerance`` times the first window's median, plus
+  ``latency_slack``); the first window that slowed down ends slow start and
+  takes the limit back to the one before it, so a hosted API reaches
+  ``maximum`` in a few round trips while a model that queues its calls (a local
+  server) stops where its latency starts to grow; reaching ``maximum`` ends it
+  too;
 - after slow start, each time as many calls as the limit allows have succeeded
   while latency held (no slower than ``latency_tolerance`` times the fastest
   seen, plus ``latency_slack``), the limit grows by ``increase``, up to
@@ -24,12 +26,6 @@ congestion window does:
 each capped by the run's ``max_concurrency`` or the pool entry's own cap. The
 simulated models (``sim:``) answer in-process at once and never rate-limit, so
 they are not limited.
-
-A call that waits for room under its model's limit gives back its place under
-the outer limit it runs in (an :class:`OuterSlot`, such as an evaluator's
-``max_concurrency``) while it waits, and takes it again before it calls: a
-model that is slow, rate-limited or still ramping up does not hold every
-evaluation slot while work for other models could run.
 """
 
 from __future__ import annotations
@@ -42,12 +38,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
-from contextvars import ContextVar, Token
-from types import TracebackType
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AIMDSettings", "AIMDLimit", "ModelConcurrency", "OuterSlot", "is_overload"]
+__all__ = ["AIMDSettings", "AIMDLimit", "ModelConcurrency", "is_overload"]
 
 _OVERLOAD_NAMES = ("RateLimit", "TooManyRequests", "Overloaded", "ResourceExhausted")
 
@@ -108,6 +102,7 @@ class AIMDLimit:
         self._window: list[float] = []  # slow start: this window's latencies
         self._baseline = math.inf  # slow start: the first window's median latency
         self._before = self._limit  # slow start: the limit before the last doubling
+        self._peak = 0  # slow start: most calls at once in this window
         self._lock = threading.Lock()
         self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
 
@@ -146,16 +141,20 @@ class AIMDLimit:
         if len(self._window) < self._limit:
             return
         median = statistics.median(self._window)
-        self._window = []
+        filled = self._peak >= self._limit
+        self._window, self._peak = [], self._in_flight
+        if not filled:
+            return  # fewer calls at once than allowed: nothing learned about more
         if math.isinf(self._baseline):
             self._baseline = median
         held = self._baseline * self.settings.latency_tolerance + self.settings.latency_slack
         if median > held:
             self._slow_start = False
             self._limit = self._before
-        elif self._limit < self.maximum:
-            self._before = self._limit
-            self._limit = min(self.maximum, 2 * self._limit)
+            return
+        self._before = self._limit
+        self._limit = min(self.maximum, 2 * self._limit)
+        self._slow_start = self._limit < self.maximum  # at the cap: nothing left to find
 
     def overloaded(self, epoch: int | None = None) -> None:
         """A call timed out or was rate-limited; ``epoch`` is :meth:`_take`'s, when known."""
@@ -172,6 +171,7 @@ class AIMDLimit:
         with self._lock:
             if self._in_flight < self._limit:
                 self._in_flight += 1
+                self._peak = max(self._peak, self._in_flight)
                 return self._epoch
             return None
 
@@ -192,26 +192,7 @@ class AIMDLimit:
                 loop.call_soon_threadsafe(_resolve, future)
 
     async def acquire(self) -> int:
-        """Wait for room; return the epoch to pass to :meth:`overloaded`.
-
-        While it waits, the caller's :class:`OuterSlot` (if any) is lent back.
-        """
-        epoch = self._take()
-        if epoch is not None:
-            return epoch
-        outer = _OUTER.get()
-        if outer is None:
-            return await self._wait()
-        outer.give_back()
-        epoch = await self._wait()  # cancelled here: the outer place is already given back
-        try:
-            await outer.take_back()
-        except BaseException:
-            self._give_back()
-            raise
-        return epoch
-
-    async def _wait(self) -> int:
+        """Wait for room; return the epoch to pass to :meth:`overloaded`."""
         loop = asyncio.get_running_loop()
         while True:
             epoch = self._take()
@@ -244,54 +225,6 @@ class AIMDLimit:
             self.succeeded(time.perf_counter() - started)
         finally:
             self._give_back()
-
-
-class OuterSlot:
-    """A place under an outer limit, lent back while its holder waits on a model's limit.
-
-    ``async with OuterSlot(semaphore):`` takes a place and makes it the one that
-    model limits lend back (in this context) while they make the holder wait.
-    Parallel branches of one run share the place: any of them waiting gives it
-    back, and the first to go on takes it again for all.
-    """
-
-    def __init__(self, semaphore: asyncio.Semaphore) -> None:
-        """A place under ``semaphore``, not yet taken."""
-        self._semaphore = semaphore
-        self._held = False
-        self._taking = asyncio.Lock()
-        self._token: Token[OuterSlot | None] | None = None
-
-    async def __aenter__(self) -> OuterSlot:
-        await self.take_back()
-        self._token = _OUTER.set(self)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._token is not None:
-            _OUTER.reset(self._token)
-        self.give_back()
-
-    def give_back(self) -> None:
-        """Release the place, if held."""
-        if self._held:
-            self._held = False
-            self._semaphore.release()
-
-    async def take_back(self) -> None:
-        """Wait for a place and hold it, unless it is held already."""
-        async with self._taking:
-            if not self._held:
-                await self._semaphore.acquire()
-                self._held = True
-
-
-_OUTER: ContextVar[OuterSlot | None] = ContextVar("rolegraph_outer_slot", default=None)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

