@@ -12,8 +12,7 @@ congestion window does:
   ``latency_slack``); the first window that slowed down ends slow start and
   takes the limit back to the one before it, so a hosted API reaches
   ``maximum`` in a few round trips while a model that queues its calls (a local
-  server) stops where its latency starts to grow; reaching ``maximum`` ends it
-  too;
+  server) stops where its latency starts to grow;
 - after slow start, each time as many calls as the limit allows have succeeded
   while latency held (no slower than ``latency_tolerance`` times the fastest
   seen, plus ``latency_slack``), the limit grows by ``increase``, up to
@@ -154,7 +153,6 @@ class AIMDLimit:
             return
         self._before = self._limit
         self._limit = min(self.maximum, 2 * self._limit)
-        self._slow_start = self._limit < self.maximum  # at the cap: nothing left to find
 
     def overloaded(self, epoch: int | None = None) -> None:
         """A call timed out or was rate-limited; ``epoch`` is :meth:`_take`'s, when known."""

@@ -61,12 +61,12 @@ def test_an_overload_ends_slow_start():
     assert limit.limit == 5  # one more, not twice as many
 
 
-def test_reaching_the_cap_ends_slow_start():
+def test_a_slow_window_at_the_cap_steps_back_no_further_than_the_cap():
     limit = AIMDLimit(8, AIMDSettings(latency_slack=0.0))
     for _ in range(3):
         window(limit, [1.0] * limit.limit)
     assert limit.limit == 8
-    window(limit, [5.0] * 8)  # a slow window long after: held, not taken back a step
+    window(limit, [5.0] * 8)  # a slow window long after: it was fast at 8 before
     assert limit.limit == 8
 
 
