@@ -284,7 +284,9 @@ class TrackedChatModel(BaseChatModel):
             return super().invoke(input, config, stop=stop, **kwargs)
         config = ensure_config(config)
         call = self._begin(run, input, config, kwargs)
-        dumped = dumps(call.messages)  # the time limit's key and the cache entry's, once
+        # Serialised once, only where the time limit's key or the cache entry's needs it.
+        cached = isinstance(self.cache, BaseCache)
+        dumped = dumps(call.messages) if run.call_timeout or cached else ""
         token = _SCOPE.set(self._scope(run, call))
         try:
             done = metered(
@@ -328,8 +330,10 @@ class TrackedChatModel(BaseChatModel):
         try:
             call_config = self._config(config, run, call)
             sync_call = key = None
-            dumped = dumps(call.messages)
-            if thread_bound(self.inner):
+            bound = thread_bound(self.inner)
+            cached = isinstance(self.cache, BaseCache)
+            dumped = dumps(call.messages) if bound or cached else ""
+            if bound:
                 # Its own thread hop, so the time limit starts when a thread runs it.
                 sync_call = partial(
                     BaseChatModel.invoke, self, input, call_config, stop=stop, **kwargs
